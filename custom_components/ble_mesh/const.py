@@ -1,0 +1,14 @@
+"""Constants of the Bluetooth Mesh integration (Home Assistant side)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "ble_mesh"
+
+CONF_MESH_UUID: Final = "mesh_uuid"
+DEFAULT_NETWORK_NAME: Final = "Home mesh"
+
+# GATT services a mesh device advertises (MshPRT 1.1 §7.1, §7.2).
+MESH_PROVISIONING_SERVICE_UUID: Final = "00001827-0000-1000-8000-00805f9b34fb"
+MESH_PROXY_SERVICE_UUID: Final = "00001828-0000-1000-8000-00805f9b34fb"

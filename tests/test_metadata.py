@@ -1,0 +1,151 @@
+"""Repository metadata checks that replicate HACS's and hassfest's rules offline.
+
+hassfest cannot be installed here (it runs from a Docker image), so these tests check the rules
+it enforces on a custom integration: manifest keys and order, matchers, translations.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+INTEGRATION = ROOT / "custom_components" / "ble_mesh"
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(name="manifest")
+def manifest_fixture() -> dict[str, Any]:
+    data: dict[str, Any] = _json(INTEGRATION / "manifest.json")
+    return data
+
+
+def test_exactly_one_integration_folder() -> None:
+    folders = [
+        p.name
+        for p in (ROOT / "custom_components").iterdir()
+        if p.is_dir() and not p.name.startswith("__")
+    ]
+    assert folders == ["ble_mesh"]
+
+
+def test_only_one_manifest_in_the_repository() -> None:
+    # hassfest's action validates every manifest.json it finds.
+    found = [
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.rglob("manifest.json")
+        if not {".venv", "config", ".git", "node_modules"} & set(p.relative_to(ROOT).parts)
+    ]
+    assert found == ["custom_components/ble_mesh/manifest.json"]
+
+
+def test_manifest_key_order(manifest: dict[str, Any]) -> None:
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def test_manifest_contents(manifest: dict[str, Any]) -> None:
+    assert manifest["domain"] == INTEGRATION.name == "ble_mesh"
+    assert manifest["name"] == "Bluetooth Mesh"
+    assert manifest["config_flow"] is True
+    assert "bluetooth_adapters" in manifest["dependencies"]
+    assert manifest["integration_type"] == "hub"
+    assert manifest["iot_class"] == "local_push"
+    assert manifest["documentation"].startswith("https://")
+    assert "home-assistant.io" not in manifest["documentation"]
+    assert manifest["issue_tracker"].startswith("https://")
+    assert manifest["codeowners"]
+    assert all(c.startswith("@") for c in manifest["codeowners"])
+    assert manifest["loggers"] == ["custom_components.ble_mesh"]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=]+", r) for r in manifest["requirements"])
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
+
+
+def test_bluetooth_matchers(manifest: dict[str, Any]) -> None:
+    uuids = {m["service_uuid"] for m in manifest["bluetooth"]}
+    assert uuids == {
+        "00001827-0000-1000-8000-00805f9b34fb",  # Mesh Provisioning service
+        "00001828-0000-1000-8000-00805f9b34fb",  # Mesh Proxy service
+    }
+    for matcher in manifest["bluetooth"]:
+        assert matcher["connectable"] is True
+        assert matcher["service_uuid"] == matcher["service_uuid"].lower()
+
+
+def test_hacs_json() -> None:
+    hacs = _json(ROOT / "hacs.json")
+    assert hacs["name"] == "Bluetooth Mesh"
+    assert hacs["homeassistant"] == "2025.4.0"
+    assert hacs["render_readme"] is True
+    assert set(hacs) <= {
+        "name",
+        "homeassistant",
+        "render_readme",
+        "hacs",
+        "country",
+        "content_in_root",
+        "zip_release",
+        "filename",
+        "hide_default_branch",
+        "persistent_directory",
+    }
+
+
+def test_strings_equal_english_translation() -> None:
+    assert _json(INTEGRATION / "strings.json") == _json(INTEGRATION / "translations" / "en.json")
+
+
+def _flow_keys(source: str, call: str, argument: str) -> set[str]:
+    return set(re.findall(rf"{call}\([^)]*?{argument}=\"([a-z_]+)\"", source, re.S))
+
+
+def test_every_flow_key_is_translated() -> None:
+    # pytest-homeassistant-custom-component has no check_translations fixture, so check here
+    # that every step, error and abort reason the flow can produce has a string.
+    strings = _json(INTEGRATION / "strings.json")["config"]
+    source = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
+    steps = _flow_keys(source, "async_show_form", "step_id") | _flow_keys(
+        source, "async_show_progress", "step_id"
+    )
+    assert steps, "no steps found: the pattern is stale"
+    assert steps <= set(strings["step"])
+    aborts = _flow_keys(source, "async_abort", "reason") | {
+        "already_configured",
+        "already_in_progress",
+    }
+    assert aborts <= set(strings.get("abort", {}))
+    errors = set(re.findall(r'errors\[[^]]+\]\s*=\s*"([a-z_]+)"', source))
+    assert errors <= set(strings.get("error", {}))
+    for step in strings["step"].values():
+        for field in step.get("data", {}):
+            assert field in step.get("data_description", {}), f"{field} lacks data_description"
+
+
+def test_brand_icon_present() -> None:
+    icon = INTEGRATION / "brand" / "icon.png"
+    assert icon.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_license_is_apache() -> None:
+    assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")[:200]
+
+
+def test_engine_is_free_of_home_assistant_and_io_imports() -> None:
+    forbidden = re.compile(
+        r"^\s*(from|import)\s+(homeassistant|bleak|bleak_retry_connector|habluetooth|asyncio)\b",
+        re.M,
+    )
+    offenders = [
+        p.relative_to(ROOT).as_posix()
+        for p in (INTEGRATION / "mesh").rglob("*.py")
+        if forbidden.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
