@@ -1,0 +1,1828 @@
+"""The mesh network as data: the Mesh Configuration Database (MshCDB 1.0.1 §2).
+
+The Bluetooth SIG Mesh Configuration Database Profile 1.0.1 defines one JSON document (its
+§2 "Mesh Configuration Database" and the JSON schema published with it) holding everything a
+Configuration Manager knows about a network: network and application keys, provisioners and
+their allocated address ranges, nodes with their elements and models, groups, scenes and the
+network exclusion lists. nRF Mesh (Android and iOS) exports and imports this format. It is the
+native persistent form of one ``ble_mesh`` config entry.
+
+Design choices:
+
+* :meth:`MeshNetwork.from_json` validates strictly. Anything malformed raises
+  :class:`CdbFormatError`, a :class:`~.errors.DecodeError` whose ``path`` names the JSON
+  location, e.g. ``nodes[2].unicastAddress: not a 4-digit hex address``. Key material is
+  never echoed in a message.
+* :meth:`MeshNetwork.to_json` writes back exactly what was read: unknown fields at every level
+  are kept (``extra``) and rewritten, the key order seen on import is kept (``key_order``), and
+  UUIDs keep their spelling. Hex numbers (keys, addresses, ids) are written upper-case with a
+  fixed number of digits, as the schema uses them.
+* Our own data that MshCDB 1.0.1 has no field for (the IV Index, IV Update flag and the
+  sequence numbers we used as a source, and which provisioner is us) lives in one top-level
+  extension object ``"x-ble-mesh"`` (:class:`MeshExtension`). Other tools ignore it (nRF keeps
+  its IV Index outside the document too); ``to_json(include_extension=False)`` leaves it out
+  for a clean export.
+* Records are mutable slotted dataclasses: a database is edited in place through the
+  :class:`MeshNetwork` methods (add/remove node, allocate addresses) that keep it consistent.
+  Keys never appear in ``repr``.
+
+Address rules (MshPRT 1.1 §3.4.2): unicast 0x0001-0x7FFF, virtual 0x8000-0xBFFF, group
+0xC000-0xFEFF plus the fixed group addresses 0xFF00-0xFFFF. A node owns the addresses
+``unicastAddress .. unicastAddress + number of elements - 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+import json
+import re
+import secrets
+from typing import Any, Final, Self
+from uuid import UUID, uuid4
+
+from .crypto import virtual_address
+from .errors import DecodeError, UsageError
+
+__all__ = [
+    "CDB_ID",
+    "CDB_SCHEMA",
+    "CDB_VERSION",
+    "EXTENSION_KEY",
+    "AddressRange",
+    "AllocationError",
+    "AppKey",
+    "CdbFormatError",
+    "DatabaseError",
+    "Element",
+    "ExclusionList",
+    "FeatureState",
+    "Features",
+    "Group",
+    "HeartbeatPublication",
+    "HeartbeatSubscription",
+    "KeyRefreshPhase",
+    "MeshAddress",
+    "MeshExtension",
+    "MeshNetwork",
+    "Model",
+    "NetKey",
+    "Node",
+    "NodeKey",
+    "Provisioner",
+    "Publish",
+    "PublishPeriod",
+    "Retransmit",
+    "Scene",
+    "SceneRange",
+    "Security",
+    "address_value",
+]
+
+type JsonDict = dict[str, Any]
+#: A publication / subscription / group address: a 16-bit address or a virtual Label UUID.
+type MeshAddress = int | UUID
+
+CDB_SCHEMA: Final = "http://json-schema.org/draft-04/schema#"
+CDB_ID: Final = "https://www.bluetooth.com/specifications/specs/mesh-cdb-1-0-1-schema.json#"
+CDB_VERSION: Final = "1.0.1"
+#: Top-level key of our extension object (see :class:`MeshExtension`).
+EXTENSION_KEY: Final = "x-ble-mesh"
+
+# MshPRT 1.1 §3.4.2 address ranges.
+UNICAST_MIN: Final = 0x0001
+UNICAST_MAX: Final = 0x7FFF
+VIRTUAL_MIN: Final = 0x8000
+GROUP_MIN: Final = 0xC000
+GROUP_MAX: Final = 0xFEFF  # 0xFF00-0xFFFF are fixed group addresses, never allocated
+SCENE_MIN: Final = 0x0001  # MshMDL 1.1 Scene Number: 0x0000 is prohibited
+SCENE_MAX: Final = 0xFFFF
+KEY_INDEX_MAX: Final = 0x0FFF
+IV_INDEX_MAX: Final = 0xFFFFFFFF
+SEQ_MAX: Final = 0xFFFFFF
+
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
+_HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
+_HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
+_UUID_DASHED = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+_HEARTBEAT_FEATURES: Final = ("relay", "proxy", "friend", "lowPower")
+_PERIOD_RESOLUTIONS: Final = (100, 1000, 10000, 600000)  # ms: Publish Step Resolution values
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class CdbFormatError(DecodeError):
+    """The document is not a valid Mesh Configuration Database.
+
+    ``path`` is the JSON location (``nodes[2].unicastAddress``; empty for the document itself)
+    and ``reason`` says what is wrong with it. ``str()`` gives ``"<path>: <reason>"``.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__("MeshCDB", path or None, reason)
+        self.path = path
+        self.args = (f"{path}: {reason}" if path else reason,)
+
+
+class DatabaseError(UsageError):
+    """The caller asked the database for something inconsistent (unknown node, clash...)."""
+
+
+class AllocationError(DatabaseError):
+    """No free address, range or scene number is left where one was asked for."""
+
+
+# --------------------------------------------------------------------------------------------
+# Enumerations
+
+
+class Security(StrEnum):
+    """How a node was provisioned / a key's minimum security (MshCDB 1.0.1 §2)."""
+
+    SECURE = "secure"  # provisioned with an authenticated OOB method
+    INSECURE = "insecure"
+
+
+class KeyRefreshPhase(IntEnum):
+    """Key Refresh Phase of a NetKey (MshPRT 1.1 Key Refresh procedure)."""
+
+    NORMAL = 0
+    KEY_DISTRIBUTION = 1
+    USING_NEW_KEYS = 2
+
+
+class FeatureState(IntEnum):
+    """State of a node feature as MshCDB records it."""
+
+    DISABLED = 0
+    ENABLED = 1
+    UNSUPPORTED = 2
+
+
+# --------------------------------------------------------------------------------------------
+# Reading helpers: every check names the JSON path it failed at.
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(value: object, path: str, lo: int, hi: int) -> int:
+    if not _is_int(value):
+        raise CdbFormatError(path, "not an integer")
+    assert isinstance(value, int)
+    if not lo <= value <= hi:
+        raise CdbFormatError(path, f"out of range {lo}..{hi}")
+    return value
+
+
+def _str(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise CdbFormatError(path, "not a string")
+    return value
+
+
+def _bool(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise CdbFormatError(path, "not a boolean")
+    return value
+
+
+def _list(value: object, path: str) -> list[tuple[object, str]]:
+    if not isinstance(value, list):
+        raise CdbFormatError(path, "not an array")
+    return [(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+def _hex4(value: object, path: str) -> int:
+    if not isinstance(value, str) or not _HEX4.fullmatch(value):
+        raise CdbFormatError(path, "not a 4-digit hex address")
+    return int(value, 16)
+
+
+def _unicast(value: object, path: str) -> int:
+    address = _hex4(value, path)
+    if not UNICAST_MIN <= address <= UNICAST_MAX:
+        raise CdbFormatError(path, "not a unicast address (0001-7FFF)")
+    return address
+
+
+def _key(value: object, path: str) -> bytes:
+    # Never echo the value: it is key material.
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
+        raise CdbFormatError(path, "not a 128-bit key (32 hex digits)")
+    return bytes.fromhex(value)
+
+
+def _uuid(value: object, path: str) -> tuple[UUID, str]:
+    if not isinstance(value, str) or not (_HEX32.fullmatch(value) or _UUID_DASHED.fullmatch(value)):
+        raise CdbFormatError(path, "not a UUID (32 hex digits, with or without dashes)")
+    return UUID(value), value
+
+
+def _timestamp(value: object, path: str) -> str:
+    text = _str(value, path)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise CdbFormatError(path, "not an ISO 8601 date-time") from None
+    return text
+
+
+def _mesh_address(value: object, path: str) -> MeshAddress:
+    """A 16-bit address (4 hex digits) or a virtual Label UUID (32 hex digits)."""
+    if isinstance(value, str) and _HEX32.fullmatch(value):
+        return UUID(value)
+    if isinstance(value, str) and _HEX4.fullmatch(value):
+        return int(value, 16)
+    raise CdbFormatError(path, "not a 4-digit hex address or a 32-digit virtual label")
+
+
+def _group_address(value: object, path: str, *, allow_unassigned: bool = False) -> MeshAddress:
+    address = _mesh_address(value, path)
+    if isinstance(address, UUID):
+        return address
+    if allow_unassigned and address == 0:
+        return address
+    if not GROUP_MIN <= address <= GROUP_MAX:
+        raise CdbFormatError(path, "not a group address (C000-FEFF) or a virtual label")
+    return address
+
+
+class _Obj:
+    """A JSON object being read: typed getters that remember which keys were understood."""
+
+    __slots__ = ("_data", "_seen", "path")
+
+    def __init__(self, value: object, path: str) -> None:
+        if not isinstance(value, dict):
+            raise CdbFormatError(path, "not a JSON object")
+        self._data: dict[str, Any] = value
+        self._seen: set[str] = set()
+        self.path = path
+
+    def at(self, key: str) -> str:
+        return _join(self.path, key)
+
+    def req(self, key: str) -> object:
+        self._seen.add(key)
+        if key not in self._data:
+            raise CdbFormatError(self.at(key), "missing")
+        value: object = self._data[key]
+        if value is None:
+            raise CdbFormatError(self.at(key), "is null")
+        return value
+
+    def get[T](self, key: str, parse: Callable[[object, str], T]) -> T:
+        return parse(self.req(key), self.at(key))
+
+    def opt[T](self, key: str, parse: Callable[[object, str], T]) -> T | None:
+        if key not in self._data:
+            self._seen.add(key)
+            return None
+        return self.get(key, parse)
+
+    def items(self, key: str) -> list[tuple[object, str]]:
+        return _list(self.req(key), self.at(key))
+
+    def extra(self) -> JsonDict:
+        return {k: copy.deepcopy(v) for k, v in self._data.items() if k not in self._seen}
+
+    def order(self) -> tuple[str, ...]:
+        return tuple(self._data)
+
+
+def _emit(known: JsonDict, extra: JsonDict, order: tuple[str, ...]) -> JsonDict:
+    """Known fields (``None`` means absent) plus unknown ones, in the imported key order."""
+    merged: JsonDict = {k: v for k, v in known.items() if v is not None}
+    for key, value in extra.items():
+        if key not in merged:
+            merged[key] = copy.deepcopy(value)
+    out: JsonDict = {k: merged[k] for k in order if k in merged}
+    for key, value in merged.items():
+        if key not in out:
+            out[key] = value
+    return out
+
+
+def _h4(value: int) -> str:
+    return f"{value:04X}"
+
+
+def _address_out(address: MeshAddress) -> str:
+    return address.hex.upper() if isinstance(address, UUID) else _h4(address)
+
+
+def _uuid_out(value: UUID, spelling: str) -> str:
+    """Keep an imported UUID's spelling when it still names the same UUID."""
+    if spelling:
+        try:
+            if UUID(spelling) == value:
+                return spelling
+        except ValueError:
+            pass
+    return str(value).upper()
+
+
+def address_value(address: MeshAddress) -> int:
+    """The 16-bit destination for an address: a virtual Label UUID gives its virtual
+    address (MshPRT 1.1 §3.4.2.3), a number is returned as it is."""
+    return virtual_address(address.bytes) if isinstance(address, UUID) else address
+
+
+def _as_uuid(value: UUID | str) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(value)
+    except ValueError:
+        raise DatabaseError("not a UUID") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(slots=True)
+class NetKey:
+    """A network key (MshCDB 1.0.1 §2, netKeys). ``old_key`` is set during Key Refresh."""
+
+    name: str
+    index: int
+    key: bytes = field(repr=False)
+    phase: KeyRefreshPhase = KeyRefreshPhase.NORMAL
+    min_security: Security = Security.SECURE
+    timestamp: str = ""
+    old_key: bytes | None = field(default=None, repr=False)
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        phase = o.get("phase", lambda v, p: _int(v, p, 0, 2))
+        old_key = o.opt("oldKey", _key)
+        if phase != KeyRefreshPhase.NORMAL and old_key is None:
+            raise CdbFormatError(o.at("oldKey"), "missing while a Key Refresh is in progress")
+        return cls(
+            name=o.get("name", _str),
+            index=o.get("index", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
+            key=o.get("key", _key),
+            old_key=old_key,
+            phase=KeyRefreshPhase(phase),
+            min_security=o.get("minSecurity", _security),
+            timestamp=o.get("timestamp", _timestamp),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "name": self.name,
+            "index": self.index,
+            "key": self.key.hex().upper(),
+            "oldKey": self.old_key.hex().upper() if self.old_key is not None else None,
+            "phase": int(self.phase),
+            "minSecurity": str(self.min_security),
+            "timestamp": self.timestamp,
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class AppKey:
+    """An application key bound to one NetKey (MshCDB 1.0.1 §2, appKeys)."""
+
+    name: str
+    index: int
+    bound_net_key: int
+    key: bytes = field(repr=False)
+    old_key: bytes | None = field(default=None, repr=False)
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            name=o.get("name", _str),
+            index=o.get("index", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
+            bound_net_key=o.get("boundNetKey", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
+            key=o.get("key", _key),
+            old_key=o.opt("oldKey", _key),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "name": self.name,
+            "index": self.index,
+            "boundNetKey": self.bound_net_key,
+            "key": self.key.hex().upper(),
+            "oldKey": self.old_key.hex().upper() if self.old_key is not None else None,
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+def _security(value: object, path: str) -> Security:
+    text = _str(value, path)
+    try:
+        return Security(text)
+    except ValueError:
+        raise CdbFormatError(path, 'not "secure" or "insecure"') from None
+
+
+@dataclass(slots=True)
+class AddressRange:
+    """An inclusive range of unicast or group addresses allocated to a provisioner."""
+
+    low: int
+    high: int
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, int) and self.low <= address <= self.high
+
+    def __len__(self) -> int:
+        return self.high - self.low + 1
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "", *, group: bool = False) -> Self:
+        """Parse a unicast (or with ``group`` a group) address range from its JSON form."""
+        o = _Obj(data, path)
+        lo, hi, what = (
+            (GROUP_MIN, GROUP_MAX, "group") if group else (UNICAST_MIN, UNICAST_MAX, "unicast")
+        )
+
+        def bound(v: object, p: str) -> int:
+            address = _hex4(v, p)
+            if not lo <= address <= hi:
+                raise CdbFormatError(p, f"not a {what} address ({lo:04X}-{hi:04X})")
+            return address
+
+        low = o.get("lowAddress", bound)
+        high = o.get("highAddress", bound)
+        if high < low:
+            raise CdbFormatError(o.at("highAddress"), "below lowAddress")
+        return cls(low, high, o.extra(), o.order())
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {"lowAddress": _h4(self.low), "highAddress": _h4(self.high)}
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class SceneRange:
+    """An inclusive range of scene numbers allocated to a provisioner."""
+
+    first: int
+    last: int
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and self.first <= number <= self.last
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        first = o.get("firstScene", _scene_number)
+        last = o.get("lastScene", _scene_number)
+        if last < first:
+            raise CdbFormatError(o.at("lastScene"), "below firstScene")
+        return cls(first, last, o.extra(), o.order())
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {"firstScene": _h4(self.first), "lastScene": _h4(self.last)}
+        return _emit(known, self.extra, self.key_order)
+
+
+def _scene_number(value: object, path: str) -> int:
+    if not isinstance(value, str) or not _HEX4.fullmatch(value):
+        raise CdbFormatError(path, "not a 4-digit hex scene number")
+    number = int(value, 16)
+    if number == 0:
+        raise CdbFormatError(path, "scene number 0000 is prohibited")
+    return number
+
+
+@dataclass(slots=True)
+class Provisioner:
+    """A provisioner and the address/scene ranges it may hand out (MshCDB 1.0.1 §2)."""
+
+    name: str
+    uuid: UUID
+    unicast_ranges: list[AddressRange] = field(default_factory=list)
+    group_ranges: list[AddressRange] = field(default_factory=list)
+    scene_ranges: list[SceneRange] = field(default_factory=list)
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    uuid_text: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        uuid, text = o.get("UUID", _uuid)
+        unicast = [AddressRange.from_json(v, p) for v, p in o.items("allocatedUnicastRange")]
+        group = [
+            AddressRange.from_json(v, p, group=True) for v, p in o.items("allocatedGroupRange")
+        ]
+        scene = [SceneRange.from_json(v, p) for v, p in o.items("allocatedSceneRange")]
+        return cls(
+            name=o.get("provisionerName", _str),
+            uuid=uuid,
+            unicast_ranges=unicast,
+            group_ranges=group,
+            scene_ranges=scene,
+            extra=o.extra(),
+            key_order=o.order(),
+            uuid_text=text,
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "provisionerName": self.name,
+            "UUID": _uuid_out(self.uuid, self.uuid_text),
+            "allocatedUnicastRange": [r.to_json() for r in self.unicast_ranges],
+            "allocatedGroupRange": [r.to_json() for r in self.group_ranges],
+            "allocatedSceneRange": [r.to_json() for r in self.scene_ranges],
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class NodeKey:
+    """A NetKey or AppKey index known to a node; ``updated`` during Key Refresh."""
+
+    index: int
+    updated: bool = False
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            index=o.get("index", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
+            updated=o.get("updated", _bool),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        return _emit({"index": self.index, "updated": self.updated}, self.extra, self.key_order)
+
+
+def _feature(value: object, path: str) -> FeatureState:
+    return FeatureState(_int(value, path, 0, 2))
+
+
+@dataclass(slots=True)
+class Features:
+    """Relay/Proxy/Friend/Low Power feature states; ``None`` where the database is silent."""
+
+    relay: FeatureState | None = None
+    proxy: FeatureState | None = None
+    friend: FeatureState | None = None
+    low_power: FeatureState | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            relay=o.opt("relay", _feature),
+            proxy=o.opt("proxy", _feature),
+            friend=o.opt("friend", _feature),
+            low_power=o.opt("lowPower", _feature),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        def out(state: FeatureState | None) -> int | None:
+            return None if state is None else int(state)
+
+        known: JsonDict = {
+            "relay": out(self.relay),
+            "proxy": out(self.proxy),
+            "friend": out(self.friend),
+            "lowPower": out(self.low_power),
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class Retransmit:
+    """``count`` and ``interval`` (ms) of networkTransmit, relayRetransmit or a publication.
+
+    Ranges differ by use: network transmit / relay retransmit count 1-8, interval 10-320 ms
+    in 10 ms steps (MshPRT 1.1 Network Transmit / Relay Retransmit states); publish
+    retransmit count 0-7, interval 50-1600 ms in 50 ms steps (Model Publication state).
+    """
+
+    count: int
+    interval: int
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "", *, publish: bool = False) -> Self:
+        """Parse network transmit / relay retransmit (or with ``publish`` a publication's
+        retransmit) from its JSON form."""
+        o = _Obj(data, path)
+        counts, (lo, hi, step) = ((0, 7), (50, 1600, 50)) if publish else ((1, 8), (10, 320, 10))
+        count = o.get("count", lambda v, p: _int(v, p, *counts))
+        interval = o.get("interval", lambda v, p: _int(v, p, lo, hi))
+        if interval % step:
+            raise CdbFormatError(o.at("interval"), f"not a multiple of {step} ms")
+        return cls(count, interval, o.extra(), o.order())
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {"count": self.count, "interval": self.interval}
+        return _emit(known, self.extra, self.key_order)
+
+
+def _transmit(value: object, path: str) -> Retransmit:
+    return Retransmit.from_json(value, path)
+
+
+@dataclass(slots=True)
+class PublishPeriod:
+    """Publish period: ``number_of_steps`` (0-63) x ``resolution`` ms (100/1000/10000/600000)."""
+
+    number_of_steps: int = 0
+    resolution: int = 100
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def milliseconds(self) -> int:
+        return self.number_of_steps * self.resolution
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        steps = o.get("numberOfSteps", lambda v, p: _int(v, p, 0, 63))
+        resolution = o.get("resolution", lambda v, p: _int(v, p, 0, 600000))
+        if resolution not in _PERIOD_RESOLUTIONS:
+            raise CdbFormatError(o.at("resolution"), "not one of 100, 1000, 10000, 600000")
+        return cls(steps, resolution, o.extra(), o.order())
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {"numberOfSteps": self.number_of_steps, "resolution": self.resolution}
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class Publish:
+    """Model publication (MshCDB 1.0.1 §2; MshPRT 1.1 Model Publication state)."""
+
+    address: MeshAddress
+    index: int
+    ttl: int
+    period: PublishPeriod
+    credentials: int
+    retransmit: Retransmit
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+
+        def ttl(v: object, p: str) -> int:
+            value = _int(v, p, 0, 255)
+            if 127 < value < 255:
+                raise CdbFormatError(p, "not 0-127 or 255")
+            return value
+
+        return cls(
+            address=o.get("address", _mesh_address),
+            index=o.get("index", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
+            ttl=o.get("ttl", ttl),
+            period=o.get("period", lambda v, p: PublishPeriod.from_json(v, p)),
+            credentials=o.get("credentials", lambda v, p: _int(v, p, 0, 1)),
+            retransmit=o.get("retransmit", lambda v, p: Retransmit.from_json(v, p, publish=True)),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "address": _address_out(self.address),
+            "index": self.index,
+            "ttl": self.ttl,
+            "period": self.period.to_json(),
+            "credentials": self.credentials,
+            "retransmit": self.retransmit.to_json(),
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class Model:
+    """A model on an element. ``company_id`` is set for vendor models (8-digit modelId)."""
+
+    model_id: int
+    company_id: int | None = None
+    bind: list[int] = field(default_factory=list)
+    subscribe: list[MeshAddress] = field(default_factory=list)
+    publish: Publish | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.company_id is not None
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        raw = o.req("modelId")
+        if isinstance(raw, str) and _HEX4.fullmatch(raw):
+            model_id, company_id = int(raw, 16), None
+        elif isinstance(raw, str) and _HEX8.fullmatch(raw):
+            model_id, company_id = int(raw[4:], 16), int(raw[:4], 16)
+        else:
+            raise CdbFormatError(o.at("modelId"), "not a 4- or 8-digit hex model identifier")
+
+        def subscription(v: object, p: str) -> MeshAddress:
+            address = _mesh_address(v, p)
+            if isinstance(address, int) and address < VIRTUAL_MIN:
+                raise CdbFormatError(p, "not a group or virtual address")
+            return address
+
+        return cls(
+            model_id=model_id,
+            company_id=company_id,
+            bind=[_int(v, p, 0, KEY_INDEX_MAX) for v, p in o.items("bind")],
+            subscribe=[subscription(v, p) for v, p in o.items("subscribe")],
+            publish=o.opt("publish", lambda v, p: Publish.from_json(v, p)),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        model_id = (
+            _h4(self.model_id)
+            if self.company_id is None
+            else f"{self.company_id:04X}{self.model_id:04X}"
+        )
+        known: JsonDict = {
+            "modelId": model_id,
+            "bind": list(self.bind),
+            "subscribe": [_address_out(a) for a in self.subscribe],
+            "publish": self.publish.to_json() if self.publish is not None else None,
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class Element:
+    """An element of a node: its index, GATT location descriptor and models."""
+
+    index: int
+    location: int = 0x0000
+    models: list[Model] = field(default_factory=list)
+    name: str | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def model(self, model_id: int, company_id: int | None = None) -> Model | None:
+        """The model with this id on the element, if any."""
+        for model in self.models:
+            if model.model_id == model_id and model.company_id == company_id:
+                return model
+        return None
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            name=o.opt("name", _str),
+            index=o.get("index", lambda v, p: _int(v, p, 0, 255)),
+            location=o.get("location", _hex4),
+            models=[Model.from_json(v, p) for v, p in o.items("models")],
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "name": self.name,
+            "index": self.index,
+            "location": _h4(self.location),
+            "models": [m.to_json() for m in self.models],
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class HeartbeatPublication:
+    """Heartbeat publication of a node (MshPRT 1.1 Heartbeat Publication state)."""
+
+    address: int
+    period: int
+    ttl: int
+    index: int
+    features: list[str] = field(default_factory=list)
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+
+        def feature(v: object, p: str) -> str:
+            if v not in _HEARTBEAT_FEATURES:
+                raise CdbFormatError(p, "not one of relay, proxy, friend, lowPower")
+            assert isinstance(v, str)
+            return v
+
+        return cls(
+            address=o.get("address", _hex4),
+            period=o.get("period", lambda v, p: _int(v, p, 0, 65536)),
+            ttl=o.get("ttl", lambda v, p: _int(v, p, 0, 127)),
+            index=o.get("index", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
+            features=[feature(v, p) for v, p in o.items("features")],
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "address": _h4(self.address),
+            "period": self.period,
+            "ttl": self.ttl,
+            "index": self.index,
+            "features": list(self.features),
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class HeartbeatSubscription:
+    """Heartbeat subscription of a node (MshPRT 1.1 Heartbeat Subscription state)."""
+
+    source: int
+    destination: int
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(o.get("source", _hex4), o.get("destination", _hex4), o.extra(), o.order())
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {"source": _h4(self.source), "destination": _h4(self.destination)}
+        return _emit(known, self.extra, self.key_order)
+
+
+def _default_ttl(value: object, path: str) -> int:
+    ttl = _int(value, path, 0, 127)
+    if ttl == 1:  # MshPRT 1.1 Default TTL state: 0x01 is prohibited
+        raise CdbFormatError(path, "1 is prohibited")
+    return ttl
+
+
+@dataclass(slots=True)
+class Node:
+    """A provisioned node (MshCDB 1.0.1 §2, nodes). A provisioner's own node has its UUID.
+
+    ``device_key`` may be ``None`` in a partial export. The node occupies
+    ``unicast_address .. unicast_address + element_count - 1``.
+    """
+
+    uuid: UUID
+    unicast_address: int
+    device_key: bytes | None = field(repr=False)
+    security: Security = Security.SECURE
+    net_keys: list[NodeKey] = field(default_factory=list)
+    app_keys: list[NodeKey] = field(default_factory=list)
+    config_complete: bool = False
+    elements: list[Element] = field(default_factory=list)
+    excluded: bool = False
+    name: str | None = None
+    cid: int | None = None
+    pid: int | None = None
+    vid: int | None = None
+    crpl: int | None = None
+    features: Features | None = None
+    secure_network_beacon: bool | None = None
+    default_ttl: int | None = None
+    network_transmit: Retransmit | None = None
+    relay_retransmit: Retransmit | None = None
+    heartbeat_pub: HeartbeatPublication | None = None
+    heartbeat_sub: HeartbeatSubscription | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    uuid_text: str = field(default="", repr=False, compare=False)
+
+    @property
+    def element_count(self) -> int:
+        """Number of unicast addresses the node occupies (at least 1)."""
+        return max(1, len(self.elements))
+
+    @property
+    def addresses(self) -> range:
+        """The node's element addresses."""
+        return range(self.unicast_address, self.unicast_address + self.element_count)
+
+    @property
+    def last_address(self) -> int:
+        return self.unicast_address + self.element_count - 1
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Whether the node was provisioned with OOB authentication (security "secure")."""
+        return self.security is Security.SECURE
+
+    @property
+    def is_configured(self) -> bool:
+        """Whether the Configuration Manager finished configuring it (configComplete)."""
+        return self.config_complete
+
+    def owns(self, address: int) -> bool:
+        """Whether ``address`` is one of this node's element addresses."""
+        return self.unicast_address <= address <= self.last_address
+
+    def element_at(self, address: int) -> Element | None:
+        """The element with this unicast address, if the node has it."""
+        if not self.owns(address):
+            return None
+        offset = address - self.unicast_address
+        return self.elements[offset] if offset < len(self.elements) else None
+
+    def has_net_key(self, index: int) -> bool:
+        return any(k.index == index for k in self.net_keys)
+
+    def has_app_key(self, index: int) -> bool:
+        return any(k.index == index for k in self.app_keys)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        uuid, text = o.get("UUID", _uuid)
+        unicast = o.get("unicastAddress", _unicast)
+        elements = [Element.from_json(v, p) for v, p in o.items("elements")]
+        for position, element in enumerate(elements):
+            if element.index != position:
+                path = o.at(f"elements[{position}].index")
+                raise CdbFormatError(path, f"expected {position} (elements in index order)")
+        if unicast + max(1, len(elements)) - 1 > UNICAST_MAX:
+            raise CdbFormatError(o.at("elements"), "element addresses run past 7FFF")
+
+        def node_keys(key: str) -> list[NodeKey]:
+            keys = [NodeKey.from_json(v, p) for v, p in o.items(key)]
+            _unique((k.index for k in keys), o.at(key), "key index")
+            return keys
+
+        return cls(
+            uuid=uuid,
+            unicast_address=unicast,
+            device_key=o.opt("deviceKey", _key),
+            security=o.get("security", _security),
+            net_keys=node_keys("netKeys"),
+            app_keys=node_keys("appKeys"),
+            config_complete=o.get("configComplete", _bool),
+            elements=elements,
+            excluded=o.get("excluded", _bool),
+            name=o.opt("name", _str),
+            cid=o.opt("cid", _hex4),
+            pid=o.opt("pid", _hex4),
+            vid=o.opt("vid", _hex4),
+            crpl=o.opt("crpl", _hex4),
+            features=o.opt("features", lambda v, p: Features.from_json(v, p)),
+            secure_network_beacon=o.opt("secureNetworkBeacon", _bool),
+            default_ttl=o.opt("defaultTTL", _default_ttl),
+            network_transmit=o.opt("networkTransmit", _transmit),
+            relay_retransmit=o.opt("relayRetransmit", _transmit),
+            heartbeat_pub=o.opt("heartbeatPub", lambda v, p: HeartbeatPublication.from_json(v, p)),
+            heartbeat_sub=o.opt("heartbeatSub", lambda v, p: HeartbeatSubscription.from_json(v, p)),
+            extra=o.extra(),
+            key_order=o.order(),
+            uuid_text=text,
+        )
+
+    def to_json(self) -> JsonDict:
+        def h4(value: int | None) -> str | None:
+            return None if value is None else _h4(value)
+
+        known: JsonDict = {
+            "UUID": _uuid_out(self.uuid, self.uuid_text),
+            "unicastAddress": _h4(self.unicast_address),
+            "deviceKey": self.device_key.hex().upper() if self.device_key is not None else None,
+            "security": str(self.security),
+            "netKeys": [k.to_json() for k in self.net_keys],
+            "appKeys": [k.to_json() for k in self.app_keys],
+            "configComplete": self.config_complete,
+            "name": self.name,
+            "cid": h4(self.cid),
+            "pid": h4(self.pid),
+            "vid": h4(self.vid),
+            "crpl": h4(self.crpl),
+            "features": self.features.to_json() if self.features is not None else None,
+            "secureNetworkBeacon": self.secure_network_beacon,
+            "defaultTTL": self.default_ttl,
+            "networkTransmit": _opt_json(self.network_transmit),
+            "relayRetransmit": _opt_json(self.relay_retransmit),
+            "elements": [e.to_json() for e in self.elements],
+            "excluded": self.excluded,
+            "heartbeatPub": _opt_json(self.heartbeat_pub),
+            "heartbeatSub": _opt_json(self.heartbeat_sub),
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+def _opt_json(value: Retransmit | HeartbeatPublication | HeartbeatSubscription | None) -> Any:
+    return None if value is None else value.to_json()
+
+
+@dataclass(slots=True)
+class Group:
+    """A group: a group address (C000-FEFF) or a virtual Label UUID; parent 0 means none."""
+
+    name: str
+    address: MeshAddress
+    parent_address: MeshAddress = 0
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def is_virtual(self) -> bool:
+        return isinstance(self.address, UUID)
+
+    @property
+    def destination(self) -> int:
+        """The 16-bit address to send to (the virtual address for a Label UUID)."""
+        return address_value(self.address)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            name=o.get("name", _str),
+            address=o.get("address", _group_address),
+            parent_address=o.get(
+                "parentAddress", lambda v, p: _group_address(v, p, allow_unassigned=True)
+            ),
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "name": self.name,
+            "address": _address_out(self.address),
+            "parentAddress": _address_out(self.parent_address),
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class Scene:
+    """A scene: its number and the unicast addresses of the elements that store it."""
+
+    name: str
+    number: int
+    addresses: list[int] = field(default_factory=list)
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            name=o.get("name", _str),
+            number=o.get("number", _scene_number),
+            addresses=[_unicast(v, p) for v, p in o.items("addresses")],
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "name": self.name,
+            "number": _h4(self.number),
+            "addresses": [_h4(a) for a in self.addresses],
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class ExclusionList:
+    """Unicast addresses of removed nodes, excluded since ``iv_index`` (MshCDB 1.0.1 §2).
+
+    They may be given to a new node only once the IV Index has grown by 2 or more: then every
+    SeqAuth the new node uses is above what the removed node used, so no replay protection
+    list still holding the old node's values can drop the new node's messages.
+    """
+
+    iv_index: int
+    addresses: list[int] = field(default_factory=list)
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def blocks(self, current_iv_index: int) -> bool:
+        """Whether these addresses are still excluded at ``current_iv_index``."""
+        return current_iv_index < self.iv_index + 2
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        return cls(
+            iv_index=o.get("ivIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
+            addresses=[_unicast(v, p) for v, p in o.items("addresses")],
+            extra=o.extra(),
+            key_order=o.order(),
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {"ivIndex": self.iv_index, "addresses": [_h4(a) for a in self.addresses]}
+        return _emit(known, self.extra, self.key_order)
+
+
+@dataclass(slots=True)
+class MeshExtension:
+    """Our data that MshCDB 1.0.1 has no field for, stored under ``"x-ble-mesh"``.
+
+    JSON form::
+
+        "x-ble-mesh": {
+          "ivIndex": 0,                      # current IV Index
+          "ivUpdateActive": false,           # IV Update in progress
+          "sequenceNumbers": {"0001": 1200}, # next SEQ to use, per source address we own
+          "localProvisioner": "UUID"         # which provisioner this Home Assistant is
+        }
+    """
+
+    iv_index: int = 0
+    iv_update_active: bool = False
+    sequence_numbers: dict[int, int] = field(default_factory=dict)
+    local_provisioner: UUID | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    uuid_text: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        seq_obj = _Obj(o.req("sequenceNumbers"), o.at("sequenceNumbers"))
+        sequence: dict[int, int] = {}
+        for key in seq_obj.order():
+            address = _unicast(key, seq_obj.at(key))
+            sequence[address] = seq_obj.get(key, lambda v, p: _int(v, p, 0, SEQ_MAX + 1))
+        local = o.opt("localProvisioner", _uuid)
+        return cls(
+            iv_index=o.get("ivIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
+            iv_update_active=o.get("ivUpdateActive", _bool),
+            sequence_numbers=sequence,
+            local_provisioner=local[0] if local is not None else None,
+            extra=o.extra(),
+            key_order=o.order(),
+            uuid_text=local[1] if local is not None else "",
+        )
+
+    def to_json(self) -> JsonDict:
+        known: JsonDict = {
+            "ivIndex": self.iv_index,
+            "ivUpdateActive": self.iv_update_active,
+            "sequenceNumbers": {_h4(a): s for a, s in self.sequence_numbers.items()},
+            "localProvisioner": (
+                _uuid_out(self.local_provisioner, self.uuid_text)
+                if self.local_provisioner is not None
+                else None
+            ),
+        }
+        return _emit(known, self.extra, self.key_order)
+
+
+def _unique(values: Iterable[object], path: str, what: str) -> None:
+    seen: set[object] = set()
+    for value in values:
+        if value in seen:
+            raise CdbFormatError(path, f"duplicate {what}")
+        seen.add(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Allocation helpers
+
+
+def _first_fit(
+    ranges: Iterable[tuple[int, int]], blocked: list[tuple[int, int]], size: int
+) -> int | None:
+    """Lowest start of ``size`` consecutive values inside one of ``ranges``, avoiding
+    every (inclusive) ``blocked`` interval."""
+    blocked = sorted(blocked)
+    for low, high in sorted(ranges):
+        candidate = low
+        for b_low, b_high in blocked:
+            if b_high < candidate:
+                continue
+            if b_low > candidate + size - 1:
+                break
+            candidate = b_high + 1
+            if candidate + size - 1 > high:
+                break
+        if candidate + size - 1 <= high:
+            return candidate
+    return None
+
+
+def _free_gaps(space: tuple[int, int], taken: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Maximal free intervals of ``space`` outside ``taken``."""
+    low, high = space
+    cursor = low
+    for t_low, t_high in sorted(taken):
+        if t_high < cursor:
+            continue
+        if t_low > high:
+            break
+        if t_low > cursor:
+            yield cursor, t_low - 1
+        cursor = max(cursor, t_high + 1)
+    if cursor <= high:
+        yield cursor, high
+
+
+def _carve(space: tuple[int, int], taken: list[tuple[int, int]], size: int) -> tuple[int, int]:
+    """The lowest free block of ``size`` in ``space``, or else the largest free gap."""
+    gaps = list(_free_gaps(space, taken))
+    if not gaps:
+        raise AllocationError("no free range left")
+    for low, high in gaps:
+        if high - low + 1 >= size:
+            return low, low + size - 1
+    return max(gaps, key=lambda g: g[1] - g[0])
+
+
+# --------------------------------------------------------------------------------------------
+# The network
+
+
+@dataclass(slots=True)
+class MeshNetwork:
+    """A whole Mesh Configuration Database document (MshCDB 1.0.1 §2)."""
+
+    mesh_uuid: UUID
+    mesh_name: str
+    timestamp: str
+    net_keys: list[NetKey] = field(default_factory=list)
+    app_keys: list[AppKey] = field(default_factory=list)
+    provisioners: list[Provisioner] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    scenes: list[Scene] = field(default_factory=list)
+    network_exclusions: list[ExclusionList] | None = None
+    partial: bool = False
+    schema: str = CDB_SCHEMA
+    id: str = CDB_ID
+    version: str = CDB_VERSION
+    extension: MeshExtension | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    uuid_text: str = field(default="", repr=False, compare=False)
+
+    # ---- import / export ------------------------------------------------------------------
+
+    @classmethod
+    def from_json(cls, data: JsonDict | str) -> Self:
+        """Parse and validate a MshCDB document (a dict or its JSON text).
+
+        Raises :class:`CdbFormatError` naming the JSON path of the first problem found.
+        """
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as err:  # its msg holds no document text
+                raise CdbFormatError(
+                    "", f"not valid JSON ({err.msg} at line {err.lineno})"
+                ) from None
+        o = _Obj(data, "")
+        schema = o.get("$schema", _str)
+        id_ = o.get("id", _str)
+        version = o.get("version", _str)
+        if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+            raise CdbFormatError("version", "not a version number like 1.0.1")
+        mesh_uuid, uuid_text = o.get("meshUUID", _uuid)
+        net_keys = [NetKey.from_json(v, p) for v, p in o.items("netKeys")]
+        if not net_keys:
+            raise CdbFormatError("netKeys", "a network has at least one NetKey")
+        _unique((k.index for k in net_keys), "netKeys", "index")
+        app_keys = [AppKey.from_json(v, p) for v, p in o.items("appKeys")]
+        _unique((k.index for k in app_keys), "appKeys", "index")
+        net_indexes = {k.index for k in net_keys}
+        for i, app_key in enumerate(app_keys):
+            if app_key.bound_net_key not in net_indexes:
+                raise CdbFormatError(f"appKeys[{i}].boundNetKey", "no NetKey with this index")
+        provisioners = [Provisioner.from_json(v, p) for v, p in o.items("provisioners")]
+        _unique((p.uuid for p in provisioners), "provisioners", "UUID")
+        nodes = [Node.from_json(v, p) for v, p in o.items("nodes")]
+        _unique((n.uuid for n in nodes), "nodes", "UUID")
+        _check_node_overlap(nodes)
+        groups = [Group.from_json(v, p) for v, p in o.items("groups")]
+        _unique((g.address for g in groups), "groups", "address")
+        scenes = [Scene.from_json(v, p) for v, p in o.items("scenes")]
+        _unique((s.number for s in scenes), "scenes", "number")
+        exclusions = o.opt(
+            "networkExclusions",
+            lambda v, p: [ExclusionList.from_json(i, ip) for i, ip in _list(v, p)],
+        )
+        extension = o.opt(EXTENSION_KEY, lambda v, p: MeshExtension.from_json(v, p))
+        return cls(
+            schema=schema,
+            id=id_,
+            version=version,
+            mesh_uuid=mesh_uuid,
+            mesh_name=o.get("meshName", _str),
+            timestamp=o.get("timestamp", _timestamp),
+            partial=o.get("partial", _bool),
+            net_keys=net_keys,
+            app_keys=app_keys,
+            provisioners=provisioners,
+            nodes=nodes,
+            groups=groups,
+            scenes=scenes,
+            network_exclusions=exclusions,
+            extension=extension,
+            extra=o.extra(),
+            key_order=o.order(),
+            uuid_text=uuid_text,
+        )
+
+    def to_json(self, *, include_extension: bool = True) -> JsonDict:
+        """The document as a JSON-ready dict; exactly what was imported if nothing changed.
+
+        ``include_extension=False`` leaves out our ``"x-ble-mesh"`` object (for sharing).
+        """
+        known: JsonDict = {
+            "$schema": self.schema,
+            "id": self.id,
+            "version": self.version,
+            "meshUUID": _uuid_out(self.mesh_uuid, self.uuid_text),
+            "meshName": self.mesh_name,
+            "timestamp": self.timestamp,
+            "partial": self.partial,
+            "netKeys": [k.to_json() for k in self.net_keys],
+            "appKeys": [k.to_json() for k in self.app_keys],
+            "provisioners": [p.to_json() for p in self.provisioners],
+            "nodes": [n.to_json() for n in self.nodes],
+            "groups": [g.to_json() for g in self.groups],
+            "scenes": [s.to_json() for s in self.scenes],
+            "networkExclusions": (
+                [e.to_json() for e in self.network_exclusions]
+                if self.network_exclusions is not None
+                else None
+            ),
+            EXTENSION_KEY: (
+                self.extension.to_json()
+                if self.extension is not None and include_extension
+                else None
+            ),
+        }
+        out = _emit(known, self.extra, self.key_order)
+        if not include_extension:
+            out.pop(EXTENSION_KEY, None)
+        return out
+
+    def to_json_text(self, *, include_extension: bool = True, indent: int | None = 2) -> str:
+        """:meth:`to_json` as JSON text."""
+        return json.dumps(self.to_json(include_extension=include_extension), indent=indent)
+
+    # ---- creation ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        provisioner_name: str,
+        now_iso: str,
+        *,
+        mesh_uuid: UUID | None = None,
+        provisioner_uuid: UUID | None = None,
+    ) -> Self:
+        """A new network: fresh primary NetKey and one AppKey, us as its first provisioner.
+
+        The provisioner gets unicast 0001-3FFF, groups C000-DFFF and scenes 0001-7FFF (half of
+        each space, so provisioners added later have room) and its own node at 0001. The
+        extension records IV Index 0 and that provisioner as the local one.
+        """
+        timestamp = _timestamp(now_iso, "now_iso")
+        network = cls(
+            mesh_uuid=mesh_uuid or uuid4(),
+            mesh_name=name,
+            timestamp=timestamp,
+            net_keys=[
+                NetKey(
+                    name="Primary Network Key",
+                    index=0,
+                    key=secrets.token_bytes(16),
+                    timestamp=timestamp,
+                )
+            ],
+            app_keys=[
+                AppKey(
+                    name="Application Key 1",
+                    index=0,
+                    bound_net_key=0,
+                    key=secrets.token_bytes(16),
+                )
+            ],
+            network_exclusions=[],
+            extension=MeshExtension(),
+        )
+        uuid = provisioner_uuid or uuid4()
+        network.provisioners.append(
+            Provisioner(
+                name=provisioner_name,
+                uuid=uuid,
+                unicast_ranges=[AddressRange(UNICAST_MIN, 0x3FFF)],
+                group_ranges=[AddressRange(GROUP_MIN, 0xDFFF)],
+                scene_ranges=[SceneRange(SCENE_MIN, 0x7FFF)],
+            )
+        )
+        network.add_provisioner_node(uuid)
+        assert network.extension is not None
+        network.extension.local_provisioner = uuid
+        return network
+
+    def touch(self, now_iso: str) -> None:
+        """Set the document timestamp (call after a change; time is passed in)."""
+        self.timestamp = _timestamp(now_iso, "now_iso")
+
+    # ---- lookups ----------------------------------------------------------------------------
+
+    def net_key(self, index: int) -> NetKey | None:
+        return next((k for k in self.net_keys if k.index == index), None)
+
+    def app_key(self, index: int) -> AppKey | None:
+        return next((k for k in self.app_keys if k.index == index), None)
+
+    def provisioner(self, uuid: UUID | str) -> Provisioner | None:
+        wanted = _as_uuid(uuid)
+        return next((p for p in self.provisioners if p.uuid == wanted), None)
+
+    def node_by_uuid(self, uuid: UUID | str) -> Node | None:
+        wanted = _as_uuid(uuid)
+        return next((n for n in self.nodes if n.uuid == wanted), None)
+
+    def node_by_address(self, address: int) -> Node | None:
+        """The node whose primary element has this unicast address."""
+        return next((n for n in self.nodes if n.unicast_address == address), None)
+
+    def node_for_element(self, address: int) -> Node | None:
+        """The node that owns this element address (any element, not only the primary)."""
+        return next((n for n in self.nodes if n.owns(address)), None)
+
+    def element_at(self, address: int) -> tuple[Node, Element] | None:
+        """The node and element with this unicast address, if the element is known."""
+        node = self.node_for_element(address)
+        if node is None:
+            return None
+        element = node.element_at(address)
+        return None if element is None else (node, element)
+
+    def provisioner_node(self, uuid: UUID | str) -> Node | None:
+        """The node of a provisioner (a provisioner's node carries the provisioner's UUID)."""
+        return self.node_by_uuid(uuid)
+
+    def group(self, address: MeshAddress) -> Group | None:
+        return next((g for g in self.groups if g.address == address), None)
+
+    def scene(self, number: int) -> Scene | None:
+        return next((s for s in self.scenes if s.number == number), None)
+
+    # ---- our extension ---------------------------------------------------------------------
+
+    def _ext(self) -> MeshExtension:
+        if self.extension is None:
+            self.extension = MeshExtension()
+        return self.extension
+
+    @property
+    def iv_index(self) -> int:
+        """The current IV Index (our extension; 0 if the document has none)."""
+        return self.extension.iv_index if self.extension is not None else 0
+
+    @property
+    def iv_update_active(self) -> bool:
+        return self.extension.iv_update_active if self.extension is not None else False
+
+    def set_iv_index(self, iv_index: int, *, update_active: bool = False) -> None:
+        if not 0 <= iv_index <= IV_INDEX_MAX:
+            raise DatabaseError("IV Index out of range")
+        ext = self._ext()
+        ext.iv_index = iv_index
+        ext.iv_update_active = update_active
+
+    def sequence_number(self, address: int) -> int:
+        """The next SEQ stored for a source address we own (0 if none stored)."""
+        if self.extension is None:
+            return 0
+        return self.extension.sequence_numbers.get(address, 0)
+
+    def set_sequence_number(self, address: int, seq: int) -> None:
+        """Store the next SEQ for ``address`` (0..0x1000000: the last means exhausted)."""
+        if not UNICAST_MIN <= address <= UNICAST_MAX:
+            raise DatabaseError("sequence numbers are kept for unicast addresses only")
+        if not 0 <= seq <= SEQ_MAX + 1:
+            raise DatabaseError("SEQ out of range")
+        self._ext().sequence_numbers[address] = seq
+
+    @property
+    def local_provisioner(self) -> Provisioner | None:
+        """The provisioner this Home Assistant acts as (from our extension)."""
+        if self.extension is None or self.extension.local_provisioner is None:
+            return None
+        return self.provisioner(self.extension.local_provisioner)
+
+    def set_local_provisioner(self, uuid: UUID | str) -> None:
+        wanted = _as_uuid(uuid)
+        if self.provisioner(wanted) is None:
+            raise DatabaseError("no provisioner with this UUID")
+        self._ext().local_provisioner = wanted
+
+    # ---- address bookkeeping -------------------------------------------------------------
+
+    def excluded_addresses(self) -> set[int]:
+        """Unicast addresses of removed nodes that may not be reused yet."""
+        current = self.iv_index
+        return {
+            address
+            for entry in self.network_exclusions or ()
+            if entry.blocks(current)
+            for address in entry.addresses
+        }
+
+    def _unicast_blocked(self, *, besides: Provisioner | None) -> list[tuple[int, int]]:
+        blocked = [(n.unicast_address, n.last_address) for n in self.nodes]
+        blocked += [(a, a) for a in self.excluded_addresses()]
+        for other in self.provisioners:
+            if other is not besides:
+                blocked += [(r.low, r.high) for r in other.unicast_ranges]
+        return blocked
+
+    def _need_provisioner(self, uuid: UUID | str) -> Provisioner:
+        provisioner = self.provisioner(uuid)
+        if provisioner is None:
+            raise DatabaseError("no provisioner with this UUID")
+        return provisioner
+
+    def allocate_unicast(self, provisioner_uuid: UUID | str, element_count: int) -> int:
+        """Lowest free unicast address for a node of ``element_count`` elements.
+
+        The block lies inside one of the provisioner's allocated unicast ranges and clashes
+        with no node (nor a provisioner's own node), no still-excluded address and no other
+        provisioner's range. Nothing is reserved: pass the result to :meth:`add_node`.
+        """
+        if not 1 <= element_count <= 255:
+            raise DatabaseError("element count must be 1..255")
+        provisioner = self._need_provisioner(provisioner_uuid)
+        ranges = [(r.low, r.high) for r in provisioner.unicast_ranges]
+        found = _first_fit(ranges, self._unicast_blocked(besides=provisioner), element_count)
+        if found is None:
+            raise AllocationError(
+                f"no {element_count} free unicast addresses in the ranges of this provisioner"
+            )
+        return found
+
+    def allocate_group_address(self, provisioner_uuid: UUID | str) -> int:
+        """Lowest group address in the provisioner's group ranges not used by a group."""
+        provisioner = self._need_provisioner(provisioner_uuid)
+        used = [(g.address, g.address) for g in self.groups if isinstance(g.address, int)]
+        for other in self.provisioners:
+            if other is not provisioner:
+                used += [(r.low, r.high) for r in other.group_ranges]
+        found = _first_fit([(r.low, r.high) for r in provisioner.group_ranges], used, 1)
+        if found is None:
+            raise AllocationError("no free group address in the ranges of this provisioner")
+        return found
+
+    def allocate_scene_number(self, provisioner_uuid: UUID | str) -> int:
+        """Lowest scene number in the provisioner's scene ranges not used by a scene."""
+        provisioner = self._need_provisioner(provisioner_uuid)
+        used = [(s.number, s.number) for s in self.scenes]
+        for other in self.provisioners:
+            if other is not provisioner:
+                used += [(r.first, r.last) for r in other.scene_ranges]
+        found = _first_fit([(r.first, r.last) for r in provisioner.scene_ranges], used, 1)
+        if found is None:
+            raise AllocationError("no free scene number in the ranges of this provisioner")
+        return found
+
+    # ---- provisioners ----------------------------------------------------------------------
+
+    def add_provisioner(
+        self,
+        name: str,
+        uuid: UUID | str,
+        *,
+        unicast_size: int = 0x0800,
+        group_size: int = 0x0400,
+        scene_size: int = 0x0400,
+        create_node: bool = True,
+    ) -> Provisioner:
+        """Add a provisioner with ranges no other provisioner (or node) uses.
+
+        Each range is the lowest free block of the requested size; if no gap is that large,
+        the largest free gap is taken instead. With ``create_node`` the provisioner also gets
+        its own node (one element) at the first address of its unicast range.
+        """
+        wanted = _as_uuid(uuid)
+        if self.provisioner(wanted) is not None or self.node_by_uuid(wanted) is not None:
+            raise DatabaseError("a provisioner or node with this UUID exists")
+        for size in (unicast_size, group_size, scene_size):
+            if size < 1:
+                raise DatabaseError("range sizes must be positive")
+        taken_unicast = [(r.low, r.high) for p in self.provisioners for r in p.unicast_ranges]
+        taken_unicast += [(n.unicast_address, n.last_address) for n in self.nodes]
+        taken_unicast += [(a, a) for a in self.excluded_addresses()]
+        taken_group = [(r.low, r.high) for p in self.provisioners for r in p.group_ranges]
+        taken_group += [(g.address, g.address) for g in self.groups if isinstance(g.address, int)]
+        taken_scene = [(r.first, r.last) for p in self.provisioners for r in p.scene_ranges]
+        taken_scene += [(s.number, s.number) for s in self.scenes]
+        try:
+            unicast = _carve((UNICAST_MIN, UNICAST_MAX), taken_unicast, unicast_size)
+        except AllocationError:
+            raise AllocationError("no free unicast range left for a provisioner") from None
+        group = _try_carve((GROUP_MIN, GROUP_MAX), taken_group, group_size)
+        scene = _try_carve((SCENE_MIN, SCENE_MAX), taken_scene, scene_size)
+        provisioner = Provisioner(
+            name=name,
+            uuid=wanted,
+            unicast_ranges=[AddressRange(*unicast)],
+            group_ranges=[AddressRange(*group)] if group else [],
+            scene_ranges=[SceneRange(*scene)] if scene else [],
+        )
+        self.provisioners.append(provisioner)
+        if create_node:
+            self.add_provisioner_node(wanted)
+        return provisioner
+
+    def add_provisioner_node(self, provisioner_uuid: UUID | str) -> Node:
+        """Give a provisioner its own node (one element, all keys) so it can send messages."""
+        provisioner = self._need_provisioner(provisioner_uuid)
+        if self.node_by_uuid(provisioner.uuid) is not None:
+            raise DatabaseError("this provisioner already has a node")
+        node = Node(
+            uuid=provisioner.uuid,
+            unicast_address=self.allocate_unicast(provisioner.uuid, 1),
+            device_key=secrets.token_bytes(16),
+            security=Security.SECURE,
+            net_keys=[NodeKey(k.index) for k in self.net_keys],
+            app_keys=[NodeKey(k.index) for k in self.app_keys],
+            config_complete=True,
+            elements=[
+                Element(
+                    index=0,
+                    location=0x0000,
+                    # Configuration Server and Configuration Client (MshPRT 1.1 §4.4).
+                    models=[Model(0x0000), Model(0x0001)],
+                    name="Primary Element",
+                )
+            ],
+            excluded=False,
+            name=provisioner.name,
+        )
+        self.add_node(node)
+        return node
+
+    def remove_provisioner(self, uuid: UUID | str) -> Provisioner:
+        """Remove a provisioner (and its own node, whose addresses become excluded)."""
+        provisioner = self._need_provisioner(uuid)
+        if self.node_by_uuid(provisioner.uuid) is not None:
+            self.remove_node(provisioner.uuid)
+        self.provisioners.remove(provisioner)
+        if self.extension is not None and self.extension.local_provisioner == provisioner.uuid:
+            self.extension.local_provisioner = None
+        return provisioner
+
+    # ---- nodes ------------------------------------------------------------------------------
+
+    def add_node(self, node: Node) -> None:
+        """Record a node; its addresses must be free (no node, no excluded address)."""
+        if self.node_by_uuid(node.uuid) is not None:
+            raise DatabaseError("a node with this UUID exists")
+        if not UNICAST_MIN <= node.unicast_address <= node.last_address <= UNICAST_MAX:
+            raise DatabaseError("node addresses outside 0001-7FFF")
+        for other in self.nodes:
+            if (
+                node.unicast_address <= other.last_address
+                and other.unicast_address <= node.last_address
+            ):
+                raise DatabaseError("node addresses overlap an existing node")
+        if self.excluded_addresses().intersection(node.addresses):
+            raise DatabaseError("node addresses belong to a recently removed node")
+        self.nodes.append(node)
+
+    def remove_node(self, uuid: UUID | str) -> Node:
+        """Remove a node; its addresses go into the exclusion list for the current IV Index."""
+        node = self.node_by_uuid(uuid)
+        if node is None:
+            raise DatabaseError("no node with this UUID")
+        self.nodes.remove(node)
+        if self.network_exclusions is None:
+            self.network_exclusions = []
+        entry = next((e for e in self.network_exclusions if e.iv_index == self.iv_index), None)
+        if entry is None:
+            entry = ExclusionList(iv_index=self.iv_index)
+            self.network_exclusions.append(entry)
+        entry.addresses.extend(a for a in node.addresses if a not in entry.addresses)
+        # The node no longer stores scenes nor is referenced by them.
+        for scene in self.scenes:
+            scene.addresses = [a for a in scene.addresses if not node.owns(a)]
+        return node
+
+    def prune_exclusions(self) -> None:
+        """Drop exclusion lists that no longer block anything at the current IV Index."""
+        if self.network_exclusions is not None:
+            current = self.iv_index
+            self.network_exclusions = [
+                e for e in self.network_exclusions if e.addresses and e.blocks(current)
+            ]
+
+    # ---- groups and scenes -------------------------------------------------------------------
+
+    def add_group(self, name: str, address: MeshAddress, parent_address: MeshAddress = 0) -> Group:
+        """Add a group with a group address (C000-FEFF) or a virtual Label UUID."""
+        if isinstance(address, int) and not GROUP_MIN <= address <= GROUP_MAX:
+            raise DatabaseError("not a group address (C000-FEFF)")
+        if self.group(address) is not None:
+            raise DatabaseError("a group with this address exists")
+        if parent_address != 0 and self.group(parent_address) is None:
+            raise DatabaseError("no parent group with this address")
+        group = Group(name=name, address=address, parent_address=parent_address)
+        self.groups.append(group)
+        return group
+
+    def remove_group(self, address: MeshAddress) -> Group:
+        group = self.group(address)
+        if group is None:
+            raise DatabaseError("no group with this address")
+        if any(g.parent_address == address for g in self.groups):
+            raise DatabaseError("the group is the parent of another group")
+        self.groups.remove(group)
+        return group
+
+    def add_scene(self, name: str, number: int, addresses: Iterable[int] = ()) -> Scene:
+        if not SCENE_MIN <= number <= SCENE_MAX:
+            raise DatabaseError("scene number must be 0001-FFFF")
+        if self.scene(number) is not None:
+            raise DatabaseError("a scene with this number exists")
+        scene = Scene(name=name, number=number, addresses=list(addresses))
+        self.scenes.append(scene)
+        return scene
+
+
+def _try_carve(
+    space: tuple[int, int], taken: list[tuple[int, int]], size: int
+) -> tuple[int, int] | None:
+    try:
+        return _carve(space, taken, size)
+    except AllocationError:
+        return None
+
+
+def _check_node_overlap(nodes: list[Node]) -> None:
+    spans = sorted((n.unicast_address, n.last_address, i) for i, n in enumerate(nodes))
+    reach = 0  # highest address owned by the nodes seen so far
+    for low, high, i in spans:
+        if low <= reach:
+            raise CdbFormatError(
+                f"nodes[{i}].unicastAddress", "overlaps the addresses of another node"
+            )
+        reach = max(reach, high)
