@@ -149,3 +149,15 @@ def test_engine_is_free_of_home_assistant_and_io_imports() -> None:
         if forbidden.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_every_translation_key_in_code_exists() -> None:
+    strings = _json(INTEGRATION / "strings.json")
+    known = set(strings.get("exceptions", {})) | set(strings.get("issues", {}))
+    for section in strings.get("entity", {}).values():
+        known |= set(section)
+    used: set[str] = set()
+    for path in INTEGRATION.glob("*.py"):
+        used |= set(re.findall(r'translation_key="([a-z_]+)"', path.read_text(encoding="utf-8")))
+    assert used, "no translation keys found: the pattern is stale"
+    assert used <= known, f"untranslated: {sorted(used - known)}"

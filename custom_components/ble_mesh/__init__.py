@@ -9,21 +9,80 @@ from __future__ import annotations
 import logging
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 
-from .const import CONF_MESH_UUID
+from .const import CONF_MESH_UUID, DOMAIN
+from .devices import async_update_node_devices
 from .runtime import MeshConfigEntry, MeshRuntime
+from .storage import MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:
-    """Set up one mesh network."""
-    entry.runtime_data = MeshRuntime(mesh_uuid=entry.data[CONF_MESH_UUID], name=entry.title)
-    _LOGGER.debug("Mesh network %s loaded", entry.title)
+    """Set up one mesh network from its stored database."""
+    store = MeshStore(hass, entry.data[CONF_MESH_UUID])
+    issue_id = f"storage_corrupt_{entry.entry_id}"
+    try:
+        network = await store.async_load()
+    except StorageCorruptError as err:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="storage_corrupt",
+            translation_placeholders={
+                "name": entry.title,
+                "path": str(store.path),
+                "backup": str(err.backup) if err.backup else "-",
+            },
+        )
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="storage_corrupt",
+            translation_placeholders={"name": entry.title},
+        ) from err
+    if network is None:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="storage_missing",
+            translation_placeholders={"name": entry.title, "path": str(store.path)},
+        )
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="storage_missing",
+            translation_placeholders={"name": entry.title},
+        )
+    ir.async_delete_issue(hass, DOMAIN, issue_id)
+    entry.runtime_data = MeshRuntime(network=network, store=store)
+    async_update_node_devices(hass, entry)
+    _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:
     """Unload one mesh network."""
-    _LOGGER.debug("Mesh network %s unloaded", entry.title)
     return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
+    """The network entry was deleted: delete its stored keys too."""
+    await MeshStore(hass, entry.data[CONF_MESH_UUID]).async_remove()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: MeshConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Refuse to forget a node's device while the node is still in the network.
+
+    Removing a node resets it and refreshes the network keys; until that procedure exists the
+    device stays, so Home Assistant never loses track of a node that still holds the keys.
+    """
+    return False

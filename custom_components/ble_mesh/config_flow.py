@@ -1,4 +1,4 @@
-"""Config flow: create a mesh network; discovered mesh devices lead there first."""
+"""Config flow: create or import a mesh network; discovered devices lead there first."""
 
 from __future__ import annotations
 
@@ -6,12 +6,22 @@ from typing import Any
 import uuid
 
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
+from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_NAME
-from homeassistant.helpers.selector import TextSelector
+from homeassistant.helpers.selector import (
+    FileSelector,
+    FileSelectorConfig,
+    TextSelector,
+)
 import voluptuous as vol
 
-from .const import CONF_MESH_UUID, DEFAULT_NETWORK_NAME, DOMAIN
+from .const import CONF_MESH_UUID, DEFAULT_NETWORK_NAME, DOMAIN, PROVISIONER_NAME
+from .mesh.database import AllocationError, MeshNetwork
+from .mesh.errors import MeshError
+from .storage import MeshStore, now_iso
+
+CONF_FILE = "file"
 
 
 class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -51,15 +61,73 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Create a new mesh network."""
+        """Create a new network or import one exported from another provisioner."""
+        return self.async_show_menu(
+            step_id="user", menu_options=["create_network", "import_network"]
+        )
+
+    async def async_step_create_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Create a new mesh network with fresh keys; Home Assistant is its provisioner."""
         if user_input is not None:
-            mesh_uuid = uuid.uuid4().hex
-            await self.async_set_unique_id(mesh_uuid, raise_on_progress=False)
             name = user_input[CONF_NAME].strip() or DEFAULT_NETWORK_NAME
-            return self.async_create_entry(title=name, data={CONF_MESH_UUID: mesh_uuid})
+            network = MeshNetwork.create(name, PROVISIONER_NAME, now_iso())
+            return await self._async_create_network_entry(network)
         return self.async_show_form(
-            step_id="user",
+            step_id="create_network",
             data_schema=vol.Schema(
                 {vol.Required(CONF_NAME, default=DEFAULT_NETWORK_NAME): TextSelector()}
             ),
         )
+
+    async def async_step_import_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Import a Mesh Configuration Database export (nRF Mesh and others)."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            try:
+                text = await self.hass.async_add_executor_job(
+                    _read_uploaded_text, self.hass, user_input[CONF_FILE]
+                )
+                network = MeshNetwork.from_json(text)
+            except (UnicodeDecodeError, ValueError) as err:
+                if isinstance(err, MeshError):
+                    errors["base"] = "invalid_network"
+                    placeholders["error"] = str(err)
+                else:
+                    errors["base"] = "invalid_file"
+            else:
+                await self.async_set_unique_id(network.mesh_uuid.hex, raise_on_progress=False)
+                self._abort_if_unique_id_configured()
+                try:
+                    provisioner = network.add_provisioner(PROVISIONER_NAME, uuid.uuid4())
+                except AllocationError:
+                    errors["base"] = "no_free_range"
+                else:
+                    network.set_local_provisioner(provisioner.uuid)
+                    network.touch(now_iso())
+                    return await self._async_create_network_entry(network)
+        return self.async_show_form(
+            step_id="import_network",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_FILE): FileSelector(FileSelectorConfig(accept=".json"))}
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_create_network_entry(self, network: MeshNetwork) -> ConfigFlowResult:
+        mesh_uuid = network.mesh_uuid.hex
+        await self.async_set_unique_id(mesh_uuid, raise_on_progress=False)
+        self._abort_if_unique_id_configured()
+        await MeshStore(self.hass, mesh_uuid).async_save(network)
+        return self.async_create_entry(title=network.mesh_name, data={CONF_MESH_UUID: mesh_uuid})
+
+
+def _read_uploaded_text(hass: Any, file_id: str) -> str:
+    """Read an uploaded file (runs in the executor; the upload is deleted afterwards)."""
+    with process_uploaded_file(hass, file_id) as path:
+        return path.read_text(encoding="utf-8")

@@ -1,19 +1,33 @@
-"""Config flow: creating a network by hand and from a discovered mesh device."""
+"""Config flow: creating and importing a network, and discovery before any network exists."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, FormData
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.bluetooth import BluetoothServiceInfo
+from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ble_mesh.const import (
     CONF_MESH_UUID,
     DOMAIN,
     MESH_PROVISIONING_SERVICE_UUID,
+    PROVISIONER_NAME,
 )
+from custom_components.ble_mesh.mesh.database import MeshNetwork
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"
+FIXTURE_MESH_UUID = "8f2d4c1a5b6e4f709a1b2c3d4e5f6a7b"
+FIXTURE_MESH_UUID_TEXT = "8F2D4C1A-5B6E-4F70-9A1B-2C3D4E5F6A7B"
 
 UNPROVISIONED = BluetoothServiceInfo(
     name="Mesh Light",
@@ -25,30 +39,154 @@ UNPROVISIONED = BluetoothServiceInfo(
     source="local",
 )
 
+type Uploader = Callable[[bytes], Awaitable[str]]
 
-async def test_user_creates_network(hass: HomeAssistant) -> None:
+
+@pytest.fixture(name="upload")
+async def upload_fixture(
+    hass: HomeAssistant, hass_client: Callable[[], Awaitable[ClientSession]]
+) -> Uploader:
+    """Upload bytes through Home Assistant's real file_upload endpoint; returns the file id."""
+    # Set up what registers HTTP routes before the test client freezes the router.
+    assert await async_setup_component(hass, "bluetooth_adapters", {})
+    assert await async_setup_component(hass, "file_upload", {})
+    client = await hass_client()
+
+    async def _upload(content: bytes) -> str:
+        form = FormData()
+        form.add_field("file", content, filename="mesh.json", content_type="application/json")
+        response = await client.post("/api/file_upload", data=form)
+        assert response.status == 200
+        return str((await response.json())["file_id"])
+
+    return _upload
+
+
+async def _start_user_flow(hass: HomeAssistant, option: str) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["create_network", "import_network"]
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": option}
+    )
+
+
+def _stored_network(hass_storage: dict[str, Any], mesh_uuid: str) -> MeshNetwork:
+    return MeshNetwork.from_json(hass_storage[f"{DOMAIN}.{mesh_uuid}"]["data"])
+
+
+async def test_user_creates_network(hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
+    result = await _start_user_flow(hass, "create_network")
+    assert result["step_id"] == "create_network"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_NAME: "  Living room  "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Living room"
     mesh_uuid = result["data"][CONF_MESH_UUID]
-    assert len(mesh_uuid) == 32
+    assert result["data"] == {CONF_MESH_UUID: mesh_uuid}  # no keys in the entry
     assert result["result"].unique_id == mesh_uuid
+
+    network = _stored_network(hass_storage, mesh_uuid)
+    assert network.mesh_name == "Living room"
+    assert len(network.net_keys) == 1
+    assert len(network.app_keys) == 1
+    assert network.local_provisioner is not None
+    assert network.local_provisioner.name == PROVISIONER_NAME
+    assert network.iv_index == 0
+    # The keys are stored, and nowhere in the entry.
+    entry_dump = json.dumps(result["result"].as_dict())
+    assert network.net_keys[0].key.hex() not in entry_dump.lower()
 
 
 async def test_blank_name_gets_default(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_USER}
-    )
+    result = await _start_user_flow(hass, "create_network")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_NAME: " "})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Home mesh"
+
+
+async def test_import_network_from_nrf_export(
+    hass: HomeAssistant, upload: Uploader, hass_storage: dict[str, Any]
+) -> None:
+    result = await _start_user_flow(hass, "import_network")
+    assert result["step_id"] == "import_network"
+    file_id = await upload(FIXTURE.read_bytes())
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"file": file_id})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Home Mesh"
+    assert result["data"] == {CONF_MESH_UUID: FIXTURE_MESH_UUID}
+
+    network = _stored_network(hass_storage, FIXTURE_MESH_UUID)
+    ours = network.local_provisioner
+    assert ours is not None
+    assert ours.name == PROVISIONER_NAME
+    # Home Assistant's range overlaps neither of the two existing provisioners.
+    others = [p for p in network.provisioners if p.uuid != ours.uuid]
+    assert len(others) == 2
+    for mine in ours.unicast_ranges:
+        for other in (r for p in others for r in p.unicast_ranges):
+            assert mine.high < other.low or mine.low > other.high
+    await hass.async_block_till_done()
+
+
+async def test_import_same_network_twice_aborts(hass: HomeAssistant, upload: Uploader) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=FIXTURE_MESH_UUID, data={CONF_MESH_UUID: FIXTURE_MESH_UUID}
+    ).add_to_hass(hass)
+    result = await _start_user_flow(hass, "import_network")
+    file_id = await upload(FIXTURE.read_bytes())
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"file": file_id})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "detail"),
+    [
+        (b"\xff\xfe not text", "invalid_file", ""),
+        (b"{ not json", "invalid_network", "JSON"),
+        (
+            FIXTURE.read_text().replace(FIXTURE_MESH_UUID_TEXT, "not-a-uuid").encode(),
+            "invalid_network",
+            "meshUUID",
+        ),
+    ],
+)
+async def test_import_bad_file_then_retry(
+    hass: HomeAssistant, upload: Uploader, content: bytes, error: str, detail: str
+) -> None:
+    result = await _start_user_flow(hass, "import_network")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": await upload(content)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert detail in result["description_placeholders"]["error"]
+    assert not hass.config_entries.async_entries(DOMAIN)  # nothing stored
+
+    # The user picks the right file and the import goes through.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": await upload(FIXTURE.read_bytes())}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_import_without_free_range(hass: HomeAssistant, upload: Uploader) -> None:
+    data = json.loads(FIXTURE.read_text())
+    # Another provisioner already owns the whole unicast space.
+    data["provisioners"][1]["allocatedUnicastRange"] = [
+        {"lowAddress": "199B", "highAddress": "7FFF"}
+    ]
+    result = await _start_user_flow(hass, "import_network")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": await upload(json.dumps(data).encode())}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "no_free_range"}
 
 
 async def test_discovery_offers_to_create_the_first_network(hass: HomeAssistant) -> None:
@@ -59,13 +197,17 @@ async def test_discovery_offers_to_create_the_first_network(hass: HomeAssistant)
     assert result["step_id"] == "bluetooth_confirm"
     assert result["description_placeholders"] == {"name": "Mesh Light"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["step_id"] == "user"
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "create_network"}
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_NAME: "Home mesh"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     # The entry is the network, identified by its mesh UUID, not by the device's address.
     assert result["result"].unique_id == result["data"][CONF_MESH_UUID]
+    await hass.async_block_till_done()
 
 
 async def test_discovery_with_a_network_is_not_offered_twice(hass: HomeAssistant) -> None:

@@ -1,0 +1,46 @@
+"""Nodes of the network as Home Assistant devices."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .const import DOMAIN
+from .mesh.database import Node
+from .runtime import MeshConfigEntry
+
+
+def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
+    """The device registry identifier of a node: its Device UUID within this network."""
+    return (DOMAIN, f"{mesh_uuid}_{node.uuid.hex}")
+
+
+def node_device_info(mesh_uuid: str, node: Node) -> DeviceInfo:
+    """Device registry data from what the database knows (composition data when read)."""
+    info = DeviceInfo(
+        identifiers={node_identifier(mesh_uuid, node)},
+        name=node.name or f"Mesh node {node.unicast_address:04X}",
+    )
+    if node.cid is not None:
+        info["manufacturer"] = f"Company 0x{node.cid:04X}"
+    if node.pid is not None:
+        info["model"] = f"0x{node.pid:04X}"
+    if node.vid is not None:
+        info["sw_version"] = f"0x{node.vid:04X}"
+    return info
+
+
+@callback
+def async_update_node_devices(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
+    """Create or update one device per node (provisioners' own nodes are not devices)."""
+    runtime = entry.runtime_data
+    network = runtime.network
+    provisioner_uuids = {p.uuid for p in network.provisioners}
+    registry = dr.async_get(hass)
+    for node in network.nodes:
+        if node.uuid in provisioner_uuids:
+            continue
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id, **node_device_info(runtime.mesh_uuid, node)
+        )
