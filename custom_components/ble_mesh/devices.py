@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bluetooth_numbers import company
+from bluetooth_numbers.exceptions import UnknownCICError
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -16,6 +18,14 @@ def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
     return (DOMAIN, f"{mesh_uuid}_{node.uuid.hex}")
 
 
+def manufacturer_name(company_id: int) -> str:
+    """The Bluetooth SIG company name for a Company ID (CID from the composition data)."""
+    try:
+        return str(company[company_id])
+    except UnknownCICError:
+        return f"Unknown company 0x{company_id:04X}"
+
+
 def node_device_info(mesh_uuid: str, node: Node) -> DeviceInfo:
     """Device registry data from what the database knows (composition data when read)."""
     info = DeviceInfo(
@@ -23,7 +33,7 @@ def node_device_info(mesh_uuid: str, node: Node) -> DeviceInfo:
         name=node.name or f"Mesh node {node.unicast_address:04X}",
     )
     if node.cid is not None:
-        info["manufacturer"] = f"Company 0x{node.cid:04X}"
+        info["manufacturer"] = manufacturer_name(node.cid)
     if node.pid is not None:
         info["model"] = f"0x{node.pid:04X}"
     if node.vid is not None:

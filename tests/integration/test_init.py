@@ -13,6 +13,7 @@ from homeassistant.loader import async_get_bluetooth, async_get_integration
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN
+from custom_components.ble_mesh.devices import manufacturer_name
 from custom_components.ble_mesh.mesh.database import MeshNetwork
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"
@@ -49,6 +50,10 @@ async def test_setup_creates_a_device_per_node_and_unloads(
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     # Three device nodes; the nRF provisioner's own node is not a device.
     assert sorted(d.name for d in devices) == ["Hall Lamp", "Kitchen Light", "Wall Switch"]
+    kitchen = next(d for d in devices if d.name == "Kitchen Light")
+    assert kitchen.manufacturer == "Nordic Semiconductor ASA"  # CID 0x0059
+    assert kitchen.model == "0x0001"
+    assert kitchen.sw_version == "0x0002"
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -101,3 +106,8 @@ async def test_home_assistant_loads_our_manifest(hass: HomeAssistant) -> None:
         "00001827-0000-1000-8000-00805f9b34fb",
         "00001828-0000-1000-8000-00805f9b34fb",
     }
+
+
+def test_unknown_company_id_is_named_plainly() -> None:
+    assert manufacturer_name(0x0059) == "Nordic Semiconductor ASA"
+    assert manufacturer_name(0xFFFE) == "Unknown company 0xFFFE"
