@@ -398,6 +398,24 @@ def test_pause_after_capabilities_and_choose() -> None:
         provisioner.choose(ProvisioningStart(HMAC), 0.0)
 
 
+def test_unicast_address_chosen_after_capabilities() -> None:
+    # The caller allocates the address block once it knows the number of elements.
+    caps = capabilities(3)
+    device = Device(caps)
+    provisioner = Provisioner(DATA)
+    pair = Run(provisioner, device)
+    pair.handle("P", provisioner.start(0.0))
+    pair.pump()
+    with pytest.raises(ProvisioningUsageError, match="does not fit"):
+        provisioner.choose(ProvisioningStart(HMAC), 0.0, unicast_address=0x7FFE)
+    assert provisioner.state is ProvisionerState.WAIT_CHOICE
+    pair.handle("P", provisioner.choose(ProvisioningStart(HMAC), 0.0, unicast_address=0x0123))
+    pair.pump()
+    assert pair.results["P"].unicast_address == 0x0123
+    assert pair.results["D"].unicast_address == 0x0123
+    assert pair.results["P"].number_of_elements == 3
+
+
 def test_static_oob_requested_when_unknown() -> None:
     caps = capabilities(static_oob=True)
     provisioner = Provisioner(DATA)

@@ -29,7 +29,7 @@ Confirmation or Random equal to ours refused, constant-time comparison, fresh ra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 import hmac
 import secrets
@@ -567,12 +567,16 @@ class Provisioner(SessionBase):
         *,
         static_oob: bytes | None = None,
         device_public_key: bytes | None = None,
+        unicast_address: int | None = None,
     ) -> list[Action]:
         """Provision with ``parameters`` (after :class:`CapabilitiesReceived`).
 
+        ``unicast_address`` replaces the address given at construction: the caller can only
+        allocate a block once Capabilities told it the number of elements.
+
         Raises :class:`ProvisioningUsageError` (state unchanged) when the choice is not
-        allowed by the Capabilities or §5.4.2.3, or the OOB public key / static value is
-        unusable.
+        allowed by the Capabilities or §5.4.2.3, the address block does not fit, or the OOB
+        public key / static value is unusable.
         """
         self._check_open()
         if self.state is not ProvisionerState.WAIT_CHOICE or self._capabilities is None:
@@ -581,6 +585,12 @@ class Provisioner(SessionBase):
         reason = check_start(caps, parameters)
         if reason is not None:
             raise ProvisioningUsageError(reason)
+        if unicast_address is not None and not (
+            unicast_address >= 0x0001 and unicast_address + caps.number_of_elements - 1 <= 0x7FFF
+        ):
+            raise ProvisioningUsageError(
+                "the unicast address block does not fit in the unicast range"
+            )
         # §5.4.2.3: "The Provisioner shall not use BTM_ECDH_P256_CMAC_AES128_AES_CCM if
         # another algorithm is supported by the Provisionee."
         if (
@@ -603,6 +613,8 @@ class Provisioner(SessionBase):
             auth_value(parameters.algorithm, AuthMethod.STATIC_OOB, None, static)  # validate
         self._static_oob = static
         self._device_public_key = peer_key
+        if unicast_address is not None:
+            self._data = replace(self._data, unicast_address=unicast_address)
         self._start = parameters
         self._use_oob_timer(parameters)
         actions: list[Action] = []
