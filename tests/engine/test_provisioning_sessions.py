@@ -32,6 +32,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     InputKind,
     InvalidOobValueError,
     InvalidStateError,
+    NoAcceptableMethodError,
     OutputAction,
     PduType,
     Provisioner,
@@ -56,6 +57,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     capabilities,
     decode_pdu,
     oob_public_key,
+    select_method,
 )
 from tests.sig_vectors import h, ids, vectors
 
@@ -1070,3 +1072,24 @@ def test_send_pdu_type_for_logs() -> None:
     assert SendPdu(b"").pdu_type is None
     assert SendPdu(b"\x48").pdu_type is None
     assert SendPdu(b"\x3f").pdu_type is None
+
+
+def test_select_method_restricted_to_a_chosen_method() -> None:
+    caps = capabilities(
+        static_oob=True,
+        output_actions=frozenset({OutputAction.BLINK, OutputAction.OUTPUT_NUMERIC}),
+        output_oob_size=6,
+        input_actions=frozenset({InputAction.PUSH}),
+        input_oob_size=2,
+    )
+    output = select_method(caps, False, False, auth_method=AuthMethod.OUTPUT_OOB)
+    assert output.auth_method is AuthMethod.OUTPUT_OOB
+    assert output.auth_action is OutputAction.OUTPUT_NUMERIC  # the richer action
+    assert output.auth_size == 6
+    assert output.algorithm is HMAC
+    static = select_method(caps, False, True, auth_method=AuthMethod.STATIC_OOB)
+    assert static.auth_method is AuthMethod.STATIC_OOB
+    no_oob = select_method(caps, False, False, auth_method=AuthMethod.NO_OOB)
+    assert no_oob.auth_method is AuthMethod.NO_OOB
+    with pytest.raises(NoAcceptableMethodError):
+        select_method(capabilities(), False, False, auth_method=AuthMethod.INPUT_OOB)

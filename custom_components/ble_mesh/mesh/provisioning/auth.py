@@ -233,8 +233,13 @@ def select_method(
     caps: ProvisioningCapabilities,
     oob_public_key_known: bool,
     static_oob_available: bool,
+    *,
+    auth_method: AuthMethod | None = None,
 ) -> ProvisioningStart:
     """The strongest Start parameters for ``caps`` (§5.4.2.3).
+
+    With ``auth_method`` (a person's choice of method) only that method's candidates count;
+    the algorithm, public key method, action and size are still the strongest offered.
 
     * Algorithm: HMAC-SHA256 whenever offered; CMAC only when it is the only one (and never
       when the device sets "only OOB authenticated").
@@ -297,6 +302,10 @@ def select_method(
     )
     if not caps.only_oob_authenticated:
         candidates.append(((0, 0, 0, 0), ProvisioningStart(algorithm, public_key)))
+    if auth_method is not None:
+        candidates = [c for c in candidates if c[1].auth_method is auth_method]
+        if not candidates:
+            raise NoAcceptableMethodError(f"{auth_method.name} is not usable with this device")
     if not candidates:
         raise NoAcceptableMethodError(
             "the device allows only OOB authenticated provisioning but no OOB method is usable"
