@@ -1,0 +1,20 @@
+"""Model messages (MshPRT 1.1 §4 foundation models, MshMDL 1.1 generic, lighting, scenes).
+
+Importing this package registers every message class with the access layer's codec registry
+(:func:`..access.decode_message` imports it on first use).
+"""
+
+from __future__ import annotations
+
+from . import common, composition, config, generic, health, lighting, model_ids, scenes
+
+__all__ = [
+    "common",
+    "composition",
+    "config",
+    "generic",
+    "health",
+    "lighting",
+    "model_ids",
+    "scenes",
+]
