@@ -8,3 +8,5 @@ plugin's package and never sees our manifest (and its Bluetooth matchers).
 from __future__ import annotations
 
 import custom_components.ble_mesh  # noqa: F401
+
+pytest_plugins = ["tests.simulator_fixtures"]
