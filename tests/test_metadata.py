@@ -153,7 +153,11 @@ def test_engine_is_free_of_home_assistant_and_io_imports() -> None:
 
 def test_every_translation_key_in_code_exists() -> None:
     strings = _json(INTEGRATION / "strings.json")
-    known = set(strings.get("exceptions", {})) | set(strings.get("issues", {}))
+    known = (
+        set(strings.get("exceptions", {}))
+        | set(strings.get("issues", {}))
+        | set(strings.get("selector", {}))
+    )
     for section in strings.get("entity", {}).values():
         known |= set(section)
     used: set[str] = set()
@@ -161,3 +165,36 @@ def test_every_translation_key_in_code_exists() -> None:
         used |= set(re.findall(r'translation_key="([a-z_]+)"', path.read_text(encoding="utf-8")))
     assert used, "no translation keys found: the pattern is stale"
     assert used <= known, f"untranslated: {sorted(used - known)}"
+
+
+def test_every_provisioning_failure_has_a_message() -> None:
+    from custom_components.ble_mesh.mesh.provisioning import FailureReason
+
+    errors = set(_json(INTEGRATION / "strings.json")["config"]["error"])
+    assert {reason.value for reason in FailureReason} <= errors
+    # Link problems reported by the GATT layer.
+    link = set(re.findall(r'LinkError\("([a-z_]+)"', (INTEGRATION / "proxy_link.py").read_text()))
+    link |= set(
+        re.findall(
+            r'link_error = "([a-z_]+)"', (INTEGRATION / "provisioning_session.py").read_text()
+        )
+    )
+    assert link
+    assert link <= errors
+
+
+def test_progress_actions_are_translated() -> None:
+    strings = _json(INTEGRATION / "strings.json")["config"]
+    source = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
+    actions = set(re.findall(r'_wait\("([a-z_]+)"\)', source)) | set(
+        re.findall(r'progress_action: str = "([a-z_]+)"', source)
+    )
+    assert len(actions) >= 3
+    assert actions <= set(strings["progress"])
+
+
+def test_selector_options_are_translated() -> None:
+    from custom_components.ble_mesh.config_flow import METHODS
+
+    strings = _json(INTEGRATION / "strings.json")
+    assert set(METHODS) == set(strings["selector"]["method"]["options"])

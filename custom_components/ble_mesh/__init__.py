@@ -61,7 +61,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
             translation_placeholders={"name": entry.title},
         )
     ir.async_delete_issue(hass, DOMAIN, issue_id)
-    entry.runtime_data = MeshRuntime(network=network, store=store)
+    entry.runtime_data = MeshRuntime(
+        hass=hass, entry_id=entry.entry_id, network=network, store=store
+    )
     async_update_node_devices(hass, entry)
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
     return True

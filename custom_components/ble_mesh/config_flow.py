@@ -1,27 +1,137 @@
-"""Config flow: create or import a mesh network; discovered devices lead there first."""
+"""Config flow: create or import a mesh network, and provision discovered devices into it.
+
+Discovery of an unprovisioned device (Mesh Provisioning service 0x1827) starts a flow per
+device. The provisioning session (:mod:`.provisioning_session`) lives outside the progress
+tasks: they only wait for its next event, so closing the dialog at any point closes the GATT
+link and drops the session's secrets. Adding a device to an existing network ends the flow
+with the abort reason ``provisioned``; when no network exists yet, the flow creates one and
+the new network entry already contains the device.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
+import logging
 from typing import Any
 import uuid
 
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.components.file_upload import process_uploaded_file
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers.selector import (
     FileSelector,
     FileSelectorConfig,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
 )
 import voluptuous as vol
 
-from .const import CONF_MESH_UUID, DEFAULT_NETWORK_NAME, DOMAIN, PROVISIONER_NAME
-from .mesh.database import AllocationError, MeshNetwork
-from .mesh.errors import MeshError
+from . import qr_image
+from .const import (
+    CONF_MESH_UUID,
+    DEFAULT_NETWORK_NAME,
+    DOMAIN,
+    MESH_PROVISIONING_SERVICE_UUID,
+    PROVISIONER_NAME,
+)
+from .mesh.beacons import MeshProvisioningServiceData, oob_hints
+from .mesh.database import AllocationError, Element, MeshNetwork, Node, NodeKey, Security
+from .mesh.errors import DecodeError, MeshError
+from .mesh.provisioning import (
+    AuthMethod,
+    CapabilitiesReceived,
+    Completed,
+    Failed,
+    InputAction,
+    InputKind,
+    InvalidOobValueError,
+    NoAcceptableMethodError,
+    OutputAction,
+    ProvisionerResult,
+    ProvisioningCapabilities,
+    ProvisioningData,
+    ProvisioningStart,
+    ProvisioningUsageError,
+    PublicKeyMethod,
+    RequestInput,
+    ShowValue,
+    select_method,
+)
+from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
+from .provisioning_session import ProvisioningSession, SessionEvent, failure_reason_key
+from .runtime import MeshConfigEntry
 from .storage import MeshStore, now_iso
 
+_LOGGER = logging.getLogger(__name__)
+
 CONF_FILE = "file"
+CONF_NETWORK = "network"
+CONF_METHOD = "method"
+CONF_OOB_TEXT = "oob_text"
+CONF_QR_IMAGE = "qr_image"
+CONF_VALUE = "value"
+NEW_NETWORK = "new"
+
+# The methods a person can pick, in the engine's terms.
+METHODS: dict[str, AuthMethod] = {
+    "static_oob": AuthMethod.STATIC_OOB,
+    "output_oob": AuthMethod.OUTPUT_OOB,
+    "input_oob": AuthMethod.INPUT_OOB,
+    "no_oob": AuthMethod.NO_OOB,
+}
+# Output and Input actions share integer values, so they need separate tables.
+OUTPUT_ACTION_KEYS: dict[OutputAction, str] = {
+    OutputAction.BLINK: "blink",
+    OutputAction.BEEP: "beep",
+    OutputAction.VIBRATE: "vibrate",
+    OutputAction.OUTPUT_NUMERIC: "number",
+    OutputAction.OUTPUT_ALPHANUMERIC: "text",
+}
+INPUT_ACTION_KEYS: dict[InputAction, str] = {
+    InputAction.PUSH: "push",
+    InputAction.TWIST: "twist",
+    InputAction.INPUT_NUMERIC: "number",
+    InputAction.INPUT_ALPHANUMERIC: "text",
+}
+
+
+def _action_key(action: OutputAction | InputAction | None) -> str:
+    if isinstance(action, OutputAction):
+        return OUTPUT_ACTION_KEYS[action]
+    if isinstance(action, InputAction):
+        return INPUT_ACTION_KEYS[action]
+    return "number"
+
+
+@dataclass(slots=True)
+class _Device:
+    """What discovery told us about the device being added."""
+
+    address: str
+    name: str
+    device_uuid: uuid.UUID
+    hints: list[str]
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One provisioning attempt (a retry starts a new one: fresh keys, fresh AuthValue)."""
+
+    session: ProvisioningSession
+    task: asyncio.Task[SessionEvent] | None = None
+    event: SessionEvent | None = None
+    capabilities: ProvisioningCapabilities | None = None
+    suggested: ProvisioningStart | None = None
+    start: ProvisioningStart | None = None
+    oob: ProvisioningOobData | None = None
+    shown: ShowValue | None = None
+    progress_action: str = "connecting"
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -30,35 +140,458 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
 
     def __init__(self) -> None:
-        """Start with no discovered device."""
-        self._discovery: BluetoothServiceInfoBleak | None = None
+        """Start with nothing discovered."""
+        self._device: _Device | None = None
+        self._entry: MeshConfigEntry | None = None
+        self._network: MeshNetwork | None = None
+        self._attempt: _Attempt | None = None
+        self._error: str | None = None
+
+    # --- discovery -----------------------------------------------------------------------
 
     async def async_step_bluetooth(
         self, discovery_info: BluetoothServiceInfoBleak
     ) -> ConfigFlowResult:
-        """A mesh device advertised the Provisioning or Proxy service."""
-        await self.async_set_unique_id(discovery_info.address)
+        """A device advertised the Mesh Provisioning (or Proxy) service."""
+        raw = discovery_info.service_data.get(MESH_PROVISIONING_SERVICE_UUID)
+        if raw is None:
+            # Only the Proxy service: a node that is already provisioned.
+            return self.async_abort(reason="already_provisioned")
+        try:
+            # OOB Information read big-endian, as Zephyr-based firmware sends it (the §8.5.1
+            # sample shows it little-endian); it only selects the hints shown to the user.
+            service_data = MeshProvisioningServiceData.from_bytes(raw)
+        except DecodeError:
+            return self.async_abort(reason="not_mesh_device")
+        await self.async_set_unique_id(service_data.uuid.hex)
         self._abort_if_unique_id_configured()
-        if self._async_current_entries():
-            # Provisioning into an existing network is the discovery flow's next step; until
-            # then the user is told plainly instead of being offered a second network.
-            return self.async_abort(reason="provisioning_unavailable")
-        self._discovery = discovery_info
-        self.context["title_placeholders"] = {"name": discovery_info.name or discovery_info.address}
+        for entry in self._loaded_entries():
+            if entry.runtime_data.network.node_by_uuid(service_data.uuid) is not None:
+                return self.async_abort(reason="already_provisioned")
+        name = discovery_info.name or discovery_info.address
+        self._device = _Device(
+            address=discovery_info.address,
+            name=name,
+            device_uuid=service_data.uuid,
+            hints=oob_hints(service_data.oob_information),
+        )
+        self.context["title_placeholders"] = {"name": name}
         return await self.async_step_bluetooth_confirm()
 
     async def async_step_bluetooth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Offer to create the mesh network the discovered device will join."""
-        assert self._discovery is not None
+        """Show the device; pick (or create) the network it joins."""
+        assert self._device is not None
+        entries = self._loaded_entries()
         if user_input is not None:
-            return await self.async_step_user()
-        self._set_confirm_only()
+            choice = user_input.get(CONF_NETWORK, NEW_NETWORK if not entries else None)
+            if choice == NEW_NETWORK:
+                name = str(user_input.get(CONF_NAME, "")).strip() or DEFAULT_NETWORK_NAME
+                self._entry = None
+                self._network = MeshNetwork.create(name, PROVISIONER_NAME, now_iso())
+            else:
+                self._entry = next(
+                    (e for e in entries if e.entry_id == choice), entries[0] if entries else None
+                )
+                assert self._entry is not None
+                self._network = self._entry.runtime_data.network
+            return await self._async_new_attempt()
+        schema: dict[Any, Any] = {}
+        if not entries:
+            schema[vol.Required(CONF_NAME, default=DEFAULT_NETWORK_NAME)] = TextSelector()
+        elif len(entries) > 1:
+            schema[vol.Required(CONF_NETWORK, default=entries[0].entry_id)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[SelectOptionDict(value=e.entry_id, label=e.title) for e in entries],
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            )
         return self.async_show_form(
-            step_id="bluetooth_confirm",
-            description_placeholders={"name": self._discovery.name or self._discovery.address},
+            step_id="bluetooth_confirm" if entries else "bluetooth_new_network",
+            data_schema=vol.Schema(schema),
+            description_placeholders=self._device_placeholders(),
         )
+
+    async def async_step_bluetooth_new_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Same as confirm, when a network must be created first."""
+        return await self.async_step_bluetooth_confirm(user_input)
+
+    # --- provisioning --------------------------------------------------------------------
+
+    async def _async_new_attempt(self) -> ConfigFlowResult:
+        assert self._device is not None
+        assert self._network is not None
+        await self._async_end_attempt()
+        network = self._network
+        net_key = network.net_keys[0]
+        data = ProvisioningData(
+            net_key=net_key.key,
+            key_index=net_key.index,
+            iv_index=network.iv_index,
+            unicast_address=0x0001,  # the real block is allocated once Capabilities arrive
+            key_refresh=net_key.phase == 2,
+            iv_update=network.iv_update_active,
+        )
+        session = ProvisioningSession(self.hass, self._device.address, data)
+        self._attempt = _Attempt(session=session)
+        self._attempt.task = self.hass.async_create_task(self._async_start_and_wait(session))
+        return await self.async_step_progress()
+
+    async def _async_start_and_wait(self, session: ProvisioningSession) -> SessionEvent:
+        await session.async_start()
+        return await session.async_next_event()
+
+    def _wait(self, action: str) -> None:
+        attempt = self._attempt
+        assert attempt is not None
+        attempt.progress_action = action
+        attempt.task = self.hass.async_create_task(attempt.session.async_next_event())
+
+    async def async_step_progress(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Wait for the session's next event with a visible progress step."""
+        attempt = self._attempt
+        assert attempt is not None
+        assert attempt.task is not None
+        if not attempt.task.done():
+            placeholders = dict(self._device_placeholders())
+            placeholders.update(attempt.extra)
+            return self.async_show_progress(
+                step_id="progress",
+                progress_action=attempt.progress_action,
+                progress_task=attempt.task,
+                description_placeholders=placeholders,
+            )
+        attempt.event = attempt.task.result()
+        attempt.task = None
+        return self.async_show_progress_done(next_step_id=self._next_step(attempt.event))
+
+    def _next_step(self, event: SessionEvent) -> str:
+        if isinstance(event, CapabilitiesReceived):
+            return "method"
+        if isinstance(event, RequestInput):
+            return "output_oob" if event.kind is InputKind.OUTPUT_OOB else "oob_data"
+        if isinstance(event, ShowValue):
+            return "input_oob"
+        if isinstance(event, Completed):
+            return "finish"
+        return "failed"
+
+    async def async_step_method(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the device's capabilities and let the person choose how to authenticate."""
+        attempt = self._attempt
+        assert attempt is not None
+        if isinstance(attempt.event, CapabilitiesReceived):
+            attempt.capabilities = attempt.event.capabilities
+            attempt.suggested = attempt.event.suggested
+            attempt.event = None
+        caps = attempt.capabilities
+        assert caps is not None
+        offered = self._offered_methods(caps)
+        if not offered:
+            return await self._async_fail("no_acceptable_method")
+        if user_input is not None:
+            method = METHODS[user_input[CONF_METHOD]]
+            if method is AuthMethod.NO_OOB:
+                return await self.async_step_no_oob_warning()
+            if method is AuthMethod.STATIC_OOB or caps.public_key_oob:
+                attempt.extra["method"] = user_input[CONF_METHOD]
+                return await self.async_step_oob_data()
+            return await self._async_choose(method)
+        # The strongest method the device offers, assuming the person can supply what it
+        # needs (the value on its label, the QR code): the engine's policy decides.
+        strongest = select_method(caps, caps.public_key_oob, True)
+        default = next(k for k, m in METHODS.items() if m is strongest.auth_method)
+        return self.async_show_form(
+            step_id="method",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_METHOD, default=default): SelectSelector(
+                        SelectSelectorConfig(
+                            options=offered,
+                            translation_key="method",
+                            mode=SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+            description_placeholders=self._capability_placeholders(caps),
+        )
+
+    async def async_step_no_oob_warning(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """No OOB authenticates nothing: say so and ask for an explicit confirmation."""
+        if user_input is not None:
+            return await self._async_choose(AuthMethod.NO_OOB)
+        return self.async_show_form(
+            step_id="no_oob_warning", description_placeholders=self._device_placeholders()
+        )
+
+    async def async_step_oob_data(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The static OOB value or the device's public key: typed, pasted QR text or a QR image."""
+        attempt = self._attempt
+        assert attempt is not None
+        caps = attempt.capabilities
+        assert caps is not None
+        method = METHODS[attempt.extra.get("method", "static_oob")]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            text = str(user_input.get(CONF_OOB_TEXT, "")).strip()
+            image_id = user_input.get(CONF_QR_IMAGE)
+            try:
+                if image_id:
+                    text = await qr_image.async_decode_uploaded(self.hass, image_id)
+                oob = parse_provisioning_oob(text) if text else None
+            except qr_image.QrImageError as err:
+                errors["base"] = err.reason
+            except MeshError:
+                errors["base"] = "invalid_oob_data"
+            else:
+                if oob is not None and oob.device_uuid not in (None, self._device_uuid_bytes()):
+                    errors["base"] = "wrong_device"
+                elif method is AuthMethod.STATIC_OOB and (oob is None or oob.static_oob is None):
+                    errors["base"] = "static_oob_required"
+                else:
+                    attempt.oob = oob
+                    return await self._async_choose(method)
+        schema: dict[Any, Any] = {vol.Optional(CONF_OOB_TEXT): TextSelector()}
+        if qr_image.available():
+            schema[vol.Optional(CONF_QR_IMAGE)] = FileSelector(FileSelectorConfig(accept="image/*"))
+        placeholders = dict(self._device_placeholders())
+        placeholders["image_note"] = "" if qr_image.available() else qr_image.unavailable_reason()
+        return self.async_show_form(
+            step_id="oob_data" if method is AuthMethod.STATIC_OOB else "public_key",
+            data_schema=vol.Schema(schema),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_public_key(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The optional QR code with the device's public key (same handling as OOB data)."""
+        return await self.async_step_oob_data(user_input)
+
+    async def _async_choose(self, method: AuthMethod) -> ConfigFlowResult:
+        attempt = self._attempt
+        assert attempt is not None
+        assert self._network is not None
+        caps = attempt.capabilities
+        assert caps is not None
+        oob = attempt.oob
+        public_key = oob.public_key if oob else None
+        static = oob.static_oob if oob else None
+        try:
+            start = select_method(
+                caps,
+                oob_public_key_known=public_key is not None,
+                static_oob_available=static is not None,
+                auth_method=method,
+            )
+            address = self._network.allocate_unicast(
+                self._local_provisioner_uuid(), caps.number_of_elements
+            )
+        except NoAcceptableMethodError:
+            return await self._async_fail("no_acceptable_method")
+        except AllocationError:
+            return await self._async_fail("no_free_address")
+        try:
+            attempt.session.choose(
+                start,
+                unicast_address=address,
+                static_oob=static,
+                device_public_key=public_key if start.public_key is PublicKeyMethod.OOB else None,
+            )
+        except ProvisioningUsageError:
+            return await self._async_fail("invalid_oob_data")
+        attempt.start = start
+        self._wait("exchanging_keys")
+        return await self.async_step_progress()
+
+    async def async_step_output_oob(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The device shows (blinks, beeps, vibrates, displays) a value: the person enters it."""
+        attempt = self._attempt
+        assert attempt is not None
+        request = attempt.event
+        assert isinstance(request, RequestInput)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                attempt.session.provide_oob(str(user_input[CONF_VALUE]).strip())
+            except InvalidOobValueError:
+                errors["base"] = "invalid_value"
+            else:
+                self._wait("authenticating")
+                return await self.async_step_progress()
+        placeholders = dict(self._device_placeholders())
+        placeholders["action"] = _action_key(request.action)
+        placeholders["size"] = str(request.size)
+        return self.async_show_form(
+            step_id="output_oob",
+            data_schema=vol.Schema({vol.Required(CONF_VALUE): TextSelector()}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_input_oob(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Home Assistant chose a value; the person enters it on the device, we wait."""
+        attempt = self._attempt
+        assert attempt is not None
+        shown = attempt.event
+        assert isinstance(shown, ShowValue)
+        attempt.shown = shown
+        attempt.extra["value"] = str(shown.value)
+        attempt.extra["action"] = _action_key(shown.action)
+        self._wait("input_oob")
+        return await self.async_step_progress()
+
+    async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Provisioned: record the node, then end the flow."""
+        attempt = self._attempt
+        assert attempt is not None
+        assert isinstance(attempt.event, Completed)
+        result = attempt.event.result
+        assert isinstance(result, ProvisionerResult)
+        await self._async_end_attempt()
+        node = self._node_from_result(result)
+        network = self._network
+        assert network is not None
+        network.add_node(node)
+        network.touch(now_iso())
+        if self._entry is None:
+            mesh_uuid = network.mesh_uuid.hex
+            await self.async_set_unique_id(mesh_uuid, raise_on_progress=False)
+            await MeshStore(self.hass, mesh_uuid).async_save(network)
+            return self.async_create_entry(
+                title=network.mesh_name, data={CONF_MESH_UUID: mesh_uuid}
+            )
+        runtime = self._entry.runtime_data
+        await runtime.store.async_save(network)
+        runtime.async_node_added(node)
+        return self.async_abort(
+            reason="provisioned", description_placeholders={"name": self._device_name()}
+        )
+
+    async def async_step_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Say what went wrong; submitting tries again with a new session."""
+        attempt = self._attempt
+        if attempt is not None and isinstance(attempt.event, Failed):
+            self._error = failure_reason_key(attempt.event.failure, attempt.session.link_error)
+            _LOGGER.info("Provisioning %s failed: %s", self._device_name(), attempt.event.failure)
+            attempt.event = None
+            await self._async_end_attempt()
+        if user_input is not None:
+            self._error = None
+            return await self._async_new_attempt()
+        return self.async_show_form(
+            step_id="failed",
+            errors={"base": self._error or "unknown"},
+            description_placeholders=self._device_placeholders(),
+        )
+
+    async def _async_fail(self, reason: str) -> ConfigFlowResult:
+        self._error = reason
+        await self._async_end_attempt()
+        return await self.async_step_failed()
+
+    async def _async_end_attempt(self) -> None:
+        attempt, self._attempt = self._attempt, None
+        if attempt is None:
+            return
+        if attempt.task is not None and not attempt.task.done():
+            attempt.task.cancel()
+        await attempt.session.async_close()
+
+    def async_remove(self) -> None:
+        """The dialog was closed: close the link and drop the session's secrets."""
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            if attempt.task is not None and not attempt.task.done():
+                attempt.task.cancel()
+            self.hass.async_create_task(attempt.session.async_close())
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _loaded_entries(self) -> list[MeshConfigEntry]:
+        return [
+            e
+            for e in self._async_current_entries(include_ignore=False)
+            if e.state is ConfigEntryState.LOADED
+        ]
+
+    def _device_name(self) -> str:
+        return self._device.name if self._device else ""
+
+    def _device_uuid_bytes(self) -> bytes:
+        assert self._device is not None
+        return self._device.device_uuid.bytes
+
+    def _device_placeholders(self) -> dict[str, str]:
+        device = self._device
+        assert device is not None
+        return {
+            "name": device.name,
+            "uuid": str(device.device_uuid),
+            "hints": ", ".join(device.hints) if device.hints else "-",
+        }
+
+    def _capability_placeholders(self, caps: ProvisioningCapabilities) -> dict[str, str]:
+        placeholders = self._device_placeholders()
+        placeholders.update(
+            {
+                "elements": str(caps.number_of_elements),
+                "algorithms": ", ".join(a.name for a in sorted(caps.supported_algorithms)),
+                "public_key": "QR code / OOB" if caps.public_key_oob else "in band",
+                "output": ", ".join(OUTPUT_ACTION_KEYS[a] for a in sorted(caps.output_actions))
+                or "-",
+                "input": ", ".join(INPUT_ACTION_KEYS[a] for a in sorted(caps.input_actions))
+                or "-",
+                "static": "yes" if caps.static_oob else "no",
+            }
+        )
+        return placeholders
+
+    def _offered_methods(self, caps: ProvisioningCapabilities) -> list[str]:
+        offered = []
+        for key, method in METHODS.items():
+            try:
+                select_method(caps, True, True, auth_method=method)
+            except NoAcceptableMethodError:
+                continue
+            offered.append(key)
+        return offered
+
+    def _local_provisioner_uuid(self) -> uuid.UUID:
+        assert self._network is not None
+        provisioner = self._network.local_provisioner
+        assert provisioner is not None
+        return provisioner.uuid
+
+    def _node_from_result(self, result: ProvisionerResult) -> Node:
+        assert self._device is not None
+        return Node(
+            uuid=self._device.device_uuid,
+            unicast_address=result.unicast_address,
+            device_key=result.device_key,
+            security=Security.SECURE if result.authenticated else Security.INSECURE,
+            net_keys=[NodeKey(index=0)],
+            config_complete=False,
+            elements=[Element(index=i) for i in range(result.number_of_elements)],
+            name=self._device.name,
+        )
+
+    # --- create / import a network by hand ------------------------------------------------
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Create a new network or import one exported from another provisioner."""

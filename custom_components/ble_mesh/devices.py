@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bluetooth_numbers import company
 from bluetooth_numbers.exceptions import UnknownCICError
 from homeassistant.core import HomeAssistant, callback
@@ -10,7 +12,9 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import DOMAIN
 from .mesh.database import Node
-from .runtime import MeshConfigEntry
+
+if TYPE_CHECKING:
+    from .runtime import MeshConfigEntry
 
 
 def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
@@ -42,15 +46,19 @@ def node_device_info(mesh_uuid: str, node: Node) -> DeviceInfo:
 
 
 @callback
+def async_register_node(hass: HomeAssistant, entry_id: str, mesh_uuid: str, node: Node) -> None:
+    """Create or update the device of one node."""
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry_id, **node_device_info(mesh_uuid, node)
+    )
+
+
+@callback
 def async_update_node_devices(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
     """Create or update one device per node (provisioners' own nodes are not devices)."""
     runtime = entry.runtime_data
     network = runtime.network
     provisioner_uuids = {p.uuid for p in network.provisioners}
-    registry = dr.async_get(hass)
     for node in network.nodes:
-        if node.uuid in provisioner_uuids:
-            continue
-        registry.async_get_or_create(
-            config_entry_id=entry.entry_id, **node_device_info(runtime.mesh_uuid, node)
-        )
+        if node.uuid not in provisioner_uuids:
+            async_register_node(hass, entry.entry_id, runtime.mesh_uuid, node)

@@ -12,7 +12,6 @@ from homeassistant import config_entries
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers.service_info.bluetooth import BluetoothServiceInfo
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -20,7 +19,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ble_mesh.const import (
     CONF_MESH_UUID,
     DOMAIN,
-    MESH_PROVISIONING_SERVICE_UUID,
     PROVISIONER_NAME,
 )
 from custom_components.ble_mesh.mesh.database import MeshNetwork
@@ -28,16 +26,6 @@ from custom_components.ble_mesh.mesh.database import MeshNetwork
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"
 FIXTURE_MESH_UUID = "8f2d4c1a5b6e4f709a1b2c3d4e5f6a7b"
 FIXTURE_MESH_UUID_TEXT = "8F2D4C1A-5B6E-4F70-9A1B-2C3D4E5F6A7B"
-
-UNPROVISIONED = BluetoothServiceInfo(
-    name="Mesh Light",
-    address="AA:BB:CC:DD:EE:01",
-    rssi=-60,
-    manufacturer_data={},
-    service_data={MESH_PROVISIONING_SERVICE_UUID: bytes(16) + b"\x00\x00"},
-    service_uuids=[MESH_PROVISIONING_SERVICE_UUID],
-    source="local",
-)
 
 type Uploader = Callable[[bytes], Awaitable[str]]
 
@@ -187,35 +175,3 @@ async def test_import_without_free_range(hass: HomeAssistant, upload: Uploader) 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "no_free_range"}
-
-
-async def test_discovery_offers_to_create_the_first_network(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_BLUETOOTH}, data=UNPROVISIONED
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "bluetooth_confirm"
-    assert result["description_placeholders"] == {"name": "Mesh Light"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.MENU
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "create_network"}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_NAME: "Home mesh"}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    # The entry is the network, identified by its mesh UUID, not by the device's address.
-    assert result["result"].unique_id == result["data"][CONF_MESH_UUID]
-    await hass.async_block_till_done()
-
-
-async def test_discovery_with_a_network_is_not_offered_twice(hass: HomeAssistant) -> None:
-    MockConfigEntry(
-        domain=DOMAIN, unique_id="ab" * 16, data={CONF_MESH_UUID: "ab" * 16}
-    ).add_to_hass(hass)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_BLUETOOTH}, data=UNPROVISIONED
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "provisioning_unavailable"
