@@ -1,0 +1,1291 @@
+"""A simulated Bluetooth Mesh light: a :class:`~simulator.virtual_proxy.VirtualPeripheral`.
+
+What a real light does over GATT, built on the engine's own codecs and state machines:
+
+* **Unprovisioned** (MshPRT 1.1 §7.1): advertises the Mesh Provisioning Service (0x1827) with
+  service data Device UUID (16) || OOB Information (2), serves Mesh Provisioning Data In
+  (0x2ADB, write without response) and Data Out (0x2ADC, notify), and runs the device side of
+  the provisioning protocol (§5.4, :class:`~custom_components.ble_mesh.mesh.provisioning.Device`)
+  over PB-GATT (§5.2.2, :class:`~custom_components.ble_mesh.mesh.provisioning.pb_gatt.PbGattBearer`).
+* **Provisioned** (§7.2): advertises the Mesh Proxy Service (0x1828) with its Network ID, or
+  with Node Identity for a while after :meth:`SimulatedNode.advertise_node_identity`, and serves
+  Mesh Proxy Data In/Out (0x2ADD / 0x2ADE). The GATT table is read once per connection, so the
+  switch from the provisioning to the proxy service shows on the next connection (the
+  Provisioner drops the provisioning link after Provisioning Complete). Behind it: a proxy
+  server (§6.7: Proxy PDU SAR, the proxy filter set by proxy configuration messages, a Secure
+  Network beacon per subnet when the client subscribes), the engine's network and transport
+  layers (:class:`~custom_components.ble_mesh.mesh.transport.MeshStack` with the node's own
+  SEQ, IV Index and replay protection list) and the model servers of
+  :mod:`simulator.servers` (Configuration, Health, Generic, Lighting, Scenes). Statuses are
+  published to each model's publish address through the proxy connection; without a proxy
+  client they are lost, as a real node's advertising-bearer traffic would be here. Config
+  Node Reset makes the node unprovisioned again (0x1827 advertising, drop the connection).
+
+OOB Information byte order: the service data carries OOB Information **big-endian** (the
+specification's byte order for multi-octet fields, what Zephyr sends and the default of
+:class:`~custom_components.ble_mesh.mesh.beacons.MeshProvisioningServiceData`). The field is a
+UI hint only.
+
+Sans-asyncio: the node never sleeps and owns no event loop. Time comes in with ``write(...,
+now)``; the node's timers (provisioning protocol timer, PB-GATT link and SAR timers, the Node
+Identity period) are reported by :meth:`SimulatedNode.next_deadline` and run by
+:meth:`SimulatedNode.tick`. An owner may instead inject ``schedule(delay, callback)`` (for
+example ``loop.call_later``) and ``clock()``: the node then arms its own timers and can delay
+its replies (:attr:`NodeFaults.reply_delay`).
+
+Local control: :meth:`SimulatedNode.set_state` is a wall switch (changes a light and publishes
+its statuses). Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
+(JSON-able, keys included).
+
+Misbehaviour on purpose: :class:`NodeFaults` combines the engine's
+:class:`~custom_components.ble_mesh.mesh.provisioning.DeviceFaults` (protocol-level attacks)
+with link-level faults (drop the link, delay or corrupt replies, stop answering, lose
+segments), so tests can prove the Provisioner refuses each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import partial
+import logging
+import random
+import secrets
+from typing import Any, Protocol
+import uuid
+
+from custom_components.ble_mesh.mesh.access import decode_message
+from custom_components.ble_mesh.mesh.beacons import (
+    BeaconType,
+    MeshProvisioningServiceData,
+    NetworkIdAdvertisement,
+    NodeIdentityAdvertisement,
+    OobInformation,
+    SecureNetworkBeacon,
+)
+from custom_components.ble_mesh.mesh.errors import MeshError
+from custom_components.ble_mesh.mesh.models.config import FeatureState
+from custom_components.ble_mesh.mesh.network import (
+    IvIndexState,
+    KeyRefreshPhase,
+    NetworkKeyring,
+    ReplayProtectionList,
+    SequenceAllocator,
+)
+from custom_components.ble_mesh.mesh.provisioning import (
+    Algorithm,
+    Completed,
+    Device,
+    DeviceFaults,
+    DeviceResult,
+    DeviceState,
+    Failed,
+    InputAction,
+    OobValue,
+    OutputAction,
+    PduType,
+    ProvisioningCapabilities,
+    ProvisioningFailure,
+    RequestInput,
+    SendPdu,
+    ShowValue,
+    capabilities,
+    oob_public_key,
+)
+from custom_components.ble_mesh.mesh.provisioning.pb_gatt import PbGattBearer
+from custom_components.ble_mesh.mesh.proxy import (
+    MESH_PROVISIONING_DATA_IN_UUID,
+    MESH_PROVISIONING_DATA_OUT_UUID,
+    MESH_PROVISIONING_SERVICE_UUID,
+    MESH_PROXY_DATA_IN_UUID,
+    MESH_PROXY_DATA_OUT_UUID,
+    MESH_PROXY_SERVICE_UUID,
+    ProxyMessageType,
+    ProxySarError,
+    Reassembler,
+    ReservedMessageTypeError,
+    segment,
+)
+from custom_components.ble_mesh.mesh.proxy_config import (
+    AddAddresses,
+    FilterStatus,
+    FilterType,
+    RemoveAddresses,
+    SetFilterType,
+    receive_proxy_config,
+    send_proxy_config,
+)
+from custom_components.ble_mesh.mesh.qr import format_uuid
+from custom_components.ble_mesh.mesh.transport import (
+    AccessMessage,
+    AppKey,
+    DeviceKey,
+    MeshStack,
+    SendPdu as NetworkSend,
+)
+
+from .profiles import Profile, get_profile
+from .servers import LightState, NodeModels, Outgoing
+from .virtual_proxy import Advertisement, VirtualCharacteristic, VirtualService
+
+__all__ = [
+    "NodeFaults",
+    "NodeLink",
+    "NodeState",
+    "OobCapabilities",
+    "ProvisionedState",
+    "Scheduler",
+    "SimulatedNode",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+type Scheduler = Callable[[float, Callable[[], None]], object]
+"""``schedule(delay_seconds, callback)``, e.g. ``loop.call_later``; the result is ignored."""
+
+# P-256 group order; an OOB private key is drawn from [1, n/2] like the engine's key pairs.
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_PERSISTENCE_VERSION = 1
+
+
+class NodeLink(Protocol):
+    """The peripheral's end of one connection (``simulator.virtual_proxy.PeripheralLink``)."""
+
+    @property
+    def mtu(self) -> int:
+        """The ATT_MTU of the connection."""
+        ...
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the connection is still up."""
+        ...
+
+    def notify(self, char_uuid: str, data: bytes) -> bool:
+        """Send one notification value (at most ATT_MTU - 3 octets)."""
+        ...
+
+    def disconnect(self) -> None:
+        """Drop the connection from the device side."""
+        ...
+
+
+class NodeState(Enum):
+    """Whether the node has been provisioned."""
+
+    UNPROVISIONED = "unprovisioned"
+    PROVISIONED = "provisioned"
+
+
+@dataclass(frozen=True, slots=True)
+class OobCapabilities:
+    """What the node announces in Provisioning Capabilities (MshPRT 1.1 §5.4.1.2).
+
+    ``static_oob`` is the static OOB value (1..32 octets; 16 works with both algorithms, a
+    32-octet value only with HMAC-SHA256). ``public_key_oob`` makes the node use a static key
+    pair whose public key is published out of band (:meth:`SimulatedNode.qr_text`).
+    """
+
+    algorithms: frozenset[Algorithm] = frozenset(Algorithm)
+    public_key_oob: bool = False
+    static_oob: bytes | None = field(default=None, repr=False)
+    output_actions: frozenset[OutputAction] = frozenset()
+    output_size: int = 0
+    input_actions: frozenset[InputAction] = frozenset()
+    input_size: int = 0
+    only_oob_authenticated: bool = False
+
+    def __post_init__(self) -> None:
+        if self.static_oob is not None and not 1 <= len(self.static_oob) <= 32:
+            raise ValueError("static_oob must be 1..32 octets")
+        if self.output_actions and not 1 <= self.output_size <= 8:
+            raise ValueError("output_size must be 1..8 with output actions")
+        if self.input_actions and not 1 <= self.input_size <= 8:
+            raise ValueError("input_size must be 1..8 with input actions")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the static OOB value included: it is a simulated device)."""
+        return {
+            "algorithms": sorted(int(a) for a in self.algorithms),
+            "public_key_oob": self.public_key_oob,
+            "static_oob": self.static_oob.hex() if self.static_oob is not None else None,
+            "output_actions": sorted(int(a) for a in self.output_actions),
+            "output_size": self.output_size,
+            "input_actions": sorted(int(a) for a in self.input_actions),
+            "input_size": self.input_size,
+            "only_oob_authenticated": self.only_oob_authenticated,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OobCapabilities:
+        """Inverse of :meth:`to_dict`."""
+        static = data.get("static_oob")
+        return cls(
+            algorithms=frozenset(Algorithm(a) for a in data["algorithms"]),
+            public_key_oob=bool(data["public_key_oob"]),
+            static_oob=bytes.fromhex(static) if static is not None else None,
+            output_actions=frozenset(OutputAction(a) for a in data["output_actions"]),
+            output_size=int(data["output_size"]),
+            input_actions=frozenset(InputAction(a) for a in data["input_actions"]),
+            input_size=int(data["input_size"]),
+            only_oob_authenticated=bool(data["only_oob_authenticated"]),
+        )
+
+
+@dataclass(slots=True)
+class NodeFaults:
+    """Deliberate misbehaviour; every switch does exactly what it names. Mutable at any time.
+
+    * ``device``: the engine's protocol-level faults (wrong/reflected Confirmation, reflected
+      or off-curve public key, Random equal to the Provisioner's, Provisioning Failed with a
+      given code at a given step, truncated/oversized/out-of-order PDUs, silence at one step).
+    * ``drop_link_after_pdu``: on receiving the Nth Provisioning PDU of a connection (1-based:
+      1 = Invite, 2 = Start, 3 = Public Key, ...), drop the link instead of answering.
+    * ``reply_delay``: send every reply (and a device-side disconnect) this many seconds late.
+      Needs an injected ``schedule``; without one, replies stay synchronous.
+    * ``corrupt_pdu``: flip bits of the outgoing Provisioning PDU of this type: the octet at
+      ``corrupt_offset`` (default the last) is XORed with ``corrupt_mask``.
+    * ``stop_answering``: ignore every write (the peer's timers must fire).
+    * ``lose_segments``: 0-based indices, counted per connection, of outgoing notification
+      values (Proxy PDUs, i.e. SAR segments) that are silently dropped.
+    * ``segment_loss_probability`` / ``segment_loss_seed``: drop each outgoing notification
+      with this probability (seeded per connection, reproducible).
+    """
+
+    device: DeviceFaults = field(default_factory=DeviceFaults)
+    drop_link_after_pdu: int | None = None
+    reply_delay: float = 0.0
+    corrupt_pdu: PduType | None = None
+    corrupt_offset: int = -1
+    corrupt_mask: int = 0xFF
+    stop_answering: bool = False
+    lose_segments: frozenset[int] = frozenset()
+    segment_loss_probability: float = 0.0
+    segment_loss_seed: int = 0
+
+
+@dataclass(slots=True)
+class ProvisionedState:
+    """What provisioning gave the node (MshPRT 1.1 §5.4.2.5); ``repr`` hides the keys."""
+
+    net_key: bytes = field(repr=False)
+    net_key_index: int
+    iv_index: int
+    unicast_address: int
+    device_key: bytes = field(repr=False)
+    key_refresh: bool = False
+    iv_update: bool = False
+
+    @classmethod
+    def from_result(cls, result: DeviceResult) -> ProvisionedState:
+        """The state after a successful provisioning session."""
+        return cls(
+            net_key=result.net_key,
+            net_key_index=result.key_index,
+            iv_index=result.iv_index,
+            unicast_address=result.unicast_address,
+            device_key=result.device_key,
+            key_refresh=result.key_refresh,
+            iv_update=result.iv_update,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, keys included."""
+        return {
+            "net_key": self.net_key.hex(),
+            "net_key_index": self.net_key_index,
+            "iv_index": self.iv_index,
+            "unicast_address": self.unicast_address,
+            "device_key": self.device_key.hex(),
+            "key_refresh": self.key_refresh,
+            "iv_update": self.iv_update,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProvisionedState:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            net_key=bytes.fromhex(data["net_key"]),
+            net_key_index=int(data["net_key_index"]),
+            iv_index=int(data["iv_index"]),
+            unicast_address=int(data["unicast_address"]),
+            device_key=bytes.fromhex(data["device_key"]),
+            key_refresh=bool(data["key_refresh"]),
+            iv_update=bool(data["iv_update"]),
+        )
+
+
+@dataclass(slots=True)
+class _ProxyConnection:
+    """One Proxy Client connection (MshPRT 1.1 §6.7): reassembly and the proxy filter.
+
+    A new connection starts with an empty accept list (§6.7).
+    """
+
+    reassembler: Reassembler = field(default_factory=Reassembler)
+    filter_type: FilterType = FilterType.ACCEPT_LIST
+    addresses: set[int] = field(default_factory=set)
+
+    def passes(self, dst: int) -> bool:
+        """Whether a Network PDU to ``dst`` goes to the client."""
+        if self.filter_type is FilterType.ACCEPT_LIST:
+            return dst in self.addresses
+        return dst not in self.addresses
+
+
+class _Mode(Enum):
+    """Which GATT service the current connection was given."""
+
+    PROVISIONING = "provisioning"
+    PROXY = "proxy"
+
+
+def _address_from_uuid(device_uuid: bytes) -> str:
+    """A static random address (two top bits set) derived from the Device UUID."""
+    raw = bytearray(device_uuid[-6:])
+    raw[0] |= 0xC0
+    return ":".join(f"{b:02X}" for b in raw)
+
+
+class SimulatedNode:
+    """One simulated mesh light; plug it into a ``VirtualProxy`` or drive it directly.
+
+    Constructor arguments:
+
+    * ``profile``: a :class:`~simulator.profiles.Profile` or its key (``"onoff_plug"``,
+      ``"dimmable"``, ``"ctl"``, ``"hsl"``, ``"xyl"``, ``"two_element"``).
+    * ``device_uuid`` (16 octets, random by default), ``address`` (derived from the UUID by
+      default), ``name`` (the profile name by default), ``rssi``.
+    * ``oob``: :class:`OobCapabilities` (No OOB, both algorithms by default).
+    * ``oob_private_key``: the static key pair's private value when ``oob.public_key_oob``
+      (random by default, persisted).
+    * ``oob_information``: the OOB Information advertised (by default "2D code" and "on
+      device" when a public key or static value is available out of band, else none).
+    * ``faults``: :class:`NodeFaults` (none by default; :attr:`faults` may be changed later).
+    * ``schedule`` / ``clock``: optional timer plumbing (``loop.call_later`` / ``loop.time``).
+    * ``on_show_oob(value, action)``: called when the node "shows" an Output OOB value.
+    * ``on_input_oob_requested(action, size)``: called when the node waits for Input OOB.
+    * ``on_provisioned(node)``: called when provisioning completed.
+    * ``on_reset(node)``: called when a Config Node Reset made the node unprovisioned.
+    """
+
+    def __init__(
+        self,
+        profile: Profile | str = "dimmable",
+        *,
+        device_uuid: bytes | None = None,
+        address: str | None = None,
+        name: str | None = None,
+        rssi: int = -60,
+        oob: OobCapabilities | None = None,
+        oob_private_key: int | None = None,
+        oob_information: OobInformation | int | None = None,
+        faults: NodeFaults | None = None,
+        schedule: Scheduler | None = None,
+        clock: Callable[[], float] | None = None,
+        on_show_oob: Callable[[OobValue, OutputAction], None] | None = None,
+        on_input_oob_requested: Callable[[InputAction, int], None] | None = None,
+        on_provisioned: Callable[[SimulatedNode], None] | None = None,
+        on_reset: Callable[[SimulatedNode], None] | None = None,
+    ) -> None:
+        self.profile = get_profile(profile)
+        self.device_uuid = device_uuid if device_uuid is not None else uuid.uuid4().bytes
+        if len(self.device_uuid) != 16:
+            raise ValueError("device_uuid must be 16 octets")
+        self._address = (address or _address_from_uuid(self.device_uuid)).upper()
+        self._name = name if name is not None else self.profile.name
+        self._rssi = rssi
+        self.oob = oob or OobCapabilities()
+        if self.oob.public_key_oob and oob_private_key is None:
+            oob_private_key = secrets.randbelow(_P256_ORDER // 2) + 1
+        self._oob_private_key = oob_private_key if self.oob.public_key_oob else None
+        if oob_information is None:
+            hint = OobInformation(0)
+            if self.oob.public_key_oob or self.oob.static_oob is not None:
+                hint = OobInformation.MACHINE_READABLE_CODE_2D | OobInformation.ON_DEVICE
+            oob_information = hint
+        self.oob_information = OobInformation(int(oob_information))
+        self.faults = faults or NodeFaults()
+        self.schedule = schedule
+        self.clock = clock
+        self.on_show_oob = on_show_oob
+        self.on_input_oob_requested = on_input_oob_requested
+        self.on_provisioned = on_provisioned
+        self.on_reset = on_reset
+
+        self.provisioned: ProvisionedState | None = None
+        self.shown_oob_value: OobValue | None = None
+        """The Output OOB value the node currently "shows" (blinks, beeps, displays)."""
+        self.input_oob_request: tuple[InputAction, int] | None = None
+        """(action, size) while the node waits for a person to enter the Input OOB value."""
+        self.last_provisioning_failure: ProvisioningFailure | None = None
+        self.attention_duration: int = 0
+
+        self._now = 0.0
+        self._link: NodeLink | None = None
+        self._mode: _Mode | None = None
+        self._session: Device | None = None
+        self._bearer: PbGattBearer | None = None
+        self._bearer_open = False
+        self._rx_pdus = 0
+        self._tx_values = 0
+        self.lost_segments: list[int] = []
+        """Indices of the notifications :class:`NodeFaults` dropped on the last connection."""
+        self._loss_rng = random.Random(0)  # noqa: S311 - fault injection, not security
+        self._node_identity: NodeIdentityAdvertisement | None = None
+        self._node_identity_until: float | None = None
+        self._timer_generation = 0
+        self._armed_deadline: float | None = None
+        self._timer_handle: object = None
+        self._pending: dict[object, object] = {}
+        # Provisioned: the transport stack, the model servers, the proxy connection.
+        self._stack: MeshStack | None = None
+        self._models: NodeModels | None = None
+        self._proxy: _ProxyConnection | None = None
+        self._reset_pending = False
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedNode(address={self._address}, profile={self.profile.key}, "
+            f"state={self.state.value})"
+        )
+
+    # --- identity ---------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """The Bluetooth address HA sees."""
+        return self._address
+
+    @property
+    def name(self) -> str | None:
+        """The name from the scan response."""
+        return self._name
+
+    @property
+    def rssi(self) -> int:
+        """Signal strength of each advertisement."""
+        return self._rssi
+
+    @rssi.setter
+    def rssi(self, value: int) -> None:
+        self._rssi = value
+
+    @property
+    def state(self) -> NodeState:
+        """Unprovisioned or provisioned."""
+        return NodeState.PROVISIONED if self.provisioned is not None else NodeState.UNPROVISIONED
+
+    @property
+    def is_provisioned(self) -> bool:
+        """Whether the node holds a network key and an address."""
+        return self.provisioned is not None
+
+    @property
+    def unicast_address(self) -> int | None:
+        """The primary element's address once provisioned."""
+        return self.provisioned.unicast_address if self.provisioned is not None else None
+
+    @property
+    def capabilities(self) -> ProvisioningCapabilities:
+        """The Provisioning Capabilities PDU the node sends."""
+        oob = self.oob
+        return capabilities(
+            self.profile.number_of_elements,
+            algorithms=oob.algorithms,
+            public_key_oob=oob.public_key_oob,
+            static_oob=oob.static_oob is not None,
+            only_oob_authenticated=oob.only_oob_authenticated,
+            output_actions=oob.output_actions,
+            output_oob_size=oob.output_size,
+            input_actions=oob.input_actions,
+            input_oob_size=oob.input_size,
+        )
+
+    @property
+    def oob_public_key(self) -> bytes | None:
+        """The static public key (64 octets X || Y) published out of band, if any."""
+        if self._oob_private_key is None:
+            return None
+        return oob_public_key(self._oob_private_key)
+
+    def qr_text(self) -> str:
+        """What the node's QR label says, in the ``key:value;...`` form ``mesh.qr`` parses.
+
+        ``UUID:<canonical uuid>`` always, ``PUBKEY:<hex>`` with an OOB public key and
+        ``OOB:<hex>`` with a static OOB value (zero padded to 16 or 32 octets, exactly what
+        the AuthValue pads it to, because the parser wants the full length).
+        """
+        parts = [f"UUID:{format_uuid(self.device_uuid)}"]
+        public_key = self.oob_public_key
+        if public_key is not None:
+            parts.append(f"PUBKEY:{public_key.hex()}")
+        static = self.oob.static_oob
+        if static is not None:
+            padded = static.ljust(16 if len(static) <= 16 else 32, b"\x00")
+            parts.append(f"OOB:{padded.hex()}")
+        return ";".join(parts)
+
+    @property
+    def provisioning_state(self) -> DeviceState | None:
+        """The state of the provisioning session on the current connection, if any."""
+        return self._session.state if self._session is not None else None
+
+    @property
+    def connected_link(self) -> NodeLink | None:
+        """The current connection, if any."""
+        return self._link
+
+    # --- advertising and GATT ---------------------------------------------------------
+
+    def advertisement(self) -> Advertisement | None:
+        """Mesh Provisioning service data when unprovisioned, Mesh Proxy service data after."""
+        state = self.provisioned
+        if state is None:
+            data = MeshProvisioningServiceData(self.device_uuid, self.oob_information)
+            return Advertisement(
+                service_uuids=(MESH_PROVISIONING_SERVICE_UUID,),
+                service_data={MESH_PROVISIONING_SERVICE_UUID: data.to_bytes()},
+            )
+        identity = self._node_identity
+        payload = (
+            identity.to_bytes()
+            if identity is not None
+            else NetworkIdAdvertisement.create(self._network_key()).to_bytes()
+        )
+        return Advertisement(
+            service_uuids=(MESH_PROXY_SERVICE_UUID,),
+            service_data={MESH_PROXY_SERVICE_UUID: payload},
+        )
+
+    def gatt_services(self) -> Sequence[VirtualService]:
+        """The Mesh Provisioning service when unprovisioned, the Mesh Proxy service after."""
+        if self.provisioned is None:
+            uuids = (
+                MESH_PROVISIONING_SERVICE_UUID,
+                MESH_PROVISIONING_DATA_IN_UUID,
+                MESH_PROVISIONING_DATA_OUT_UUID,
+            )
+        else:
+            uuids = (MESH_PROXY_SERVICE_UUID, MESH_PROXY_DATA_IN_UUID, MESH_PROXY_DATA_OUT_UUID)
+        service, data_in, data_out = uuids
+        return [
+            VirtualService(
+                service,
+                [
+                    VirtualCharacteristic(data_in, ["write-without-response"]),
+                    VirtualCharacteristic(data_out, ["notify"]),
+                ],
+            )
+        ]
+
+    def advertise_node_identity(self, seconds: float = 60.0, now: float | None = None) -> None:
+        """Advertise Node Identity (§7.2.2.2.3) instead of the Network ID for ``seconds``."""
+        state = self.provisioned
+        if state is None:
+            raise MeshError("only a provisioned node advertises Node Identity")
+        now = self._time(now)
+        self._node_identity = NodeIdentityAdvertisement.create(state.net_key, state.unicast_address)
+        self._node_identity_until = now + seconds
+        self._rearm(now)
+
+    @property
+    def advertising_node_identity(self) -> bool:
+        """Whether the advertisement currently carries Node Identity."""
+        return self._node_identity is not None
+
+    # --- connection events (VirtualPeripheral) -----------------------------------------
+
+    def connected(self, link: NodeLink) -> None:
+        """A central connected: start a fresh PB-GATT session or proxy connection."""
+        self._link = link
+        self._rx_pdus = 0
+        self._tx_values = 0
+        self.lost_segments = []
+        self._loss_rng = random.Random(  # noqa: S311 - reproducible fault injection
+            self.faults.segment_loss_seed
+        )
+        if self.provisioned is None:
+            self._mode = _Mode.PROVISIONING
+            self._bearer = PbGattBearer(link.mtu)
+            self._bearer_open = False
+            self._session = self._new_session()
+            self.shown_oob_value = None
+            self.input_oob_request = None
+        else:
+            self._mode = _Mode.PROXY
+            self._proxy = _ProxyConnection()
+        _LOGGER.debug("%s: connected (%s, MTU %d)", self._address, self._mode.value, link.mtu)
+
+    def subscription_changed(self, char_uuid: str, enabled: bool) -> None:
+        """Notifications on Data Out enabled: the PB-GATT link is open (§5.2.2), or the
+        proxy client is ready for the Secure Network beacons (§6.7)."""
+        uuid_ = char_uuid.lower()
+        if enabled and uuid_ == MESH_PROXY_DATA_OUT_UUID and self._mode is _Mode.PROXY:
+            self._send_beacons()
+            return
+        if (
+            enabled
+            and uuid_ == MESH_PROVISIONING_DATA_OUT_UUID
+            and self._mode is _Mode.PROVISIONING
+            and self._bearer is not None
+            and not self._bearer_open
+            and self.clock is not None
+        ):
+            now = self._time(None)
+            self._bearer.open(now)
+            self._bearer_open = True
+            self._rearm(now)
+
+    def write(self, char_uuid: str, data: bytes, now: float) -> None:
+        """The central wrote ``data`` to Data In."""
+        self._now = now
+        if self.faults.stop_answering or self._link is None:
+            return
+        uuid_ = char_uuid.lower()
+        if self._mode is _Mode.PROVISIONING and uuid_ == MESH_PROVISIONING_DATA_IN_UUID:
+            self._provisioning_write(bytes(data), now)
+        elif self._mode is _Mode.PROXY and uuid_ == MESH_PROXY_DATA_IN_UUID:
+            self._proxy_write(bytes(data), now)
+        else:
+            _LOGGER.debug("%s: write to %s ignored", self._address, uuid_)
+        self._rearm(now)
+
+    def disconnected(self) -> None:
+        """The connection ended: an unfinished provisioning session fails."""
+        session = self._session
+        if session is not None and not session.finished:
+            session.link_closed(self._now)
+            self.last_provisioning_failure = session.failure
+        if self._bearer is not None:
+            self._bearer.close()
+        self._link = None
+        self._mode = None
+        self._session = None
+        self._bearer = None
+        self._bearer_open = False
+        self._proxy = None
+        self.input_oob_request = None
+        _LOGGER.debug("%s: disconnected", self._address)
+        self._rearm(self._now)
+
+    # --- people -----------------------------------------------------------------------
+
+    def enter_input_oob(self, value: OobValue, now: float | None = None) -> None:
+        """A person typed/pushed ``value`` into the device (Input OOB); sends Input Complete.
+
+        Raises the engine's ``InvalidOobValueError`` for a malformed value and
+        ``InvalidStateError`` when no value was requested.
+        """
+        session = self._session
+        if session is None:
+            raise MeshError("no provisioning session is running")
+        now = self._time(now)
+        actions = session.provide_oob(value, now)
+        self.input_oob_request = None
+        self._perform(actions, now)
+        self._rearm(now)
+
+    # --- timers -----------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`tick` must be called next, or ``None``."""
+        deadlines: list[float] = []
+        if self._session is not None and (d := self._session.next_deadline()) is not None:
+            deadlines.append(d)
+        if self._bearer is not None and (d := self._bearer.next_deadline()) is not None:
+            deadlines.append(d)
+        if self._node_identity_until is not None:
+            deadlines.append(self._node_identity_until)
+        if self._proxy is not None and (d := self._proxy.reassembler.next_deadline()) is not None:
+            deadlines.append(d)
+        if self._stack is not None and (d := self._stack.next_deadline()) is not None:
+            deadlines.append(d)
+        if self._models is not None and (d := self._models.next_deadline()) is not None:
+            deadlines.append(d)
+        return min(deadlines) if deadlines else None
+
+    def tick(self, now: float) -> None:
+        """Run every timer that has expired at ``now``."""
+        self._now = max(self._now, now)
+        if self._node_identity_until is not None and now >= self._node_identity_until:
+            self._node_identity = None
+            self._node_identity_until = None
+            if self._models is not None:
+                # §4.2.12: Node Identity returns to "stopped" when its period ends.
+                self._models.node_identity = FeatureState.DISABLED
+        bearer = self._bearer
+        if bearer is not None and (expiry := bearer.timeout(now)) is not None:
+            _LOGGER.info("%s: PB-GATT %s, disconnecting", self._address, expiry.value)
+            self._disconnect()
+        session = self._session
+        if session is not None and not session.finished:
+            self._perform(session.timeout(now), now)
+        proxy = self._proxy
+        if proxy is not None and proxy.reassembler.expire(now):
+            _LOGGER.info("%s: proxy SAR timeout, disconnecting", self._address)
+            self._disconnect()
+        if self._stack is not None:
+            self._perform_stack(self._stack.handle_timeout(now), now)
+        if self._models is not None:
+            self._send_outgoing(self._models.tick(now), now)
+        self._rearm(now)
+
+    # --- provisioning -----------------------------------------------------------------
+
+    def _new_session(self) -> Device:
+        static = self.oob.static_oob
+        return Device(
+            self.capabilities,
+            static_oob=static,
+            oob_private_key=self._oob_private_key,
+            faults=self.faults.device,
+        )
+
+    def _provisioning_write(self, data: bytes, now: float) -> None:
+        bearer, session = self._bearer, self._session
+        if bearer is None or session is None or bearer.is_closed:
+            return
+        if not self._bearer_open:
+            bearer.open(now)
+            self._bearer_open = True
+        try:
+            pdu = bearer.receive(data, now)
+        except ProxySarError as err:
+            _LOGGER.info("%s: PB-GATT protocol error (%s), disconnecting", self._address, err)
+            self._disconnect()
+            return
+        if pdu is None:
+            return
+        self._rx_pdus += 1
+        drop_after = self.faults.drop_link_after_pdu
+        if drop_after is not None and self._rx_pdus >= drop_after:
+            _LOGGER.info("%s: fault: dropping the link at PDU %d", self._address, self._rx_pdus)
+            self._disconnect()
+            return
+        if session.finished:
+            return
+        session.faults = self.faults.device
+        actions = session.receive(pdu, now)
+        self.attention_duration = session.attention_duration or 0
+        self._perform(actions, now)
+
+    def _perform(self, actions: list[Any], now: float) -> None:
+        for action in actions:
+            if isinstance(action, SendPdu):
+                self._send_provisioning_pdu(action.data)
+            elif isinstance(action, ShowValue):
+                assert isinstance(action.action, OutputAction)
+                self.shown_oob_value = action.value
+                # The value is what the light blinks or displays to a person, not a key.
+                _LOGGER.info(
+                    "%s shows Output OOB value %s (%s)",
+                    self._address,
+                    action.value,
+                    action.action.name.lower(),
+                )
+                if self.on_show_oob is not None:
+                    self.on_show_oob(action.value, action.action)
+            elif isinstance(action, RequestInput):
+                assert isinstance(action.action, InputAction)
+                self.input_oob_request = (action.action, action.size)
+                _LOGGER.info(
+                    "%s waits for Input OOB (%s, %d)",
+                    self._address,
+                    action.action.name.lower(),
+                    action.size,
+                )
+                if self.on_input_oob_requested is not None:
+                    self.on_input_oob_requested(action.action, action.size)
+            elif isinstance(action, Completed):
+                assert isinstance(action.result, DeviceResult)
+                self._on_provisioned(action.result)
+            elif isinstance(action, Failed):
+                self.last_provisioning_failure = action.reason
+                _LOGGER.info("%s: provisioning failed: %s", self._address, action.reason)
+                if action.close_link:
+                    self._emit(partial(self._disconnect, self._link))
+
+    def _on_provisioned(self, result: DeviceResult) -> None:
+        self.provisioned = ProvisionedState.from_result(result)
+        self._build_network(None)
+        self.shown_oob_value = None
+        self.input_oob_request = None
+        self.last_provisioning_failure = None
+        _LOGGER.info(
+            "%s: provisioned as 0x%04x (%d elements)",
+            self._address,
+            result.unicast_address,
+            result.number_of_elements,
+        )
+        if self.on_provisioned is not None:
+            self.on_provisioned(self)
+
+    def _send_provisioning_pdu(self, pdu: bytes) -> None:
+        bearer = self._bearer
+        if bearer is None or bearer.is_closed:
+            return
+        faults = self.faults
+        if faults.corrupt_pdu is not None and pdu and pdu[0] == faults.corrupt_pdu:
+            corrupted = bytearray(pdu)
+            corrupted[faults.corrupt_offset] ^= faults.corrupt_mask
+            pdu = bytes(corrupted)
+        for value in bearer.send(pdu):
+            self._send_value(MESH_PROVISIONING_DATA_OUT_UUID, value)
+
+    # --- provisioned: proxy server, network, access (MshPRT 1.1 §3, §6.7) ---------------
+
+    def _build_network(self, saved: Mapping[str, Any] | None) -> None:
+        state = self.provisioned
+        assert state is not None
+        if saved is None:
+            keys = NetworkKeyring()
+            keys.add(state.net_key_index, state.net_key)
+            iv = IvIndexState(iv_index=state.iv_index, update_in_progress=state.iv_update)
+            seq = SequenceAllocator(iv.tx_iv_index)
+            rpl = ReplayProtectionList()
+        else:
+            keys = NetworkKeyring.from_dict(saved["net_keys"])
+            iv = IvIndexState.from_dict(saved["iv"])
+            seq = SequenceAllocator.restore(saved["seq"], iv.tx_iv_index)
+            rpl = ReplayProtectionList.from_dict(saved["rpl"])
+        count = self.profile.number_of_elements
+        models = NodeModels(
+            self.profile,
+            state.unicast_address,
+            keys,
+            deferred_transitions=self.schedule is not None,
+            on_reset=self._request_reset,
+            on_node_identity=self._node_identity_requested,
+        )
+        if saved is not None:
+            models.load(saved["models"])
+        self._models = models
+        self._stack = MeshStack(
+            primary_address=state.unicast_address,
+            net_keys=keys,
+            app_keys=models.app_keys,
+            device_keys=[DeviceKey(state.device_key, state.unicast_address, count)],
+            iv=iv,
+            seq=seq,
+            rpl=rpl,
+            element_count=count,
+            subscriptions=models.group_addresses(),
+            label_uuids=models.label_uuids.values(),
+            default_ttl=models.default_ttl,
+        )
+
+    def _sync_stack(self) -> None:
+        """Hand the Configuration Server's changes to the transport stack."""
+        stack, models = self._stack, self._models
+        if stack is None or models is None:
+            return
+        stack.app_keys = models.app_keys
+        stack.subscriptions = models.group_addresses()
+        stack.label_uuids = list(models.label_uuids.values())
+        stack.default_ttl = models.default_ttl
+
+    def _network_key(self) -> bytes:
+        """The NetKey the node advertises with (the new one from Key Refresh phase 2)."""
+        state = self.provisioned
+        assert state is not None
+        stack = self._stack
+        if stack is None:
+            return state.net_key
+        entries = list(stack.net_keys)
+        for entry in entries:
+            if entry.index == state.net_key_index:
+                return entry.tx_key
+        return entries[0].tx_key if entries else state.net_key
+
+    def _proxy_write(self, data: bytes, now: float) -> None:
+        """Proxy Data In: a Proxy PDU from the client (§6.5)."""
+        proxy, stack = self._proxy, self._stack
+        if proxy is None or stack is None:
+            return
+        try:
+            message = proxy.reassembler.receive(data, now)
+        except ReservedMessageTypeError:
+            return  # §6.3.1: an RFU message type is ignored
+        except ProxySarError as err:
+            _LOGGER.info("%s: proxy protocol error (%s), disconnecting", self._address, err)
+            self._disconnect()
+            return
+        if message is None:
+            return
+        self._rx_pdus += 1
+        drop_after = self.faults.drop_link_after_pdu
+        if drop_after is not None and self._rx_pdus >= drop_after:
+            _LOGGER.info("%s: fault: dropping the link at message %d", self._address, self._rx_pdus)
+            self._disconnect()
+            return
+        if message.message_type is ProxyMessageType.NETWORK_PDU:
+            self._on_network_pdu(message.data, now)
+        elif message.message_type is ProxyMessageType.PROXY_CONFIGURATION:
+            self._on_proxy_configuration(message.data)
+        elif message.message_type is ProxyMessageType.MESH_BEACON:
+            self._on_beacon(message.data, now)
+
+    def _on_network_pdu(self, data: bytes, now: float) -> None:
+        stack, proxy = self._stack, self._proxy
+        assert stack is not None
+        try:
+            src = stack.open_network_pdu(data).pdu.src
+        except MeshError:
+            return
+        if proxy is not None:
+            # §6.7: the client's own address joins an accept list, leaves a reject list.
+            if proxy.filter_type is FilterType.ACCEPT_LIST:
+                proxy.addresses.add(src)
+            else:
+                proxy.addresses.discard(src)
+        self._perform_stack(stack.receive(data, now), now)
+
+    def _on_proxy_configuration(self, data: bytes) -> None:
+        stack, proxy = self._stack, self._proxy
+        assert stack is not None
+        if proxy is None:
+            return
+        received, _ = receive_proxy_config(stack, data)
+        if received is None:
+            return
+        message = received.message
+        if isinstance(message, SetFilterType):
+            proxy.filter_type = message.filter_type
+            proxy.addresses.clear()
+        elif isinstance(message, AddAddresses):
+            proxy.addresses.update(message.addresses)
+        elif isinstance(message, RemoveAddresses):
+            proxy.addresses.difference_update(message.addresses)
+        else:
+            return
+        status = FilterStatus(proxy.filter_type, len(proxy.addresses))
+        net_key_index = received.network.net_key_index
+        for action in send_proxy_config(stack, status, net_key_index=net_key_index):
+            if isinstance(action, NetworkSend):
+                self._proxy_out(ProxyMessageType.PROXY_CONFIGURATION, action.data)
+
+    def _on_beacon(self, data: bytes, now: float) -> None:
+        stack = self._stack
+        assert stack is not None
+        if not data or data[0] != BeaconType.SECURE_NETWORK:
+            return
+        try:
+            beacon = SecureNetworkBeacon.from_bytes(data)
+        except MeshError:
+            return
+        for entry in stack.net_keys:
+            for key, _new in entry.rx_keys():
+                try:
+                    info = beacon.authenticate(key)
+                except MeshError:
+                    continue
+                stack.iv.on_beacon(info.iv_index, info.iv_update, now)
+                return
+
+    def _send_beacons(self) -> None:
+        """§6.7: a Secure Network beacon per subnet to a new proxy client."""
+        stack = self._stack
+        if stack is None:
+            return
+        for entry in stack.net_keys:
+            beacon = SecureNetworkBeacon.create(
+                entry.tx_key,
+                stack.iv.iv_index,
+                key_refresh=entry.phase == KeyRefreshPhase.USING_NEW_KEYS,
+                iv_update=stack.iv.update_in_progress,
+            )
+            self._proxy_out(ProxyMessageType.MESH_BEACON, beacon.to_bytes())
+
+    def _perform_stack(self, actions: Sequence[object], now: float) -> None:
+        for action in actions:
+            if isinstance(action, NetworkSend):
+                self._proxy_out(ProxyMessageType.NETWORK_PDU, action.data)
+            elif isinstance(action, AccessMessage):
+                self._on_access(action, now)
+
+    def _on_access(self, message: AccessMessage, now: float) -> None:
+        models = self._models
+        if models is None:
+            return
+        try:
+            decoded = decode_message(message.payload)
+        except MeshError as err:
+            _LOGGER.debug("%s: access message not understood: %s", self._address, err)
+            return
+        tid = getattr(decoded, "tid", None)
+        outs = models.handle(
+            decoded,
+            src=message.src,
+            dst=message.dst,
+            app_key_index=message.app_key_index,
+            now=now,
+            tid=tid if isinstance(tid, int) else None,
+        )
+        self._sync_stack()
+        self._send_outgoing(outs, now)
+        if self._reset_pending:
+            self._factory_reset()
+
+    def _send_outgoing(self, outs: Sequence[Outgoing], now: float) -> None:
+        stack, state = self._stack, self.provisioned
+        if stack is None or state is None:
+            return
+        for out in outs:
+            key: AppKey | DeviceKey
+            try:
+                if out.app_key_index is None:
+                    key = DeviceKey(
+                        state.device_key, state.unicast_address, self.profile.number_of_elements
+                    )
+                    net_key_index = state.net_key_index
+                else:
+                    key = stack.app_keys.get(out.app_key_index)
+                    net_key_index = key.net_key_index
+                actions = stack.send_access(
+                    out.dst,
+                    out.payload,
+                    key=key,
+                    now=now,
+                    src=out.src,
+                    ttl=out.ttl,
+                    net_key_index=net_key_index,
+                    label_uuid=out.label_uuid,
+                )
+            except MeshError as err:
+                _LOGGER.info("%s: cannot send to 0x%04x: %s", self._address, out.dst, err)
+                continue
+            self._perform_stack(actions, now)
+
+    def _proxy_out(self, kind: ProxyMessageType, data: bytes) -> None:
+        """One proxy message to the client; Network PDUs pass the proxy filter (§6.7)."""
+        proxy, link, stack = self._proxy, self._link, self._stack
+        if proxy is None or link is None or stack is None:
+            return  # no proxy client: what a real node would send on the advertising bearer
+        if kind is ProxyMessageType.NETWORK_PDU:
+            try:
+                dst = stack.open_network_pdu(data).pdu.dst
+            except MeshError:
+                return
+            if not proxy.passes(dst):
+                return
+        for value in segment(kind, data, link.mtu - 3):
+            self._send_value(MESH_PROXY_DATA_OUT_UUID, value)
+
+    def _request_reset(self) -> None:
+        self._reset_pending = True
+
+    def _node_identity_requested(self, seconds: int) -> None:
+        if seconds:
+            self.advertise_node_identity(float(seconds))
+        else:
+            self._node_identity = None
+            self._node_identity_until = None
+
+    def _factory_reset(self) -> None:
+        """Config Node Reset (MshPRT 1.1 §4.4.1.2.6): forget the network, advertise 0x1827."""
+        self._reset_pending = False
+        self.provisioned = None
+        self._stack = None
+        self._models = None
+        self._node_identity = None
+        self._node_identity_until = None
+        _LOGGER.info("%s: node reset, unprovisioned again", self._address)
+        self._emit(partial(self._disconnect, self._link))
+        if self.on_reset is not None:
+            self.on_reset(self)
+
+    # --- local control and inspection -------------------------------------------------
+
+    @property
+    def models(self) -> NodeModels | None:
+        """The model servers (configuration and light states) once provisioned."""
+        return self._models
+
+    @property
+    def lights(self) -> list[LightState]:
+        """The light states (one per light; a two-element fixture has two)."""
+        return self._models.lights if self._models is not None else []
+
+    def set_state(
+        self,
+        light: int = 0,
+        *,
+        transition: float | None = None,
+        now: float | None = None,
+        **states: int | bool,
+    ) -> None:
+        """Change a light locally (a wall switch) and publish the statuses.
+
+        ``states``: any of ``on``, ``lightness``, ``temperature``, ``delta_uv``, ``hue``,
+        ``saturation``, ``x``, ``y``. ``on`` alone restores the last/default lightness.
+        """
+        models = self._models
+        if models is None:
+            raise MeshError("the node is not provisioned")
+        now = self._time(now)
+        outs = models.set_state(
+            light, {k: int(v) for k, v in states.items()}, transition=transition, now=now
+        )
+        self._send_outgoing(outs, now)
+        self._rearm(now)
+
+    # --- link plumbing ----------------------------------------------------------------
+
+    def _send_value(self, char_uuid: str, value: bytes) -> None:
+        """One notification, subject to segment loss and reply delay."""
+        index = self._tx_values
+        self._tx_values += 1
+        faults = self.faults
+        if index in faults.lose_segments or (
+            faults.segment_loss_probability > 0
+            and self._loss_rng.random() < faults.segment_loss_probability
+        ):
+            _LOGGER.debug("%s: fault: notification %d lost", self._address, index)
+            self.lost_segments.append(index)
+            return
+        link = self._link
+        if link is None:
+            return
+
+        def deliver() -> None:
+            if link.is_connected:
+                link.notify(char_uuid, value)
+
+        self._emit(deliver)
+
+    def _emit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` now, or after :attr:`NodeFaults.reply_delay` with a scheduler."""
+        delay = self.faults.reply_delay
+        if delay <= 0 or self.schedule is None:
+            callback()
+            return
+        token = object()
+
+        def run() -> None:
+            self._pending.pop(token, None)
+            callback()
+
+        self._pending[token] = self.schedule(delay, run)
+
+    def _disconnect(self, link: NodeLink | None = None) -> None:
+        if link is None:
+            link = self._link
+        elif link is not self._link:
+            return  # a delayed disconnect of a connection that is already gone
+        if link is not None and link.is_connected:
+            link.disconnect()
+        if self._link is link and link is not None:
+            # The link did not report back (a bare fake): finish the bookkeeping ourselves.
+            self.disconnected()
+
+    def _time(self, now: float | None) -> float:
+        if now is not None:
+            self._now = max(self._now, now)
+            return now
+        if self.clock is not None:
+            self._now = max(self._now, self.clock())
+        return self._now
+
+    def _rearm(self, now: float) -> None:
+        """With a scheduler, keep exactly one callback armed for the next deadline."""
+        if self.schedule is None:
+            return
+        deadline = self.next_deadline()
+        if deadline == self._armed_deadline:
+            return
+        self._cancel_timer()
+        if deadline is None:
+            return
+        generation = self._timer_generation
+        self._armed_deadline = deadline
+
+        def fire() -> None:
+            if generation == self._timer_generation:
+                self._timer_handle = None
+                self._armed_deadline = None
+                now = deadline if self.clock is None else max(deadline, self.clock())
+                self.tick(now)
+
+        self._timer_handle = self.schedule(max(0.0, deadline - now), fire)
+
+    def _cancel_timer(self) -> None:
+        self._timer_generation += 1
+        self._armed_deadline = None
+        handle, self._timer_handle = self._timer_handle, None
+        cancel = getattr(handle, "cancel", None)
+        if callable(cancel):
+            cancel()
+
+    def cancel_timers(self) -> None:
+        """Cancel every scheduled callback (timers and delayed replies).
+
+        Call it when the owner stops (end of a Home Assistant test, demo shutdown): the
+        scheduler's handles (``loop.call_later``) would otherwise outlive it.
+        """
+        self._cancel_timer()
+        pending, self._pending = self._pending, {}
+        for handle in pending.values():
+            cancel = getattr(handle, "cancel", None)
+            if callable(cancel):
+                cancel()
+
+    # --- persistence ------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The node's full state as JSON-able data (keys included: a simulated device).
+
+        Faults, callbacks and the scheduler are runtime wiring and are not saved.
+        """
+        return {
+            "version": _PERSISTENCE_VERSION,
+            "profile": self.profile.key,
+            "device_uuid": self.device_uuid.hex(),
+            "address": self._address,
+            "name": self._name,
+            "rssi": self._rssi,
+            "oob": self.oob.to_dict(),
+            "oob_private_key": (
+                f"{self._oob_private_key:064x}" if self._oob_private_key is not None else None
+            ),
+            "oob_information": int(self.oob_information),
+            "provisioned": self.provisioned.to_dict() if self.provisioned is not None else None,
+            "network": self._network_dict(),
+        }
+
+    def _network_dict(self) -> dict[str, Any] | None:
+        stack, models = self._stack, self._models
+        if stack is None or models is None:
+            return None
+        return {
+            "net_keys": stack.net_keys.to_dict(),
+            "iv": stack.iv.to_dict(),
+            "seq": stack.seq.persisted_state(),
+            "rpl": stack.rpl.to_dict(),
+            "models": models.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], **runtime: Any) -> SimulatedNode:
+        """Rebuild a node from :meth:`to_dict`; ``runtime`` takes the constructor's wiring
+        arguments (``faults``, ``schedule``, ``clock``, ``on_*`` callbacks)."""
+        if data.get("version") != _PERSISTENCE_VERSION:
+            raise ValueError(f"unsupported simulated node data version {data.get('version')!r}")
+        private = data.get("oob_private_key")
+        node = cls(
+            data["profile"],
+            device_uuid=bytes.fromhex(data["device_uuid"]),
+            address=data["address"],
+            name=data["name"],
+            rssi=int(data["rssi"]),
+            oob=OobCapabilities.from_dict(data["oob"]),
+            oob_private_key=int(private, 16) if private is not None else None,
+            oob_information=int(data["oob_information"]),
+            **runtime,
+        )
+        provisioned = data.get("provisioned")
+        if provisioned is not None:
+            node.provisioned = ProvisionedState.from_dict(provisioned)
+            node._build_network(data.get("network"))
+        return node

@@ -1,0 +1,225 @@
+"""Product profiles of simulated mesh lights: identity, elements and models.
+
+A profile is what a real product fixes in firmware: company/product/version identifiers, the
+replay protection list size, the features, and the elements with their models. The node
+reports the number of elements in Provisioning Capabilities (MshPRT 1.1 §5.4.1.2) and the
+whole profile as Composition Data Page 0 (MshPRT 1.1 §4.2.2.1).
+
+Element layouts follow the model specification's rules (MshMDL 1.1):
+
+* Light CTL Server (§6.4.3) extends Light Lightness and needs a Light CTL Temperature Server
+  (with its own Generic Level Server) on a second element, as the temperature has its own
+  Generic Level (§6.4.3.1).
+* Light HSL Server (§6.4.6) needs Light HSL Hue and Light HSL Saturation Servers, each with
+  its own Generic Level Server, on two further elements.
+* Light xyL Server (§6.4.9) extends Light Lightness on one element.
+
+SIG model IDs are defined here (not imported from the engine) so this module stays a plain
+data description; the numbers are the Assigned Numbers "Mesh Model Identifiers".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import struct
+
+__all__ = [
+    "COMPANY_ID_TEST",
+    "FEATURE_FRIEND",
+    "FEATURE_LOW_POWER",
+    "FEATURE_PROXY",
+    "FEATURE_RELAY",
+    "PROFILES",
+    "ElementSpec",
+    "Profile",
+    "get_profile",
+]
+
+# Mesh model identifiers (SIG).
+CONFIG_SERVER = 0x0000
+HEALTH_SERVER = 0x0002
+GENERIC_ONOFF_SERVER = 0x1000
+GENERIC_LEVEL_SERVER = 0x1002
+GENERIC_DEFAULT_TRANSITION_TIME_SERVER = 0x1004
+GENERIC_POWER_ONOFF_SERVER = 0x1006
+GENERIC_POWER_ONOFF_SETUP_SERVER = 0x1007
+SCENE_SERVER = 0x1203
+SCENE_SETUP_SERVER = 0x1204
+LIGHT_LIGHTNESS_SERVER = 0x1300
+LIGHT_LIGHTNESS_SETUP_SERVER = 0x1301
+LIGHT_CTL_SERVER = 0x1303
+LIGHT_CTL_SETUP_SERVER = 0x1304
+LIGHT_CTL_TEMPERATURE_SERVER = 0x1306
+LIGHT_HSL_SERVER = 0x1307
+LIGHT_HSL_SETUP_SERVER = 0x1308
+LIGHT_HSL_HUE_SERVER = 0x130A
+LIGHT_HSL_SATURATION_SERVER = 0x130B
+LIGHT_XYL_SERVER = 0x130C
+LIGHT_XYL_SETUP_SERVER = 0x130D
+
+# Composition Data Page 0 Features bits (MshPRT 1.1 §4.2.2.1, Table 4.3).
+FEATURE_RELAY = 0x0001
+FEATURE_PROXY = 0x0002
+FEATURE_FRIEND = 0x0004
+FEATURE_LOW_POWER = 0x0008
+
+COMPANY_ID_TEST = 0xFFFF
+"""Company identifier 0xFFFF: not assigned to any company, used for tests and prototypes."""
+
+# GATT Bluetooth Namespace Descriptors (Assigned Numbers): 0x0000 unknown, 0x0001 "first",
+# 0x0002 "second", ...; a multi-element product labels its elements by position.
+LOCATION_UNKNOWN = 0x0000
+LOCATION_FIRST = 0x0001
+LOCATION_SECOND = 0x0002
+LOCATION_THIRD = 0x0003
+
+
+@dataclass(frozen=True, slots=True)
+class ElementSpec:
+    """One element: its location descriptor and SIG models, in composition order."""
+
+    location: int
+    models: tuple[int, ...]
+
+    def has_model(self, model_id: int) -> bool:
+        """Whether the element contains the SIG model ``model_id``."""
+        return model_id in self.models
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A product: identifiers, features and elements (element 0 is the primary element)."""
+
+    key: str
+    name: str
+    company_id: int
+    product_id: int
+    version_id: int
+    elements: tuple[ElementSpec, ...]
+    crpl: int = 32
+    features: int = FEATURE_RELAY | FEATURE_PROXY
+
+    @property
+    def number_of_elements(self) -> int:
+        """What the node reports in Provisioning Capabilities."""
+        return len(self.elements)
+
+    def composition_data_page0(self) -> bytes:
+        """Composition Data Page 0 (MshPRT 1.1 §4.2.2.1), all fields little-endian."""
+        out = struct.pack(
+            "<HHHHH",
+            self.company_id,
+            self.product_id,
+            self.version_id,
+            self.crpl,
+            self.features,
+        )
+        for element in self.elements:
+            out += struct.pack("<HBB", element.location, len(element.models), 0)
+            out += b"".join(struct.pack("<H", model) for model in element.models)
+        return out
+
+    def models_of(self, element_index: int) -> tuple[int, ...]:
+        """The SIG models of element ``element_index``."""
+        return self.elements[element_index].models
+
+
+# Every light's primary element starts with the foundation models, then the generic ones.
+_FOUNDATION = (CONFIG_SERVER, HEALTH_SERVER)
+_ONOFF = (
+    GENERIC_ONOFF_SERVER,
+    GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
+    GENERIC_POWER_ONOFF_SERVER,
+    GENERIC_POWER_ONOFF_SETUP_SERVER,
+)
+_SCENES = (SCENE_SERVER, SCENE_SETUP_SERVER)
+_DIMMABLE = (
+    GENERIC_ONOFF_SERVER,
+    GENERIC_LEVEL_SERVER,
+    GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
+    GENERIC_POWER_ONOFF_SERVER,
+    GENERIC_POWER_ONOFF_SETUP_SERVER,
+    LIGHT_LIGHTNESS_SERVER,
+    LIGHT_LIGHTNESS_SETUP_SERVER,
+)
+
+PROFILES: dict[str, Profile] = {
+    "onoff_plug": Profile(
+        key="onoff_plug",
+        name="Mesh Plug",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0001,
+        version_id=0x0100,
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _ONOFF + _SCENES),),
+    ),
+    "dimmable": Profile(
+        key="dimmable",
+        name="Mesh Dimmable Light",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0002,
+        version_id=0x0100,
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _DIMMABLE + _SCENES),),
+    ),
+    "ctl": Profile(
+        key="ctl",
+        name="Mesh Tunable White Light",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0003,
+        version_id=0x0100,
+        elements=(
+            ElementSpec(
+                LOCATION_FIRST,
+                _FOUNDATION + _DIMMABLE + (LIGHT_CTL_SERVER, LIGHT_CTL_SETUP_SERVER) + _SCENES,
+            ),
+            ElementSpec(LOCATION_SECOND, (GENERIC_LEVEL_SERVER, LIGHT_CTL_TEMPERATURE_SERVER)),
+        ),
+    ),
+    "hsl": Profile(
+        key="hsl",
+        name="Mesh Colour Light",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0004,
+        version_id=0x0100,
+        elements=(
+            ElementSpec(
+                LOCATION_FIRST,
+                _FOUNDATION + _DIMMABLE + (LIGHT_HSL_SERVER, LIGHT_HSL_SETUP_SERVER) + _SCENES,
+            ),
+            ElementSpec(LOCATION_SECOND, (GENERIC_LEVEL_SERVER, LIGHT_HSL_HUE_SERVER)),
+            ElementSpec(LOCATION_THIRD, (GENERIC_LEVEL_SERVER, LIGHT_HSL_SATURATION_SERVER)),
+        ),
+    ),
+    "xyl": Profile(
+        key="xyl",
+        name="Mesh xyL Colour Light",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0005,
+        version_id=0x0100,
+        elements=(
+            ElementSpec(
+                LOCATION_UNKNOWN,
+                _FOUNDATION + _DIMMABLE + (LIGHT_XYL_SERVER, LIGHT_XYL_SETUP_SERVER) + _SCENES,
+            ),
+        ),
+    ),
+    "two_element": Profile(
+        key="two_element",
+        name="Mesh Twin Fixture",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0006,
+        version_id=0x0100,
+        elements=(
+            ElementSpec(LOCATION_FIRST, _FOUNDATION + _DIMMABLE + _SCENES),
+            ElementSpec(LOCATION_SECOND, _DIMMABLE),
+        ),
+    ),
+}
+"""Every profile by key: on/off plug, dimmable, tunable white (CTL), colour (HSL), colour
+(xyL) and a fixture with two independently controlled lights."""
+
+
+def get_profile(profile: Profile | str) -> Profile:
+    """A profile by key (or the profile itself); raises KeyError for an unknown key."""
+    if isinstance(profile, Profile):
+        return profile
+    return PROFILES[profile]

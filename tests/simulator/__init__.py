@@ -1,0 +1,1 @@
+"""Tests of the simulated mesh node (pure Python: the node is driven directly)."""
