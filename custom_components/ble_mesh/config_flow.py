@@ -131,6 +131,7 @@ class _Attempt:
     oob: ProvisioningOobData | None = None
     shown: ShowValue | None = None
     progress_action: str = "connecting"
+    progress_shown: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -248,6 +249,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         attempt = self._attempt
         assert attempt is not None
         attempt.progress_action = action
+        attempt.progress_shown = False
         attempt.task = self.hass.async_create_task(attempt.session.async_next_event())
 
     async def async_step_progress(
@@ -257,7 +259,10 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         attempt = self._attempt
         assert attempt is not None
         assert attempt.task is not None
-        if not attempt.task.done():
+        # Always show the progress step once, even if the event is already there: the flow
+        # manager would otherwise hand the submitted form's input on to the next step.
+        if not attempt.task.done() or not attempt.progress_shown:
+            attempt.progress_shown = True
             placeholders = dict(self._device_placeholders())
             placeholders.update(attempt.extra)
             return self.async_show_progress(
@@ -555,8 +560,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 "public_key": "QR code / OOB" if caps.public_key_oob else "in band",
                 "output": ", ".join(OUTPUT_ACTION_KEYS[a] for a in sorted(caps.output_actions))
                 or "-",
-                "input": ", ".join(INPUT_ACTION_KEYS[a] for a in sorted(caps.input_actions))
-                or "-",
+                "input": ", ".join(INPUT_ACTION_KEYS[a] for a in sorted(caps.input_actions)) or "-",
                 "static": "yes" if caps.static_oob else "no",
             }
         )

@@ -29,6 +29,7 @@ from .mesh.provisioning import (
     Provisioner as EngineProvisioner,
     ProvisionerResult,
     ProvisioningData,
+    ProvisioningErrorCode,
     ProvisioningFailure,
     ProvisioningStart,
     RequestInput,
@@ -75,6 +76,7 @@ class ProvisioningSession:
         self._writes: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._cancel_timer: CALLBACK_TYPE | None = None
+        self._timer_deadline = 0.0
         self.link_error: str | None = None
         self.finished = False
 
@@ -175,7 +177,9 @@ class ProvisioningSession:
         self._cancel_timer = None
         if self._engine.finished:
             return
-        now = self._now()
+        # The timer fires at the deadline it was set for (Home Assistant's scheduler may
+        # report a slightly earlier loop time, and tests move time with the scheduler).
+        now = max(self._now(), self._timer_deadline)
         if self._bearer.timeout(now) is not None:
             self.link_error = "timeout"
             self._handle(self._engine.link_closed(now))
@@ -205,7 +209,8 @@ class ProvisioningSession:
             d for d in (self._engine.next_deadline(), self._bearer.next_deadline()) if d is not None
         ]
         if deadlines:
-            delay = max(0.0, min(deadlines) - self._now())
+            self._timer_deadline = min(deadlines)
+            delay = max(0.0, self._timer_deadline - self._now())
             self._cancel_timer = async_call_later(self._hass, delay, self._on_timer)
 
     def _finish(self) -> None:
@@ -231,4 +236,11 @@ def failure_reason_key(failure: ProvisioningFailure, link_error: str | None) -> 
     """A stable key the UI translates, for a failed attempt."""
     if failure.reason is FailureReason.LINK_CLOSED and link_error:
         return link_error
+    if (
+        failure.reason is FailureReason.REMOTE_FAILED
+        and failure.code is ProvisioningErrorCode.CONFIRMATION_FAILED
+    ):
+        # The device found our confirmation wrong: for the person it is the same mistake
+        # (a value that does not match) as when we find the device's confirmation wrong.
+        return str(FailureReason.CONFIRMATION_FAILED)
     return str(failure.reason)

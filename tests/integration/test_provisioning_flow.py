@@ -1,0 +1,644 @@
+"""Discovery -> provisioning through HA's Bluetooth stack, the virtual proxy and simulated lights.
+
+Nothing of ours is mocked: the manifest matcher starts the flow, the flow connects with
+bleak-retry-connector through the virtual proxy, and the simulated light runs the engine's
+device role on the other side.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_BLUETOOTH
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
+from custom_components.ble_mesh.mesh.database import MeshNetwork, Security
+from custom_components.ble_mesh.mesh.provisioning import (
+    Algorithm,
+    DeviceFaults,
+    InputAction,
+    OutputAction,
+    PduType,
+    ProvisioningErrorCode,
+)
+from custom_components.ble_mesh.storage import now_iso
+from simulator.node import NodeFaults, OobCapabilities, SimulatedNode
+from simulator.virtual_proxy import VirtualProxy
+from tests.simulator_fixtures import AddPeripheral
+
+STATIC_16 = bytes(range(1, 17))
+STATIC_32 = bytes(range(1, 33))
+
+
+@pytest.fixture(name="network_entry")
+async def network_entry_fixture(
+    hass: HomeAssistant, hass_storage: dict[str, Any], enable_bluetooth: None
+) -> MockConfigEntry:
+    """A loaded mesh network entry created the way the user flow creates one."""
+    network = MeshNetwork.create("Home mesh", PROVISIONER_NAME, now_iso())
+    mesh_uuid = network.mesh_uuid.hex
+    hass_storage[f"{DOMAIN}.{mesh_uuid}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{mesh_uuid}",
+        "data": network.to_json(),
+    }
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home mesh", unique_id=mesh_uuid, data={CONF_MESH_UUID: mesh_uuid}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def _flow_for(hass: HomeAssistant, node: SimulatedNode) -> dict[str, Any]:
+    flows = [
+        f
+        for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if f["context"]["source"] == SOURCE_BLUETOOTH
+        and f["context"].get("unique_id") == node.device_uuid.hex()
+    ]
+    assert len(flows) == 1, flows
+    return flows[0]
+
+
+async def _configure(
+    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Submit a step, then follow progress steps until the flow needs the person again."""
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    for _ in range(20):
+        if result["type"] not in (FlowResultType.SHOW_PROGRESS, FlowResultType.SHOW_PROGRESS_DONE):
+            return result
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(flow_id)
+    raise AssertionError(f"flow stuck in progress: {result}")
+
+
+async def _configure_until_input_oob(
+    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Like _configure, but stop at the Input OOB progress step or any other form.
+
+    (Waiting for the whole event loop there would wait for the person, i.e. the timeout.)
+    """
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    for _ in range(20):
+        if result["type"] is FlowResultType.SHOW_PROGRESS:
+            if result["progress_action"] == "input_oob":
+                return result
+            await hass.async_block_till_done()
+        elif result["type"] is not FlowResultType.SHOW_PROGRESS_DONE:
+            return result
+        result = await hass.config_entries.flow.async_configure(flow_id)
+    raise AssertionError(f"flow stuck in progress: {result}")
+
+
+async def _discover(
+    hass: HomeAssistant, add_virtual_peripheral: AddPeripheral, node: SimulatedNode
+) -> tuple[str, dict[str, Any]]:
+    await add_virtual_peripheral(node)
+    flow = _flow_for(hass, node)
+    assert flow["step_id"] == "bluetooth_confirm"
+    result = await _configure(hass, flow["flow_id"], {})
+    return flow["flow_id"], result
+
+
+def _stored(hass: HomeAssistant, entry: MockConfigEntry) -> MeshNetwork:
+    network: MeshNetwork = entry.runtime_data.network
+    return network
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [Algorithm.BTM_ECDH_P256_HMAC_SHA256_AES_CCM, Algorithm.BTM_ECDH_P256_CMAC_AES128_AES_CCM],
+)
+async def test_no_oob_needs_an_explicit_confirmation(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+    hass_storage: dict[str, Any],
+    algorithm: Algorithm,
+) -> None:
+    node = SimulatedNode("dimmable", oob=OobCapabilities(algorithms=frozenset({algorithm})))
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    assert result["step_id"] == "method"
+    assert result["description_placeholders"]["elements"] == "1"
+    result = await _configure(hass, flow_id, {"method": "no_oob"})
+    assert result["step_id"] == "no_oob_warning"
+    result = await _configure(hass, flow_id, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "provisioned"
+
+    assert node.is_provisioned
+    network = _stored(hass, network_entry)
+    stored = network.node_by_uuid(node.device_uuid.hex())
+    assert stored is not None
+    assert stored.unicast_address == node.unicast_address
+    assert stored.security is Security.INSECURE  # No OOB: unauthenticated
+    assert stored.device_key == node.provisioned.device_key
+    assert not stored.config_complete
+    # The node is a device of the network entry.
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), network_entry.entry_id)
+    assert [d.name for d in devices] == [node.name]
+    # The link is closed after provisioning.
+    assert not virtual_proxy.is_connected(node.address)
+
+
+async def test_static_oob_typed(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode("ctl", oob=OobCapabilities(static_oob=STATIC_32))
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    assert result["step_id"] == "method"
+    assert result["data_schema"]({})["method"] == "static_oob"  # the strongest is the default
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    assert result["step_id"] == "oob_data"
+    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    assert result["type"] is FlowResultType.ABORT, result
+    assert result["reason"] == "provisioned"
+    stored = _stored(hass, network_entry).node_by_uuid(node.device_uuid.hex())
+    assert stored is not None
+    assert stored.security is Security.SECURE
+    assert stored.element_count == node.profile.number_of_elements
+
+
+async def test_output_oob_numeric(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode(
+        "hsl",
+        oob=OobCapabilities(
+            output_actions=frozenset({OutputAction.OUTPUT_NUMERIC, OutputAction.BLINK}),
+            output_size=4,
+        ),
+    )
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    assert result["step_id"] == "output_oob"
+    assert result["description_placeholders"]["action"] == "number"
+    assert node.shown_oob_value is not None
+    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    assert result["type"] is FlowResultType.ABORT, result
+    assert result["reason"] == "provisioned"
+    assert node.is_provisioned
+
+
+async def test_input_oob(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(
+            input_actions=frozenset({InputAction.INPUT_ALPHANUMERIC}), input_size=6
+        ),
+    )
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
+    assert result["progress_action"] == "input_oob"
+    value = result["description_placeholders"]["value"]
+    assert len(value) == 6
+    assert node.input_oob_request is not None
+    # The person types the value HA shows on the device.
+    node.enter_input_oob(value)
+    await hass.async_block_till_done()
+    result = await _configure(hass, flow_id)
+    assert result["type"] is FlowResultType.ABORT, result
+    assert result["reason"] == "provisioned"
+
+
+async def test_oob_public_key_from_qr_text(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode("xyl", oob=OobCapabilities(public_key_oob=True, static_oob=STATIC_32))
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    assert result["step_id"] == "oob_data"
+    result = await _configure(hass, flow_id, {"oob_text": node.qr_text()})
+    assert result["type"] is FlowResultType.ABORT, result
+    assert result["reason"] == "provisioned"
+
+
+async def test_first_device_creates_the_network(
+    hass: HomeAssistant,
+    enable_bluetooth: None,
+    add_virtual_peripheral: AddPeripheral,
+    hass_storage: dict[str, Any],
+) -> None:
+    node = SimulatedNode("onoff_plug", oob=OobCapabilities(static_oob=STATIC_16))
+    await add_virtual_peripheral(node)
+    flow = _flow_for(hass, node)
+    # No network yet: the flow offers to create one first.
+    assert flow["step_id"] == "bluetooth_new_network"
+    result = await _configure(hass, flow["flow_id"], {"name": "Flat"})
+    assert result["step_id"] == "method"
+    result = await _configure(hass, flow["flow_id"], {"method": "static_oob"})
+    result = await _configure(hass, flow["flow_id"], {"oob_text": STATIC_16.hex()})
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    assert result["title"] == "Flat"
+    mesh_uuid = result["data"][CONF_MESH_UUID]
+    network = MeshNetwork.from_json(hass_storage[f"{DOMAIN}.{mesh_uuid}"]["data"])
+    stored = network.node_by_uuid(node.device_uuid.hex())
+    assert stored is not None
+    assert stored.security is Security.SECURE
+    await hass.async_block_till_done()
+
+
+async def test_proxy_advertisement_of_a_provisioned_node_is_not_offered(
+    hass: HomeAssistant, network_entry: MockConfigEntry
+) -> None:
+    from homeassistant.helpers.service_info.bluetooth import BluetoothServiceInfo
+
+    from custom_components.ble_mesh.const import MESH_PROXY_SERVICE_UUID
+
+    info = BluetoothServiceInfo(
+        name="Mesh Light",
+        address="AA:BB:CC:DD:EE:02",
+        rssi=-60,
+        manufacturer_data={},
+        service_data={MESH_PROXY_SERVICE_UUID: b"\x00" + bytes(8)},
+        service_uuids=[MESH_PROXY_SERVICE_UUID],
+        source="local",
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_BLUETOOTH}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_provisioned"
+
+
+async def test_malformed_provisioning_advertisement(
+    hass: HomeAssistant, network_entry: MockConfigEntry
+) -> None:
+    from homeassistant.helpers.service_info.bluetooth import BluetoothServiceInfo
+
+    from custom_components.ble_mesh.const import MESH_PROVISIONING_SERVICE_UUID
+
+    info = BluetoothServiceInfo(
+        name="Odd",
+        address="AA:BB:CC:DD:EE:03",
+        rssi=-60,
+        manufacturer_data={},
+        service_data={MESH_PROVISIONING_SERVICE_UUID: b"\x01\x02"},
+        service_uuids=[MESH_PROVISIONING_SERVICE_UUID],
+        source="local",
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_BLUETOOTH}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_mesh_device"
+
+
+# --- errors the user can act on ---------------------------------------------------------
+
+
+async def _failed_then_retry(
+    hass: HomeAssistant, proxy: VirtualProxy, flow_id: str, result: dict[str, Any], error: str
+) -> dict[str, Any]:
+    """The failure is shown with its translated reason and the link is closed; then retry."""
+    assert result["type"] is FlowResultType.FORM, result
+    assert result["step_id"] == "failed"
+    assert result["errors"] == {"base": error}
+    assert not proxy.connected_addresses, "the failed attempt left the link open"
+    return await _configure(hass, flow_id, {})
+
+
+def _provisioner_public_keys(proxy: VirtualProxy, node: SimulatedNode) -> list[bytes]:
+    """The Provisioning Public Key PDUs HA wrote (PB-GATT, complete SAR: 0x03 then 0x03)."""
+    # Proxy PDU type 3 (provisioning, complete), Provisioning PDU type 3 (Public Key).
+    return [
+        record.data[2:]
+        for record in proxy.stats.log
+        if record.address == node.address
+        and record.direction == "write"
+        and record.data[:2] == b"\x03\x03"
+    ]
+
+
+async def test_wrong_output_value_then_retry_with_fresh_keys(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    await virtual_proxy_mtu(virtual_proxy, 185)  # the public key fits one write
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(output_actions=frozenset({OutputAction.OUTPUT_NUMERIC}), output_size=6),
+    )
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    shown = int(node.shown_oob_value or 0)
+    result = await _configure(hass, flow_id, {"value": str((shown + 1) % 1_000_000)})
+    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "confirmation_failed")
+    # Nothing was stored for the failed attempt.
+    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
+    assert not node.is_provisioned
+    # The retry is a new session: a new key pair, and the device shows a new value.
+    assert result["step_id"] == "method"
+    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    assert result["step_id"] == "output_oob"
+    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    assert result["reason"] == "provisioned"
+    keys = _provisioner_public_keys(virtual_proxy, node)
+    assert len(keys) == 2
+    assert keys[0] != keys[1]
+
+
+async def virtual_proxy_mtu(proxy: VirtualProxy, mtu: int) -> None:
+    proxy.mtu = mtu
+
+
+async def test_malformed_output_value_is_refused_in_the_form(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(output_actions=frozenset({OutputAction.OUTPUT_NUMERIC}), output_size=2),
+    )
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    result = await _configure(hass, flow_id, {"value": "12345"})  # more digits than 2
+    assert result["step_id"] == "output_oob"
+    assert result["errors"] == {"base": "invalid_value"}
+    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    assert result["reason"] == "provisioned"
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"reflect_public_key": True}, "reflected_public_key"),
+        ({"off_curve_public_key": True}, "invalid_public_key"),
+        ({"random_equal_to_provisioner": True}, "reflected_random"),
+        ({"wrong_confirmation": True}, "confirmation_failed"),
+        ({"reflect_confirmation": True}, "reflected_confirmation"),
+        (
+            {"fail_with": ProvisioningErrorCode.OUT_OF_RESOURCES, "fail_at": PduType.START},
+            "remote_failed",
+        ),
+        ({"unexpected_pdu_at": PduType.START}, "unexpected_pdu"),
+        ({"truncate_pdu": PduType.CONFIRMATION}, "malformed_pdu"),
+    ],
+)
+async def test_misbehaving_device_is_refused_and_retry_succeeds(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+    fault: dict[str, Any],
+    error: str,
+) -> None:
+    node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+    node.faults = NodeFaults(device=DeviceFaults(**fault))
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    node.faults = NodeFaults()  # the next attempt meets a well-behaved device
+    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, error)
+    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    assert result["reason"] == "provisioned"
+
+
+async def test_link_dropped_mid_provisioning(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode("dimmable", faults=NodeFaults(drop_link_after_pdu=3))
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "no_oob"})
+    result = await _configure(hass, flow_id, {})
+    node.faults = NodeFaults()
+    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "connection_lost")
+    assert result["step_id"] == "method"
+    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
+
+
+async def test_device_stops_answering_times_out(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode("dimmable")
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    node.faults = NodeFaults(stop_answering=True)
+    result = await hass.config_entries.flow.async_configure(flow_id, {"method": "no_oob"})
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    result = await _configure(hass, flow_id)
+    assert result["step_id"] == "failed"
+    assert result["errors"] == {"base": "timeout"}
+
+
+async def test_unreachable_device(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+    no_connect_backoff: None,
+) -> None:
+    node = SimulatedNode("dimmable")
+    await add_virtual_peripheral(node)
+    flow = _flow_for(hass, node)
+    virtual_proxy.fail_next_connects(10, address=node.address)
+    result = await _configure(hass, flow["flow_id"], {})
+    assert result["step_id"] == "failed"
+    assert result["errors"] == {"base": "cannot_connect"}
+    virtual_proxy.clear_connect_failures()
+    result = await _configure(hass, flow["flow_id"], {})
+    assert result["step_id"] == "method"
+
+
+async def test_closing_the_dialog_closes_the_link(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(output_actions=frozenset({OutputAction.BLINK}), output_size=3),
+    )
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    assert result["step_id"] == "output_oob"
+    assert virtual_proxy.is_connected(node.address)
+    hass.config_entries.flow.async_abort(flow_id)
+    await hass.async_block_till_done()
+    assert not virtual_proxy.is_connected(node.address)
+    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
+    assert not node.is_provisioned
+
+
+async def test_qr_code_image_upload(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+    hass_client: Any,
+) -> None:
+    import io
+
+    from aiohttp import FormData
+    import segno
+
+    node = SimulatedNode(
+        "hsl",
+        oob=OobCapabilities(
+            public_key_oob=True,
+            output_actions=frozenset({OutputAction.OUTPUT_NUMERIC}),
+            output_size=4,
+        ),
+    )
+    buffer = io.BytesIO()
+    segno.make(node.qr_text(), error="m").save(buffer, kind="png", scale=4)
+    assert await async_setup_component(hass, "file_upload", {})
+    client = await hass_client()
+    form = FormData()
+    form.add_field("file", buffer.getvalue(), filename="qr.png", content_type="image/png")
+    response = await client.post("/api/file_upload", data=form)
+    file_id = (await response.json())["file_id"]
+    assert file_id
+
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    assert result["description_placeholders"]["public_key"] == "QR code / OOB"
+    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    # A device with an OOB public key is asked for its QR code (optional) before the method.
+    assert result["step_id"] == "public_key"
+    result = await _configure(hass, flow_id, {"qr_image": file_id})
+    assert result["step_id"] == "output_oob", result
+    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    assert result["reason"] == "provisioned"
+    # With the key from the QR code, the device never sent its public key over the air.
+    device_public_keys = [
+        r
+        for r in virtual_proxy.stats.log
+        if r.direction == "notify" and r.address == node.address and r.data[1:2] == b"\x03"
+    ]
+    assert device_public_keys == []
+
+
+async def test_qr_image_without_a_code(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+    hass_client: Any,
+) -> None:
+    import io
+
+    from aiohttp import FormData
+    from PIL import Image
+
+    assert await async_setup_component(hass, "file_upload", {})
+    client = await hass_client()
+
+    async def upload(content: bytes) -> str:
+        form = FormData()
+        form.add_field("file", content, filename="x.png", content_type="image/png")
+        response = await client.post("/api/file_upload", data=form)
+        return str((await response.json())["file_id"])
+
+    blank = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(blank, format="PNG")
+    node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await _configure(hass, flow_id, {"qr_image": await upload(blank.getvalue())})
+    assert result["errors"] == {"base": "no_qr_code"}
+    result = await _configure(hass, flow_id, {"qr_image": await upload(b"not an image")})
+    assert result["errors"] == {"base": "invalid_image"}
+    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    assert result["reason"] == "provisioned"
+
+
+async def test_wrong_qr_code_is_refused(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+    other = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await _configure(hass, flow_id, {"oob_text": other.qr_text()})
+    assert result["errors"] == {"base": "wrong_device"}
+    result = await _configure(hass, flow_id, {"oob_text": "UUID:zz"})
+    assert result["errors"] == {"base": "invalid_oob_data"}
+    result = await _configure(hass, flow_id, {"oob_text": ""})
+    assert result["errors"] == {"base": "static_oob_required"}
+    result = await _configure(hass, flow_id, {"oob_text": node.qr_text()})
+    assert result["reason"] == "provisioned"
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+@pytest.mark.parametrize("public_key_oob", [False, True])
+@pytest.mark.parametrize(
+    "action",
+    [*OutputAction, *InputAction],
+    ids=lambda a: a.name.lower(),
+)
+async def test_every_action_both_algorithms(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+    algorithm: Algorithm,
+    public_key_oob: bool,
+    action: OutputAction | InputAction,
+) -> None:
+    output = isinstance(action, OutputAction)
+    oob = OobCapabilities(
+        algorithms=frozenset({algorithm}),
+        public_key_oob=public_key_oob,
+        output_actions=frozenset({action}) if output else frozenset(),
+        output_size=4 if output else 0,
+        input_actions=frozenset() if output else frozenset({action}),
+        input_size=0 if output else 4,
+    )
+    node = SimulatedNode("ctl", oob=oob)
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    method = "output_oob" if output else "input_oob"
+    submit = _configure if output else _configure_until_input_oob
+    result = await submit(hass, flow_id, {"method": method})
+    if public_key_oob:
+        assert result["step_id"] == "public_key"
+        result = await submit(hass, flow_id, {"oob_text": node.qr_text()})
+    if output:
+        assert result["step_id"] == "output_oob"
+        result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    else:
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        assert result["progress_action"] == "input_oob"
+        node.enter_input_oob(result["description_placeholders"]["value"])
+        await hass.async_block_till_done()
+        result = await _configure(hass, flow_id)
+    assert result["reason"] == "provisioned", result
+    stored = network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex())
+    assert stored is not None
+    assert stored.security is Security.SECURE
+    assert stored.device_key == node.provisioned.device_key
