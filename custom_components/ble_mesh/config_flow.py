@@ -100,12 +100,10 @@ INPUT_ACTION_KEYS: dict[InputAction, str] = {
 }
 
 
-def _action_key(action: OutputAction | InputAction | None) -> str:
+def _action_key(action: OutputAction | InputAction) -> str:
     if isinstance(action, OutputAction):
         return OUTPUT_ACTION_KEYS[action]
-    if isinstance(action, InputAction):
-        return INPUT_ACTION_KEYS[action]
-    return "number"
+    return INPUT_ACTION_KEYS[action]
 
 
 @dataclass(slots=True)
@@ -403,19 +401,18 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             address = self._network.allocate_unicast(
                 self._local_provisioner_uuid(), caps.number_of_elements
             )
-        except NoAcceptableMethodError:
-            return await self._async_fail("no_acceptable_method")
-        except AllocationError:
-            return await self._async_fail("no_free_address")
-        try:
             attempt.session.choose(
                 start,
                 unicast_address=address,
                 static_oob=static,
                 device_public_key=public_key if start.public_key is PublicKeyMethod.OOB else None,
             )
+        except AllocationError:
+            return await self._async_fail("no_free_address")
         except ProvisioningUsageError:
-            return await self._async_fail("invalid_oob_data")
+            # The methods offered were checked against the Capabilities, so what is left is
+            # OOB data that does not fit the algorithm (e.g. a 32-octet value with CMAC).
+            return await self._async_fail("invalid_oob_data" if oob else "no_acceptable_method")
         attempt.start = start
         self._wait("exchanging_keys")
         return await self.async_step_progress()
@@ -438,6 +435,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._wait("authenticating")
                 return await self.async_step_progress()
         placeholders = dict(self._device_placeholders())
+        assert request.action is not None  # Output OOB always names its action
         placeholders["action"] = _action_key(request.action)
         placeholders["size"] = str(request.size)
         return self.async_show_form(
@@ -510,20 +508,20 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         await self._async_end_attempt()
         return await self.async_step_failed()
 
-    async def _async_end_attempt(self) -> None:
+    def _take_attempt(self) -> _Attempt | None:
+        """Detach the current attempt, cancelling a wait still in progress."""
         attempt, self._attempt = self._attempt, None
-        if attempt is None:
-            return
-        if attempt.task is not None and not attempt.task.done():
-            attempt.task.cancel()
-        await attempt.session.async_close()
+        if attempt is not None and attempt.task is not None:
+            attempt.task.cancel()  # no effect on a finished task
+        return attempt
+
+    async def _async_end_attempt(self) -> None:
+        if (attempt := self._take_attempt()) is not None:
+            await attempt.session.async_close()
 
     def async_remove(self) -> None:
         """The dialog was closed: close the link and drop the session's secrets."""
-        attempt, self._attempt = self._attempt, None
-        if attempt is not None:
-            if attempt.task is not None and not attempt.task.done():
-                attempt.task.cancel()
+        if (attempt := self._take_attempt()) is not None:
             self.hass.async_create_task(attempt.session.async_close())
 
     # --- helpers -------------------------------------------------------------------------

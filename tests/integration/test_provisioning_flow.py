@@ -642,3 +642,131 @@ async def test_every_action_both_algorithms(
     assert stored is not None
     assert stored.security is Security.SECURE
     assert stored.device_key == node.provisioned.device_key
+
+
+async def test_device_already_in_the_network_is_not_offered_again(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode("dimmable")
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    await _configure(hass, flow_id, {"method": "no_oob"})
+    result = await _configure(hass, flow_id, {})
+    assert result["reason"] == "provisioned"
+    # The same device UUID shows up unprovisioned again (e.g. seen through another proxy
+    # before its advertisement changed): it is not offered a second time.
+    twin = SimulatedNode("dimmable", device_uuid=node.device_uuid, address="02:11:22:33:44:55")
+    await add_virtual_peripheral(twin)
+    assert not [
+        f
+        for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if f["context"].get("unique_id") == node.device_uuid.hex()
+    ]
+
+
+async def test_choose_among_several_networks(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    second = MeshNetwork.create("Garden", PROVISIONER_NAME, now_iso())
+    uuid2 = second.mesh_uuid.hex
+    hass_storage[f"{DOMAIN}.{uuid2}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{uuid2}",
+        "data": second.to_json(),
+    }
+    garden = MockConfigEntry(
+        domain=DOMAIN, title="Garden", unique_id=uuid2, data={CONF_MESH_UUID: uuid2}
+    )
+    garden.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(garden.entry_id)
+    node = SimulatedNode("dimmable")
+    await add_virtual_peripheral(node)
+    flow = _flow_for(hass, node)
+    result = await _configure(hass, flow["flow_id"], {"network": garden.entry_id})
+    assert result["step_id"] == "method"
+    await _configure(hass, flow["flow_id"], {"method": "no_oob"})
+    result = await _configure(hass, flow["flow_id"], {})
+    assert result["reason"] == "provisioned"
+    assert garden.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is not None
+    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
+
+
+async def test_device_with_no_acceptable_method(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    # "Only OOB authenticated provisioning" but no OOB method: nothing is acceptable.
+    node = SimulatedNode("dimmable", oob=OobCapabilities(only_oob_authenticated=True))
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    assert result["step_id"] == "failed"
+    assert result["errors"] == {"base": "no_acceptable_method"}
+    assert not virtual_proxy.connected_addresses
+
+
+async def test_oob_value_that_does_not_fit_the_algorithm(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    # A CMAC-only device takes a 16-octet static value: 32 octets cannot be used.
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(
+            algorithms=frozenset({Algorithm.BTM_ECDH_P256_CMAC_AES128_AES_CCM}),
+            static_oob=STATIC_16,
+        ),
+    )
+    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "invalid_oob_data")
+    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await _configure(hass, flow_id, {"oob_text": STATIC_16.hex()})
+    assert result["reason"] == "provisioned"
+
+
+async def test_no_free_unicast_address(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    network = network_entry.runtime_data.network
+    provisioner = network.local_provisioner
+    assert provisioner is not None
+    # Shrink our range to our own node's address: nothing is left for a device.
+    provisioner.unicast_ranges[0].high = provisioner.unicast_ranges[0].low
+    node = SimulatedNode("dimmable")
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure(hass, flow_id, {"method": "no_oob"})
+    result = await _configure(hass, flow_id, {})
+    assert result["step_id"] == "failed"
+    assert result["errors"] == {"base": "no_free_address"}
+    assert not virtual_proxy.connected_addresses
+
+
+async def test_closing_the_dialog_while_waiting_for_input(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(input_actions=frozenset({InputAction.PUSH}), input_size=1),
+    )
+    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+    result = await _configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
+    assert result["progress_action"] == "input_oob"
+    assert virtual_proxy.is_connected(node.address)
+    hass.config_entries.flow.async_abort(flow_id)
+    await hass.async_block_till_done()
+    assert not virtual_proxy.connected_addresses
+    assert not node.is_provisioned
