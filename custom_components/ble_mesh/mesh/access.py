@@ -144,7 +144,7 @@ class Reader:
 
     def take(self, size: int, field_name: str | None) -> bytes:
         """The next ``size`` octets."""
-        if self.remaining < size:
+        if len(self._data) - self._pos < size:
             raise DecodeError(
                 self.structure, field_name, f"needs {size} octets, {self.remaining} left"
             )
@@ -220,11 +220,12 @@ class UInt(Codec):
         return reader.uint(self.size, field_name)
 
     def check(self, value: Any) -> str | None:
-        if not _is_int(value):
+        if not isinstance(value, int) or isinstance(value, bool):
             return "must be an int"
-        if value in self.exclude:
+        if self.exclude and value in self.exclude:
             return f"value 0x{value:x} is prohibited"
-        if value in self.extra or self.lo <= value <= self.maximum:
+        hi = (1 << (8 * self.size)) - 1 if self.hi is None else self.hi
+        if self.lo <= value <= hi or value in self.extra:
             return None
         return f"value {value} is outside {self.lo}..{self.maximum}"
 
@@ -441,6 +442,8 @@ class _FieldSpec:
 
 
 _LAYOUTS: dict[type[Message], tuple[_FieldSpec, ...]] = {}
+# Filled in with _LAYOUTS: the first optional field of each class (None: all mandatory).
+_FIRST_OPTIONAL: dict[type[Message], _FieldSpec | None] = {}
 
 
 def layout(cls: type[Message]) -> tuple[_FieldSpec, ...]:
@@ -456,6 +459,7 @@ def layout(cls: type[Message]) -> tuple[_FieldSpec, ...]:
             items.append(_FieldSpec(f.name, c, bool(f.metadata.get("optional")), default))
         specs = tuple(items)
         _LAYOUTS[cls] = specs
+        _FIRST_OPTIONAL[cls] = _first_optional(specs)
     return specs
 
 
@@ -474,7 +478,7 @@ class Message:
     def __post_init__(self) -> None:
         name = type(self).__name__
         specs = layout(type(self))
-        first_optional = _first_optional(specs)
+        first_optional = _FIRST_OPTIONAL[type(self)]
         group_present = True
         for spec in specs:
             value = getattr(self, spec.name)
@@ -518,7 +522,7 @@ class Message:
         reader = Reader(params, cls.__name__)
         values: dict[str, Any] = {}
         specs = layout(cls)
-        first_optional = _first_optional(specs)
+        first_optional = _FIRST_OPTIONAL[cls]
         for spec in specs:
             if spec is first_optional and not reader.remaining:
                 break

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import secrets
 import struct
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import cmac, serialization
@@ -81,12 +82,20 @@ def _check_len(name: str, value: bytes, *sizes: int) -> None:
 # --- the e function, AES-CMAC, s1, s2 (§3.9.2.1 - §3.9.2.4) ------------------------------
 
 
+@lru_cache(maxsize=256)
+def _ecb_encryptor(key: bytes) -> Any:
+    # An ECB context carries no state from one block to the next, so one context per key
+    # serves every e() call; building a context costs several times the encryption itself.
+    return Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - e() is one block
+
+
 def aes_ecb(key: bytes, block: bytes) -> bytes:
     """Security function e (§3.9.2.1): AES-128 encryption of one 16-octet block."""
-    _check_len("key", key, KEY_SIZE)
-    _check_len("block", block, 16)
-    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - e() is one block
-    return encryptor.update(block) + encryptor.finalize()
+    if len(key) != KEY_SIZE or len(block) != 16:
+        _check_len("key", key, KEY_SIZE)
+        _check_len("block", block, 16)
+    result: bytes = _ecb_encryptor(bytes(key)).update(block)
+    return result
 
 
 def aes_cmac(key: bytes, message: bytes) -> bytes:
@@ -243,7 +252,8 @@ def aes_ccm_encrypt(
     key: bytes, nonce: bytes, plaintext: bytes, mic_size: int, aad: bytes = b""
 ) -> bytes:
     """AES-CCM encryption: returns ciphertext || MIC (``mic_size`` octets, 4 or 8)."""
-    _check_ccm_args(key, nonce, mic_size)
+    if len(key) != KEY_SIZE or len(nonce) != NONCE_SIZE or mic_size not in MIC_SIZES:
+        _check_ccm_args(key, nonce, mic_size)
     return _ccm(key, mic_size).encrypt(nonce, plaintext, aad or None)
 
 
@@ -251,7 +261,8 @@ def aes_ccm_decrypt(
     key: bytes, nonce: bytes, ciphertext_and_mic: bytes, mic_size: int, aad: bytes = b""
 ) -> bytes:
     """AES-CCM decryption; raises :class:`InvalidMicError` when the MIC does not verify."""
-    _check_ccm_args(key, nonce, mic_size)
+    if len(key) != KEY_SIZE or len(nonce) != NONCE_SIZE or mic_size not in MIC_SIZES:
+        _check_ccm_args(key, nonce, mic_size)
     if len(ciphertext_and_mic) < mic_size:
         raise ValueError(
             f"ciphertext_and_mic must be at least {mic_size} octets, got {len(ciphertext_and_mic)}"
@@ -273,35 +284,43 @@ def _check_seq_addr(seq: int, **addresses: int) -> None:
             raise ValueError(f"{name} must fit in 16 bits, got {value}")
 
 
+# Type octet, then (flags octet << 24 | SEQ) as 4 octets, then SRC, DST (or 0x0000), IV Index.
+_NONCE = struct.Struct(">BIHHI")
+
+
 def network_nonce(ctl_ttl: int, seq: int, src: int, iv_index: int) -> bytes:
     """Network nonce (§3.9.5.1): 0x00 || CTL|TTL || SEQ || SRC || 0x0000 || IV Index."""
-    _check_seq_addr(seq, src=src)
-    return struct.pack(">BB3sHHI", 0x00, ctl_ttl, seq.to_bytes(3, "big"), src, 0, iv_index)
+    if not (0 <= seq <= 0xFFFFFF and 0 <= src <= 0xFFFF):
+        _check_seq_addr(seq, src=src)
+    return _NONCE.pack(0x00, ctl_ttl << 24 | seq, src, 0, iv_index)
 
 
 def application_nonce(szmic: bool, seq: int, src: int, dst: int, iv_index: int) -> bytes:
     """Application nonce (§3.9.5.2): 0x01 || ASZMIC || SEQ || SRC || DST || IV Index."""
-    _check_seq_addr(seq, src=src, dst=dst)
-    return struct.pack(
-        ">BB3sHHI", 0x01, 0x80 if szmic else 0, seq.to_bytes(3, "big"), src, dst, iv_index
-    )
+    if not (0 <= seq <= 0xFFFFFF and 0 <= src <= 0xFFFF and 0 <= dst <= 0xFFFF):
+        _check_seq_addr(seq, src=src, dst=dst)
+    return _NONCE.pack(0x01, (0x80000000 if szmic else 0) | seq, src, dst, iv_index)
 
 
 def device_nonce(szmic: bool, seq: int, src: int, dst: int, iv_index: int) -> bytes:
     """Device nonce (§3.9.5.3): 0x02 || ASZMIC || SEQ || SRC || DST || IV Index."""
-    _check_seq_addr(seq, src=src, dst=dst)
-    return struct.pack(
-        ">BB3sHHI", 0x02, 0x80 if szmic else 0, seq.to_bytes(3, "big"), src, dst, iv_index
-    )
+    if not (0 <= seq <= 0xFFFFFF and 0 <= src <= 0xFFFF and 0 <= dst <= 0xFFFF):
+        _check_seq_addr(seq, src=src, dst=dst)
+    return _NONCE.pack(0x02, (0x80000000 if szmic else 0) | seq, src, dst, iv_index)
 
 
 def proxy_nonce(seq: int, src: int, iv_index: int) -> bytes:
     """Proxy nonce (§3.9.5.4): 0x03 || 0x00 || SEQ || SRC || 0x0000 || IV Index."""
-    _check_seq_addr(seq, src=src)
-    return struct.pack(">BB3sHHI", 0x03, 0, seq.to_bytes(3, "big"), src, 0, iv_index)
+    if not (0 <= seq <= 0xFFFFFF and 0 <= src <= 0xFFFF):
+        _check_seq_addr(seq, src=src)
+    return _NONCE.pack(0x03, seq, src, 0, iv_index)
 
 
 # --- network header obfuscation (§3.9.7.3) -----------------------------------------------
+
+
+# 0x0000000000 || IV Index || Privacy Random (§3.9.7.3)
+_PECB_PLAINTEXT = struct.Struct(">5xI7s")
 
 
 def obfuscate(privacy_key: bytes, iv_index: int, privacy_random: bytes, header: bytes) -> bytes:
@@ -310,10 +329,17 @@ def obfuscate(privacy_key: bytes, iv_index: int, privacy_random: bytes, header: 
     PECB = e(PrivacyKey, 0x0000000000 || IV Index || Privacy Random), Privacy Random being the
     first 7 octets of EncDST || EncTransportPDU || NetMIC.
     """
-    _check_len("privacy_random", privacy_random, 7)
-    _check_len("header", header, 6)
-    pecb = aes_ecb(privacy_key, bytes(5) + iv_index.to_bytes(4, "big") + privacy_random)
-    return bytes(a ^ b for a, b in zip(header, pecb, strict=False))
+    if len(privacy_random) != 7 or len(header) != 6 or len(privacy_key) != KEY_SIZE:
+        _check_len("privacy_random", privacy_random, 7)
+        _check_len("header", header, 6)
+        _check_len("privacy_key", privacy_key, KEY_SIZE)
+    # e(PrivacyKey, ...) as aes_ecb computes it, without its call and checks: a hot path.
+    try:
+        encryptor = _ecb_encryptor(privacy_key)
+    except TypeError:  # an unhashable bytes-like key (bytearray, memoryview)
+        encryptor = _ecb_encryptor(bytes(privacy_key))
+    pecb = encryptor.update(_PECB_PLAINTEXT.pack(iv_index, bytes(privacy_random)))
+    return (int.from_bytes(header) ^ int.from_bytes(pecb[:6])).to_bytes(6)
 
 
 # --- ECDH P-256 (§5.4.3.1; used by provisioning) ----------------------------------------

@@ -23,6 +23,8 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from functools import lru_cache
+import struct
 from typing import Any, Self
 
 from . import crypto
@@ -52,6 +54,7 @@ __all__ = [
     "is_group",
     "is_unicast",
     "is_virtual",
+    "seal_network_pdu",
 ]
 
 # --- addresses (§3.4.2) -------------------------------------------------------------------
@@ -131,6 +134,8 @@ class NetworkCredentials:
     @classmethod
     def flooding(cls, net_key: bytes) -> Self:
         """Managed-flooding credentials: k2(NetKey, 0x00)."""
+        if cls is NetworkCredentials and type(net_key) is bytes:
+            return _flooding(net_key)  # type: ignore[return-value]
         material = crypto.network_key_material(net_key)
         return cls(material.nid, material.encryption_key, material.privacy_key)
 
@@ -144,9 +149,20 @@ class NetworkCredentials:
         return f"NetworkCredentials(nid=0x{self.nid:02x})"
 
 
+@lru_cache(maxsize=64)
+def _flooding(net_key: bytes) -> NetworkCredentials:
+    # Credentials are immutable: every PDU sent or received with a NetKey shares one object.
+    material = crypto.network_key_material(net_key)
+    return NetworkCredentials(material.nid, material.encryption_key, material.privacy_key)
+
+
 def _check_field(name: str, value: int, limit: int) -> None:
     if not 0 <= value <= limit:
         raise UsageError(f"NetworkPdu.{name} out of range: {value}")
+
+
+# CTL|TTL << 24 | SEQ (4 octets), SRC (2 octets): the header that obfuscation hides.
+_HEADER = struct.Struct(">IH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +184,18 @@ class NetworkPdu:
     net_mic: bytes = b""
 
     def __post_init__(self) -> None:
+        size = len(self.transport_pdu)
+        if (
+            0 <= self.ivi <= 1
+            and 0 <= self.nid <= 0x7F
+            and 0 <= self.ttl <= MAX_TTL
+            and 0 <= self.seq <= MAX_SEQ
+            and 0 <= self.src <= 0xFFFF
+            and 0 <= self.dst <= 0xFFFF
+            and 1 <= size <= (12 if self.ctl else 16)
+            and (not self.net_mic or len(self.net_mic) == (8 if self.ctl else 4))
+        ):
+            return  # the common case: every field valid, checked in one expression
         _check_field("ivi", self.ivi, 1)
         _check_field("nid", self.nid, 0x7F)
         _check_field("ttl", self.ttl, MAX_TTL)
@@ -185,11 +213,7 @@ class NetworkPdu:
 
     def _header(self) -> bytes:
         """CTL|TTL || SEQ || SRC: the six octets that obfuscation hides (§3.9.7.3)."""
-        return (
-            bytes([(0x80 if self.ctl else 0) | self.ttl])
-            + self.seq.to_bytes(3, "big")
-            + self.src.to_bytes(2, "big")
-        )
+        return _HEADER.pack(((0x80 if self.ctl else 0) | self.ttl) << 24 | self.seq, self.src)
 
     def to_bytes(self) -> bytes:
         """Clear-text layout: IVI|NID, CTL|TTL, SEQ, SRC, DST, TransportPDU, NetMIC."""
@@ -253,14 +277,17 @@ class NetworkPdu:
             raise UsageError("NetworkPdu.ivi is not the LSB of the IV Index")
         if credentials.nid != self.nid:
             raise UsageError("NetworkPdu.nid does not belong to these credentials")
-        sealed = crypto.aes_ccm_encrypt(
-            credentials.encryption_key,
-            self._nonce(iv_index, proxy),
-            self.dst.to_bytes(2, "big") + self.transport_pdu,
-            net_mic_size(self.ctl),
+        return _seal(
+            credentials,
+            iv_index,
+            self.ctl,
+            self.ttl,
+            self.seq,
+            self.src,
+            self.dst,
+            self.transport_pdu,
+            proxy=proxy,
         )
-        obfuscated = crypto.obfuscate(credentials.privacy_key, iv_index, sealed[:7], self._header())
-        return bytes([(self.ivi << 7) | self.nid]) + obfuscated + sealed
 
     @classmethod
     def decrypt(
@@ -280,18 +307,32 @@ class NetworkPdu:
         if data[0] >> 7 != iv_index & 1:
             raise UsageError("IV Index does not match the PDU's IVI")
         header = crypto.obfuscate(credentials.privacy_key, iv_index, data[7:14], data[1:7])
-        ctl = bool(header[0] & 0x80)
-        mic = net_mic_size(ctl)
+        ctl_ttl_seq, src = _HEADER.unpack(header)
+        ctl_ttl = ctl_ttl_seq >> 24
+        ctl = ctl_ttl >= 0x80
+        mic = 8 if ctl else 4
         if len(data) < NET_PDU_HEADER_SIZE + 1 + mic:
             raise DecodeError("NetworkPdu", None, f"too short for CTL={int(ctl)}")
-        seq = int.from_bytes(header[1:4], "big")
-        src = int.from_bytes(header[4:6], "big")
+        seq = ctl_ttl_seq & MAX_SEQ
         if proxy:
             nonce = crypto.proxy_nonce(seq, src, iv_index)
         else:
-            nonce = crypto.network_nonce(header[0], seq, src, iv_index)
+            nonce = crypto.network_nonce(ctl_ttl, seq, src, iv_index)
         clear = crypto.aes_ccm_decrypt(credentials.encryption_key, nonce, data[7:], mic)
-        return cls._parse(data[0], header, clear, data, mic)
+        # What _parse checks and builds, inline: this is the receive hot path. The length
+        # checks above bound the TransportPDU to max_transport_pdu_size(ctl) octets.
+        first = data[0]
+        return cls(
+            first >> 7,
+            first & 0x7F,
+            ctl,
+            ctl_ttl & 0x7F,
+            seq,
+            src,
+            (clear[0] << 8) | clear[1],
+            bytes(clear[2:]),
+            bytes(data[-mic:]),
+        )
 
     def relayed(self) -> Self | None:
         """The PDU to relay (TTL decremented), or None when TTL is 0 or 1 (§3.4.6.3)."""
@@ -302,6 +343,62 @@ class NetworkPdu:
     def with_ttl(self, ttl: int) -> Self:
         """The same PDU with another TTL (relaying decrements it, §3.4.6.3)."""
         return replace(self, ttl=ttl, net_mic=b"")
+
+
+def _seal(
+    credentials: NetworkCredentials,
+    iv_index: int,
+    ctl: bool,
+    ttl: int,
+    seq: int,
+    src: int,
+    dst: int,
+    transport_pdu: bytes,
+    *,
+    proxy: bool = False,
+) -> bytes:
+    """Encrypt DST||TransportPDU, then obfuscate CTL|TTL||SEQ||SRC (§3.9.7.2, §3.9.7.3)."""
+    ctl_ttl = (0x80 if ctl else 0) | ttl
+    if proxy:
+        nonce = crypto.proxy_nonce(seq, src, iv_index)
+    else:
+        nonce = crypto.network_nonce(ctl_ttl, seq, src, iv_index)
+    sealed = crypto.aes_ccm_encrypt(
+        credentials.encryption_key,
+        nonce,
+        dst.to_bytes(2, "big") + transport_pdu,
+        8 if ctl else 4,
+    )
+    header = _HEADER.pack(ctl_ttl << 24 | seq, src)
+    obfuscated = crypto.obfuscate(credentials.privacy_key, iv_index, sealed[:7], header)
+    return bytes((((iv_index & 1) << 7) | credentials.nid,)) + obfuscated + sealed
+
+
+def seal_network_pdu(
+    credentials: NetworkCredentials,
+    iv_index: int,
+    *,
+    ctl: bool,
+    ttl: int,
+    seq: int,
+    src: int,
+    dst: int,
+    transport_pdu: bytes,
+) -> bytes:
+    """``NetworkPdu(...).encrypt(credentials, iv_index)`` without building the object.
+
+    The same checks (a UsageError for a field out of range); the stack's transmit path.
+    """
+    if not (
+        0 <= ttl <= MAX_TTL
+        and 0 <= seq <= MAX_SEQ
+        and 0 <= src <= 0xFFFF
+        and 0 <= dst <= 0xFFFF
+        and 1 <= len(transport_pdu) <= (12 if ctl else 16)
+    ):
+        pdu = NetworkPdu(iv_index & 1, credentials.nid, ctl, ttl, seq, src, dst, transport_pdu)
+        return pdu.encrypt(credentials, iv_index)  # raises the precise UsageError
+    return _seal(credentials, iv_index, ctl, ttl, seq, src, dst, transport_pdu)
 
 
 # --- NetKeys and Key Refresh (§3.11.4) ---------------------------------------------------
@@ -411,16 +508,19 @@ class NetworkKeyring:
 
     def tx_credentials(self, index: int) -> NetworkCredentials:
         """Flooding credentials to transmit with on a subnet."""
-        return NetworkCredentials.flooding(self.get(index).tx_key)
+        return _flooding(self.get(index).tx_key)
 
     def candidates(self, nid: int) -> list[tuple[int, bool, NetworkCredentials]]:
         """Every (NetKey Index, is_new_key, credentials) whose flooding NID is ``nid``."""
         found = []
         for entry in self._keys.values():
-            for key, is_new in entry.rx_keys():
-                credentials = NetworkCredentials.flooding(key)
+            credentials = _flooding(entry.key)
+            if credentials.nid == nid:
+                found.append((entry.index, False, credentials))
+            if entry.new_key is not None:
+                credentials = _flooding(entry.new_key)
                 if credentials.nid == nid:
-                    found.append((entry.index, is_new, credentials))
+                    found.append((entry.index, True, credentials))
         return found
 
     def to_dict(self) -> list[dict[str, Any]]:

@@ -23,9 +23,10 @@ follows it is acted on.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+import struct
 from typing import Self
 
 from . import crypto
@@ -35,7 +36,6 @@ from .network import (
     IvIndexState,
     NetworkKeyring,
     NetworkMessageCache,
-    NetworkPdu,
     ReceivedNetworkPdu,
     ReplayProtectionList,
     RplFullError,
@@ -44,6 +44,7 @@ from .network import (
     is_group,
     is_unicast,
     is_virtual,
+    seal_network_pdu,
 )
 
 __all__ = [
@@ -82,6 +83,7 @@ MAX_SEGMENTS = 32
 MAX_UNSEGMENTED_UPPER_ACCESS = 15
 MAX_UNSEGMENTED_CONTROL_PARAMETERS = 11
 SEQ_ZERO_MASK = 0x1FFF
+_SEGMENT_HEADER = struct.Struct(">I")  # SEG|AKF|AID, SZMIC|SeqZero|SegO|SegN (§3.5.2.2)
 
 
 class TransferBusyError(UsageError):
@@ -105,6 +107,12 @@ class UnsegmentedAccessPdu:
     upper_transport_pdu: bytes
 
     def __post_init__(self) -> None:
+        if (
+            0 <= self.aid <= 0x3F
+            and (self.akf or self.aid == 0)
+            and 5 <= len(self.upper_transport_pdu) <= MAX_UNSEGMENTED_UPPER_ACCESS
+        ):
+            return  # the common case, checked in one go
         _check(
             "UnsegmentedAccessPdu.aid",
             0 <= self.aid <= 0x3F and (self.akf or self.aid == 0),
@@ -166,6 +174,14 @@ class SegmentedAccessPdu:
     segment: bytes
 
     def __post_init__(self) -> None:
+        if (
+            0 <= self.aid <= 0x3F
+            and (self.akf or self.aid == 0)
+            and 0 <= self.seq_zero <= SEQ_ZERO_MASK
+            and 0 <= self.seg_o <= self.seg_n <= 31
+            and 1 <= len(self.segment) <= ACCESS_SEGMENT_SIZE
+        ):
+            return  # the common case, checked in one go
         _check(
             "SegmentedAccessPdu.aid",
             0 <= self.aid <= 0x3F and (self.akf or self.aid == 0),
@@ -381,6 +397,12 @@ def _aid(key: bytes) -> int:
     return crypto.k4(key)
 
 
+@lru_cache(maxsize=256)
+def _virtual_address(label_uuid: bytes) -> int:
+    # One AES-CMAC per Label UUID, not one per message sent or received.
+    return crypto.virtual_address(label_uuid)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class AppKey:
     """An application key bound to a NetKey. ``repr`` hides the key."""
@@ -463,9 +485,16 @@ class AppKeyring:
 
     def get(self, index: int, *, new: bool = False) -> AppKey:
         """The key of an index (the new one during Key Refresh when ``new``)."""
+        key = self.lookup(index, new=new)
+        if key is None:
+            raise UsageError(f"unknown AppKey index {index}")
+        return key
+
+    def lookup(self, index: int, *, new: bool = False) -> AppKey | None:
+        """Like :meth:`get`, but None for an unknown index."""
         entry = self._entries.get(index)
         if entry is None:
-            raise UsageError(f"unknown AppKey index {index}")
+            return None
         return entry.new if new and entry.new is not None else entry.old
 
     def candidates(self, aid: int, net_key_index: int) -> list[AppKey]:
@@ -807,10 +836,19 @@ class MeshStack:
         transport_pdu: bytes,
     ) -> SendPdu:
         credentials = self.net_keys.tx_credentials(net_key_index)
-        pdu = NetworkPdu(iv_index & 1, credentials.nid, ctl, ttl, seq, src, dst, transport_pdu)
+        data = seal_network_pdu(
+            credentials,
+            iv_index,
+            ctl=ctl,
+            ttl=ttl,
+            seq=seq,
+            src=src,
+            dst=dst,
+            transport_pdu=transport_pdu,
+        )
         # Our own PDU must not come back to us as new (§3.4.6.5).
         self.cache.seen(src, seq, iv_index)
-        return SendPdu(pdu.encrypt(credentials, iv_index), net_key_index)
+        return SendPdu(data, net_key_index)
 
     def _check_ttl(self, ttl: int) -> None:
         if ttl == 1 or not 0 <= ttl <= MAX_TTL:
@@ -842,7 +880,7 @@ class MeshStack:
             raise UsageError("src must be one of our element addresses")
         if dst == 0 or not 0 <= dst <= 0xFFFF:
             raise UsageError("dst must be a unicast, group or virtual address")
-        if label_uuid is not None and crypto.virtual_address(label_uuid) != dst:
+        if label_uuid is not None and _virtual_address(bytes(label_uuid)) != dst:
             raise UsageError("dst is not the virtual address of label_uuid")
         if is_virtual(dst) and label_uuid is None:
             raise UsageError("a virtual destination needs its label_uuid")
@@ -863,9 +901,7 @@ class MeshStack:
             raise TransferBusyError(f"a segmented transfer to 0x{dst:04x} is in progress")
         entry = self.net_keys.get(net_key_index)
         if isinstance(key, AppKey):
-            key = (
-                self.app_keys.get(key.index, new=entry.phase == 2) if self._known_app(key) else key
-            )
+            key = self.app_keys.lookup(key.index, new=entry.phase == 2) or key
         actions: list[Action] = []
         akf = isinstance(key, AppKey)
         aid = key.aid if isinstance(key, AppKey) else 0
@@ -874,7 +910,8 @@ class MeshStack:
             upper = encrypt_access(
                 payload, key, seq=seq, src=src, dst=dst, iv_index=iv_index, label_uuid=label_uuid
             )
-            lower = UnsegmentedAccessPdu(akf, aid, upper).to_bytes()
+            # UnsegmentedAccessPdu(akf, aid, upper).to_bytes(), the fields being valid here.
+            lower = bytes(((0x40 | aid) if akf else 0,)) + upper
             actions.append(
                 self._encode_network(
                     net_key_index=net_key_index,
@@ -907,13 +944,6 @@ class MeshStack:
             net_key_index, src, dst, ttl, False, akf, aid, szmic, iv_index, seq, segments
         )
         return self._start_transfer(transfer, actions, now)
-
-    def _known_app(self, key: AppKey) -> bool:
-        try:
-            self.app_keys.get(key.index)
-        except UsageError:
-            return False
-        return True
 
     def send_control(
         self,
@@ -973,15 +1003,10 @@ class MeshStack:
             return SegmentedControlPdu(
                 transfer.aid_or_opcode, seq_zero, index, seg_n, transfer.segments[index]
             ).to_bytes()
-        return SegmentedAccessPdu(
-            transfer.akf,
-            transfer.aid_or_opcode,
-            transfer.szmic,
-            seq_zero,
-            index,
-            seg_n,
-            transfer.segments[index],
-        ).to_bytes()
+        # SegmentedAccessPdu(...).to_bytes() without the object: every field is valid here.
+        first = 0x80 | (0x40 if transfer.akf else 0) | transfer.aid_or_opcode
+        head = (int(transfer.szmic) << 23) | (seq_zero << 10) | (index << 5) | seg_n
+        return _SEGMENT_HEADER.pack(first << 24 | head) + transfer.segments[index]
 
     def _start_transfer(
         self, transfer: _Outgoing, actions: list[Action], now: float
@@ -1173,23 +1198,27 @@ class MeshStack:
 
     def _open_access(
         self,
-        received: ReceivedNetworkPdu,
         *,
+        src: int,
+        dst: int,
+        ttl: int,
+        net_key_index: int,
+        iv_index: int,
         akf: bool,
         aid: int,
         szmic: bool,
         seq: int,
         upper: bytes,
+        segmented: bool,
     ) -> AccessMessage | None:
-        pdu = received.pdu
-        keys: list[AppKey | DeviceKey]
+        keys: Sequence[AppKey | DeviceKey]
         if akf:
-            keys = list(self.app_keys.candidates(aid, received.net_key_index))
+            keys = self.app_keys.candidates(aid, net_key_index)
         else:
-            keys = list(self._device_key_candidates(pdu.src, pdu.dst))
+            keys = self._device_key_candidates(src, dst)
         labels: list[bytes | None]
-        if is_virtual(pdu.dst):
-            labels = [u for u in self.label_uuids if crypto.virtual_address(u) == pdu.dst]
+        if is_virtual(dst):
+            labels = [u for u in self.label_uuids if _virtual_address(bytes(u)) == dst]
         else:
             labels = [None]
         for key in keys:
@@ -1199,25 +1228,16 @@ class MeshStack:
                         upper,
                         key,
                         seq=seq,
-                        src=pdu.src,
-                        dst=pdu.dst,
-                        iv_index=received.iv_index,
+                        src=src,
+                        dst=dst,
+                        iv_index=iv_index,
                         szmic=szmic,
                         label_uuid=label,
                     )
                 except (crypto.InvalidMicError, DecodeError):
                     continue
                 return AccessMessage(
-                    pdu.src,
-                    pdu.dst,
-                    payload,
-                    key,
-                    received.net_key_index,
-                    pdu.ttl,
-                    received.iv_index,
-                    seq,
-                    label,
-                    segmented=False,
+                    src, dst, payload, key, net_key_index, ttl, iv_index, seq, label, segmented
                 )
         return None
 
@@ -1228,12 +1248,17 @@ class MeshStack:
         if self.rpl.is_replay(pdu.src, pdu.seq, received.iv_index):
             return self._drop("replayed")
         message = self._open_access(
-            received,
+            src=pdu.src,
+            dst=pdu.dst,
+            ttl=pdu.ttl,
+            net_key_index=received.net_key_index,
+            iv_index=received.iv_index,
             akf=lower.akf,
             aid=lower.aid,
             szmic=False,
             seq=pdu.seq,
             upper=lower.upper_transport_pdu,
+            segmented=False,
         )
         if message is None:
             return self._drop("no key opens the upper transport PDU")
@@ -1367,42 +1392,19 @@ class MeshStack:
                 current.ttl,
             )
         else:
-            received = ReceivedNetworkPdu(
-                NetworkPdu(
-                    current.iv_index & 1,
-                    0,
-                    False,
-                    current.ttl,
-                    current.seq_auth,
-                    current.src,
-                    current.dst,
-                    b"\x00",
-                ),
-                current.net_key_index,
-                False,
-                current.iv_index,
-            )
             message = self._open_access(
-                received,
+                src=current.src,
+                dst=current.dst,
+                ttl=current.ttl,
+                net_key_index=current.net_key_index,
+                iv_index=current.iv_index,
                 akf=current.akf,
                 aid=current.aid_or_opcode,
                 szmic=current.szmic,
                 seq=current.seq_auth,
                 upper=whole,
+                segmented=True,
             )
-            if message is not None:
-                message = AccessMessage(
-                    message.src,
-                    message.dst,
-                    message.payload,
-                    message.key,
-                    message.net_key_index,
-                    message.ttl,
-                    message.iv_index,
-                    message.seq,
-                    message.label_uuid,
-                    segmented=True,
-                )
         self._remember_completed(
             current.src, _Completed(current.iv_index, current.seq_auth, block_ack)
         )
