@@ -1184,14 +1184,21 @@ class MeshExtension:
           "ivIndex": 0,                      # current IV Index
           "ivUpdateActive": false,           # IV Update in progress
           "sequenceNumbers": {"0001": 1200}, # next SEQ to use, per source address we own
-          "localProvisioner": "UUID"         # which provisioner this Home Assistant is
+          "localProvisioner": "UUID",        # which provisioner this Home Assistant is
+          "sequenceIvIndex": 0,              # IV Index the sequence numbers belong to
+          "replayProtection": {"0002": [0, 17]}  # last (IV Index, SEQ) accepted per source
         }
+
+    ``sequenceIvIndex`` and ``replayProtection`` are optional (absent: the sequence numbers
+    belong to the transmit IV Index, the replay protection list is empty).
     """
 
     iv_index: int = 0
     iv_update_active: bool = False
     sequence_numbers: dict[int, int] = field(default_factory=dict)
     local_provisioner: UUID | None = None
+    sequence_iv_index: int | None = None
+    replay_protection: dict[int, tuple[int, int]] = field(default_factory=dict)
     extra: JsonDict = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
     uuid_text: str = field(default="", repr=False, compare=False)
@@ -1206,11 +1213,25 @@ class MeshExtension:
             address = _unicast(key, seq_obj.at(key))
             sequence[address] = seq_obj.get(key, lambda v, p: _int(v, p, 0, SEQ_MAX + 1))
         local = o.opt("localProvisioner", _uuid)
+        replay: dict[int, tuple[int, int]] = {}
+        rpl_raw = o.opt("replayProtection", lambda v, p: _Obj(v, p))
+        if rpl_raw is not None:
+            for key in rpl_raw.order():
+                address = _unicast(key, rpl_raw.at(key))
+                pair = rpl_raw.items(key)
+                if len(pair) != 2:
+                    raise CdbFormatError(rpl_raw.at(key), "not an [IV Index, SEQ] pair")
+                replay[address] = (
+                    _int(pair[0][0], pair[0][1], 0, IV_INDEX_MAX),
+                    _int(pair[1][0], pair[1][1], 0, SEQ_MAX),
+                )
         return cls(
             iv_index=o.get("ivIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
             iv_update_active=o.get("ivUpdateActive", _bool),
             sequence_numbers=sequence,
             local_provisioner=local[0] if local is not None else None,
+            sequence_iv_index=o.opt("sequenceIvIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
+            replay_protection=replay,
             extra=o.extra(),
             key_order=o.order(),
             uuid_text=local[1] if local is not None else "",
@@ -1224,6 +1245,12 @@ class MeshExtension:
             "localProvisioner": (
                 _uuid_out(self.local_provisioner, self.uuid_text)
                 if self.local_provisioner is not None
+                else None
+            ),
+            "sequenceIvIndex": self.sequence_iv_index,
+            "replayProtection": (
+                {_h4(a): [iv, seq] for a, (iv, seq) in sorted(self.replay_protection.items())}
+                if self.replay_protection
                 else None
             ),
         }
