@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import logging
 
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 
 from .const import CONF_MESH_UUID, DOMAIN
 from .devices import async_update_node_devices
+from .mesh.errors import MeshError
 from .runtime import MeshConfigEntry, MeshRuntime
 from .storage import MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
+
+PLATFORMS = [Platform.LIGHT]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:
@@ -61,17 +65,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
             translation_placeholders={"name": entry.title},
         )
     ir.async_delete_issue(hass, DOMAIN, issue_id)
-    entry.runtime_data = MeshRuntime(
-        hass=hass, entry_id=entry.entry_id, network=network, store=store
-    )
+    try:
+        runtime = MeshRuntime(hass=hass, entry_id=entry.entry_id, network=network, store=store)
+    except MeshError as err:  # stored IV Index / SEQ / replay list that make no sense
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="storage_corrupt",
+            translation_placeholders={"name": entry.title},
+        ) from err
+    entry.runtime_data = runtime
     async_update_node_devices(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    runtime.async_start()
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, runtime.async_stop))
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:
-    """Unload one mesh network."""
-    return True
+    """Unload one mesh network: close its proxy connection, write what is pending."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    await entry.runtime_data.async_stop()
+    return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> None:

@@ -15,3 +15,6 @@ MESH_PROXY_SERVICE_UUID: Final = "00001828-0000-1000-8000-00805f9b34fb"
 
 # How Home Assistant names itself as a provisioner in the network database.
 PROVISIONER_NAME: Final = "Home Assistant"
+
+# Dispatcher signal (formatted with the entry id): a node's composition is known/changed.
+SIGNAL_NODE_CONFIGURED: Final = "ble_mesh_node_configured_{}"

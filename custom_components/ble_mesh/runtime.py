@@ -1,35 +1,764 @@
-"""Runtime state of one mesh network config entry (``entry.runtime_data``)."""
+"""Runtime of one mesh network config entry (``entry.runtime_data``).
+
+:class:`MeshRuntime` is Home Assistant's node in the mesh network. It owns the engine's
+:class:`~.mesh.transport.MeshStack` (network, lower and upper transport at the provisioner's
+unicast address), the one GATT connection to a proxy node (:mod:`.proxy_connection`), the
+persistence of the IV Index, the sequence number and the replay protection list, and the
+automatic configuration of new nodes (:mod:`.node_config`). The engine builds and parses every
+byte; this module does the I/O and the timers.
+
+Messaging API (what entities use)
+---------------------------------
+
+``await runtime.async_send(dst, message, *, device_key=False, expect=None, timeout=5.0,
+retries=2) -> Message | None``
+    Encrypt ``message`` (an engine :class:`~.mesh.access.Message`) with AppKey 0, or with the
+    device key of the node owning ``dst`` when ``device_key``; send it through the proxy.
+    With ``expect`` (a response class, e.g. ``GenericOnOffStatus``) wait for the matching
+    response from ``dst`` (any source for a group) and return it; unanswered attempts are
+    retransmitted ``retries`` times, each ``timeout`` seconds apart: the same message, so the
+    same TID, never a second transaction. Without ``expect`` return None once written.
+    Raises :class:`~.exceptions.MeshNotConnectedError` when no proxy node is reachable,
+    :class:`~.exceptions.MeshTimeoutError` when nothing answered,
+    :class:`~.exceptions.MeshSendError` when it cannot be sent (no key for ``dst``).
+
+``runtime.async_subscribe(callback) -> CALLBACK_TYPE``
+    ``callback(src, message)`` for every access message received and decoded: responses to
+    our requests and publications alike (a wall switch, a status a node publishes to us).
+    Entities update by push from here; nothing polls. Call the result to unsubscribe.
+
+``runtime.async_add_connection_listener(callback) -> CALLBACK_TYPE`` and ``runtime.connected``
+    ``connected`` is True while a proxy node is reachable; ``callback()`` runs when it
+    changes (read ``connected`` in it). A dropped link that reconnects at once does not flip
+    it: entities go unavailable only when no proxy node can be reached.
+
+``runtime.next_tid(dst) -> int`` (and ``runtime.tids``, a :class:`~.mesh.models.common.TidCounter`)
+    A new transaction identifier for a Set message to ``dst``.
+
+Persistence: SEQ numbers are reserved in blocks (the engine's :class:`SequenceAllocator`,
+256 per block); each reservation is written to storage *before* a message using it leaves,
+so there is one write per block, and a restart continues after the last reservation (no SEQ
+is ever reused). IV Index changes are written at once; the replay protection list is written
+in the background (coalesced) and at shutdown.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass
+import logging
+from typing import Any
 
+from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later
 
+from .const import DOMAIN, MESH_PROVISIONING_SERVICE_UUID, SIGNAL_NODE_CONFIGURED
 from .devices import async_register_node
+from .exceptions import (
+    MeshCommunicationError,
+    MeshNotConnectedError,
+    MeshSendError,
+    MeshTimeoutError,
+)
+from .mesh.access import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Message,
+    MessageReceived,
+    RequestCompleted,
+    RequestTimedOut,
+    RequestTracker,
+    SendRequest,
+    TrackerEvent,
+    encode_message,
+)
+from .mesh.beacons import (
+    MeshPrivateBeacon,
+    MeshProvisioningServiceData,
+    SecureNetworkBeacon,
+    authenticate_network_beacon,
+    decode_beacon,
+    matches_network,
+    matches_node,
+)
 from .mesh.database import MeshNetwork, Node
+from .mesh.errors import DecodeError, MeshError
+from .mesh.models.common import TidCounter
+from .mesh.network import IvIndexState, NetworkKeyring, ReplayProtectionList, SequenceAllocator
+from .mesh.proxy import ProxyMessageType, ProxySarError, Reassembler, segment
+from .mesh.proxy_config import (
+    MAX_ADDRESSES,
+    AddAddresses,
+    FilterType,
+    SetFilterType,
+    receive_proxy_config,
+    send_proxy_config,
+)
+from .mesh.transport import (
+    AccessMessage,
+    Action,
+    AppKey,
+    DeviceKey,
+    MeshStack,
+    PersistSequence,
+    ReplayProtectionUpdated,
+    SendPdu,
+    TransferBusyError,
+    TransferFailed,
+)
+from .node_config import async_configure_node
+from .proxy_connection import ProxyConnection
+from .proxy_link import LinkError
 from .storage import MeshStore
+
+_LOGGER = logging.getLogger(__name__)
+
+APP_KEY_INDEX = 0
+# The replay protection list is written in the background: a burst of statuses costs one
+# write (HA writes pending data at shutdown too).
+RPL_SAVE_DELAY = 30.0
+# Automatic configuration: attempts before a repair issue, and the wait between attempts.
+CONFIG_ATTEMPTS_BEFORE_ISSUE = 3
+CONFIG_RETRY_DELAY = 30.0
+
+type MessageCallback = Callable[[int, Message], None]
+type ConnectionCallback = Callable[[], None]
 
 
 @dataclass(slots=True)
+class _Write:
+    """One item of the ordered output: persist the SEQ reservation, save, or write a PDU."""
+
+    kind: ProxyMessageType | None = None
+    data: bytes = b""
+    persist: dict[str, int] | None = None
+    save: bool = False
+
+
+def _build_stack(network: MeshNetwork, own: Node) -> MeshStack:
+    keys = NetworkKeyring()
+    for net_key in network.net_keys:
+        keys.add(net_key.index, net_key.old_key or net_key.key)
+        if net_key.old_key is not None:
+            keys.update(net_key.index, net_key.key)
+            if int(net_key.phase) == 2:
+                keys.set_phase(net_key.index, 2)
+    ext = network.extension
+    iv = IvIndexState(iv_index=network.iv_index, update_in_progress=network.iv_update_active)
+    stored_seq = network.sequence_number(own.unicast_address)
+    seq_iv = ext.sequence_iv_index if ext is not None else None
+    seq = SequenceAllocator.restore(
+        {"iv_index": iv.tx_iv_index if seq_iv is None else seq_iv, "seq": stored_seq},
+        iv.tx_iv_index,
+    )
+    rpl = ReplayProtectionList()
+    if ext is not None:
+        rpl = ReplayProtectionList.from_dict(
+            {f"{src:04x}": [iv_, seq_] for src, (iv_, seq_) in ext.replay_protection.items()}
+        )
+    stack = MeshStack(
+        primary_address=own.unicast_address,
+        net_keys=keys,
+        iv=iv,
+        seq=seq,
+        rpl=rpl,
+        element_count=own.element_count,
+        subscriptions=None,  # a controller listens to every group
+    )
+    for app_key in network.app_keys:
+        stack.app_keys.add(AppKey(app_key.index, app_key.key, app_key.bound_net_key))
+    for node in network.nodes:
+        if node is not own and node.device_key is not None:
+            stack.add_device_key(
+                DeviceKey(node.device_key, node.unicast_address, node.element_count)
+            )
+    return stack
+
+
 class MeshRuntime:
     """What a loaded mesh network entry holds while Home Assistant runs."""
 
-    hass: HomeAssistant
-    entry_id: str
-    network: MeshNetwork
-    store: MeshStore
+    def __init__(
+        self, *, hass: HomeAssistant, entry_id: str, network: MeshNetwork, store: MeshStore
+    ) -> None:
+        """Build the engine from the stored network; nothing connects before async_start."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.network = network
+        self.store = store
+        own = self._own_node()
+        # 0 (unassigned) when the database has no node for us (a raw export): nothing is sent.
+        self.unicast_address = own.unicast_address if own is not None else 0
+        self._engine = _build_stack(network, own) if own is not None else None
+        self.tids = TidCounter()
+        self._tracker = RequestTracker()
+        self._waiters: dict[int, asyncio.Future[Message]] = {}
+        self._reassembler = Reassembler()
+        self._subscribers: list[MessageCallback] = []
+        self._connection_listeners: list[ConnectionCallback] = []
+        self._writes: deque[_Write] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._cancel_timer: CALLBACK_TYPE | None = None
+        self._timer_deadline = 0.0
+        self._connected = False
+        self._started = False
+        self._config_task: asyncio.Task[None] | None = None
+        self._config_attempts: dict[str, int] = {}
+        self._cancel_config_retry: CALLBACK_TYPE | None = None
+        self._proxy = ProxyConnection(
+            hass,
+            network.mesh_name,
+            is_ours=self._is_our_proxy,
+            on_data=self._on_data,
+            on_link_up=self._on_link_up,
+            on_link_down=self._on_link_down,
+            on_reachable=self._on_reachable,
+        )
 
     @property
     def mesh_uuid(self) -> str:
         """The network's MshCDB meshUUID (32 hex digits), the entry's unique id."""
         return self.network.mesh_uuid.hex
 
+    def _own_node(self) -> Node | None:
+        provisioner = self.network.local_provisioner
+        return self.network.node_by_uuid(provisioner.uuid) if provisioner is not None else None
+
+    @property
+    def _stack(self) -> MeshStack:
+        assert self._engine is not None
+        return self._engine
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> None:
+        """Start looking for proxy nodes and connect to the best one."""
+        if self._engine is None:
+            _LOGGER.warning(
+                "Mesh network %s has no node for Home Assistant: it cannot send messages",
+                self.network.mesh_name,
+            )
+            return
+        self._started = True
+        self._proxy.async_start()
+
+    async def async_stop(self, *_args: Any) -> None:
+        """Close the connection, cancel every task and timer, write what is pending."""
+        if not self._started:
+            return
+        self._started = False
+        self._cancel_timers()
+        if self._cancel_config_retry is not None:
+            self._cancel_config_retry()
+            self._cancel_config_retry = None
+        for task in (self._config_task, self._writer):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._config_task = self._writer = None
+        for future in self._waiters.values():
+            if not future.done():
+                future.cancel()
+        self._waiters.clear()
+        await self._proxy.async_stop()
+        self._set_connected(False)
+        # Whatever the cancelled writer did not get to: the current reservation covers it.
+        reservation = self._stack.seq.persisted_state()
+        self.network.set_sequence_number(self.unicast_address, reservation["seq"])
+        self.network._ext().sequence_iv_index = reservation["iv_index"]  # noqa: SLF001
+        await self.store.async_save(self.network)
+
+    # --- public API: connection ----------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while a proxy node is reachable."""
+        return self._connected
+
+    @property
+    def proxy_address(self) -> str | None:
+        """Bluetooth address of the proxy node we are connected to."""
+        return self._proxy.address
+
+    @callback
+    def async_add_connection_listener(self, listener: ConnectionCallback) -> CALLBACK_TYPE:
+        """Call ``listener()`` whenever :attr:`connected` changes."""
+        self._connection_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._connection_listeners.remove(listener)
+
+        return remove
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The runtime's state for diagnostics (no key material)."""
+        engine = self._engine
+        return {
+            "unicast_address": f"{self.unicast_address:04X}",
+            "connected": self._connected,
+            "proxy_address": self._proxy.address,
+            "proxy_candidates": self._proxy.candidates,
+            "iv_index": engine.iv.iv_index if engine is not None else None,
+            "iv_update_in_progress": engine.iv.update_in_progress if engine else None,
+            "next_seq": engine.seq.next_seq if engine is not None else None,
+            "replay_protection_entries": len(engine.rpl) if engine is not None else 0,
+            "pending_requests": self._tracker.pending,
+            "unconfigured_nodes": [f"{n.unicast_address:04X}" for n in self._unconfigured()],
+            "configuration_attempts": dict(self._config_attempts),
+        }
+
+    # --- public API: messages ------------------------------------------------------------
+
+    @callback
+    def async_subscribe(self, subscriber: MessageCallback) -> CALLBACK_TYPE:
+        """Call ``subscriber(src, message)`` for every received access message."""
+        self._subscribers.append(subscriber)
+
+        @callback
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(subscriber)
+
+        return remove
+
+    def next_tid(self, dst: int) -> int:
+        """A new Transaction Identifier for a transaction with ``dst``."""
+        return self.tids.next(dst)
+
+    async def async_send(
+        self,
+        dst: int,
+        message: Message,
+        *,
+        device_key: bool = False,
+        expect: type[Message] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per attempt, run by the engine
+        retries: int = DEFAULT_RETRIES,
+    ) -> Message | None:
+        """Send ``message`` to ``dst``; with ``expect`` wait for and return the response."""
+        if not self._connected or not self._started:
+            raise MeshNotConnectedError(self.network.mesh_name)
+        key = self._key_for(dst, device_key=device_key)
+        if expect is None:
+            try:
+                self._transmit(dst, encode_message(message), key)
+            except MeshError as err:
+                raise MeshSendError(dst, str(err)) from err
+            await self._async_flush()
+            return None
+        try:
+            request = self._tracker.send(
+                dst,
+                message,
+                now=self._now(),
+                expect=expect,
+                timeout=timeout,
+                retries=retries,
+                context=key,
+            )
+        except MeshError as err:
+            raise MeshSendError(dst, str(err)) from err
+        future: asyncio.Future[Message] = self.hass.loop.create_future()
+        self._waiters[request.request_id] = future
+        try:
+            self._send_request(request)
+            return await future
+        finally:
+            self._waiters.pop(request.request_id, None)
+            self._tracker.cancel(request.request_id)
+            self._schedule_timer()
+
+    def _key_for(self, dst: int, *, device_key: bool) -> AppKey | DeviceKey:
+        if device_key:
+            for device in self._stack.device_keys:
+                if device.covers(dst):
+                    return device
+            raise MeshSendError(dst, "no device key for this address")
+        app = self._stack.app_keys.lookup(APP_KEY_INDEX)
+        if app is None:
+            raise MeshSendError(dst, "the network has no application key")
+        return app
+
+    # --- nodes ---------------------------------------------------------------------------
+
     @callback
     def async_node_added(self, node: Node) -> None:
-        """A node was provisioned into this network: it becomes a device."""
+        """A node was provisioned into this network: a device, then configured automatically."""
         async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
+        if self._engine is None:
+            return
+        if node.device_key is not None:
+            self._stack.add_device_key(
+                DeviceKey(node.device_key, node.unicast_address, node.element_count)
+            )
+        # Configure it over its own proxy service when we know its Bluetooth address (its
+        # old provisioning advertisement still carries its Device UUID).
+        self._proxy.async_prefer(self._bluetooth_address(node))
+        self._schedule_configuration()
+
+    @callback
+    def async_node_changed(self, node: Node) -> None:
+        """The database record of ``node`` changed (composition data): update the device."""
+        async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
+        # Platforms add the entities of elements they did not know yet (dynamic devices).
+        async_dispatcher_send(self.hass, SIGNAL_NODE_CONFIGURED.format(self.entry_id), node)
+        if node.device_key is not None:
+            self._stack.add_device_key(
+                DeviceKey(node.device_key, node.unicast_address, node.element_count)
+            )
+
+    async def async_save(self) -> None:
+        """Write the network now (through the ordered output, after pending SEQ writes)."""
+        self._writes.append(_Write(save=True))
+        await self._async_flush()
+
+    def _bluetooth_address(self, node: Node) -> str | None:
+        for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
+            raw = info.service_data.get(MESH_PROVISIONING_SERVICE_UUID)
+            if not raw:
+                continue
+            try:
+                data = MeshProvisioningServiceData.from_bytes(bytes(raw))
+            except DecodeError:
+                continue
+            if data.uuid == node.uuid:
+                return info.address
+        return None
+
+    def _unconfigured(self) -> list[Node]:
+        provisioners = {p.uuid for p in self.network.provisioners}
+        return [
+            n
+            for n in self.network.nodes
+            if not n.config_complete and not n.excluded and n.uuid not in provisioners
+        ]
+
+    @callback
+    def _schedule_configuration(self) -> None:
+        if not self._started or not self._connected:
+            return
+        if self._config_task is not None and not self._config_task.done():
+            return
+        if not self._unconfigured():
+            return
+        self._config_task = self.hass.async_create_background_task(
+            self._async_configure_pending(), f"ble_mesh {self.network.mesh_name} configuration"
+        )
+
+    async def _async_configure_pending(self) -> None:
+        failed = False
+        for node in self._unconfigured():
+            if not self._connected:
+                return
+            key = node.uuid.hex
+            issue_id = f"node_not_configured_{self.entry_id}_{key}"
+            try:
+                await async_configure_node(self, node)
+            except MeshCommunicationError as err:
+                failed = True
+                attempts = self._config_attempts.get(key, 0) + 1
+                self._config_attempts[key] = attempts
+                _LOGGER.info(
+                    "Configuring mesh node %04X failed (attempt %d): %s",
+                    node.unicast_address,
+                    attempts,
+                    err,
+                )
+                if attempts >= CONFIG_ATTEMPTS_BEFORE_ISSUE:
+                    ir.async_create_issue(
+                        self.hass,
+                        DOMAIN,
+                        issue_id,
+                        is_fixable=False,
+                        severity=ir.IssueSeverity.WARNING,
+                        translation_key="node_not_configured",
+                        translation_placeholders={
+                            "name": node.name or f"{node.unicast_address:04X}",
+                            "address": f"{node.unicast_address:04X}",
+                            "network": self.network.mesh_name,
+                            "error": str(err),
+                        },
+                    )
+                continue
+            self._config_attempts.pop(key, None)
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            if self._proxy.preferred is not None and not self._unconfigured():
+                self._proxy.preferred = None
+            _LOGGER.debug("Mesh node %04X configured", node.unicast_address)
+        if failed and self._started:
+            if self._cancel_config_retry is not None:
+                self._cancel_config_retry()
+            self._cancel_config_retry = async_call_later(
+                self.hass, CONFIG_RETRY_DELAY, self._retry_configuration
+            )
+
+    @callback
+    def _retry_configuration(self, _now: object) -> None:
+        self._cancel_config_retry = None
+        self._schedule_configuration()
+
+    # --- connection events ---------------------------------------------------------------
+
+    def _is_our_proxy(self, service_data: bytes) -> bool:
+        net_keys = [k for e in self._stack.net_keys for k, _new in e.rx_keys()]
+        if matches_network(service_data, net_keys):
+            return True
+        return any(
+            matches_node(service_data, key, node.unicast_address)
+            for node in self.network.nodes
+            for key in net_keys
+        )
+
+    @callback
+    def _on_link_up(self) -> None:
+        self._reassembler.reset()
+        # MshPRT 1.1 §6.7: a new connection starts with an empty accept list; ours holds our
+        # own address and the groups we listen to (5 addresses per message, §6.6.2).
+        groups = sorted({g.destination for g in self.network.groups if g.destination != 0})
+        addresses = [self.unicast_address, *groups]
+        messages: list[SetFilterType | AddAddresses] = [SetFilterType(FilterType.ACCEPT_LIST)]
+        messages += [
+            AddAddresses(tuple(addresses[start : start + MAX_ADDRESSES]))
+            for start in range(0, len(addresses), MAX_ADDRESSES)
+        ]
+        for message in messages:
+            self._queue_actions(
+                send_proxy_config(self._stack, message), ProxyMessageType.PROXY_CONFIGURATION
+            )
+        self._kick_writer()
+
+    @callback
+    def _on_link_down(self) -> None:
+        self._reassembler.reset()
+
+    @callback
+    def _on_reachable(self, reachable: bool) -> None:
+        self._set_connected(reachable)
+        if reachable:
+            self._schedule_configuration()
+
+    def _set_connected(self, connected: bool) -> None:
+        if self._connected == connected:
+            return
+        self._connected = connected
+        for listener in list(self._connection_listeners):
+            try:
+                listener()
+            except Exception:
+                _LOGGER.exception("Error in a mesh connection listener")
+
+    # --- receive -------------------------------------------------------------------------
+
+    @callback
+    def _on_data(self, value: bytes) -> None:
+        now = self._now()
+        try:
+            message = self._reassembler.receive(value, now)
+        except ProxySarError as err:
+            # MshPRT 1.1 §6.5: a SAR violation closes the connection.
+            _LOGGER.debug("Proxy protocol error from %s: %s", self._proxy.address, err)
+            self._proxy.async_drop()
+            return
+        if message is None:
+            self._schedule_timer()
+            return
+        if message.message_type is ProxyMessageType.NETWORK_PDU:
+            self._handle(self._stack.receive(message.data, now))
+        elif message.message_type is ProxyMessageType.MESH_BEACON:
+            self._on_beacon(message.data, now)
+        elif message.message_type is ProxyMessageType.PROXY_CONFIGURATION:
+            received, actions = receive_proxy_config(self._stack, message.data)
+            self._handle(actions)
+            if received is not None:
+                _LOGGER.debug("Proxy filter: %s", received.message)
+        self._schedule_timer()
+
+    def _on_beacon(self, data: bytes, now: float) -> None:
+        try:
+            beacon = decode_beacon(data)
+        except DecodeError:
+            return
+        if not isinstance(beacon, SecureNetworkBeacon | MeshPrivateBeacon):
+            return
+        keys = {
+            (entry.index, new): key
+            for entry in self._stack.net_keys
+            for key, new in entry.rx_keys()
+        }
+        found = authenticate_network_beacon(beacon, keys)
+        if found is None:
+            _LOGGER.debug("Ignored a beacon no key of ours authenticates")
+            return
+        (net_key_index, _new), info = found
+        iv = self._stack.iv
+        change = iv.on_beacon(info.iv_index, info.iv_update, now, primary_subnet=net_key_index == 0)
+        if change is None:
+            return
+        _LOGGER.info(
+            "Mesh network %s: IV Index %d -> %d%s",
+            self.network.mesh_name,
+            change.old_iv_index,
+            change.iv_index,
+            " (IV Update in progress)" if change.update_in_progress else "",
+        )
+        self.network.set_iv_index(iv.iv_index, update_active=iv.update_in_progress)
+        self._writes.append(_Write(save=True))
+        self._kick_writer()
+
+    def _handle(self, actions: list[Action]) -> None:
+        messages: list[AccessMessage] = []
+        for action in actions:
+            if isinstance(action, SendPdu | PersistSequence):
+                self._queue_actions([action], ProxyMessageType.NETWORK_PDU)
+            elif isinstance(action, ReplayProtectionUpdated):
+                ext = self.network._ext()  # noqa: SLF001 - our own extension record
+                ext.replay_protection[action.src] = (action.iv_index, action.seq)
+                self.store.async_schedule_save(self.network, RPL_SAVE_DELAY)
+            elif isinstance(action, AccessMessage):
+                messages.append(action)
+            elif isinstance(action, TransferFailed):
+                _LOGGER.debug("Segmented message to %04X failed: %s", action.dst, action.reason)
+        if self._writes:
+            self._kick_writer()
+        for access in messages:
+            self._tracker_events(self._tracker.receive(access.src, access.payload, now=self._now()))
+
+    def _tracker_events(self, events: list[TrackerEvent]) -> None:
+        for event in events:
+            if isinstance(event, RequestCompleted):
+                future = self._waiters.get(event.request_id)
+                if future is not None and not future.done():
+                    future.set_result(event.response)
+                self._dispatch(event.src, event.response)
+            elif isinstance(event, MessageReceived):
+                self._dispatch(event.src, event.message)
+            elif isinstance(event, SendRequest):
+                self._send_request(event)
+            elif isinstance(event, RequestTimedOut):
+                future = self._waiters.get(event.request_id)
+                if future is not None and not future.done():
+                    future.set_exception(MeshTimeoutError(event.dst))
+            else:  # unknown or malformed: nothing to deliver (and nothing of it logged)
+                _LOGGER.debug("Undecodable access message from %04X", event.src)
+
+    def _dispatch(self, src: int, message: Message) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(src, message)
+            except Exception:
+                _LOGGER.exception("Error in a mesh message subscriber")
+
+    # --- transmit ------------------------------------------------------------------------
+
+    def _send_request(self, request: SendRequest) -> None:
+        key = request.context
+        assert isinstance(key, AppKey | DeviceKey)
+        try:
+            self._transmit(request.dst, request.payload, key)
+        except MeshError as err:
+            _LOGGER.debug("Cannot send to %04X: %s", request.dst, err)
+        self._schedule_timer()
+
+    def _transmit(self, dst: int, payload: bytes, key: AppKey | DeviceKey) -> None:
+        now = self._now()
+        try:
+            actions = self._stack.send_access(dst, payload, key=key, now=now)
+        except TransferBusyError:
+            # A retransmission while the previous segmented attempt still runs: replace it.
+            actions = self._stack.cancel_transfer(dst)
+            actions += self._stack.send_access(dst, payload, key=key, now=now)
+        self._handle(actions)
+        self._schedule_timer()
+
+    def _queue_actions(self, actions: list[Action], kind: ProxyMessageType) -> None:
+        for action in actions:
+            if isinstance(action, PersistSequence):
+                self._writes.append(_Write(persist=action.state))
+            elif isinstance(action, SendPdu):
+                self._writes.append(_Write(kind=kind, data=action.data))
+
+    def _kick_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = self.hass.async_create_background_task(
+                self._async_write_all(), f"ble_mesh {self.network.mesh_name} writes"
+            )
+
+    async def _async_flush(self) -> None:
+        """Wait until everything queued so far is written."""
+        self._kick_writer()
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _async_write_all(self) -> None:
+        """Perform the ordered output: SEQ reservations are stored before the PDUs using them."""
+        while self._writes:
+            item = self._writes.popleft()
+            if item.persist is not None:
+                self.network.set_sequence_number(self.unicast_address, item.persist["seq"])
+                self.network._ext().sequence_iv_index = item.persist["iv_index"]  # noqa: SLF001
+                await self.store.async_save(self.network)
+            elif item.save:
+                await self.store.async_save(self.network)
+            elif item.kind is not None:
+                link = self._proxy.link
+                if link is None:
+                    continue  # lost: acknowledged requests retransmit after reconnecting
+                try:
+                    for value in segment(item.kind, item.data, link.att_mtu - 3):
+                        await self._proxy.async_write(value)
+                except LinkError as err:
+                    _LOGGER.debug("Write to the proxy failed: %s", err)
+
+    # --- timers --------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.hass.loop.time()
+
+    def _cancel_timers(self) -> None:
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+    def _schedule_timer(self) -> None:
+        self._cancel_timers()
+        if not self._started:
+            return
+        deadlines = [
+            d
+            for d in (
+                self._stack.next_deadline(),
+                self._tracker.next_deadline(),
+                self._reassembler.next_deadline(),
+            )
+            if d is not None
+        ]
+        if deadlines:
+            self._timer_deadline = min(deadlines)
+            delay = max(0.0, self._timer_deadline - self._now())
+            self._cancel_timer = async_call_later(self.hass, delay, self._on_timer)
+
+    @callback
+    def _on_timer(self, _now: object) -> None:
+        self._cancel_timer = None
+        # The timer fires at the deadline it was set for (tests move HA's scheduler, not the
+        # loop clock), like the provisioning session does.
+        now = max(self._now(), self._timer_deadline)
+        if self._reassembler.expire(now):
+            self._proxy.async_drop()
+        self._handle(self._stack.handle_timeout(now))
+        self._tracker_events(self._tracker.poll(now))
+        self._schedule_timer()
 
 
 type MeshConfigEntry = ConfigEntry[MeshRuntime]

@@ -90,10 +90,10 @@ class MeshStore:
         self.writes += 1
         await self._store.async_save(network.to_json())
 
-    def async_schedule_save(self, network: MeshNetwork) -> None:
-        """Write soon, coalescing a burst of changes into one write."""
+    def async_schedule_save(self, network: MeshNetwork, delay: float = SAVE_DELAY) -> None:
+        """Write soon, coalescing a burst of changes into one write (HA writes it at stop)."""
         self._network = network
-        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        self._store.async_delay_save(self._data_to_save, delay)
 
     def _data_to_save(self) -> dict[str, Any]:
         assert self._network is not None

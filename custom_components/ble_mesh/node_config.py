@@ -1,0 +1,219 @@
+"""Automatic configuration of a freshly provisioned node (the Configuration Manager's job).
+
+Steps, each sent with the node's device key through the runtime (MshPRT 1.1 §4.3.2):
+
+1. Config Composition Data Get, page 0: the node's CID/PID/VID/CRPL, features, elements and
+   models go into the database record (and the device registry).
+2. Config AppKey Add: AppKey 0, the key the light entities use.
+3. Config Model App Bind: AppKey 0 to every light-related server model on every element.
+4. Config Model Publication Set: each element's primary light server publishes its status to
+   Home Assistant's unicast address with AppKey 0, so a wall switch reaches HA by push.
+5. ``configComplete`` is set and the database saved.
+
+Resumable: every step records its result in the database before the next one, and a step
+whose result is already recorded is skipped. An interrupted configuration is simply run again
+(the runtime does that on the next connection); a step repeated on the node is harmless
+(AppKey Add of the same key answers "already stored" or success, binding twice succeeds).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from .exceptions import MeshCommunicationError
+from .mesh.access import Message
+from .mesh.database import (
+    Element,
+    Features,
+    FeatureState,
+    Model,
+    Node,
+    NodeKey,
+    Publish,
+    PublishPeriod as DbPublishPeriod,
+    Retransmit as DbRetransmit,
+    address_value,
+)
+from .mesh.models import model_ids as ids
+from .mesh.models.common import ModelId, PublishPeriod, Retransmit
+from .mesh.models.composition import CompositionDataPage0
+from .mesh.models.config import (
+    ConfigAppKeyAdd,
+    ConfigAppKeyStatus,
+    ConfigCompositionDataGet,
+    ConfigCompositionDataStatus,
+    ConfigModelAppBind,
+    ConfigModelAppStatus,
+    ConfigModelPublicationSet,
+    ConfigModelPublicationStatus,
+    ConfigStatus,
+)
+
+if TYPE_CHECKING:
+    from .runtime import MeshRuntime
+
+APP_KEY_INDEX = 0
+# Publish TTL 0xFF: the node uses its Default TTL (MshPRT 1.1 §4.2.3.4).
+PUBLISH_TTL_DEFAULT = 0xFF
+
+# Server models whose messages the light entities send or receive (MshMDL 1.1 §3, §6, §5).
+LIGHT_SERVER_MODELS: frozenset[int] = frozenset(
+    {
+        ids.GENERIC_ONOFF_SERVER,
+        ids.GENERIC_LEVEL_SERVER,
+        ids.GENERIC_POWER_ONOFF_SERVER,
+        ids.GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
+        ids.LIGHT_LIGHTNESS_SERVER,
+        ids.LIGHT_CTL_SERVER,
+        ids.LIGHT_CTL_TEMPERATURE_SERVER,
+        ids.LIGHT_HSL_SERVER,
+        ids.LIGHT_HSL_HUE_SERVER,
+        ids.LIGHT_HSL_SATURATION_SERVER,
+        ids.LIGHT_XYL_SERVER,
+        ids.SCENE_SERVER,
+    }
+)
+
+# The element's primary light server: the one whose status says the most about the light.
+PUBLISH_PRIORITY: tuple[int, ...] = (
+    ids.LIGHT_HSL_SERVER,
+    ids.LIGHT_CTL_SERVER,
+    ids.LIGHT_XYL_SERVER,
+    ids.LIGHT_LIGHTNESS_SERVER,
+    ids.GENERIC_ONOFF_SERVER,
+)
+
+
+class ConfigurationRefusedError(MeshCommunicationError):
+    """The node answered a configuration step with an error status."""
+
+    def __init__(self, address: int, step: str, status: ConfigStatus) -> None:
+        """Name the step and the node's status code."""
+        super().__init__("send_failed", address=f"{address:04X}", reason=f"{step}: {status.name}")
+
+
+M = TypeVar("M", bound=Message)
+
+
+async def _request(runtime: MeshRuntime, node: Node, message: Message, expect: type[M]) -> M:
+    response = await runtime.async_send(
+        node.unicast_address, message, device_key=True, expect=expect
+    )
+    assert isinstance(response, expect)
+    return response
+
+
+def apply_composition(node: Node, page: CompositionDataPage0) -> None:
+    """Record Composition Data page 0 in the node's database record (keeping what it had)."""
+    node.cid, node.pid, node.vid, node.crpl = page.cid, page.pid, page.vid, page.crpl
+    features = node.features or Features()
+    for name, supported in (
+        ("relay", page.relay),
+        ("proxy", page.proxy),
+        ("friend", page.friend),
+        ("low_power", page.low_power),
+    ):
+        if not supported:
+            setattr(features, name, FeatureState.UNSUPPORTED)
+    node.features = features
+    elements: list[Element] = []
+    for index, composed in enumerate(page.elements):
+        old = node.elements[index] if index < len(node.elements) else None
+        element = Element(index=index, location=composed.location, name=old.name if old else None)
+        for model_id in composed.models:
+            kept = old.model(model_id.model_id, model_id.company_id) if old else None
+            element.models.append(kept or Model(model_id.model_id, model_id.company_id))
+        elements.append(element)
+    node.elements = elements
+
+
+def _check(node: Node, step: str, status: ConfigStatus, *accepted: ConfigStatus) -> None:
+    if status is not ConfigStatus.SUCCESS and status not in accepted:
+        raise ConfigurationRefusedError(node.unicast_address, step, status)
+
+
+async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
+    """Run (or resume) the configuration of ``node``; raises MeshCommunicationError."""
+    network = runtime.network
+    if node.cid is None or not any(e.models for e in node.elements):
+        composition = await _request(
+            runtime, node, ConfigCompositionDataGet(0), ConfigCompositionDataStatus
+        )
+        try:
+            page = composition.page0()
+        except Exception as err:
+            raise MeshCommunicationError(
+                "send_failed", address=f"{node.unicast_address:04X}", reason=str(err)
+            ) from err
+        apply_composition(node, page)
+        runtime.async_node_changed(node)
+        await runtime.async_save()
+
+    app_key = network.app_key(APP_KEY_INDEX)
+    if app_key is None:
+        raise MeshCommunicationError(
+            "send_failed", address=f"{node.unicast_address:04X}", reason="no application key"
+        )
+    if not node.has_app_key(APP_KEY_INDEX):
+        added = await _request(
+            runtime,
+            node,
+            ConfigAppKeyAdd(app_key.bound_net_key, app_key.index, app_key.key),
+            ConfigAppKeyStatus,
+        )
+        _check(node, "AppKey Add", added.status, ConfigStatus.KEY_INDEX_ALREADY_STORED)
+        node.app_keys.append(NodeKey(APP_KEY_INDEX))
+        await runtime.async_save()
+
+    own = runtime.unicast_address
+    for element in node.elements:
+        element_address = node.unicast_address + element.index
+        for model in element.models:
+            if model.is_vendor or model.model_id not in LIGHT_SERVER_MODELS:
+                continue
+            if APP_KEY_INDEX in model.bind:
+                continue
+            bound = await _request(
+                runtime,
+                node,
+                ConfigModelAppBind(element_address, APP_KEY_INDEX, ModelId(model.model_id)),
+                ConfigModelAppStatus,
+            )
+            _check(node, "Model App Bind", bound.status)
+            model.bind.append(APP_KEY_INDEX)
+        primary = next(
+            (m for wanted in PUBLISH_PRIORITY if (m := element.model(wanted)) is not None), None
+        )
+        if primary is None:
+            continue
+        if primary.publish is not None and address_value(primary.publish.address) == own:
+            continue
+        published = await _request(
+            runtime,
+            node,
+            ConfigModelPublicationSet(
+                element_address=element_address,
+                publish_address=own,
+                app_key_index=APP_KEY_INDEX,
+                credential_flag=False,
+                publish_ttl=PUBLISH_TTL_DEFAULT,
+                publish_period=PublishPeriod(0),
+                publish_retransmit=Retransmit(0, 0),
+                model_id=ModelId(primary.model_id),
+            ),
+            ConfigModelPublicationStatus,
+        )
+        _check(node, "Model Publication Set", published.status)
+        primary.publish = Publish(
+            address=own,
+            index=APP_KEY_INDEX,
+            ttl=PUBLISH_TTL_DEFAULT,
+            period=DbPublishPeriod(),
+            credentials=0,
+            retransmit=DbRetransmit(0, 50),
+        )
+        await runtime.async_save()
+
+    node.config_complete = True
+    await runtime.async_save()
+    runtime.async_node_changed(node)  # entities appear once the node can be controlled

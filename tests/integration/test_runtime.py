@@ -1,0 +1,429 @@
+"""The runtime of a mesh network: proxy connection, messaging, automatic configuration, SEQ.
+
+Everything runs through Home Assistant's Bluetooth stack, the virtual proxy and simulated
+nodes; nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+import copy
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+import pytest
+
+from custom_components.ble_mesh.const import DOMAIN
+from custom_components.ble_mesh.devices import node_identifier
+from custom_components.ble_mesh.exceptions import MeshNotConnectedError, MeshTimeoutError
+from custom_components.ble_mesh.mesh.access import Message
+from custom_components.ble_mesh.mesh.models import generic as gen, lighting as li, model_ids as ids
+from custom_components.ble_mesh.mesh.models.config import (
+    ConfigCompositionDataGet,
+    ConfigCompositionDataStatus,
+)
+from custom_components.ble_mesh.node_config import LIGHT_SERVER_MODELS
+from simulator.node import SimulatedNode
+from simulator.virtual_proxy import VirtualProxy
+
+from .mesh_testbed import MeshTestbed, TimeMachine, until
+
+pytestmark = pytest.mark.usefixtures("no_connect_backoff")
+
+
+@pytest.fixture(name="bed")
+async def bed_fixture(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    enable_bluetooth: None,
+    virtual_proxy: VirtualProxy,
+) -> AsyncGenerator[MeshTestbed]:
+    """A network with no node yet; tests provision nodes, then set it up."""
+    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
+    yield testbed
+    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
+        await testbed.async_unload()
+    testbed.cleanup()
+
+
+async def _configured(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode) -> None:
+    await until(hass, lambda: bed.stored_node(node).config_complete, "node configured")
+
+
+def _recorder(bed: MeshTestbed) -> list[tuple[int, Message]]:
+    received: list[tuple[int, Message]] = []
+    bed.entry.async_on_unload(  # type: ignore[union-attr]
+        bed.runtime.async_subscribe(lambda src, message: received.append((src, message)))
+    )
+    return received
+
+
+async def test_new_node_is_configured_automatically(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
+    node = bed.provision("ctl")
+    bed.add(node)
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected")
+    assert bed.runtime.proxy_address == node.address
+    await _configured(hass, bed, node)
+
+    record = bed.stored_node(node)
+    assert record.cid == node.profile.company_id
+    assert record.pid == node.profile.product_id
+    assert [len(e.models) for e in record.elements] == [
+        len(e.models) for e in node.profile.elements
+    ]
+    assert record.has_app_key(0)
+    # Every light server of every element is bound to AppKey 0, on the node itself.
+    models = node.models
+    assert models is not None
+    for element in record.elements:
+        for model in element.models:
+            if model.model_id in LIGHT_SERVER_MODELS:
+                assert 0 in model.bind
+                assert 0 in models.bindings[(element.index, model.model_id)]
+    # The primary element's CTL server publishes to Home Assistant.
+    publication = models.publications[(0, ids.LIGHT_CTL_SERVER)]
+    assert publication.address == bed.runtime.unicast_address
+    assert publication.app_key_index == 0
+    diagnostics = bed.runtime.diagnostics()
+    assert diagnostics["connected"] is True
+    assert diagnostics["unconfigured_nodes"] == []
+    assert "key" not in str(diagnostics).lower()
+    # Stored, and the device shows what the composition data said.
+    stored = bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}"]["data"]
+    node_json = next(
+        n for n in stored["nodes"] if n["unicastAddress"] == f"{node.unicast_address:04X}"
+    )
+    assert node_json["configComplete"] is True
+    device = dr.async_get(hass).async_get_device(
+        identifiers={node_identifier(bed.mesh_uuid, record)}
+    )
+    assert device is not None
+    assert device.model == f"0x{node.profile.product_id:04X}"
+
+
+async def _configured_network(
+    hass: HomeAssistant, bed: MeshTestbed, *profiles: str
+) -> list[SimulatedNode]:
+    nodes = [bed.provision(profile) for profile in profiles]
+    for node in nodes:
+        bed.add(node)
+    await bed.async_setup()
+    for node in nodes:
+        await _configured(hass, bed, node)
+    return nodes
+
+
+async def test_node_identity_advertisement_is_a_proxy_of_ours(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    node = bed.provision("onoff_plug")
+    node.advertise_node_identity(60)  # Node Identity instead of the Network ID
+    assert node.advertising_node_identity
+    bed.add(node)
+    await bed.async_setup()
+    await _configured(hass, bed, node)
+    assert bed.runtime.proxy_address == node.address
+
+
+async def test_send_with_response_and_push_updates(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    (node,) = await _configured_network(hass, bed, "dimmable")
+    received = _recorder(bed)
+    address = node.unicast_address
+    assert address is not None
+
+    tid = bed.runtime.next_tid(address)
+    status = await bed.runtime.async_send(
+        address, gen.GenericOnOffSet(True, tid), expect=gen.GenericOnOffStatus
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)
+    assert status.present_on is True
+    assert node.lights[0].on
+    assert (address, status) in received  # subscribers see replies too
+
+    # A wall switch: the node publishes its Lightness status to us, no polling involved.
+    received.clear()
+    node.set_state(on=False)
+    await until(hass, lambda: bool(received), "a publication")
+    src, message = received[0]
+    assert src == address
+    assert isinstance(message, li.LightLightnessStatus)
+    assert message.present_lightness == 0
+
+    # An unacknowledged message returns once written.
+    assert (
+        await bed.runtime.async_send(
+            address, gen.GenericOnOffSetUnacknowledged(True, bed.runtime.next_tid(address))
+        )
+        is None
+    )
+    await until(hass, lambda: bool(node.lights[0].on), "light on")
+
+
+async def test_unanswered_request_times_out_after_retries(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    address = node.unicast_address
+    assert address is not None
+    node.faults.stop_answering = True
+    own = bed.runtime.unicast_address
+    sent = len(bed.sent_sequence_numbers(node, own))
+    clock = TimeMachine(hass)
+    # A background task: block_till_done must not wait for the answer that never comes.
+    task = hass.async_create_background_task(
+        bed.runtime.async_send(
+            address,
+            gen.GenericOnOffSet(True, bed.runtime.next_tid(address)),
+            expect=gen.GenericOnOffStatus,
+            timeout=2.0,
+            retries=2,
+        ),
+        "send",
+    )
+    await clock.advance(7)
+    with pytest.raises(MeshTimeoutError):
+        await task
+    # The first attempt and two retransmissions of the same message (same TID).
+    assert len(bed.sent_sequence_numbers(node, own)) - sent == 3
+
+
+async def test_link_dropped_reconnects_without_going_unavailable(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
+    (node,) = await _configured_network(hass, bed, "dimmable")
+    changes: list[bool] = []
+    bed.runtime.async_add_connection_listener(lambda: changes.append(bed.runtime.connected))
+    connects = virtual_proxy.stats.connects[node.address.upper()]
+
+    assert virtual_proxy.drop_connection(node.address)
+    await until(
+        hass,
+        lambda: virtual_proxy.stats.connects[node.address.upper()] == connects + 1
+        and bed.runtime.proxy_address == node.address,
+        "reconnected",
+    )
+    assert changes == []  # never unavailable
+    address = node.unicast_address
+    assert address is not None
+    status = await bed.runtime.async_send(
+        address,
+        gen.GenericOnOffSet(True, bed.runtime.next_tid(address)),
+        expect=gen.GenericOnOffStatus,
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)
+
+
+async def test_failover_to_another_proxy_node(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
+    near = bed.provision("dimmable", rssi=-40)
+    far = bed.provision("onoff_plug", rssi=-80)
+    # Both marked configured: this test is about the connection only.
+    for node in (near, far):
+        record = bed.network.node_by_address(node.unicast_address or 0)
+        assert record is not None
+        record.config_complete = True
+        bed.add(node)
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.proxy_address == near.address, "near proxy")
+    changes: list[bool] = []
+    bed.runtime.async_add_connection_listener(lambda: changes.append(bed.runtime.connected))
+
+    virtual_proxy.remove(near.address)  # switched off: its link drops, it stops advertising
+    await until(hass, lambda: bed.runtime.proxy_address == far.address, "failover")
+    assert changes == []
+    address = far.unicast_address
+    assert address is not None
+    status = await bed.runtime.async_send(
+        address, ConfigCompositionDataGet(0), device_key=True, expect=ConfigCompositionDataStatus
+    )
+    assert isinstance(status, ConfigCompositionDataStatus)
+
+
+async def test_no_proxy_reachable_then_back(
+    hass: HomeAssistant,
+    bed: MeshTestbed,
+    virtual_proxy: VirtualProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (node,) = await _configured_network(hass, bed, "dimmable")
+    changes: list[bool] = []
+    bed.runtime.async_add_connection_listener(lambda: changes.append(bed.runtime.connected))
+    caplog.set_level(logging.INFO, logger="custom_components.ble_mesh")
+    clock = TimeMachine(hass)
+
+    virtual_proxy.set_unreachable(node.address)
+    virtual_proxy.drop_connection(node.address)
+    await until(hass, lambda: not bed.runtime.connected, "unreachable")
+    assert changes == [False]
+    address = node.unicast_address
+    assert address is not None
+    with pytest.raises(MeshNotConnectedError):
+        await bed.runtime.async_send(address, gen.GenericOnOffGet())
+    await clock.advance(20)  # backoff attempts keep failing: logged once
+    assert caplog.text.count("no proxy node is reachable") == 1
+
+    virtual_proxy.set_unreachable(node.address, False)
+    await clock.advance(60, step=5)
+    await until(hass, lambda: bed.runtime.connected, "reachable again")
+    assert changes == [False, True]
+    assert caplog.text.count("a proxy node is reachable again") == 1
+
+
+async def test_interrupted_configuration_resumes(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    node = bed.provision("dimmable")
+    bed.add(node)
+    write = node.write
+
+    def write_then_fall_silent(char_uuid: str, data: bytes, now: float) -> None:
+        """The node goes silent once it has stored the AppKey (its answer still leaves)."""
+        write(char_uuid, data, now)
+        if node.models is not None and node.models.app_key_records:
+            node.faults.stop_answering = True
+
+    node.write = write_then_fall_silent  # type: ignore[method-assign]
+    await bed.async_setup()
+    await until(hass, lambda: bed.stored_node(node).has_app_key(0), "AppKey added")
+    await bed.async_unload()  # Home Assistant restarts in the middle of the configuration
+    record = bed.stored_node(node)
+    assert record.cid is not None
+    assert record.config_complete is False
+    models = node.models
+    assert models is not None
+    assert not models.bindings.get((0, ids.LIGHT_LIGHTNESS_SERVER))
+
+    node.write = write  # type: ignore[method-assign]
+    node.faults.stop_answering = False
+    await bed.async_setup()
+    await _configured(hass, bed, node)
+    assert 0 in models.bindings[(0, ids.LIGHT_LIGHTNESS_SERVER)]
+    assert models.publications[(0, ids.LIGHT_LIGHTNESS_SERVER)].address == 0x0001
+
+
+async def test_configuration_failing_raises_a_repair_issue(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    node = bed.provision("onoff_plug")
+    node.faults.stop_answering = True
+    bed.add(node)
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected")
+    record = bed.stored_node(node)
+    issue_id = f"node_not_configured_{bed.runtime.entry_id}_{record.uuid.hex}"
+    registry = ir.async_get(hass)
+    clock = TimeMachine(hass)
+    await clock.advance(3 * (15 + 30) + 5, step=5)
+    assert registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert record.config_complete is False
+
+    node.faults.stop_answering = False
+    await clock.advance(35, step=5)
+    await _configured(hass, bed, node)
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_restart_never_reuses_a_sequence_number(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    (node,) = await _configured_network(hass, bed, "dimmable")
+    address = node.unicast_address
+    assert address is not None
+    own = bed.runtime.unicast_address
+    for _ in range(3):
+        await bed.runtime.async_send(
+            address,
+            gen.GenericOnOffSet(True, bed.runtime.next_tid(address)),
+            expect=gen.GenericOnOffStatus,
+        )
+    before = bed.sent_sequence_numbers(node, own)
+    assert before == sorted(before)
+    assert len(set(before)) == len(before)
+
+    await bed.async_unload()
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected again")
+    status = await bed.runtime.async_send(
+        address,
+        gen.GenericOnOffSet(False, bed.runtime.next_tid(address)),
+        expect=gen.GenericOnOffStatus,
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)  # the node's replay list accepted it
+    after = bed.sent_sequence_numbers(node, own)[len(before) :]
+    assert after
+    assert min(after) > max(before)
+    # The replay protection list was stored too.
+    await bed.async_unload()
+    saved = bed.saved_network().extension
+    assert saved is not None
+    assert address in saved.replay_protection
+
+
+async def test_crash_never_reuses_a_sequence_number(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    """Without a clean stop, the stored reservation is still ahead of every SEQ used."""
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    address = node.unicast_address
+    assert address is not None
+    own = bed.runtime.unicast_address
+    for _ in range(5):
+        await bed.runtime.async_send(
+            address, gen.GenericOnOffSetUnacknowledged(True, bed.runtime.next_tid(address))
+        )
+    key = f"{DOMAIN}.{bed.mesh_uuid}"
+    crashed = copy.deepcopy(bed.hass_storage[key])  # what was on disk at the "crash"
+    before = bed.sent_sequence_numbers(node, own)
+
+    await bed.async_unload()
+    bed.hass_storage[key] = crashed  # the clean-stop write never happened
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected again")
+    status = await bed.runtime.async_send(
+        address, gen.GenericOnOffGet(), expect=gen.GenericOnOffStatus
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)
+    after = bed.sent_sequence_numbers(node, own)[len(before) :]
+    assert after
+    assert min(after) > max(before)
+
+
+async def test_sequence_reservations_are_written_once_per_block(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    address = node.unicast_address
+    assert address is not None
+    store = bed.runtime.store
+    writes = store.writes
+    for _ in range(100):
+        await bed.runtime.async_send(
+            address, gen.GenericOnOffSetUnacknowledged(True, bed.runtime.next_tid(address))
+        )
+    assert store.writes - writes <= 1
+
+
+async def test_iv_index_follows_the_network_beacon(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    node = bed.provision("onoff_plug", iv_index=bed.network.iv_index + 1)
+    bed.add(node)
+    await bed.async_setup()
+    await _configured(hass, bed, node)  # every message after the beacon uses the new IV Index
+    assert bed.runtime.network.iv_index == 1
+    stored = bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}"]["data"]
+    assert stored["x-ble-mesh"]["ivIndex"] == 1
+
+
+async def test_unload_closes_the_connection(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
+    (node,) = await _configured_network(hass, bed, "dimmable")
+    assert virtual_proxy.is_connected(node.address)
+    await bed.async_unload()
+    assert not virtual_proxy.is_connected(node.address)
+    assert bed.entry is not None
+    assert bed.entry.state is ConfigEntryState.NOT_LOADED
+    # verify_cleanup (pytest-homeassistant-custom-component) fails the test on any task or
+    # timer left behind.
