@@ -198,3 +198,84 @@ def test_selector_options_are_translated() -> None:
 
     strings = _json(INTEGRATION / "strings.json")
     assert set(METHODS) == set(strings["selector"]["method"]["options"])
+
+
+QUALITY_RULES = {
+    # bronze
+    "action-setup",
+    "appropriate-polling",
+    "brands",
+    "common-modules",
+    "config-flow-test-coverage",
+    "config-flow",
+    "dependency-transparency",
+    "docs-actions",
+    "docs-high-level-description",
+    "docs-installation-instructions",
+    "docs-removal-instructions",
+    "entity-event-setup",
+    "entity-unique-id",
+    "has-entity-name",
+    "runtime-data",
+    "test-before-configure",
+    "test-before-setup",
+    "unique-config-entry",
+    # silver
+    "action-exceptions",
+    "config-entry-unloading",
+    "docs-configuration-parameters",
+    "docs-installation-parameters",
+    "entity-unavailable",
+    "integration-owner",
+    "log-when-unavailable",
+    "parallel-updates",
+    "reauthentication-flow",
+    "test-coverage",
+    # gold
+    "devices",
+    "diagnostics",
+    "discovery-update-info",
+    "discovery",
+    "docs-data-update",
+    "docs-examples",
+    "docs-known-limitations",
+    "docs-supported-devices",
+    "docs-supported-functions",
+    "docs-troubleshooting",
+    "docs-use-cases",
+    "dynamic-devices",
+    "entity-category",
+    "entity-device-class",
+    "entity-disabled-by-default",
+    "entity-translations",
+    "exception-translations",
+    "icon-translations",
+    "reconfiguration-flow",
+    "repair-issues",
+    "stale-devices",
+    # platinum
+    "async-dependency",
+    "inject-websession",
+    "strict-typing",
+}
+
+
+def test_quality_scale_states_every_rule() -> None:
+    import yaml
+
+    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())["rules"]
+    assert set(rules) == QUALITY_RULES
+    for name, value in rules.items():
+        if isinstance(value, dict):
+            assert value["status"] in {"done", "todo", "exempt"}, name
+            if value["status"] == "exempt":
+                assert value.get("comment"), f"{name}: an exemption needs a reason"
+        else:
+            assert value in {"done", "todo"}, name
+
+
+def test_icons_cover_entity_translation_keys() -> None:
+    icons = _json(INTEGRATION / "icons.json")
+    strings = _json(INTEGRATION / "strings.json")
+    for platform, keys in strings.get("entity", {}).items():
+        assert set(keys) <= set(icons["entity"][platform])

@@ -1,0 +1,337 @@
+"""Light entities: one per element that has a light server (MshMDL 1.1 §6).
+
+Colour modes follow the element's models: Light HSL -> hs, Light xyL -> xy, Light CTL ->
+color_temp (kelvin, within the node's range), Light Lightness -> brightness, Generic OnOff
+alone -> onoff. State is pushed: status messages (replies and the node's publications) update
+the entity at once, so a wall switch or the vendor app shows up without polling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import logging
+from typing import Any
+
+from homeassistant.components.light import (
+    ATTR_BRIGHTNESS,
+    ATTR_COLOR_TEMP_KELVIN,
+    ATTR_HS_COLOR,
+    ATTR_TRANSITION,
+    ATTR_XY_COLOR,
+    LightEntity,
+)
+from homeassistant.components.light.const import ColorMode, LightEntityFeature
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import conversions as conv
+from .const import DOMAIN, SIGNAL_NODE_CONFIGURED
+from .devices import node_identifier
+from .mesh.access import Message
+from .mesh.database import Element, Node
+from .mesh.models import model_ids
+from .mesh.models.common import TRANSITION_SECONDS_MAX, TransitionTime
+from .mesh.models.generic import GenericOnOffGet, GenericOnOffSet, GenericOnOffStatus
+from .mesh.models.lighting import (
+    LightCtlGet,
+    LightCtlSet,
+    LightCtlStatus,
+    LightCtlTemperatureRangeGet,
+    LightCtlTemperatureRangeStatus,
+    LightHslGet,
+    LightHslSet,
+    LightHslStatus,
+    LightLightnessGet,
+    LightLightnessSet,
+    LightLightnessStatus,
+    LightXylGet,
+    LightXylSet,
+    LightXylStatus,
+)
+from .runtime import MeshConfigEntry, MeshRuntime
+
+_LOGGER = logging.getLogger(__name__)
+
+# Commands are queued by the runtime on one proxy link; let HA run them concurrently.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LightFeatures:
+    """What one element's models let a light entity do."""
+
+    onoff: bool
+    lightness: bool
+    ctl: bool
+    hsl: bool
+    xyl: bool
+
+    @classmethod
+    def of(cls, element: Element) -> LightFeatures | None:
+        """The features of an element, or None when it is not a light."""
+        ids = {m.model_id for m in element.models if m.company_id is None}
+        features = cls(
+            onoff=model_ids.GENERIC_ONOFF_SERVER in ids,
+            lightness=model_ids.LIGHT_LIGHTNESS_SERVER in ids,
+            ctl=model_ids.LIGHT_CTL_SERVER in ids,
+            hsl=model_ids.LIGHT_HSL_SERVER in ids,
+            xyl=model_ids.LIGHT_XYL_SERVER in ids,
+        )
+        if not (
+            features.onoff or features.lightness or features.ctl or features.hsl or features.xyl
+        ):
+            return None
+        return features
+
+    @property
+    def color_modes(self) -> set[ColorMode]:
+        """HA colour modes; HA requires onoff/brightness to stand alone."""
+        modes: set[ColorMode] = set()
+        if self.hsl:
+            modes.add(ColorMode.HS)
+        if self.xyl:
+            modes.add(ColorMode.XY)
+        if self.ctl:
+            modes.add(ColorMode.COLOR_TEMP)
+        if modes:
+            return modes
+        if self.lightness:
+            return {ColorMode.BRIGHTNESS}
+        return {ColorMode.ONOFF}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MeshConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create light entities for the nodes we know, and for nodes configured later."""
+    runtime = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def _add_node(node: Node) -> None:
+        if not node.config_complete:
+            return  # not bound to our AppKey yet: it could not answer a command
+        entities = [
+            entity for entity in _node_lights(runtime, node) if entity.unique_id not in known
+        ]
+        known.update(e.unique_id for e in entities if e.unique_id)
+        if entities:
+            async_add_entities(entities)
+
+    provisioners = {p.uuid for p in runtime.network.provisioners}
+    for node in runtime.network.nodes:
+        if node.uuid not in provisioners:
+            _add_node(node)
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_NODE_CONFIGURED.format(entry.entry_id), _add_node)
+    )
+
+
+def _node_lights(runtime: MeshRuntime, node: Node) -> list[MeshLight]:
+    lights: list[tuple[Element, LightFeatures]] = []
+    for element in node.elements:
+        features = LightFeatures.of(element)
+        if features is not None:
+            lights.append((element, features))
+    return [
+        MeshLight(runtime, node, element, features, numbered=len(lights) > 1)
+        for element, features in lights
+    ]
+
+
+class MeshLight(LightEntity):
+    """A light on one element of a mesh node."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        runtime: MeshRuntime,
+        node: Node,
+        element: Element,
+        features: LightFeatures,
+        *,
+        numbered: bool,
+    ) -> None:
+        """Describe the light from the element's models."""
+        self._runtime = runtime
+        self._features = features
+        self.address = node.unicast_address + element.index
+        self._attr_unique_id = f"{runtime.mesh_uuid}_{self.address:04x}"
+        self._attr_device_info = {"identifiers": {node_identifier(runtime.mesh_uuid, node)}}
+        if numbered:
+            self._attr_translation_key = "element_light"
+            self._attr_translation_placeholders = {"number": str(element.index + 1)}
+        else:
+            self._attr_name = None  # the device's name
+        self._attr_supported_color_modes = features.color_modes
+        self._attr_color_mode = next(iter(sorted(features.color_modes)))
+        if ColorMode.COLOR_TEMP in features.color_modes:
+            self._attr_min_color_temp_kelvin = conv.TEMPERATURE_MIN_K
+            self._attr_max_color_temp_kelvin = conv.TEMPERATURE_MAX_K
+        self._attr_supported_features = LightEntityFeature.TRANSITION
+        self._attr_is_on = None
+        self._lightness = 0
+
+    @property
+    def available(self) -> bool:
+        """Available while a proxy connection to the network is up."""
+        return self._runtime.connected
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the node's statuses and the proxy connection; ask for the current state."""
+        self.async_on_remove(self._runtime.async_subscribe(self._on_message))
+        self.async_on_remove(self._runtime.async_add_connection_listener(self._on_connection))
+        if self._runtime.connected:
+            self._request_state()
+
+    @callback
+    def _on_connection(self) -> None:
+        self.async_write_ha_state()
+        if self._runtime.connected:
+            self._request_state()
+
+    @callback
+    def _request_state(self) -> None:
+        self._runtime.hass.async_create_background_task(
+            self._async_request_state(), f"{DOMAIN} state of {self.address:04x}"
+        )
+
+    async def _async_request_state(self) -> None:
+        """Read the state once (after that, the node's publications keep it current)."""
+        features = self._features
+        try:
+            if features.ctl:
+                await self._runtime.async_send(
+                    self.address,
+                    LightCtlTemperatureRangeGet(),
+                    expect=LightCtlTemperatureRangeStatus,
+                )
+            get: Message
+            if features.hsl:
+                get = LightHslGet()
+            elif features.xyl:
+                get = LightXylGet()
+            elif features.ctl:
+                get = LightCtlGet()
+            elif features.lightness:
+                get = LightLightnessGet()
+            else:
+                get = GenericOnOffGet()
+            await self._runtime.async_send(self.address, get, expect=get.RESPONSE)
+        except Exception as err:  # noqa: BLE001 - a failed read only leaves the state unknown
+            _LOGGER.debug("Reading the state of %04x failed: %s", self.address, err)
+
+    @callback
+    def _on_message(self, src: int, message: Message) -> None:
+        if src != self.address:
+            return
+        if isinstance(message, GenericOnOffStatus):
+            self._attr_is_on = bool(
+                message.target_on if message.target_on is not None else message.present_on
+            )
+        elif isinstance(message, LightLightnessStatus):
+            target = message.target_lightness
+            self._set_lightness(message.present_lightness if target is None else target)
+        elif isinstance(message, LightCtlStatus):
+            target = message.target_lightness
+            self._set_lightness(message.present_lightness if target is None else target)
+            temperature = message.target_temperature or message.present_temperature
+            self._attr_color_temp_kelvin = temperature
+            self._attr_color_mode = ColorMode.COLOR_TEMP
+        elif isinstance(message, LightHslStatus):
+            self._set_lightness(message.lightness)
+            self._attr_hs_color = (
+                conv.hue_to_degrees(message.hue),
+                conv.saturation_to_percent(message.saturation),
+            )
+            self._attr_color_mode = ColorMode.HS
+        elif isinstance(message, LightXylStatus):
+            self._set_lightness(message.lightness)
+            self._attr_xy_color = (conv.uint16_to_unit(message.x), conv.uint16_to_unit(message.y))
+            self._attr_color_mode = ColorMode.XY
+        elif isinstance(message, LightCtlTemperatureRangeStatus):
+            self._attr_min_color_temp_kelvin = message.range_min
+            self._attr_max_color_temp_kelvin = message.range_max
+        else:
+            return
+        self.async_write_ha_state()
+
+    def _set_lightness(self, lightness: int) -> None:
+        self._attr_is_on = lightness > 0
+        if lightness > 0:
+            self._lightness = lightness
+            self._attr_brightness = conv.lightness_to_brightness(lightness)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn on, with brightness/colour when given; one acknowledged mesh message."""
+        features = self._features
+        transition = _transition(kwargs)
+        lightness = (
+            conv.brightness_to_lightness(kwargs[ATTR_BRIGHTNESS])
+            if ATTR_BRIGHTNESS in kwargs
+            else (self._lightness or 0xFFFF)
+        )
+        tid = self._runtime.next_tid(self.address)
+        message: Message
+        if ATTR_HS_COLOR in kwargs and features.hsl:
+            hue, saturation = kwargs[ATTR_HS_COLOR]
+            message = LightHslSet(
+                lightness=lightness,
+                hue=conv.degrees_to_hue(hue),
+                saturation=conv.percent_to_saturation(saturation),
+                tid=tid,
+                transition=transition,
+            )
+        elif ATTR_XY_COLOR in kwargs and features.xyl:
+            x, y = kwargs[ATTR_XY_COLOR]
+            message = LightXylSet(
+                lightness=lightness,
+                x=conv.unit_to_uint16(x),
+                y=conv.unit_to_uint16(y),
+                tid=tid,
+                transition=transition,
+            )
+        elif ATTR_COLOR_TEMP_KELVIN in kwargs and features.ctl:
+            kelvin = conv.clamp_kelvin(
+                kwargs[ATTR_COLOR_TEMP_KELVIN],
+                self.min_color_temp_kelvin,
+                self.max_color_temp_kelvin,
+            )
+            message = LightCtlSet(
+                lightness=lightness,
+                temperature=kelvin,
+                delta_uv=0,
+                tid=tid,
+                transition=transition,
+            )
+        elif features.lightness or features.ctl or features.hsl or features.xyl:
+            message = LightLightnessSet(lightness=lightness, tid=tid, transition=transition)
+        else:
+            message = GenericOnOffSet(on=True, tid=tid, transition=transition)
+        await self._async_command(message)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn off (Generic OnOff, which every light server binds to)."""
+        tid = self._runtime.next_tid(self.address)
+        if self._features.onoff:
+            message: Message = GenericOnOffSet(on=False, tid=tid, transition=_transition(kwargs))
+        else:
+            message = LightLightnessSet(lightness=0, tid=tid, transition=_transition(kwargs))
+        await self._async_command(message)
+
+    async def _async_command(self, message: Message) -> None:
+        response = await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
+        if response is not None:
+            self._on_message(self.address, response)
+
+
+def _transition(kwargs: dict[str, Any]) -> TransitionTime | None:
+    if ATTR_TRANSITION not in kwargs:
+        return None
+    seconds = max(0.0, min(float(kwargs[ATTR_TRANSITION]), TRANSITION_SECONDS_MAX))
+    return TransitionTime.from_seconds(seconds)
