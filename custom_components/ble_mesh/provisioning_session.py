@@ -15,19 +15,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
-from dataclasses import dataclass
 import logging
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
 from .mesh.provisioning import (
+    Action,
     CapabilitiesReceived,
     Completed,
     Failed,
     FailureReason,
     Provisioner as EngineProvisioner,
     ProvisionerResult,
+    ProvisioningCapabilities,
     ProvisioningData,
     ProvisioningErrorCode,
     ProvisioningFailure,
@@ -45,13 +46,6 @@ _LOGGER = logging.getLogger(__name__)
 type SessionEvent = (
     CapabilitiesReceived | RequestInput | ShowValue | Completed[ProvisionerResult] | Failed
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LinkLost:
-    """The GATT link failed to open or dropped (a :class:`Failed` carries it to the flow)."""
-
-    reason: str
 
 
 class ProvisioningSession:
@@ -81,7 +75,7 @@ class ProvisioningSession:
         self.finished = False
 
     @property
-    def capabilities(self):  # type: ignore[no-untyped-def]
+    def capabilities(self) -> ProvisioningCapabilities | None:
         """The device's Capabilities once received."""
         return self._engine.capabilities
 
@@ -187,14 +181,19 @@ class ProvisioningSession:
         self._handle(self._engine.timeout(now))
 
     @callback
-    def _handle(self, actions: list) -> None:  # type: ignore[type-arg]
+    def _handle(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, SendPdu):
                 for value in self._bearer.send(action.data):
                     self._writes.put_nowait(value)
-            elif isinstance(action, Completed | Failed):
+            elif isinstance(action, Failed):
                 self._finish()
                 self._events.put_nowait(action)
+            elif isinstance(action, Completed):
+                # The provisioner's Completed always carries a ProvisionerResult.
+                assert isinstance(action.result, ProvisionerResult)
+                self._finish()
+                self._events.put_nowait(Completed(action.result))
             elif isinstance(action, CapabilitiesReceived | RequestInput | ShowValue):
                 self._events.put_nowait(action)
         self._schedule_timer()
