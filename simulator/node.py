@@ -17,8 +17,10 @@ What a real light does over GATT, built on the engine's own codecs and state mac
   layers (:class:`~custom_components.ble_mesh.mesh.transport.MeshStack` with the node's own
   SEQ, IV Index and replay protection list) and the model servers of
   :mod:`simulator.servers` (Configuration, Health, Generic, Lighting, Scenes). Statuses are
-  published to each model's publish address through the proxy connection; without a proxy
-  client they are lost, as a real node's advertising-bearer traffic would be here. Config
+  published to each model's publish address through the proxy connection and, on a
+  :class:`~simulator.air.MeshAir`, on the advertising bearer; without either they are lost.
+  On the air the node also relays (relay feature) and bridges its GATT client to the other
+  nodes (proxy feature, §3.4.6.3), with a message cache against loops. Config
   Node Reset makes the node unprovisioned again (0x1827 advertising, drop the connection).
 
 OOB Information byte order: the service data carries OOB Information **big-endian** (the
@@ -52,7 +54,7 @@ from functools import partial
 import logging
 import random
 import secrets
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 import uuid
 
 from custom_components.ble_mesh.mesh.access import decode_message
@@ -70,8 +72,11 @@ from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
     KeyRefreshPhase,
     NetworkKeyring,
+    NetworkMessageCache,
+    ReceivedNetworkPdu,
     ReplayProtectionList,
     SequenceAllocator,
+    is_unicast,
 )
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
@@ -129,6 +134,9 @@ from .profiles import Profile, get_profile
 from .servers import LightState, NodeModels, Outgoing
 from .virtual_proxy import Advertisement, VirtualCharacteristic, VirtualService
 
+if TYPE_CHECKING:
+    from .air import MeshAir
+
 __all__ = [
     "NodeFaults",
     "NodeLink",
@@ -147,6 +155,9 @@ type Scheduler = Callable[[float, Callable[[], None]], object]
 # P-256 group order; an OOB private key is drawn from [1, n/2] like the engine's key pairs.
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _PERSISTENCE_VERSION = 1
+# Network PDUs the node has handled on either bearer (§3.4.6.5): never processed, relayed or
+# forwarded twice, which is what stops relay loops on the air.
+_SEEN_CACHE_SIZE = 512
 
 
 class NodeLink(Protocol):
@@ -246,7 +257,8 @@ class NodeFaults:
       Needs an injected ``schedule``; without one, replies stay synchronous.
     * ``corrupt_pdu``: flip bits of the outgoing Provisioning PDU of this type: the octet at
       ``corrupt_offset`` (default the last) is XORed with ``corrupt_mask``.
-    * ``stop_answering``: ignore every write (the peer's timers must fire).
+    * ``stop_answering``: ignore every write and everything heard on the air (the peer's
+      timers must fire).
     * ``lose_segments``: 0-based indices, counted per connection, of outgoing notification
       values (Proxy PDUs, i.e. SAR segments) that are silently dropped.
     * ``segment_loss_probability`` / ``segment_loss_seed``: drop each outgoing notification
@@ -364,6 +376,8 @@ class SimulatedNode:
       device" when a public key or static value is available out of band, else none).
     * ``faults``: :class:`NodeFaults` (none by default; :attr:`faults` may be changed later).
     * ``schedule`` / ``clock``: optional timer plumbing (``loop.call_later`` / ``loop.time``).
+    * ``air``: a :class:`~simulator.air.MeshAir` (the advertising bearer to the other
+      simulated nodes) to join; without one the node only talks to its GATT proxy client.
     * ``on_show_oob(value, action)``: called when the node "shows" an Output OOB value.
     * ``on_input_oob_requested(action, size)``: called when the node waits for Input OOB.
     * ``on_provisioned(node)``: called when provisioning completed.
@@ -384,6 +398,7 @@ class SimulatedNode:
         faults: NodeFaults | None = None,
         schedule: Scheduler | None = None,
         clock: Callable[[], float] | None = None,
+        air: MeshAir | None = None,
         on_show_oob: Callable[[OobValue, OutputAction], None] | None = None,
         on_input_oob_requested: Callable[[InputAction, int], None] | None = None,
         on_provisioned: Callable[[SimulatedNode], None] | None = None,
@@ -444,6 +459,11 @@ class SimulatedNode:
         self._models: NodeModels | None = None
         self._proxy: _ProxyConnection | None = None
         self._reset_pending = False
+        # The advertising bearer (simulator.air): runtime wiring, never persisted.
+        self._air: MeshAir | None = None
+        self._seen = NetworkMessageCache(_SEEN_CACHE_SIZE)
+        if air is not None:
+            air.join(self)
 
     def __repr__(self) -> str:
         return (
@@ -862,6 +882,7 @@ class SimulatedNode:
         if saved is not None:
             models.load(saved["models"])
         self._models = models
+        self._seen = NetworkMessageCache(_SEEN_CACHE_SIZE)
         self._stack = MeshStack(
             primary_address=state.unicast_address,
             net_keys=keys,
@@ -931,16 +952,104 @@ class SimulatedNode:
         stack, proxy = self._stack, self._proxy
         assert stack is not None
         try:
-            src = stack.open_network_pdu(data).pdu.src
+            received = stack.open_network_pdu(data)
         except MeshError:
             return
+        src = received.pdu.src
         if proxy is not None:
             # §6.7: the client's own address joins an accept list, leaves a reject list.
             if proxy.filter_type is FilterType.ACCEPT_LIST:
                 proxy.addresses.add(src)
             else:
                 proxy.addresses.discard(src)
+        fresh = not self._seen.seen(src, received.pdu.seq, received.iv_index)
         self._perform_stack(stack.receive(data, now), now)
+        if fresh and self._proxy_enabled():
+            # §3.4.6.3: the proxy feature retransmits what its GATT client sends on the
+            # advertising bearer (TTL decremented), unless it was for one of our elements.
+            self._relay_on_air(received, now)
+
+    # --- the advertising bearer (simulator.air) ----------------------------------------
+
+    @property
+    def air(self) -> MeshAir | None:
+        """The :class:`~simulator.air.MeshAir` the node is on, if any."""
+        return self._air
+
+    def air_attached(self, air: MeshAir | None) -> None:
+        """Called by :meth:`MeshAir.join` / :meth:`MeshAir.leave` (use those)."""
+        old = self._air
+        if old is not None and old is not air and air is not None:
+            old.leave(self)
+        self._air = air
+
+    def air_receive(self, data: bytes, now: float | None = None) -> None:
+        """A Network PDU heard on the advertising bearer (MshPRT 1.1 §3.4.6.3).
+
+        A PDU the node cannot decrypt (another network), its own PDU relayed back and a PDU
+        already in its message cache are dropped. Otherwise the node delivers it to itself
+        when addressed to it (its stack decides), relays it with the relay feature enabled
+        and TTL >= 2 (TTL decremented), and forwards it to its GATT proxy client when one is
+        connected, the proxy feature is enabled, TTL >= 2 (decremented) and the proxy filter
+        accepts the destination.
+        """
+        now = self._time(now)
+        stack = self._stack
+        if stack is None or self.faults.stop_answering:
+            return
+        try:
+            received = stack.open_network_pdu(data)
+        except MeshError:
+            return
+        pdu = received.pdu
+        if stack.is_own_unicast(pdu.src):
+            return  # our own transmission, relayed back by a neighbour
+        if self._seen.seen(pdu.src, pdu.seq, received.iv_index):
+            return
+        self._perform_stack(stack.receive(data, now), now)
+        models = self._models
+        if models is not None and models.relay is FeatureState.ENABLED:
+            self._relay_on_air(received, now)
+        if self._proxy is not None and self._proxy_enabled():
+            relayed = self._relayed(received)
+            if relayed is not None:
+                self._proxy_out(ProxyMessageType.NETWORK_PDU, relayed)
+        self._rearm(now)
+
+    def _proxy_enabled(self) -> bool:
+        models = self._models
+        return models is not None and models.gatt_proxy is FeatureState.ENABLED
+
+    def _relay_on_air(self, received: ReceivedNetworkPdu, now: float) -> None:
+        """Retransmit ``received`` on the air with TTL - 1 (nothing if TTL < 2 or it was
+        addressed to one of our own elements)."""
+        air, stack = self._air, self._stack
+        if air is None or stack is None:
+            return
+        dst = received.pdu.dst
+        if is_unicast(dst) and stack.is_own_unicast(dst):
+            return
+        relayed = self._relayed(received)
+        if relayed is not None:
+            air.transmit(self, relayed, now)
+
+    def _relayed(self, received: ReceivedNetworkPdu) -> bytes | None:
+        """The PDU re-encrypted with TTL - 1 and the credentials that opened it."""
+        stack = self._stack
+        pdu = received.pdu.relayed()
+        if pdu is None or stack is None:
+            return None
+        for index, new_key, credentials in stack.net_keys.candidates(pdu.nid):
+            if index == received.net_key_index and new_key == received.new_key:
+                return pdu.encrypt(credentials, received.iv_index)
+        return None
+
+    def _air_out(self, data: bytes, now: float) -> None:
+        """One of our own Network PDUs on the air (subject to the reply delay)."""
+        air = self._air
+        if air is None:
+            return
+        self._emit(partial(air.transmit, self, data, now))
 
     def _on_proxy_configuration(self, data: bytes) -> None:
         stack, proxy = self._stack, self._proxy
@@ -1002,6 +1111,7 @@ class SimulatedNode:
         for action in actions:
             if isinstance(action, NetworkSend):
                 self._proxy_out(ProxyMessageType.NETWORK_PDU, action.data)
+                self._air_out(action.data, now)
             elif isinstance(action, AccessMessage):
                 self._on_access(action, now)
 
@@ -1062,7 +1172,7 @@ class SimulatedNode:
         """One proxy message to the client; Network PDUs pass the proxy filter (§6.7)."""
         proxy, link, stack = self._proxy, self._link, self._stack
         if proxy is None or link is None or stack is None:
-            return  # no proxy client: what a real node would send on the advertising bearer
+            return  # no proxy client (the advertising bearer is simulator.air)
         if kind is ProxyMessageType.NETWORK_PDU:
             try:
                 dst = stack.open_network_pdu(data).pdu.dst
@@ -1225,6 +1335,8 @@ class SimulatedNode:
         scheduler's handles (``loop.call_later``) would otherwise outlive it.
         """
         self._cancel_timer()
+        if self._air is not None:
+            self._air.cancel(self)
         pending, self._pending = self._pending, {}
         for handle in pending.values():
             cancel = getattr(handle, "cancel", None)
@@ -1236,7 +1348,7 @@ class SimulatedNode:
     def to_dict(self) -> dict[str, Any]:
         """The node's full state as JSON-able data (keys included: a simulated device).
 
-        Faults, callbacks and the scheduler are runtime wiring and are not saved.
+        Faults, callbacks, the scheduler and the air are runtime wiring and are not saved.
         """
         return {
             "version": _PERSISTENCE_VERSION,
@@ -1269,7 +1381,7 @@ class SimulatedNode:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], **runtime: Any) -> SimulatedNode:
         """Rebuild a node from :meth:`to_dict`; ``runtime`` takes the constructor's wiring
-        arguments (``faults``, ``schedule``, ``clock``, ``on_*`` callbacks)."""
+        arguments (``faults``, ``schedule``, ``clock``, ``air``, ``on_*`` callbacks)."""
         if data.get("version") != _PERSISTENCE_VERSION:
             raise ValueError(f"unsupported simulated node data version {data.get('version')!r}")
         private = data.get("oob_private_key")

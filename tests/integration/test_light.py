@@ -81,9 +81,6 @@ async def _call(hass: HomeAssistant, service: str, entity_id: str, **data: Any) 
     await hass.async_block_till_done()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="simulated nodes do not relay yet: only the proxy node is reachable"
-)
 async def test_entities_per_profile(hass: HomeAssistant, bed: MeshTestbed) -> None:
     plug, dimmable, ctl, hsl, xyl, twin = await _ready(
         hass, bed, "onoff_plug", "dimmable", "ctl", "hsl", "xyl", "two_element"
