@@ -59,6 +59,7 @@ from custom_components.ble_mesh.mesh.provisioning import InputAction, OobValue, 
 from custom_components.ble_mesh.mesh.qr import format_uuid
 
 from . import profiles as p
+from .air import MeshAir
 from .node import OobCapabilities, SimulatedNode
 from .profiles import PROFILES
 from .virtual_proxy import VirtualProxy
@@ -387,6 +388,14 @@ class DemoNode(SimulatedNode):
             if self.on_activity is not None:
                 self.on_activity(self)
 
+    def air_receive(self, data: bytes, now: float | None = None) -> None:
+        """A PDU relayed over the simulated air (lights reached through another proxy node)."""
+        try:
+            super().air_receive(data, now)
+        finally:
+            if self.on_activity is not None:
+                self.on_activity(self)
+
     def tick(self, now: float) -> None:
         """Run the timers (transitions end, periodic publications), then report activity."""
         super().tick(now)
@@ -458,6 +467,9 @@ class DemoHandle:
         """Hold the pieces; :func:`async_setup_demo` starts them."""
         self.hass = hass
         self.proxy = proxy
+        # One shared advertising bearer: every light is reachable through whichever light
+        # Home Assistant uses as its proxy, as in a real mesh.
+        self.air = MeshAir()
         self.lights: dict[str, DemoLight] = {light.name: light for light in lights}
         self.nodes: dict[str, DemoNode] = {}
         """Nodes by light name."""
@@ -507,6 +519,7 @@ class DemoHandle:
         return {
             "schedule": self.hass.loop.call_later,
             "clock": self.proxy.clock,
+            "air": self.air,
             "on_show_oob": partial(self._on_show_oob, light),
             "on_input_oob_requested": partial(self._on_input_requested, light),
             "on_provisioned": self._on_provisioned,
@@ -742,6 +755,7 @@ class DemoHandle:
         old = self._node_for_service(call.data[ATTR_DEVICE])
         light = self.lights[str(old.name)]
         self.proxy.remove(old.address)  # drops the link, as pulling the power would
+        self.air.leave(old)
         old.cancel_timers()
         persistent_notification.async_dismiss(self.hass, _notification_id(old))
         node = self._build_node(light, None)
