@@ -279,3 +279,19 @@ def test_icons_cover_entity_translation_keys() -> None:
     strings = _json(INTEGRATION / "strings.json")
     for platform, keys in strings.get("entity", {}).items():
         assert set(keys) <= set(icons["entity"][platform])
+
+
+def test_services_are_described_translated_and_have_icons() -> None:
+    import yaml
+
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
+    strings = _json(INTEGRATION / "strings.json")["services"]
+    icons = _json(INTEGRATION / "icons.json")["services"]
+    assert set(services) == set(strings) == set(icons)
+    for name, service in services.items():
+        assert set(service.get("fields", {})) == set(strings[name].get("fields", {})), name
+        assert strings[name]["name"]
+        assert strings[name]["description"]
+    source = (INTEGRATION / "services.py").read_text(encoding="utf-8")
+    registered = set(re.findall(r'^SERVICE_[A-Z_]+ = "([a-z_]+)"', source, re.M))
+    assert registered == set(services)

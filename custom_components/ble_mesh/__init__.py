@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import logging
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
+from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_MESH_UUID, DOMAIN
 from .devices import async_update_node_devices
 from .mesh.errors import MeshError
 from .runtime import MeshConfigEntry, MeshRuntime
+from .services import async_setup_services, node_for_device
 from .storage import MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
 PLATFORMS = [Platform.LIGHT]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the service actions (quality scale: action-setup)."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:
@@ -97,9 +111,16 @@ async def async_remove_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> Non
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: MeshConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Refuse to forget a node's device while the node is still in the network.
+    """Deleting a node's device removes the node from the mesh network.
 
-    Removing a node resets it and refreshes the network keys; until that procedure exists the
-    device stays, so Home Assistant never loses track of a node that still holds the keys.
+    Config Node Reset, removal from the database and the Key Refresh that evicts the node's
+    keys from the other nodes (:meth:`MeshRuntime.async_remove_node`). A node out of reach
+    is removed all the same (logged): after the refresh its keys open nothing. A device that
+    stands for no node (left over) simply goes. Home Assistant's own node is no device.
     """
-    return False
+    if entry.state is not ConfigEntryState.LOADED:
+        return False  # the keys and the network are not loaded: nothing can be done safely
+    node = node_for_device(hass, entry, device)
+    if node is not None:
+        await entry.runtime_data.async_remove_node(node)
+    return True

@@ -10,6 +10,9 @@ Steps, each sent with the node's device key through the runtime (MshPRT 1.1 §4.
    Home Assistant's unicast address with AppKey 0, so a wall switch reaches HA by push.
 5. ``configComplete`` is set and the database saved.
 
+:func:`reset_configuration` forgets these records (the ``reconfigure_node`` action), so that
+the whole configuration runs again.
+
 Resumable: every step records its result in the database before the next one, and a step
 whose result is already recorded is skipped. An interrupted configuration is simply run again
 (the runtime does that on the next connection); a step repeated on the node is harmless
@@ -127,6 +130,23 @@ def apply_composition(node: Node, page: CompositionDataPage0) -> None:
     node.elements = elements
 
 
+def reset_configuration(node: Node) -> None:
+    """Forget what the configuration recorded, so that it runs again from step 1.
+
+    The composition data is read again; AppKey 0, its bindings to the light servers and
+    their publications are sent again (each is harmless to repeat on the node).
+    """
+    node.config_complete = False
+    node.cid = None
+    node.app_keys = [k for k in node.app_keys if k.index != APP_KEY_INDEX]
+    for element in node.elements:
+        for model in element.models:
+            if model.is_vendor or model.model_id not in LIGHT_SERVER_MODELS:
+                continue
+            model.bind = [i for i in model.bind if i != APP_KEY_INDEX]
+            model.publish = None
+
+
 def _check(node: Node, step: str, status: ConfigStatus, *accepted: ConfigStatus) -> None:
     if status is not ConfigStatus.SUCCESS and status not in accepted:
         raise ConfigurationRefusedError(node.unicast_address, step, status)
@@ -162,7 +182,8 @@ async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
             ConfigAppKeyStatus,
         )
         _check(node, "AppKey Add", added.status, ConfigStatus.KEY_INDEX_ALREADY_STORED)
-        node.app_keys.append(NodeKey(APP_KEY_INDEX))
+        # During a Key Refresh the database's AppKey is the new one: the node has it already.
+        node.app_keys.append(NodeKey(APP_KEY_INDEX, updated=app_key.old_key is not None))
         await runtime.async_save()
 
     own = runtime.unicast_address

@@ -35,6 +35,23 @@ retries=2) -> Message | None``
 ``runtime.next_tid(dst) -> int`` (and ``runtime.tids``, a :class:`~.mesh.models.common.TidCounter`)
     A new transaction identifier for a Set message to ``dst``.
 
+Node removal and Key Refresh (:mod:`.key_refresh`)
+--------------------------------------------------
+
+``await runtime.async_remove_node(node)``
+    Config Node Reset (a node out of reach is removed anyway, with a log line), removal from
+    the database, and the Key Refresh that evicts the node's keys from the remaining nodes.
+``await runtime.async_start_key_refresh()``
+    A Key Refresh of every NetKey without removing a node (False: one already runs).
+
+The database is the truth for the keys: :meth:`async_keys_changed` mirrors its NetKeys and
+AppKeys, with their Key Refresh phase, into the engine's keyrings (``_load_keys``), at start
+and after every step of the procedure, so what Home Assistant transmits with always matches
+what is stored. The procedure runs in the same background task as the automatic
+configuration, whenever a proxy node is reachable: an interrupted refresh resumes after a
+restart or a reconnection. Nodes that do not take a step raise the ``key_refresh_stuck``
+repair issue; the refresh waits in its phase and is retried like a failed configuration.
+
 Persistence: SEQ numbers are reserved in blocks (the engine's :class:`SequenceAllocator`,
 256 per block); each reservation is written to storage *before* a message using it leaves,
 so there is one write per block, and a restart continues after the last reservation (no SEQ
@@ -59,6 +76,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 
+from . import key_refresh
 from .const import DOMAIN, MESH_PROVISIONING_SERVICE_UUID, SIGNAL_NODE_CONFIGURED
 from .devices import async_register_node
 from .exceptions import (
@@ -113,7 +131,7 @@ from .mesh.transport import (
     TransferBusyError,
     TransferFailed,
 )
-from .node_config import async_configure_node
+from .node_config import async_configure_node, reset_configuration
 from .proxy_connection import ProxyConnection
 from .proxy_link import LinkError
 from .storage import MeshStore
@@ -142,14 +160,32 @@ class _Write:
     save: bool = False
 
 
-def _build_stack(network: MeshNetwork, own: Node) -> MeshStack:
-    keys = NetworkKeyring()
+def _load_keys(stack: MeshStack, network: MeshNetwork) -> None:
+    """Mirror the database's NetKeys and AppKeys into the stack, Key Refresh state included.
+
+    During a refresh the database holds the new key in ``key`` and the old one in
+    ``old_key`` (MshCDB); the keyrings hold the old key with the new one beside it, in the
+    same phase, so the stack transmits with the old keys in phase 1 and with the new ones in
+    phase 2 (NetKey and bound AppKeys alike, MshPRT 1.1 §3.11.4), and receives with both.
+    """
+    keys = stack.net_keys
     for net_key in network.net_keys:
+        keys.remove(net_key.index)
         keys.add(net_key.index, net_key.old_key or net_key.key)
         if net_key.old_key is not None:
             keys.update(net_key.index, net_key.key)
             if int(net_key.phase) == 2:
                 keys.set_phase(net_key.index, 2)
+    for app_key in network.app_keys:
+        stack.app_keys.add(
+            AppKey(app_key.index, app_key.old_key or app_key.key, app_key.bound_net_key)
+        )
+        if app_key.old_key is not None:
+            stack.app_keys.update(AppKey(app_key.index, app_key.key, app_key.bound_net_key))
+
+
+def _build_stack(network: MeshNetwork, own: Node) -> MeshStack:
+    keys = NetworkKeyring()
     ext = network.extension
     iv = IvIndexState(iv_index=network.iv_index, update_in_progress=network.iv_update_active)
     stored_seq = network.sequence_number(own.unicast_address)
@@ -172,8 +208,7 @@ def _build_stack(network: MeshNetwork, own: Node) -> MeshStack:
         element_count=own.element_count,
         subscriptions=None,  # a controller listens to every group
     )
-    for app_key in network.app_keys:
-        stack.app_keys.add(AppKey(app_key.index, app_key.key, app_key.bound_net_key))
+    _load_keys(stack, network)
     for node in network.nodes:
         if node is not own and node.device_key is not None:
             stack.add_device_key(
@@ -212,6 +247,8 @@ class MeshRuntime:
         self._config_task: asyncio.Task[None] | None = None
         self._config_attempts: dict[str, int] = {}
         self._cancel_config_retry: CALLBACK_TYPE | None = None
+        self._refresh_stuck: list[Node] = []
+        self._work_again = False
         self._proxy = ProxyConnection(
             hass,
             network.mesh_name,
@@ -316,6 +353,12 @@ class MeshRuntime:
             "pending_requests": self._tracker.pending,
             "unconfigured_nodes": [f"{n.unicast_address:04X}" for n in self._unconfigured()],
             "configuration_attempts": dict(self._config_attempts),
+            # Key Refresh (no key material, and no "key" in the names: the tests search for it)
+            "refresh_phases": {
+                str(k.index): int(k.phase) for k in self.network.net_keys if k.old_key is not None
+            },
+            "refresh_pending": key_refresh.work_pending(self.network),
+            "refresh_waiting_for": [f"{n.unicast_address:04X}" for n in self._refresh_stuck],
         }
 
     # --- public API: messages ------------------------------------------------------------
@@ -396,6 +439,8 @@ class MeshRuntime:
     def async_node_added(self, node: Node) -> None:
         """A node was provisioned into this network: a device, then configured automatically."""
         async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
+        # Provisioned during a Key Refresh: it was given the database's (new) NetKey.
+        key_refresh.node_added_during_refresh(self.network, node)
         if self._engine is None:
             return
         if node.device_key is not None:
@@ -417,6 +462,75 @@ class MeshRuntime:
             self._stack.add_device_key(
                 DeviceKey(node.device_key, node.unicast_address, node.element_count)
             )
+
+    @callback
+    def async_keys_changed(self) -> None:
+        """The database's keys or Key Refresh phases changed: mirror them into the stack."""
+        if self._engine is not None:
+            _load_keys(self._engine, self.network)
+
+    async def async_remove_node(self, node: Node) -> None:
+        """Reset ``node``, remove it from the network and refresh the keys of the others.
+
+        The node is removed even when it cannot be reset (out of reach, no proxy): the Key
+        Refresh that follows makes the keys it still holds useless.
+        """
+        if self._engine is not None and self._connected:
+            await key_refresh.async_reset_node(self, node)
+        else:
+            _LOGGER.warning(
+                "Mesh node %s cannot be reset (no proxy node of %s is reachable); it is removed "
+                "anyway, and the key refresh makes the keys it still holds useless",
+                key_refresh.node_label(node),
+                self.network.mesh_name,
+            )
+        if self.network.node_by_uuid(node.uuid) is None:
+            return  # removed meanwhile (a second request for the same node)
+        started = key_refresh.remove_from_network(self.network, node)
+        if self._engine is not None:
+            self._stack.device_keys = [
+                k for k in self._stack.device_keys if k.address != node.unicast_address
+            ]
+        self._config_attempts.pop(node.uuid.hex, None)
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"node_not_configured_{self.entry_id}_{node.uuid.hex}"
+        )
+        self._refresh_stuck = [n for n in self._refresh_stuck if n is not node]
+        self.async_keys_changed()
+        await self.async_save()
+        _LOGGER.info(
+            "Mesh node %s removed from network %s%s",
+            key_refresh.node_label(node),
+            self.network.mesh_name,
+            "; key refresh started" if started else "",
+        )
+        self._kick_work()
+
+    async def async_start_key_refresh(self) -> bool:
+        """Start a Key Refresh of every NetKey; False when one is already in progress."""
+        if key_refresh.in_progress(self.network):
+            return False
+        key_refresh.begin(self.network)
+        self.async_keys_changed()
+        await self.async_save()
+        self._kick_work()
+        return True
+
+    @callback
+    def async_reconfigure_node(self, node: Node) -> None:
+        """Run the automatic configuration of ``node`` again (see node_config)."""
+        reset_configuration(node)
+        self._config_attempts.pop(node.uuid.hex, None)
+        self.store.async_schedule_save(self.network, 0)
+        self._kick_work()
+
+    @callback
+    def _kick_work(self) -> None:
+        """Run pending work now rather than after the retry delay."""
+        if self._cancel_config_retry is not None:
+            self._cancel_config_retry()
+            self._cancel_config_retry = None
+        self._schedule_configuration()
 
     async def async_save(self) -> None:
         """Write the network now (through the ordered output, after pending SEQ writes)."""
@@ -449,18 +563,67 @@ class MeshRuntime:
         if not self._started or not self._connected:
             return
         if self._config_task is not None and not self._config_task.done():
+            self._work_again = True  # picked up when the running pass ends
             return
-        if not self._unconfigured():
+        if not self._unconfigured() and not key_refresh.work_pending(self.network):
             return
         self._config_task = self.hass.async_create_background_task(
-            self._async_configure_pending(), f"ble_mesh {self.network.mesh_name} configuration"
+            self._async_work(), f"ble_mesh {self.network.mesh_name} configuration"
         )
 
-    async def _async_configure_pending(self) -> None:
+    async def _async_work(self) -> None:
+        """One pass of the Configuration Manager: configure new nodes, then refresh keys."""
+        self._work_again = False
+        failed = await self._async_configure_pending()
+        if self._connected and key_refresh.work_pending(self.network):
+            failed = not await self._async_refresh_keys() or failed
+        if self._work_again and self._started:
+            self.hass.loop.call_soon(self._schedule_configuration)  # asked for during the pass
+        elif failed and self._started:
+            if self._cancel_config_retry is not None:
+                self._cancel_config_retry()
+            self._cancel_config_retry = async_call_later(
+                self.hass, CONFIG_RETRY_DELAY, self._retry_configuration
+            )
+
+    async def _async_refresh_keys(self) -> bool:
+        """Run the Key Refresh; False (and the repair issue) when nodes did not take a step."""
+        issue_id = f"key_refresh_stuck_{self.entry_id}"
+        try:
+            await key_refresh.async_refresh_keys(self)
+        except key_refresh.KeyRefreshStuckError as err:
+            if not self._connected:
+                return False  # the connection went away: resumed on the next one
+            self._refresh_stuck = err.nodes
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="key_refresh_stuck",
+                translation_placeholders={
+                    "network": self.network.mesh_name,
+                    "phase": str(err.phase),
+                    "nodes": ", ".join(key_refresh.node_label(n) for n in err.nodes),
+                },
+            )
+            return False
+        except MeshCommunicationError as err:
+            _LOGGER.info("Key refresh of %s interrupted: %s", self.network.mesh_name, err)
+            return False
+        self._refresh_stuck = []
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        return True
+
+    async def _async_configure_pending(self) -> bool:
+        """Configure every unconfigured node; True when one of them failed."""
         failed = False
         for node in self._unconfigured():
             if not self._connected:
-                return
+                return failed
+            if self.network.node_by_uuid(node.uuid) is None:
+                continue  # removed meanwhile
             key = node.uuid.hex
             issue_id = f"node_not_configured_{self.entry_id}_{key}"
             try:
@@ -496,12 +659,7 @@ class MeshRuntime:
             if self._proxy.preferred is not None and not self._unconfigured():
                 self._proxy.preferred = None
             _LOGGER.debug("Mesh node %04X configured", node.unicast_address)
-        if failed and self._started:
-            if self._cancel_config_retry is not None:
-                self._cancel_config_retry()
-            self._cancel_config_retry = async_call_later(
-                self.hass, CONFIG_RETRY_DELAY, self._retry_configuration
-            )
+        return failed
 
     @callback
     def _retry_configuration(self, _now: object) -> None:

@@ -1186,11 +1186,15 @@ class MeshExtension:
           "sequenceNumbers": {"0001": 1200}, # next SEQ to use, per source address we own
           "localProvisioner": "UUID",        # which provisioner this Home Assistant is
           "sequenceIvIndex": 0,              # IV Index the sequence numbers belong to
-          "replayProtection": {"0002": [0, 17]}  # last (IV Index, SEQ) accepted per source
+          "replayProtection": {"0002": [0, 17]},  # last (IV Index, SEQ) accepted per source
+          "keyRefreshPending": true          # another Key Refresh must follow the current one
         }
 
-    ``sequenceIvIndex`` and ``replayProtection`` are optional (absent: the sequence numbers
-    belong to the transmit IV Index, the replay protection list is empty).
+    ``sequenceIvIndex``, ``replayProtection`` and ``keyRefreshPending`` are optional (absent:
+    the sequence numbers belong to the transmit IV Index, the replay protection list is empty,
+    no Key Refresh is owed). ``keyRefreshPending`` is set when a node that already held the
+    *new* keys of a running Key Refresh was removed: the new keys are then compromised too, and
+    a fresh Key Refresh (MshPRT 1.1 §3.11.4) must run once the current one has finished.
     """
 
     iv_index: int = 0
@@ -1199,6 +1203,7 @@ class MeshExtension:
     local_provisioner: UUID | None = None
     sequence_iv_index: int | None = None
     replay_protection: dict[int, tuple[int, int]] = field(default_factory=dict)
+    key_refresh_pending: bool = False
     extra: JsonDict = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
     uuid_text: str = field(default="", repr=False, compare=False)
@@ -1232,6 +1237,7 @@ class MeshExtension:
             local_provisioner=local[0] if local is not None else None,
             sequence_iv_index=o.opt("sequenceIvIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
             replay_protection=replay,
+            key_refresh_pending=bool(o.opt("keyRefreshPending", _bool)),
             extra=o.extra(),
             key_order=o.order(),
             uuid_text=local[1] if local is not None else "",
@@ -1253,6 +1259,7 @@ class MeshExtension:
                 if self.replay_protection
                 else None
             ),
+            "keyRefreshPending": True if self.key_refresh_pending else None,
         }
         return _emit(known, self.extra, self.key_order)
 

@@ -1,0 +1,197 @@
+"""Service actions of the Bluetooth Mesh integration (registered once, in ``async_setup``).
+
+* ``reconfigure_node`` (device_id): run the node's automatic configuration again.
+* ``reset_node`` (device_id): Config Node Reset, removal, Key Refresh; the device goes too.
+  The same as deleting the device in Home Assistant.
+* ``start_key_refresh`` (config_entry_id): replace the network's keys on every node.
+* ``export_network`` (config_entry_id, include_keys): the Mesh Configuration Database JSON
+  as response data, keys redacted unless asked for.
+* ``identify`` (device_id, duration): Health Attention Set, the node blinks or beeps.
+
+Bad input (an unknown device, a network that is not loaded) raises ServiceValidationError;
+a failure in the mesh raises the runtime's HomeAssistantError, both translated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import voluptuous as vol
+
+from .const import DOMAIN
+from .devices import node_identifier
+from .diagnostics import TO_REDACT
+from .mesh.database import Node
+from .mesh.models import model_ids as ids
+from .mesh.models.common import ModelId
+from .mesh.models.config import ConfigModelAppBind, ConfigModelAppStatus, ConfigStatus
+from .mesh.models.health import HealthAttentionSet, HealthAttentionStatus
+from .node_config import APP_KEY_INDEX, ConfigurationRefusedError
+from .runtime import MeshConfigEntry, MeshRuntime
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_INCLUDE_KEYS = "include_keys"
+ATTR_DURATION = "duration"
+
+SERVICE_RECONFIGURE_NODE = "reconfigure_node"
+SERVICE_RESET_NODE = "reset_node"
+SERVICE_START_KEY_REFRESH = "start_key_refresh"
+SERVICE_EXPORT_NETWORK = "export_network"
+SERVICE_IDENTIFY = "identify"
+
+# The Attention Timer is one octet of seconds (MshPRT 1.1 §4.2.9 / MshMDL Health Server).
+MAX_ATTENTION = 255
+
+DEVICE_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+EXPORT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_INCLUDE_KEYS, default=False): cv.boolean,
+    }
+)
+IDENTIFY_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_DURATION, default=10): vol.All(
+            vol.Coerce(int), vol.Range(min=0, max=MAX_ATTENTION)
+        ),
+    }
+)
+
+
+def _loaded_entry(hass: HomeAssistant, entry_id: str) -> MeshConfigEntry:
+    entry: MeshConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_config_entry",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
+    return entry
+
+
+def node_for_device(
+    hass: HomeAssistant, entry: MeshConfigEntry, device: dr.DeviceEntry
+) -> Node | None:
+    """The database record of the node a device stands for (None: not one of ours)."""
+    runtime = entry.runtime_data
+    return next(
+        (
+            node
+            for node in runtime.network.nodes
+            if node_identifier(runtime.mesh_uuid, node) in device.identifiers
+        ),
+        None,
+    )
+
+
+def _device_node(hass: HomeAssistant, device_id: str) -> tuple[MeshConfigEntry, Node]:
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        for entry_id in device.config_entries:
+            entry = hass.config_entries.async_get_entry(entry_id)
+            if entry is None or entry.domain != DOMAIN:
+                continue
+            loaded = _loaded_entry(hass, entry_id)
+            node = node_for_device(hass, loaded, device)
+            if node is not None:
+                return loaded, node
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="invalid_device",
+        translation_placeholders={"device_id": device_id},
+    )
+
+
+async def _async_reconfigure_node(call: ServiceCall) -> None:
+    entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
+    entry.runtime_data.async_reconfigure_node(node)
+
+
+async def _async_reset_node(call: ServiceCall) -> None:
+    device_id = call.data[ATTR_DEVICE_ID]
+    entry, node = _device_node(call.hass, device_id)
+    await entry.runtime_data.async_remove_node(node)
+    dr.async_get(call.hass).async_update_device(device_id, remove_config_entry_id=entry.entry_id)
+
+
+async def _async_start_key_refresh(call: ServiceCall) -> None:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    if not await entry.runtime_data.async_start_key_refresh():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="key_refresh_in_progress",
+            translation_placeholders={"network": entry.title},
+        )
+
+
+async def _async_export_network(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    # MshCDB only: our extension (SEQ, replay list, local provisioner) is Home Assistant's.
+    data: dict[str, Any] = entry.runtime_data.network.to_json(include_extension=False)
+    if call.data[ATTR_INCLUDE_KEYS]:
+        return data
+    redacted: dict[str, Any] = async_redact_data(data, TO_REDACT)
+    return redacted
+
+
+async def _async_ensure_health_binding(runtime: MeshRuntime, node: Node) -> None:
+    """Bind AppKey 0 to the primary element's Health Server once (Attention needs it)."""
+    element = node.elements[0] if node.elements else None
+    model = element.model(ids.HEALTH_SERVER) if element is not None else None
+    if model is None or APP_KEY_INDEX in model.bind:
+        return
+    status = await runtime.async_send(
+        node.unicast_address,
+        ConfigModelAppBind(node.unicast_address, APP_KEY_INDEX, ModelId(ids.HEALTH_SERVER)),
+        device_key=True,
+        expect=ConfigModelAppStatus,
+    )
+    assert isinstance(status, ConfigModelAppStatus)
+    if status.status is not ConfigStatus.SUCCESS:
+        raise ConfigurationRefusedError(node.unicast_address, "Model App Bind", status.status)
+    model.bind.append(APP_KEY_INDEX)
+    await runtime.async_save()
+
+
+async def _async_identify(call: ServiceCall) -> None:
+    entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
+    runtime = entry.runtime_data
+    await _async_ensure_health_binding(runtime, node)
+    await runtime.async_send(
+        node.unicast_address,
+        HealthAttentionSet(call.data[ATTR_DURATION]),
+        expect=HealthAttentionStatus,
+    )
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's service actions (once, whatever the number of entries)."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_RECONFIGURE_NODE, _async_reconfigure_node, schema=DEVICE_SCHEMA
+    )
+    hass.services.async_register(DOMAIN, SERVICE_RESET_NODE, _async_reset_node, DEVICE_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_START_KEY_REFRESH, _async_start_key_refresh, schema=ENTRY_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_EXPORT_NETWORK,
+        _async_export_network,
+        schema=EXPORT_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(DOMAIN, SERVICE_IDENTIFY, _async_identify, schema=IDENTIFY_SCHEMA)

@@ -1,0 +1,372 @@
+"""Removing a node: Config Node Reset, removal, and the Key Refresh of the remaining nodes.
+
+Through Home Assistant's device registry, the virtual proxy and simulated nodes sharing one
+mesh air; nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+
+from custom_components.ble_mesh.const import DOMAIN
+from custom_components.ble_mesh.devices import node_identifier
+from custom_components.ble_mesh.mesh.database import KeyRefreshPhase, MeshNetwork
+from custom_components.ble_mesh.mesh.errors import MeshError
+from custom_components.ble_mesh.mesh.models import generic as gen
+from custom_components.ble_mesh.mesh.network import (
+    IvIndexState,
+    KeyRefreshPhase as NodePhase,
+    NetworkKeyring,
+    decrypt_with_keyring,
+)
+from custom_components.ble_mesh.mesh.proxy import (
+    MESH_PROXY_DATA_IN_UUID,
+    ProxyMessageType,
+    Reassembler,
+)
+from simulator.node import SimulatedNode
+from simulator.virtual_proxy import VirtualProxy
+
+from .mesh_testbed import MeshTestbed, TimeMachine, until
+
+pytestmark = pytest.mark.usefixtures("no_connect_backoff")
+
+
+@pytest.fixture(name="bed")
+async def bed_fixture(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    enable_bluetooth: None,
+    virtual_proxy: VirtualProxy,
+) -> AsyncGenerator[MeshTestbed]:
+    """A network with no node yet; tests provision nodes, then set it up."""
+    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
+    yield testbed
+    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
+        await testbed.async_unload()
+    testbed.cleanup()
+
+
+async def settle(hass: HomeAssistant, predicate: Callable[[], bool], what: str) -> None:
+    """Like ``until``, with room for the dozens of round trips of a key refresh."""
+    for _ in range(20):
+        try:
+            await until(hass, predicate, what)
+        except AssertionError:
+            continue
+        return
+    raise AssertionError(f"condition never held: {what}")
+
+
+async def _network(hass: HomeAssistant, bed: MeshTestbed) -> list[SimulatedNode]:
+    """Three configured nodes; Home Assistant connects to the first (strongest signal)."""
+    nodes = [
+        bed.provision("dimmable", rssi=-40),
+        bed.provision("onoff_plug", rssi=-70),
+        bed.provision("ctl", rssi=-80),
+    ]
+    for node in nodes:
+        bed.add(node)
+    await bed.async_setup()
+    for node in nodes:
+        await settle(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
+    assert bed.runtime.proxy_address == nodes[0].address
+    return nodes
+
+
+def _refresh_done(bed: MeshTestbed) -> bool:
+    key = bed.runtime.network.net_keys[0]
+    return key.old_key is None and key.phase == KeyRefreshPhase.NORMAL
+
+
+def _node_keys(node: SimulatedNode) -> tuple[bytes, bytes | None, int, bytes]:
+    models = node.models
+    assert models is not None
+    entry = models.net_keys.get(0)
+    return entry.key, entry.new_key, int(entry.phase), models.app_keys.get(0).key
+
+
+def _assert_has_network_keys(node: SimulatedNode, network: MeshNetwork) -> None:
+    net_key, new_key, phase, app_key = _node_keys(node)
+    assert net_key == network.net_keys[0].key
+    assert app_key == network.app_keys[0].key
+    assert new_key is None
+    assert phase == NodePhase.NORMAL
+
+
+def _device_id(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode) -> str:
+    device = dr.async_get(hass).async_get_device(
+        identifiers={node_identifier(bed.mesh_uuid, bed.stored_node(node))}
+    )
+    assert device is not None
+    return device.id
+
+
+def _network_pdus_to(proxy: VirtualProxy, node: SimulatedNode) -> list[bytes]:
+    """Every Network PDU Home Assistant wrote to ``node`` (reassembled, still encrypted)."""
+    reassembler = Reassembler()
+    pdus: list[bytes] = []
+    for record in proxy.stats.log:
+        if record.address != node.address.upper() or record.direction != "write":
+            continue
+        if record.char_uuid.lower() != MESH_PROXY_DATA_IN_UUID:
+            continue
+        message = reassembler.receive(record.data, record.time)
+        if message is not None and message.message_type is ProxyMessageType.NETWORK_PDU:
+            pdus.append(message.data)
+    return pdus
+
+
+async def test_deleting_a_device_resets_the_node_and_refreshes_the_keys(
+    hass: HomeAssistant,
+    bed: MeshTestbed,
+    virtual_proxy: VirtualProxy,
+    hass_ws_client: Any,
+) -> None:
+    proxy_node, gone, other = await _network(hass, bed)
+    network = bed.runtime.network
+    old_net_key, old_app_key = network.net_keys[0].key, network.app_keys[0].key
+    gone_address = gone.unicast_address
+    device_id = _device_id(hass, bed, gone)
+
+    # What the user does: delete the device in the UI (the websocket command behind it).
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": bed.runtime.entry_id,
+            "device_id": device_id,
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+
+    # The node got Config Node Reset: unprovisioned, advertising the provisioning service.
+    assert not gone.is_provisioned
+    assert dr.async_get(hass).async_get(device_id) is None
+    assert network.node_by_address(gone_address or 0) is None
+    assert gone_address in network.excluded_addresses()
+
+    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    new_net_key, new_app_key = network.net_keys[0].key, network.app_keys[0].key
+    assert new_net_key != old_net_key
+    assert new_app_key != old_app_key
+    for node in (proxy_node, other):
+        _assert_has_network_keys(node, network)
+    stored = bed.saved_network()
+    assert stored.net_keys[0].key == new_net_key
+    assert stored.net_keys[0].old_key is None
+    assert stored.app_keys[0].old_key is None
+    assert all(not k.updated for n in stored.nodes for k in (*n.net_keys, *n.app_keys))
+
+    # The lights still work, with the new keys...
+    address = other.unicast_address
+    assert address is not None
+    status = await bed.runtime.async_send(
+        address,
+        gen.GenericOnOffSet(True, bed.runtime.next_tid(address)),
+        expect=gen.GenericOnOffStatus,
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)
+    # ... and what Home Assistant sends now is opaque to the removed node's old NetKey.
+    sent = _network_pdus_to(virtual_proxy, proxy_node)[-1]
+    iv = IvIndexState(iv_index=network.iv_index)
+    old_ring = NetworkKeyring()
+    old_ring.add(0, old_net_key)
+    with pytest.raises(MeshError):
+        decrypt_with_keyring(sent, old_ring, iv)
+    new_ring = NetworkKeyring()
+    new_ring.add(0, new_net_key)
+    assert decrypt_with_keyring(sent, new_ring, iv).pdu.dst == address
+
+
+async def test_unreachable_node_holds_the_refresh_with_a_repair_issue(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    proxy_node, gone, late = await _network(hass, bed)
+    network = bed.runtime.network
+    late.faults.stop_answering = True
+    clock = TimeMachine(hass)
+
+    await bed.runtime.async_remove_node(bed.stored_node(gone))
+    assert not gone.is_provisioned
+    issue_id = f"key_refresh_stuck_{bed.runtime.entry_id}"
+    registry = ir.async_get(hass)
+    await clock.advance(20)
+    issue = registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "key_refresh_stuck"
+    assert late.name in issue.translation_placeholders["nodes"]
+    assert issue.translation_placeholders["phase"] == "1"
+    # The refresh waits in phase 1: Home Assistant still transmits with the old keys.
+    net_key = network.net_keys[0]
+    assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION
+    assert net_key.old_key is not None
+    assert bed.stored_node(proxy_node).net_keys[0].updated
+    assert not bed.stored_node(late).net_keys[0].updated
+    assert bed.runtime.diagnostics()["refresh_waiting_for"] == [f"{late.unicast_address:04X}"]
+
+    late.faults.stop_answering = False
+    await clock.advance(35, step=5)
+    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
+    for node in (proxy_node, late):
+        _assert_has_network_keys(node, network)
+
+
+async def test_interrupted_refresh_resumes_after_a_restart(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    proxy_node, gone, late = await _network(hass, bed)
+    late.faults.stop_answering = True
+    clock = TimeMachine(hass)
+    await bed.runtime.async_remove_node(bed.stored_node(gone))
+    await clock.advance(20)
+    await bed.async_unload()  # Home Assistant restarts in the middle of phase 1
+
+    stored = bed.saved_network()
+    assert stored.net_keys[0].phase == KeyRefreshPhase.KEY_DISTRIBUTION
+    assert stored.net_keys[0].old_key is not None
+    assert stored.app_keys[0].old_key is not None
+    assert stored.node_by_uuid(bed.stored_node(proxy_node).uuid).net_keys[0].updated  # type: ignore[union-attr]
+    # The proxy node holds both keys, the silent one only the old keys.
+    assert _node_keys(proxy_node)[1] == stored.net_keys[0].key
+    assert _node_keys(late)[1] is None
+
+    late.faults.stop_answering = False
+    await bed.async_setup()
+    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    network = bed.runtime.network
+    assert network.net_keys[0].key == stored.net_keys[0].key  # the same new keys, resumed
+    for node in (proxy_node, late):
+        _assert_has_network_keys(node, network)
+
+
+async def test_refresh_interrupted_in_phase_2_resumes(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """A node falls silent after switching to the new keys; the revocation waits for it."""
+    proxy_node, gone, late = await _network(hass, bed)
+    receive = late.air_receive
+
+    def receive_then_fall_silent(data: bytes, now: float | None = None) -> None:
+        receive(data, now)
+        if (
+            late.models is not None
+            and late.models.net_keys.get(0).phase == NodePhase.USING_NEW_KEYS
+        ):
+            late.faults.stop_answering = True
+
+    late.air_receive = receive_then_fall_silent  # type: ignore[method-assign]
+    clock = TimeMachine(hass)
+    await bed.runtime.async_remove_node(bed.stored_node(gone))
+    await clock.advance(20)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"key_refresh_stuck_{bed.runtime.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["phase"] == "3"
+    await bed.async_unload()
+    stored = bed.saved_network()
+    assert stored.net_keys[0].phase == KeyRefreshPhase.USING_NEW_KEYS
+    # The proxy node has revoked its old keys already; the silent node has not.
+    assert _node_keys(proxy_node)[2] == NodePhase.NORMAL
+    assert _node_keys(late)[2] == NodePhase.USING_NEW_KEYS
+
+    late.air_receive = receive  # type: ignore[method-assign]
+    late.faults.stop_answering = False
+    await bed.async_setup()
+    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    for node in (proxy_node, late):
+        _assert_has_network_keys(node, bed.runtime.network)
+
+
+async def test_node_out_of_reach_is_removed_anyway(
+    hass: HomeAssistant, bed: MeshTestbed, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy_node, gone, other = await _network(hass, bed)
+    gone.faults.stop_answering = True
+    caplog.set_level(logging.INFO, logger="custom_components.ble_mesh")
+    clock = TimeMachine(hass)
+    record = bed.stored_node(gone)
+    task = hass.async_create_background_task(bed.runtime.async_remove_node(record), "remove")
+    await clock.advance(10)
+    await task
+    assert "could not be reset" in caplog.text
+    assert gone.is_provisioned  # it never heard the reset ...
+    assert bed.runtime.network.node_by_uuid(record.uuid) is None
+    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    # ... but what it holds is worthless now.
+    assert _node_keys(gone)[0] != bed.runtime.network.net_keys[0].key
+    for node in (proxy_node, other):
+        _assert_has_network_keys(node, bed.runtime.network)
+
+
+async def test_removing_a_node_that_holds_the_new_keys_owes_another_refresh(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    proxy_node, first, second = await _network(hass, bed)
+    network = bed.runtime.network
+    old_key = network.net_keys[0].key
+    second.faults.stop_answering = True  # holds the refresh in phase 1
+    clock = TimeMachine(hass)
+    await bed.runtime.async_remove_node(bed.stored_node(first))
+    await clock.advance(20)
+    first_new_key = network.net_keys[0].key
+    assert bed.stored_node(proxy_node).net_keys[0].updated
+    # The proxy node received the new keys, and is removed now: they are compromised.
+    second.faults.stop_answering = False
+    assert bed.runtime.network.extension is not None
+    task = hass.async_create_background_task(
+        bed.runtime.async_remove_node(bed.stored_node(proxy_node)), "remove"
+    )
+    await clock.advance(10)
+    await task
+    assert network.extension is not None
+    assert network.extension.key_refresh_pending or _refresh_done(bed)
+    await clock.advance(35, step=5)
+
+    def done() -> bool:
+        ext = network.extension
+        return _refresh_done(bed) and ext is not None and not ext.key_refresh_pending
+
+    await settle(hass, done, "both refreshes complete")
+    assert network.net_keys[0].key not in (old_key, first_new_key)
+    _assert_has_network_keys(second, network)
+
+
+async def test_leftover_device_without_a_node_is_simply_removed(
+    hass: HomeAssistant, bed: MeshTestbed, hass_ws_client: Any
+) -> None:
+    (node,) = [bed.provision("dimmable")]
+    bed.add(node)
+    await bed.async_setup()
+    await settle(hass, lambda: bed.stored_node(node).config_complete, "configured")
+    registry = dr.async_get(hass)
+    leftover = registry.async_get_or_create(
+        config_entry_id=bed.runtime.entry_id, identifiers={(DOMAIN, "gone-long-ago")}
+    )
+    keys_before = bed.runtime.network.net_keys[0].key
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": bed.runtime.entry_id,
+            "device_id": leftover.id,
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    assert registry.async_get(leftover.id) is None
+    # Nothing left the network: no key refresh.
+    assert node.is_provisioned
+    assert bed.runtime.network.net_keys[0].key == keys_before
+    assert bed.runtime.network.net_keys[0].old_key is None
