@@ -770,3 +770,31 @@ async def test_closing_the_dialog_while_waiting_for_input(
     await hass.async_block_till_done()
     assert not virtual_proxy.connected_addresses
     assert not node.is_provisioned
+
+
+async def test_qr_image_upload_unavailable_without_zbar(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without libzbar (a bare HA Core venv) the flow still works with text and says why."""
+    import sys
+
+    from custom_components.ble_mesh import qr_image
+
+    qr_image._decoder.cache_clear()
+    monkeypatch.setitem(sys.modules, "pyzbar", None)  # import fails like a missing libzbar
+    try:
+        node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+        flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
+        result = await _configure(hass, flow_id, {"method": "static_oob"})
+        assert result["step_id"] == "oob_data"
+        assert "qr_image" not in {str(key) for key in result["data_schema"].schema}
+        assert result["description_placeholders"]["image_note"]  # says why
+        with pytest.raises(qr_image.QrImageError, match="qr_image_unavailable"):
+            qr_image.decode_image(b"")
+        result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+        assert result["reason"] == "provisioned"
+    finally:
+        qr_image._decoder.cache_clear()
