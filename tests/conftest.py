@@ -9,4 +9,4 @@ from __future__ import annotations
 
 import custom_components.ble_mesh  # noqa: F401
 
-pytest_plugins = ["tests.simulator_fixtures"]
+pytest_plugins = ["tests.simulator_fixtures", "tests.browser.plugin"]

@@ -1,0 +1,329 @@
+"""Onboard, then add simulated mesh lights through Settings -> Devices & services in Chromium.
+
+The tests run in file order against one Home Assistant (session fixtures): the first light
+creates the mesh network, the others join it. The lights and their OOB modes come from the
+demo's ``ble_mesh_sim:`` block in ``config/configuration.yaml``; a test whose kind of light is
+not configured is skipped. Screenshots for the documentation are saved on the way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import segno
+import yaml
+
+from custom_components.ble_mesh.const import DEFAULT_NETWORK_NAME
+
+from .ha_server import ROOT, HomeAssistantServer
+from .ui import Ui
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+USER = {"name": "Mesh Tester", "username": "tester", "password": "browser-test-password-1"}
+NETWORK = DEFAULT_NETWORK_NAME
+"""The network name the first dialog proposes, kept as it is."""
+TRANSLATIONS = json.loads(
+    (ROOT / "custom_components" / "ble_mesh" / "translations" / "en.json").read_text()
+)
+"""What the frontend shows comes from here: the tests follow changes of wording."""
+
+
+def _t(key: str, **placeholders: str) -> str:
+    """A translated text of ble_mesh ("config.step.method.title"), placeholders filled in."""
+    text: Any = TRANSLATIONS
+    for part in key.split("."):
+        text = text[part]
+    assert isinstance(text, str), key
+    return text.format(**placeholders) if placeholders else text
+
+
+def _first_words(text: str, words: int = 8) -> re.Pattern[str]:
+    """A pattern for the beginning of a longer text (the dialog may wrap or format the rest)."""
+    return re.compile(re.escape(" ".join(text.split()[:words])))
+
+
+def _method(key: str) -> str:
+    """The label of an authentication method on the method step."""
+    return _t(f"selector.method.options.{key}")
+
+
+class _IgnoreTags(yaml.SafeLoader):
+    """Reads configuration.yaml without resolving !include and friends."""
+
+
+_IgnoreTags.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
+
+
+def _lights(server: HomeAssistantServer) -> list[dict[str, Any]]:
+    config = yaml.load((server.config_dir / "configuration.yaml").read_text(), Loader=_IgnoreTags)
+    block = (config or {}).get("ble_mesh_sim") or {}
+    return list(block.get("lights") or [])
+
+
+def _light(server: HomeAssistantServer, *oob_modes: str) -> str:
+    """The name of the first configured light with one of these OOB modes (else skip)."""
+    for light in _lights(server):
+        if light.get("oob", "none") in oob_modes:
+            return str(light["name"])
+    pytest.skip(f"no simulated light with oob {' or '.join(oob_modes)} in configuration.yaml")
+
+
+@pytest.fixture(name="ui", scope="session")
+def ui_fixture(page: Page, ha_server: HomeAssistantServer, screenshot_dir: Path) -> Ui:
+    """The browser tab and Home Assistant."""
+    return Ui(page, ha_server, screenshot_dir)
+
+
+@pytest.fixture(name="onboarded", scope="session")
+def onboarded_fixture(ui: Ui) -> Ui:
+    """Onboarding done through the UI (once), the Devices & services page open."""
+    ui.onboard(USER["name"], USER["username"], USER["password"])
+    return ui
+
+
+def _open_flow(ui: Ui, light: str) -> None:
+    """From Devices & services: Add the light, pass the first (network) step."""
+    ui.open_integrations()
+    card = ui.discovered_card(light)
+    card.wait_for(timeout=30_000)
+    ui.start_flow(light)
+    # bluetooth_new_network for the first light, bluetooth_confirm once a network exists.
+    ui.wait_heading(_t("config.step.bluetooth_confirm.title", name=light))
+    ui.wait_text("Device UUID")
+    assert light in ui.dialog_text()
+
+
+def _to_method_step(ui: Ui, light: str) -> None:
+    ui.wait_heading(_t("config.step.method.title", name=light))
+
+
+def _finish(ui: Ui, light: str, shot: str | None = None) -> str:
+    """Wait for the end of the flow: a new network (Success!) or the light added to it."""
+    added = _t("config.abort.provisioned", name=light)
+    ui.wait_text(re.compile(rf"Created configuration for|{re.escape(added)}"), 60_000)
+    text = ui.dialog_text()
+    if shot:
+        ui.shot(shot, dialog=True)
+    ui.close_dialog()
+    return text
+
+
+def _assert_added(text: str, light: str) -> None:
+    """The light joined the existing network (or made a new one when run on its own)."""
+    assert _t("config.abort.provisioned", name=light) in text or (
+        f"Created configuration for {NETWORK}" in text and light in text
+    ), text
+
+
+def test_onboarding(onboarded: Ui) -> None:
+    """A person creates the owner account; the frontend is logged in afterwards."""
+    page = onboarded.page
+    assert "/lovelace" in page.url
+    assert onboarded.page.locator("ha-sidebar").get_by_text(USER["name"]).count() >= 1
+    assert onboarded.access_token()
+
+
+def test_discovered_lights(onboarded: Ui) -> None:
+    """Every simulated light appears as a discovered "Bluetooth Mesh" device."""
+    ui = onboarded
+    ui.open_integrations()
+    for light in _lights(ui.server):
+        card = ui.discovered_card(str(light["name"]))
+        card.wait_for(timeout=30_000)
+        assert "Bluetooth Mesh" in ui.text_of(card)
+    ui.shot("integrations-discovered")
+
+
+def test_no_oob_creates_network(onboarded: Ui) -> None:
+    """No OOB: the network step, the capabilities, the warning, then the new network."""
+    ui = onboarded
+    light = _light(ui.server, "none")
+    _open_flow(ui, light)
+    ui.shot("flow-new-network", dialog=True)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.shot("flow-method-no-oob", dialog=True)
+    ui.choose_method(_method("no_oob"))
+    ui.submit()
+    ui.wait_heading(_t("config.step.no_oob_warning.title", name=light))
+    ui.wait_text(_first_words(_t("config.step.no_oob_warning.description", name=light)))
+    ui.shot("flow-no-oob-warning", dialog=True)
+    ui.submit()
+    text = _finish(ui, light, shot="flow-created-network")
+    assert f"Created configuration for {NETWORK}" in text
+    assert light in text
+    assert ui.flows.progress_actions()[:2] == ["connecting", "exchanging_keys"]
+
+
+def test_static_oob_typed(onboarded: Ui) -> None:
+    """Static OOB: the value from the light's label, typed into the dialog."""
+    ui = onboarded
+    light = _light(ui.server, "static")
+    qr = ui.light_log_info(light)["qr"]
+    static = re.search(r"OOB:([0-9a-f]+)", qr)
+    assert static, qr
+    _open_flow(ui, light)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method("static_oob"))
+    ui.submit()
+    ui.wait_heading(_t("config.step.oob_data.title", name=light))
+    ui.wait_text(_first_words(_t("config.step.oob_data.description", image_note="")))
+    ui.shot("flow-static-oob", dialog=True)
+    ui.fill(_t("config.step.oob_data.data.oob_text"), "not hex")
+    ui.submit()
+    ui.wait_text(_first_words(_t("config.error.invalid_oob_data")))
+    ui.shot("flow-static-oob-invalid", dialog=True)
+    ui.fill(_t("config.step.oob_data.data.oob_text"), static.group(1))
+    ui.submit()
+    text = _finish(ui, light, shot="flow-device-added")
+    _assert_added(text, light)
+    assert "authenticating" not in ui.flows.progress_actions()  # no Output/Input phase
+    assert "exchanging_keys" in ui.flows.progress_actions()
+
+
+def test_public_key_qr_text(onboarded: Ui, tmp_path: Path) -> None:
+    """OOB public key + static OOB: another light's QR code (a photo) is refused; the text of
+    this light's QR code, pasted, works."""
+    ui = onboarded
+    light = _light(ui.server, "public_key")
+    qr = ui.light_log_info(light)["qr"]
+    assert "PUBKEY:" in qr
+    other = next(str(x["name"]) for x in _lights(ui.server) if x["name"] != light)
+    photo = tmp_path / "other-light-qr.png"
+    segno.make(ui.light_log_info(other)["qr"], error="m").save(photo, scale=6, border=4)
+    _open_flow(ui, light)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.shot("flow-method-public-key", dialog=True)
+    ui.choose_method(_method("static_oob"))
+    ui.submit()
+    ui.wait_heading(_t("config.step.oob_data.title", name=light))
+    ui.dialog.locator("input[type=file]").set_input_files(photo)
+    ui.wait_text(photo.name)  # uploaded
+    ui.submit()
+    ui.wait_text(_first_words(_t("config.error.wrong_device")))
+    ui.shot("flow-qr-wrong-device", dialog=True)
+    # The form comes back without the photo (Home Assistant deleted the upload).
+    ui.fill(_t("config.step.oob_data.data.oob_text"), qr)
+    ui.shot("flow-qr-text", dialog=True)
+    ui.submit()
+    text = _finish(ui, light)
+    _assert_added(text, light)
+
+
+def test_output_oob_wrong_value_then_retry(onboarded: Ui) -> None:
+    """Output OOB: a wrong value fails with the translated error; a retry with the value works."""
+    ui = onboarded
+    light = _light(ui.server, "output_numeric", "output_alphanumeric")
+    _open_flow(ui, light)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method("output_oob"))
+    mark = len(ui.server.log_text())
+    ui.submit()
+    ui.wait_heading(_t("config.step.output_oob.title", name=light))
+    shown = ui.output_value(light, after=mark)
+    wrong = "1" if shown != "1" else "2"
+    ui.shot("flow-output-oob", dialog=True)
+    ui.fill(_t("config.step.output_oob.data.value"), wrong)
+    ui.submit()
+    ui.wait_heading(_t("config.step.failed.title", name=light))
+    ui.wait_text(_first_words(_t("config.error.confirmation_failed")))
+    ui.shot("flow-failed-wrong-value", dialog=True)
+    # Retry: a new attempt with new keys, and a new value on the light.
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method("output_oob"))
+    mark = len(ui.server.log_text())
+    ui.submit()
+    ui.wait_heading(_t("config.step.output_oob.title", name=light))
+    ui.fill(_t("config.step.output_oob.data.value"), ui.output_value(light, after=mark))
+    ui.submit()
+    text = _finish(ui, light)
+    _assert_added(text, light)
+    assert "authenticating" in ui.flows.progress_actions()
+
+
+def test_output_oob_blinks(onboarded: Ui) -> None:
+    """Output OOB by blinking (a light of two elements): count the blinks, enter the number."""
+    ui = onboarded
+    light = _light(ui.server, "blink", "beep", "vibrate")
+    _open_flow(ui, light)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method("output_oob"))
+    mark = len(ui.server.log_text())
+    ui.submit()
+    ui.wait_heading(_t("config.step.output_oob.title", name=light))
+    ui.fill(_t("config.step.output_oob.data.value"), ui.output_value(light, after=mark))
+    ui.shot("flow-output-oob-blink", dialog=True)
+    ui.submit()
+    text = _finish(ui, light)
+    _assert_added(text, light)
+
+
+def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
+    """Input OOB: the dialog shows a value; it is "typed into the light" via the demo action."""
+    ui = onboarded
+    light = _light(ui.server, "input_numeric", "input_alphanumeric", "push", "twist")
+    _open_flow(ui, light)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method("input_oob"))
+    ui.submit()
+    # "Enter **{value}** on {name} (...)": the value is what the light must be given.
+    before, after = _t("config.progress.input_oob").replace("**", "").split("{value}", 1)
+    prompt = re.compile(
+        rf"{re.escape(before.strip())}\s*(\S+)\s*"
+        rf"{re.escape(after.split('{name}', 1)[0].strip())}\s*{re.escape(light)}"
+    )
+    ui.wait_text(prompt)
+    value = prompt.search(ui.dialog_text())
+    assert value, ui.dialog_text()
+    ui.shot("flow-input-oob", dialog=True)
+    ui.call_service("ble_mesh_sim", "enter_input_oob", {"device": light, "value": value.group(1)})
+    text = _finish(ui, light)
+    _assert_added(text, light)
+    assert "input_oob" in ui.flows.progress_actions()
+
+
+def test_device_page(onboarded: Ui) -> None:
+    """The Bluetooth Mesh integration page, its devices, and a light's device page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    ui = onboarded
+    page = ui.page
+    ui.open_integrations()
+    ui.shot("integrations-configured")
+    page.goto(f"{ui.server.url}/config/integrations/integration/ble_mesh")
+    page.get_by_text(NETWORK).first.wait_for()
+    ui.shot("integration-network")
+    ui.open_integrations()
+    page.get_by_role("tab", name="Devices").click()
+    page.wait_for_url("**/config/devices/dashboard")
+    rows = page.locator("ha-data-table .mdc-data-table__row")
+    rows.first.wait_for()
+    # The first configured light that was added (the No OOB one when the whole file runs);
+    # the table fills in over a moment, so wait a little for each before trying the next.
+    for light in _lights(ui.server):
+        row = rows.filter(has_text=str(light["name"])).first
+        try:
+            row.wait_for(timeout=3_000)
+        except PlaywrightTimeoutError:
+            continue
+        row.click()
+        break
+    else:
+        pytest.fail("no simulated light among the devices")
+    page.wait_for_url("**/config/devices/device/**")
+    page.get_by_text("Device info").wait_for()
+    ui.shot("device-page")

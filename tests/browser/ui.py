@@ -1,0 +1,263 @@
+"""What a person does in Home Assistant's frontend, as Playwright steps (sync API).
+
+Home Assistant's pages are web components; Playwright's role, text and CSS locators pierce
+their (open) shadow roots. Every wait here is bounded by the context's default timeout
+(15 s, see conftest) or an explicit one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import TYPE_CHECKING, Any
+import urllib.request
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page, Response
+
+    from .ha_server import HomeAssistantServer
+
+FLOW_API = "/api/config/config_entries/flow"
+DEEP_TEXT = """(element) => {
+  const parts = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) { parts.push(node.textContent); return; }
+    if (node.nodeName === "STYLE" || node.nodeName === "SCRIPT") return;
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(element);
+  return parts.join(" ").replace(/\\s+/g, " ").trim();
+}"""
+"""The visible words of an element, its shadow roots included (innerText stops at them)."""
+PROVISION_TIMEOUT = 30_000
+"""ms for a provisioning phase (connect, key exchange, configuration) to finish."""
+
+
+class FlowRecorder:
+    """Every config-flow step the frontend fetched (REST), to check which steps were shown."""
+
+    def __init__(self, page: Page) -> None:
+        """Listen to the page's responses from now on."""
+        self._responses: list[Response] = []
+        page.on("response", self._on_response)
+
+    def _on_response(self, response: Response) -> None:
+        if FLOW_API in response.url and response.request.method in ("GET", "POST"):
+            self._responses.append(response)
+
+    def steps(self) -> list[dict[str, Any]]:
+        """The step results so far (JSON of each flow response)."""
+        steps = []
+        for response in self._responses:
+            try:
+                body = response.json()
+            except Exception:  # noqa: BLE001 - a body that is gone or not JSON
+                continue
+            if isinstance(body, dict) and "type" in body:
+                steps.append(body)
+        return steps
+
+    def progress_actions(self) -> list[str]:
+        """The progress actions shown, in order (repeats collapsed)."""
+        actions: list[str] = []
+        for step in self.steps():
+            action = step.get("progress_action")
+            if step.get("type") == "progress" and action and (not actions or actions[-1] != action):
+                actions.append(action)
+        return actions
+
+    def clear(self) -> None:
+        """Forget what was recorded (before the next flow)."""
+        self._responses.clear()
+
+
+class Ui:
+    """The browser tab plus the running Home Assistant, with the steps the tests need."""
+
+    def __init__(self, page: Page, server: HomeAssistantServer, screenshots: Path) -> None:
+        """Wrap the page; screenshots go to ``screenshots``."""
+        self.page = page
+        self.server = server
+        self.screenshots = screenshots
+        self.flows = FlowRecorder(page)
+
+    # --- generic --------------------------------------------------------------------------
+
+    @property
+    def dialog(self) -> Locator:
+        """The config flow dialog."""
+        return self.page.locator("dialog-data-entry-flow")
+
+    def dialog_text(self) -> str:
+        """The text of the config flow dialog (title, description, errors, fields)."""
+        return self.text_of(self.dialog)
+
+    @staticmethod
+    def text_of(locator: Locator) -> str:
+        """The text of an element and everything in its shadow roots."""
+        text = locator.evaluate(DEEP_TEXT)
+        assert isinstance(text, str)
+        return text
+
+    def shot(self, name: str, *, dialog: bool = False) -> Path:
+        """Save a PNG of the page (or of the dialog only) as ``<screenshots>/<name>.png``."""
+        path = self.screenshots / f"{name}.png"
+        # Let animations and late renders settle; nothing to wait for explicitly.
+        self.page.wait_for_timeout(400)
+        if dialog:
+            self.dialog.locator(".mdc-dialog__surface").screenshot(path=path, animations="disabled")
+        else:
+            self.page.screenshot(path=path, animations="disabled")
+        return path
+
+    def access_token(self) -> str:
+        """The logged-in user's access token, as the frontend holds it."""
+        token = self.page.evaluate(
+            "() => document.querySelector('home-assistant').hass.auth.data.access_token"
+        )
+        assert isinstance(token, str)
+        assert token
+        return token
+
+    def call_service(self, domain: str, service: str, data: dict[str, Any]) -> Any:
+        """POST /api/services/<domain>/<service> with the user's token (loopback only)."""
+        request = urllib.request.Request(
+            f"{self.server.url}/api/services/{domain}/{service}",
+            data=json.dumps(data).encode(),
+            headers={
+                "Authorization": f"Bearer {self.access_token()}",
+                "Content-Type": "application/json",
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    # --- onboarding -------------------------------------------------------------------------
+
+    def onboard(self, name: str, username: str, password: str) -> None:
+        """Create the owner account and click through the remaining onboarding steps."""
+        from playwright.sync_api import expect  # not at import: collecting needs no Playwright
+
+        page = self.page
+        page.goto(self.server.url)
+        page.wait_for_url("**/onboarding.html*")
+        page.get_by_role("button", name="Create my smart home").click()
+        page.get_by_role("heading", name="Create user").wait_for()
+        fields = {
+            page.get_by_label("Name", exact=True): name,
+            page.get_by_label("Username"): username,
+            page.get_by_label("Password", exact=True): password,
+            page.get_by_label("Confirm password"): password,
+        }
+        # The form re-renders while the first field is typed (it derives a username from
+        # the name): type each field until the form holds all of them.
+        for _attempt in range(5):
+            for field, value in fields.items():
+                if field.input_value() != value:
+                    field.fill(value)
+                    page.wait_for_timeout(150)
+            if all(field.input_value() == value for field, value in fields.items()):
+                break
+        create = page.get_by_role("button", name="Create account")
+        expect(create).to_be_enabled()
+        self.shot("onboarding-user")
+        create.click()
+        # Home location (a map; its tiles are blocked), then country, then analytics.
+        page.get_by_role("heading", name="Home location").wait_for()
+        page.get_by_role("button", name="Next").click()
+        page.get_by_label("Country").wait_for()
+        page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name="Next").click()
+        # Compatible devices found on the network: the Bluetooth Mesh lights among them.
+        page.get_by_role("button", name="Finish").wait_for()
+        self.shot("onboarding-devices-found")
+        page.get_by_role("button", name="Finish").click()
+        page.wait_for_url("**/lovelace/**", timeout=30_000)
+
+    # --- devices & services -----------------------------------------------------------------
+
+    def open_integrations(self) -> None:
+        """Settings -> Devices & services, through the sidebar and the settings menu."""
+        page = self.page
+        if self.dialog.locator("ha-dialog").count():
+            # Left open by a test that failed half-way: closing it aborts that flow.
+            self.dialog.get_by_role("button", name="Close").first.click()
+            self.dialog.locator("ha-dialog").wait_for(state="detached")
+        page.locator("ha-sidebar").get_by_role("option", name="Settings").first.click()
+        page.get_by_role("menuitem", name="Devices & services").click()
+        page.wait_for_url("**/config/integrations/dashboard")
+        page.locator("ha-integration-card").first.wait_for()
+
+    def discovered_card(self, light: str) -> Locator:
+        """The "Discovered" card of a light."""
+        return self.page.locator("ha-config-flow-card").filter(has_text=light)
+
+    def start_flow(self, light: str) -> None:
+        """Click Add on the light's discovered card; the dialog opens."""
+        self.flows.clear()
+        self.discovered_card(light).get_by_role("button", name="Add").click()
+        self.dialog.get_by_role("heading").first.wait_for()
+
+    def heading(self) -> Locator:
+        """The dialog's title."""
+        return self.dialog.get_by_role("heading", level=2)
+
+    def wait_heading(self, text: str | re.Pattern[str], timeout: float = PROVISION_TIMEOUT) -> None:
+        """Wait until the dialog shows a step with this title."""
+        self.dialog.get_by_role("heading", name=text).wait_for(timeout=timeout)
+
+    def wait_text(self, text: str | re.Pattern[str], timeout: float = PROVISION_TIMEOUT) -> Locator:
+        """Wait until the dialog shows this text (descriptions are rendered asynchronously)."""
+        locator = self.dialog.get_by_text(text).first
+        locator.wait_for(timeout=timeout)
+        return locator
+
+    def submit(self) -> None:
+        """Press the dialog's Submit button."""
+        self.dialog.get_by_role("button", name="Submit").click()
+
+    def choose_method(self, label: str | re.Pattern[str]) -> None:
+        """Select an authentication method on the method step."""
+        self.dialog.get_by_role("radio", name=label).check()
+
+    def fill(self, label: str | re.Pattern[str], value: str) -> None:
+        """Type into a text field of the dialog."""
+        self.dialog.get_by_role("textbox", name=label).fill(value)
+
+    def close_dialog(self) -> None:
+        """Finish or Close, whichever the final step offers."""
+        finish = self.dialog.get_by_role("button", name="Finish")
+        if finish.count():
+            finish.click()
+        else:
+            self.dialog.get_by_role("button", name="Close").first.click()
+        self.dialog.locator("ha-dialog").wait_for(state="detached")
+
+    # --- the simulated lights ---------------------------------------------------------------
+
+    def light_log_info(self, light: str) -> dict[str, str]:
+        """What the demo logged at start about a light: its address, UUID and QR text."""
+        match = self.server.wait_for_log(
+            rf"Simulated mesh light '{re.escape(light)}' \((?P<profile>\w+), (?P<oob>[^)]*\)?)\): "
+            r".*address (?P<address>[0-9A-F:]+), UUID (?P<uuid>[0-9a-f-]+); "
+            r"QR text: (?P<qr>\S+)"
+        )
+        return match.groupdict()
+
+    def output_value(self, light: str, after: int) -> str:
+        """What a light outputs (Output OOB), from the log written after offset ``after``.
+
+        The demo logs "<light> shows 1234", "<light> blinks 3 times" or "<light> beeps once".
+        """
+        match = self.server.wait_for_log(
+            rf"{re.escape(light)} (?:shows (?P<value>\S+)|(?:blinks|beeps|vibrates) "
+            r"(?:(?P<count>\d+) times|(?P<once>once))) \(Output OOB",
+            timeout=20,
+            start=after,
+        )
+        if match["once"]:
+            return "1"
+        return match["value"] or match["count"]
