@@ -129,6 +129,31 @@ def test_every_flow_key_is_translated() -> None:
             assert field in step.get("data_description", {}), f"{field} lacks data_description"
 
 
+def test_every_options_flow_key_is_translated() -> None:
+    strings = _json(INTEGRATION / "strings.json")["options"]
+    source = (INTEGRATION / "options_flow.py").read_text(encoding="utf-8")
+    steps = _flow_keys(source, "async_show_form", "step_id") | _flow_keys(
+        source, "async_show_progress", "step_id"
+    )
+    steps |= set(re.findall(r'step_id="([a-z_]+)", menu_options', source))
+    assert {"init", "create_group", "delete_group", "progress"} <= steps
+    assert steps <= set(strings["step"])
+    aborts = _flow_keys(source, "async_abort", "reason")
+    aborts |= set(re.findall(r'self\._result = \(\s*"([a-z_]+)"', source))
+    assert {"not_loaded", "no_lights", "group_created", "group_deleted"} <= aborts
+    assert aborts <= set(strings["abort"])
+    errors = set(re.findall(r'errors\[[^]]+\]\s*=\s*"([a-z_]+)"', source))
+    errors |= set(re.findall(r'state\.error = "([a-z_]+)"', source))
+    assert "node_no_reply" in errors
+    assert errors <= set(strings["error"])
+    actions = set(re.findall(r'_async_start\("([a-z_]+)"', source))
+    assert actions == {"create_group", "delete_group"}
+    assert actions <= set(strings["progress"])
+    for step in strings["step"].values():
+        for field in step.get("data", {}):
+            assert field in step.get("data_description", {}), f"{field} lacks data_description"
+
+
 def test_brand_icon_present() -> None:
     icon = INTEGRATION / "brand" / "icon.png"
     assert icon.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -18,8 +18,15 @@ import uuid
 
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.components.file_upload import process_uploaded_file
-from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.const import CONF_NAME
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     FileSelector,
     FileSelectorConfig,
@@ -43,6 +50,7 @@ from .mesh.beacons import MeshProvisioningServiceData, oob_hints
 from .mesh.database import AllocationError, Element, MeshNetwork, Node, NodeKey, Security
 from .mesh.errors import DecodeError, MeshError
 from .mesh.provisioning import (
+    Algorithm,
     AuthMethod,
     CapabilitiesReceived,
     Completed,
@@ -63,6 +71,7 @@ from .mesh.provisioning import (
     select_method,
 )
 from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
+from .options_flow import BleMeshOptionsFlow
 from .provisioning_session import ProvisioningSession, SessionEvent, failure_reason_key
 from .runtime import MeshConfigEntry
 from .storage import MeshStore, now_iso
@@ -98,6 +107,62 @@ INPUT_ACTION_KEYS: dict[InputAction, str] = {
     InputAction.INPUT_NUMERIC: "number",
     InputAction.INPUT_ALPHANUMERIC: "text",
 }
+
+
+# Placeholder texts (Home Assistant translates the sentences around them, not the values).
+ALGORITHM_NAMES: dict[Algorithm, str] = {
+    Algorithm.BTM_ECDH_P256_HMAC_SHA256_AES_CCM: "HMAC-SHA256",
+    Algorithm.BTM_ECDH_P256_CMAC_AES128_AES_CCM: "CMAC (Mesh 1.0)",
+}
+OUTPUT_ACTION_TEXT: dict[OutputAction, str] = {
+    OutputAction.BLINK: "blinking",
+    OutputAction.BEEP: "beeping",
+    OutputAction.VIBRATE: "vibrating",
+    OutputAction.OUTPUT_NUMERIC: "showing a number",
+    OutputAction.OUTPUT_ALPHANUMERIC: "showing text",
+}
+INPUT_ACTION_TEXT: dict[InputAction, str] = {
+    InputAction.PUSH: "button pushes",
+    InputAction.TWIST: "twists",
+    InputAction.INPUT_NUMERIC: "typing a number",
+    InputAction.INPUT_ALPHANUMERIC: "typing text",
+}
+HINT_TEXT: dict[str, str] = {
+    "other": "elsewhere",
+    "uri": "at a web address",
+    "qr_code": "in a QR code",
+    "bar_code": "in a bar code",
+    "nfc": "in an NFC tag",
+    "number": "as a number",
+    "string": "as text",
+    "certificate": "in a certificate",
+    "provisioning_records": "in provisioning records",
+    "on_box": "on the box",
+    "inside_box": "inside the box",
+    "on_paper": "on a piece of paper",
+    "inside_manual": "in the manual",
+    "on_device": "on the device",
+}
+
+
+def _output_instruction(action: OutputAction, size: int, name: str) -> str:
+    """What the person does to read an Output OOB value, in words."""
+    largest = 10**size - 1
+    if action in (OutputAction.BLINK, OutputAction.BEEP, OutputAction.VIBRATE):
+        verb = {OutputAction.BLINK: "blinks", OutputAction.BEEP: "beeps"}.get(action, "vibrates")
+        return f"Count how many times {name} {verb} (1 to {largest})"
+    if action is OutputAction.OUTPUT_NUMERIC:
+        return f"Read the number {name} shows (up to {size} digits)"
+    return f"Read the text {name} shows (up to {size} characters)"
+
+
+def _input_instruction(action: InputAction, value: str, name: str) -> str:
+    """What the person does to enter an Input OOB value, in words."""
+    if action is InputAction.PUSH:
+        return f"Push the button on {name} {value} times"
+    if action is InputAction.TWIST:
+        return f"Twist {name} {value} times"
+    return f"Enter **{value}** on {name}"
 
 
 def _action_key(action: OutputAction | InputAction) -> str:
@@ -145,6 +210,12 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         self._network: MeshNetwork | None = None
         self._attempt: _Attempt | None = None
         self._error: str | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Groups are managed in the network entry's options (:mod:`.options_flow`)."""
+        return BleMeshOptionsFlow()
 
     # --- discovery -----------------------------------------------------------------------
 
@@ -438,6 +509,10 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert request.action is not None  # Output OOB always names its action
         placeholders["action"] = _action_key(request.action)
         placeholders["size"] = str(request.size)
+        assert isinstance(request.action, OutputAction)
+        placeholders["instruction"] = _output_instruction(
+            request.action, request.size, self._device_name()
+        )
         return self.async_show_form(
             step_id="output_oob",
             data_schema=vol.Schema({vol.Required(CONF_VALUE): TextSelector()}),
@@ -456,6 +531,10 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         attempt.shown = shown
         attempt.extra["value"] = str(shown.value)
         attempt.extra["action"] = _action_key(shown.action)
+        assert isinstance(shown.action, InputAction)
+        attempt.extra["instruction"] = _input_instruction(
+            shown.action, str(shown.value), self._device_name()
+        )
         self._wait("input_oob")
         return await self.async_step_progress()
 
@@ -546,7 +625,9 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         return {
             "name": device.name,
             "uuid": str(device.device_uuid),
-            "hints": ", ".join(device.hints) if device.hints else "-",
+            "hints": ", ".join(HINT_TEXT.get(h, h) for h in device.hints)
+            if device.hints
+            else "not stated",
         }
 
     def _capability_placeholders(self, caps: ProvisioningCapabilities) -> dict[str, str]:
@@ -554,11 +635,16 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders.update(
             {
                 "elements": str(caps.number_of_elements),
-                "algorithms": ", ".join(a.name for a in sorted(caps.supported_algorithms)),
-                "public_key": "QR code / OOB" if caps.public_key_oob else "in band",
-                "output": ", ".join(OUTPUT_ACTION_KEYS[a] for a in sorted(caps.output_actions))
-                or "-",
-                "input": ", ".join(INPUT_ACTION_KEYS[a] for a in sorted(caps.input_actions)) or "-",
+                "algorithms": ", ".join(
+                    ALGORITHM_NAMES[a] for a in sorted(caps.supported_algorithms, reverse=True)
+                ),
+                "public_key": "from its QR code (out of band)"
+                if caps.public_key_oob
+                else "over the air",
+                "output": ", ".join(OUTPUT_ACTION_TEXT[a] for a in sorted(caps.output_actions))
+                or "nothing",
+                "input": ", ".join(INPUT_ACTION_TEXT[a] for a in sorted(caps.input_actions))
+                or "nothing",
                 "static": "yes" if caps.static_oob else "no",
             }
         )

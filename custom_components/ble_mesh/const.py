@@ -18,3 +18,8 @@ PROVISIONER_NAME: Final = "Home Assistant"
 
 # Dispatcher signal (formatted with the entry id): a node's composition is known/changed.
 SIGNAL_NODE_CONFIGURED: Final = "ble_mesh_node_configured_{}"
+
+# Dispatcher signals (formatted with the entry id): a group was created (with the Group) or
+# deleted (with its 16-bit address).
+SIGNAL_GROUP_ADDED: Final = "ble_mesh_group_added_{}"
+SIGNAL_GROUP_REMOVED: Final = "ble_mesh_group_removed_{}"

@@ -24,6 +24,9 @@ def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
 
 def manufacturer_name(company_id: int) -> str:
     """The Bluetooth SIG company name for a Company ID (CID from the composition data)."""
+    if company_id == 0xFFFF:
+        # Reserved for tests and prototypes (simulated lights use it): no company to name.
+        return "Unregistered (company ID 0xFFFF)"
     try:
         return str(company[company_id])
     except UnknownCICError:
@@ -39,9 +42,9 @@ def node_device_info(mesh_uuid: str, node: Node) -> DeviceInfo:
     if node.cid is not None:
         info["manufacturer"] = manufacturer_name(node.cid)
     if node.pid is not None:
-        info["model"] = f"0x{node.pid:04X}"
+        info["model"] = f"Product 0x{node.pid:04X}"
     if node.vid is not None:
-        info["sw_version"] = f"0x{node.vid:04X}"
+        info["sw_version"] = f"Version 0x{node.vid:04X}"
     return info
 
 

@@ -312,6 +312,7 @@ async def _async_distribute(runtime: MeshRuntime, node: Node, net_key: NetKey) -
             ConfigNetKeyUpdate(net_key.index, net_key.key),
             device_key=True,
             expect=ConfigNetKeyStatus,
+            background=True,
         )
         assert isinstance(status, ConfigNetKeyStatus)
         if status.status is not ConfigStatus.SUCCESS:
@@ -329,6 +330,7 @@ async def _async_distribute(runtime: MeshRuntime, node: Node, net_key: NetKey) -
             ConfigAppKeyUpdate(net_key.index, app_key.index, app_key.key),
             device_key=True,
             expect=ConfigAppKeyStatus,
+            background=True,
         )
         assert isinstance(app_status, ConfigAppKeyStatus)
         if app_status.status is not ConfigStatus.SUCCESS:
@@ -345,6 +347,7 @@ async def _async_set_phase(
         ConfigKeyRefreshPhaseSet(net_key.index, transition),
         device_key=True,
         expect=ConfigKeyRefreshPhaseStatus,
+        background=True,
     )
     assert isinstance(status, ConfigKeyRefreshPhaseStatus)
     return status

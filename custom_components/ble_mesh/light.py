@@ -21,32 +21,45 @@ from homeassistant.components.light import (
     LightEntity,
 )
 from homeassistant.components.light.const import ColorMode, LightEntityFeature
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_state_change_event
 
 from . import conversions as conv
-from .const import DOMAIN, SIGNAL_NODE_CONFIGURED
+from .const import DOMAIN, SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED, SIGNAL_NODE_CONFIGURED
 from .devices import node_identifier
+from .groups import group_unique_id, members
 from .mesh.access import Message
-from .mesh.database import Element, Node
+from .mesh.database import Element, Group, Node
 from .mesh.models import model_ids
 from .mesh.models.common import TRANSITION_SECONDS_MAX, TransitionTime
-from .mesh.models.generic import GenericOnOffGet, GenericOnOffSet, GenericOnOffStatus
+from .mesh.models.generic import (
+    GenericOnOffGet,
+    GenericOnOffSet,
+    GenericOnOffSetUnacknowledged,
+    GenericOnOffStatus,
+)
 from .mesh.models.lighting import (
     LightCtlGet,
     LightCtlSet,
+    LightCtlSetUnacknowledged,
     LightCtlStatus,
     LightCtlTemperatureRangeGet,
     LightCtlTemperatureRangeStatus,
     LightHslGet,
     LightHslSet,
+    LightHslSetUnacknowledged,
     LightHslStatus,
     LightLightnessGet,
     LightLightnessSet,
+    LightLightnessSetUnacknowledged,
     LightLightnessStatus,
     LightXylGet,
     LightXylSet,
+    LightXylSetUnacknowledged,
     LightXylStatus,
 )
 from .runtime import MeshConfigEntry, MeshRuntime
@@ -129,6 +142,31 @@ async def async_setup_entry(
         async_dispatcher_connect(hass, SIGNAL_NODE_CONFIGURED.format(entry.entry_id), _add_node)
     )
 
+    # One light per mesh group, appearing and going with the group (options flow).
+    @callback
+    def _add_group(group: Group) -> None:
+        unique_id = group_unique_id(runtime.mesh_uuid, group.destination)
+        if unique_id not in known:
+            known.add(unique_id)
+            async_add_entities([MeshGroupLight(runtime, group)])
+
+    @callback
+    def _remove_group(address: int) -> None:
+        unique_id = group_unique_id(runtime.mesh_uuid, address)
+        known.discard(unique_id)
+        registry = er.async_get(hass)
+        if entity_id := registry.async_get_entity_id("light", DOMAIN, unique_id):
+            registry.async_remove(entity_id)  # removes the entity from Home Assistant too
+
+    for group in runtime.network.groups:
+        _add_group(group)
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_GROUP_ADDED.format(entry.entry_id), _add_group)
+    )
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_GROUP_REMOVED.format(entry.entry_id), _remove_group)
+    )
+
 
 def _node_lights(runtime: MeshRuntime, node: Node) -> list[MeshLight]:
     lights: list[tuple[Element, LightFeatures]] = []
@@ -184,7 +222,7 @@ class MeshLight(LightEntity):
 
     async def async_added_to_hass(self) -> None:
         """Follow the node's statuses and the proxy connection; ask for the current state."""
-        self.async_on_remove(self._runtime.async_subscribe(self._on_message))
+        self.async_on_remove(self._runtime.async_subscribe(self._on_message, src=self.address))
         self.async_on_remove(self._runtime.async_add_connection_listener(self._on_connection))
         if self._runtime.connected:
             self._request_state()
@@ -202,7 +240,10 @@ class MeshLight(LightEntity):
         )
 
     async def _async_request_state(self) -> None:
-        """Read the state once (after that, the node's publications keep it current)."""
+        """Read the state once (after that, the node's publications keep it current).
+
+        In the background: a user's command goes out before these reads.
+        """
         features = self._features
         try:
             if features.ctl:
@@ -210,6 +251,7 @@ class MeshLight(LightEntity):
                     self.address,
                     LightCtlTemperatureRangeGet(),
                     expect=LightCtlTemperatureRangeStatus,
+                    background=True,
                 )
             get: Message
             if features.hsl:
@@ -222,7 +264,7 @@ class MeshLight(LightEntity):
                 get = LightLightnessGet()
             else:
                 get = GenericOnOffGet()
-            await self._runtime.async_send(self.address, get, expect=get.RESPONSE)
+            await self._runtime.async_send(self.address, get, expect=get.RESPONSE, background=True)
         except Exception as err:  # noqa: BLE001 - a failed read only leaves the state unknown
             _LOGGER.debug("Reading the state of %04x failed: %s", self.address, err)
 
@@ -335,3 +377,158 @@ def _transition(kwargs: dict[str, Any]) -> TransitionTime | None:
         return None
     seconds = max(0.0, min(float(kwargs[ATTR_TRANSITION]), TRANSITION_SECONDS_MAX))
     return TransitionTime.from_seconds(seconds)
+
+
+def group_features(features: list[LightFeatures]) -> LightFeatures:
+    """What every member can do (a group without light members is switched on and off)."""
+    if not features:
+        return LightFeatures(onoff=True, lightness=False, ctl=False, hsl=False, xyl=False)
+    return LightFeatures(
+        onoff=all(f.onoff for f in features),
+        lightness=all(f.lightness for f in features),
+        ctl=all(f.ctl for f in features),
+        hsl=all(f.hsl for f in features),
+        xyl=all(f.xyl for f in features),
+    )
+
+
+class MeshGroupLight(LightEntity):
+    """A mesh group as one light: one group-addressed message switches every member.
+
+    Commands are unacknowledged Sets to the group address (MshMDL 1.1 §3.1.1.2, §6.3): one
+    Network PDU however many members, and no waiting for N responses. Members publish their
+    new status to Home Assistant, so their own entities update by push, and this entity's
+    state follows theirs: on when any member is on, the members' average brightness.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "group_light"
+
+    def __init__(self, runtime: MeshRuntime, group: Group) -> None:
+        """Describe the group from what all its members can do."""
+        self._runtime = runtime
+        self.address = group.destination
+        self._attr_unique_id = group_unique_id(runtime.mesh_uuid, self.address)
+        self._attr_translation_placeholders = {"name": group.name}
+        member_list = members(runtime, self.address)
+        self._member_addresses = [m.address for m in member_list]
+        self._features = group_features(
+            [f for m in member_list if (f := LightFeatures.of(m.element)) is not None]
+        )
+        self._attr_supported_color_modes = self._features.color_modes
+        self._attr_color_mode = next(iter(sorted(self._features.color_modes)))
+        if ColorMode.COLOR_TEMP in self._features.color_modes:
+            self._attr_min_color_temp_kelvin = conv.TEMPERATURE_MIN_K
+            self._attr_max_color_temp_kelvin = conv.TEMPERATURE_MAX_K
+        self._attr_supported_features = LightEntityFeature.TRANSITION
+        self._attr_extra_state_attributes = {"group_address": f"{self.address:04X}"}
+        self._member_ids: list[str] = []
+
+    @property
+    def available(self) -> bool:
+        """Available while a proxy connection to the network is up."""
+        return self._runtime.connected
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the members' entities and the proxy connection."""
+        registry = er.async_get(self.hass)
+        self._member_ids = [
+            entity_id
+            for address in self._member_addresses
+            if (
+                entity_id := registry.async_get_entity_id(
+                    "light", DOMAIN, f"{self._runtime.mesh_uuid}_{address:04x}"
+                )
+            )
+        ]
+        self._attr_extra_state_attributes["entity_id"] = list(self._member_ids)
+        self.async_on_remove(
+            async_track_state_change_event(self.hass, self._member_ids, self._on_member_state)
+        )
+        self.async_on_remove(self._runtime.async_add_connection_listener(self.async_write_ha_state))
+        self._update_from_members()
+
+    @callback
+    def _on_member_state(self, _event: Event[EventStateChangedData]) -> None:
+        self._update_from_members()
+        self.async_write_ha_state()
+
+    def _update_from_members(self) -> None:
+        states = [
+            state
+            for entity_id in self._member_ids
+            if (state := self.hass.states.get(entity_id)) is not None
+            and state.state in (STATE_ON, STATE_OFF)
+        ]
+        on = [state for state in states if state.state == STATE_ON]
+        self._attr_is_on = bool(on) if states else None
+        brightness = [b for s in on if (b := s.attributes.get(ATTR_BRIGHTNESS)) is not None]
+        self._attr_brightness = round(sum(brightness) / len(brightness)) if brightness else None
+        modes = [s.attributes.get("color_mode") for s in on]
+        mode = next((m for m in modes if m in self._features.color_modes), None)
+        if mode is not None:
+            self._attr_color_mode = ColorMode(mode)
+        kelvin = [k for s in on if (k := s.attributes.get(ATTR_COLOR_TEMP_KELVIN)) is not None]
+        self._attr_color_temp_kelvin = round(sum(kelvin) / len(kelvin)) if kelvin else None
+        self._attr_hs_color = _mean_pair([s.attributes.get(ATTR_HS_COLOR) for s in on])
+        self._attr_xy_color = _mean_pair([s.attributes.get(ATTR_XY_COLOR) for s in on])
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn every member on, with brightness/colour when given: one group message."""
+        features = self._features
+        transition = _transition(kwargs)
+        tid = self._runtime.next_tid(self.address)
+        lightness = conv.brightness_to_lightness(
+            kwargs.get(ATTR_BRIGHTNESS, self._attr_brightness or 255)
+        )
+        message: Message
+        if ATTR_HS_COLOR in kwargs and features.hsl:
+            hue, saturation = kwargs[ATTR_HS_COLOR]
+            message = LightHslSetUnacknowledged(
+                lightness=lightness,
+                hue=conv.degrees_to_hue(hue),
+                saturation=conv.percent_to_saturation(saturation),
+                tid=tid,
+                transition=transition,
+            )
+        elif ATTR_XY_COLOR in kwargs and features.xyl:
+            x, y = kwargs[ATTR_XY_COLOR]
+            message = LightXylSetUnacknowledged(
+                lightness=lightness,
+                x=conv.unit_to_uint16(x),
+                y=conv.unit_to_uint16(y),
+                tid=tid,
+                transition=transition,
+            )
+        elif ATTR_COLOR_TEMP_KELVIN in kwargs and features.ctl:
+            message = LightCtlSetUnacknowledged(
+                lightness=lightness,
+                temperature=conv.clamp_kelvin(kwargs[ATTR_COLOR_TEMP_KELVIN]),
+                delta_uv=0,
+                tid=tid,
+                transition=transition,
+            )
+        elif ATTR_BRIGHTNESS in kwargs and features.lightness:
+            message = LightLightnessSetUnacknowledged(
+                lightness=lightness, tid=tid, transition=transition
+            )
+        else:
+            # Each member goes back to its own last brightness (MshMDL 1.1 §6.1.2.2.3).
+            message = GenericOnOffSetUnacknowledged(on=True, tid=tid, transition=transition)
+        await self._runtime.async_send(self.address, message)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn every member off: one Generic OnOff Set Unacknowledged to the group."""
+        tid = self._runtime.next_tid(self.address)
+        await self._runtime.async_send(
+            self.address,
+            GenericOnOffSetUnacknowledged(on=False, tid=tid, transition=_transition(kwargs)),
+        )
+
+
+def _mean_pair(values: list[Any]) -> tuple[float, float] | None:
+    pairs = [v for v in values if v is not None]
+    if not pairs:
+        return None
+    return (sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs))

@@ -74,6 +74,7 @@ LIGHT_SERVER_MODELS: frozenset[int] = frozenset(
         ids.LIGHT_HSL_SATURATION_SERVER,
         ids.LIGHT_XYL_SERVER,
         ids.SCENE_SERVER,
+        ids.SCENE_SETUP_SERVER,  # Scene Store (to a group, too) is the Setup Server's
     }
 )
 
@@ -99,8 +100,9 @@ M = TypeVar("M", bound=Message)
 
 
 async def _request(runtime: MeshRuntime, node: Node, message: Message, expect: type[M]) -> M:
+    # In the background: users' commands go out first.
     response = await runtime.async_send(
-        node.unicast_address, message, device_key=True, expect=expect
+        node.unicast_address, message, device_key=True, expect=expect, background=True
     )
     assert isinstance(response, expect)
     return response

@@ -11,7 +11,7 @@ Messaging API (what entities use)
 ---------------------------------
 
 ``await runtime.async_send(dst, message, *, device_key=False, expect=None, timeout=5.0,
-retries=2) -> Message | None``
+retries=2, background=False) -> Message | None``
     Encrypt ``message`` (an engine :class:`~.mesh.access.Message`) with AppKey 0, or with the
     device key of the node owning ``dst`` when ``device_key``; send it through the proxy.
     With ``expect`` (a response class, e.g. ``GenericOnOffStatus``) wait for the matching
@@ -21,10 +21,15 @@ retries=2) -> Message | None``
     Raises :class:`~.exceptions.MeshNotConnectedError` when no proxy node is reachable,
     :class:`~.exceptions.MeshTimeoutError` when nothing answered,
     :class:`~.exceptions.MeshSendError` when it cannot be sent (no key for ``dst``).
+    ``background=True`` is for work nobody waits for (state reads, node configuration, Key
+    Refresh): it goes out only when no other message is waiting, so a user's command never
+    queues behind it. A background message is encrypted (given its SEQ) and its request
+    started (its timeout running) only when its turn comes: SEQ numbers leave in order.
 
-``runtime.async_subscribe(callback) -> CALLBACK_TYPE``
+``runtime.async_subscribe(callback, *, src=None) -> CALLBACK_TYPE``
     ``callback(src, message)`` for every access message received and decoded: responses to
     our requests and publications alike (a wall switch, a status a node publishes to us).
+    With ``src``, only the messages from that address (what an entity of one element wants).
     Entities update by push from here; nothing polls. Call the result to unsubscribe.
 
 ``runtime.async_add_connection_listener(callback) -> CALLBACK_TYPE`` and ``runtime.connected``
@@ -53,10 +58,12 @@ restart or a reconnection. Nodes that do not take a step raise the ``key_refresh
 repair issue; the refresh waits in its phase and is retried like a failed configuration.
 
 Persistence: SEQ numbers are reserved in blocks (the engine's :class:`SequenceAllocator`,
-256 per block); each reservation is written to storage *before* a message using it leaves,
-so there is one write per block, and a restart continues after the last reservation (no SEQ
-is ever reused). IV Index changes are written at once; the replay protection list is written
-in the background (coalesced) and at shutdown.
+256 per block); each reservation is written to the small runtime-state store
+(:mod:`.storage`) *before* a message using it leaves, so there is one small write per block,
+and a restart continues after the last reservation (no SEQ is ever reused). IV Index changes
+are written there at once; the replay protection list in the background (coalesced) and at
+shutdown. The database itself is written only when the network changes; it carries a copy of
+these values in its extension, as of its last save.
 """
 
 from __future__ import annotations
@@ -114,8 +121,7 @@ from .mesh.proxy import ProxyMessageType, ProxySarError, Reassembler, segment
 from .mesh.proxy_config import (
     MAX_ADDRESSES,
     AddAddresses,
-    FilterType,
-    SetFilterType,
+    RemoveAddresses,
     receive_proxy_config,
     send_proxy_config,
 )
@@ -134,9 +140,14 @@ from .mesh.transport import (
 from .node_config import async_configure_node, reset_configuration
 from .proxy_connection import ProxyConnection
 from .proxy_link import LinkError
-from .storage import MeshStore
+from .storage import MeshStore, apply_state, state_data
 
 _LOGGER = logging.getLogger(__name__)
+
+# How far SEQ jumps when the runtime-state store is lost (65536 = 256 reservation blocks);
+# the database's own copy of the reservation is at most DATABASE_SEQ_COPY_DELAY behind.
+SEQ_RECOVERY_MARGIN = 0x10000
+DATABASE_SEQ_COPY_DELAY = 600.0
 
 APP_KEY_INDEX = 0
 # The replay protection list is written in the background: a burst of statuses costs one
@@ -152,12 +163,31 @@ type ConnectionCallback = Callable[[], None]
 
 @dataclass(slots=True)
 class _Write:
-    """One item of the ordered output: persist the SEQ reservation, save, or write a PDU."""
+    """One item of the ordered output: persist the runtime state, save, or write a PDU.
+
+    ``done`` (when set) is resolved once the item is performed.
+    """
 
     kind: ProxyMessageType | None = None
     data: bytes = b""
     persist: dict[str, int] | None = None
     save: bool = False
+    state: bool = False
+    done: asyncio.Future[None] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Background:
+    """A background message waiting for its turn; encrypted and started only then."""
+
+    dst: int
+    message: Message
+    key: AppKey | DeviceKey
+    expect: type[Message] | None
+    timeout: float
+    retries: int
+    future: asyncio.Future[Message | None]
+    request_id: int | None = None
 
 
 def _load_keys(stack: MeshStack, network: MeshNetwork) -> None:
@@ -231,15 +261,38 @@ class MeshRuntime:
         own = self._own_node()
         # 0 (unassigned) when the database has no node for us (a raw export): nothing is sent.
         self.unicast_address = own.unicast_address if own is not None else 0
+        if own is not None and store.state is not None:
+            apply_state(network, store.state, own.unicast_address)  # the newer values win
+        elif own is not None and own.unicast_address in network.extension_sequence_numbers():
+            # The runtime-state store is missing (deleted, or moved aside by Home Assistant as
+            # unreadable) but this network has sent before: the database's copy of the SEQ
+            # reservation may be behind what was used, so skip well past it rather than risk
+            # sending a SEQ twice (MshPRT 1.1 §3.9.3).
+            seq = network.sequence_number(own.unicast_address)
+            network.set_sequence_number(
+                own.unicast_address, min(seq + SEQ_RECOVERY_MARGIN, 0xFFFFFF)
+            )
+            _LOGGER.warning(
+                "Mesh network %s: no runtime state was stored; sequence numbers continue "
+                "%d above the last recorded value to be safe",
+                network.mesh_name,
+                SEQ_RECOVERY_MARGIN,
+            )
         self._engine = _build_stack(network, own) if own is not None else None
         self.tids = TidCounter()
         self._tracker = RequestTracker()
         self._waiters: dict[int, asyncio.Future[Message]] = {}
         self._reassembler = Reassembler()
         self._subscribers: list[MessageCallback] = []
+        self._subscribers_by_src: dict[int, list[MessageCallback]] = {}
         self._connection_listeners: list[ConnectionCallback] = []
-        self._writes: deque[_Write] = deque()
+        # The ordered output: batches (one message's PDUs stay together, in order) before the
+        # background messages, which are encrypted only when the batches are all written.
+        self._writes: deque[list[_Write]] = deque()
+        self._background: deque[_Background] = deque()
+        self._marks: set[asyncio.Future[None]] = set()
         self._writer: asyncio.Task[None] | None = None
+        self._writing = False
         self._cancel_timer: CALLBACK_TYPE | None = None
         self._timer_deadline = 0.0
         self._connected = False
@@ -302,17 +355,24 @@ class MeshRuntime:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._config_task = self._writer = None
-        for future in self._waiters.values():
+        futures: list[asyncio.Future[Any]] = [
+            *self._waiters.values(),
+            *(item.future for item in self._background),
+            *self._marks,
+        ]
+        for future in futures:
             if not future.done():
                 future.cancel()
         self._waiters.clear()
+        self._background.clear()
+        self._writes.clear()
+        self._marks.clear()
         await self._proxy.async_stop()
         self._set_connected(False)
         # Whatever the cancelled writer did not get to: the current reservation covers it.
-        reservation = self._stack.seq.persisted_state()
-        self.network.set_sequence_number(self.unicast_address, reservation["seq"])
-        self.network._ext().sequence_iv_index = reservation["iv_index"]  # noqa: SLF001
-        await self.store.async_save(self.network)
+        self._record_sequence(self._stack.seq.persisted_state())
+        await self.store.async_save_state(self._state_data())
+        await self.store.async_flush()  # a coalesced database save still pending
 
     # --- public API: connection ----------------------------------------------------------
 
@@ -364,14 +424,28 @@ class MeshRuntime:
     # --- public API: messages ------------------------------------------------------------
 
     @callback
-    def async_subscribe(self, subscriber: MessageCallback) -> CALLBACK_TYPE:
-        """Call ``subscriber(src, message)`` for every received access message."""
-        self._subscribers.append(subscriber)
+    def async_subscribe(
+        self, subscriber: MessageCallback, *, src: int | None = None
+    ) -> CALLBACK_TYPE:
+        """Call ``subscriber(src, message)`` for every received access message.
+
+        With ``src``, only for the messages from that source address.
+        """
+        subscribers = (
+            self._subscribers if src is None else self._subscribers_by_src.setdefault(src, [])
+        )
+        subscribers.append(subscriber)
 
         @callback
         def remove() -> None:
             with contextlib.suppress(ValueError):
-                self._subscribers.remove(subscriber)
+                subscribers.remove(subscriber)
+            if (
+                src is not None
+                and not subscribers
+                and self._subscribers_by_src.get(src) is subscribers
+            ):
+                del self._subscribers_by_src[src]
 
         return remove
 
@@ -388,17 +462,33 @@ class MeshRuntime:
         expect: type[Message] | None = None,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per attempt, run by the engine
         retries: int = DEFAULT_RETRIES,
+        background: bool = False,
     ) -> Message | None:
-        """Send ``message`` to ``dst``; with ``expect`` wait for and return the response."""
+        """Send ``message`` to ``dst``; with ``expect`` wait for and return the response.
+
+        ``background``: after every other message (see the module's documentation).
+        """
         if not self._connected or not self._started:
             raise MeshNotConnectedError(self.network.mesh_name)
         key = self._key_for(dst, device_key=device_key)
+        if background:
+            return await self._async_send_background(
+                _Background(
+                    dst,
+                    message,
+                    key,
+                    expect,
+                    timeout,
+                    retries,
+                    self.hass.loop.create_future(),
+                )
+            )
         if expect is None:
             try:
                 self._transmit(dst, encode_message(message), key)
             except MeshError as err:
                 raise MeshSendError(dst, str(err)) from err
-            await self._async_flush()
+            await self._async_written()
             return None
         try:
             request = self._tracker.send(
@@ -421,6 +511,49 @@ class MeshRuntime:
             self._waiters.pop(request.request_id, None)
             self._tracker.cancel(request.request_id)
             self._schedule_timer()
+
+    async def _async_send_background(self, item: _Background) -> Message | None:
+        """Queue ``item`` behind everything else; the writer starts it (:meth:`_start`)."""
+        self._background.append(item)
+        self._kick_writer()
+        try:
+            return await item.future
+        finally:
+            if item.request_id is not None:
+                self._waiters.pop(item.request_id, None)
+                self._tracker.cancel(item.request_id)
+                self._schedule_timer()
+            elif not item.future.done():
+                item.future.cancel()  # not started: the writer skips it
+
+    def _start(self, item: _Background) -> None:
+        """Encrypt and queue a background message, start its request (the writer's turn)."""
+        if item.future.done():
+            return  # its caller went away
+        if item.expect is None:
+            try:
+                self._transmit(item.dst, encode_message(item.message), item.key)
+            except MeshError as err:
+                item.future.set_exception(MeshSendError(item.dst, str(err)))
+                return
+            item.future.set_result(None)
+            return
+        try:
+            request = self._tracker.send(
+                item.dst,
+                item.message,
+                now=self._now(),
+                expect=item.expect,
+                timeout=item.timeout,
+                retries=item.retries,
+                context=item.key,
+            )
+        except MeshError as err:
+            item.future.set_exception(MeshSendError(item.dst, str(err)))
+            return
+        item.request_id = request.request_id
+        self._waiters[request.request_id] = item.future  # type: ignore[assignment]
+        self._send_request(request)
 
     def _key_for(self, dst: int, *, device_key: bool) -> AppKey | DeviceKey:
         if device_key:
@@ -534,8 +667,8 @@ class MeshRuntime:
 
     async def async_save(self) -> None:
         """Write the network now (through the ordered output, after pending SEQ writes)."""
-        self._writes.append(_Write(save=True))
-        await self._async_flush()
+        self._writes.append([_Write(save=True)])
+        await self._async_written()
 
     def _bluetooth_address(self, node: Node) -> str | None:
         for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
@@ -681,12 +814,12 @@ class MeshRuntime:
     @callback
     def _on_link_up(self) -> None:
         self._reassembler.reset()
-        # MshPRT 1.1 §6.7: a new connection starts with an empty accept list; ours holds our
-        # own address and the groups we listen to (5 addresses per message, §6.6.2).
+        # MshPRT 1.1 §6.7: a new connection starts with an empty accept list (so no Set Filter
+        # Type); ours holds our own address and the groups we listen to (5 addresses per
+        # message, §6.6.2).
         groups = sorted({g.destination for g in self.network.groups if g.destination != 0})
         addresses = [self.unicast_address, *groups]
-        messages: list[SetFilterType | AddAddresses] = [SetFilterType(FilterType.ACCEPT_LIST)]
-        messages += [
+        messages = [
             AddAddresses(tuple(addresses[start : start + MAX_ADDRESSES]))
             for start in range(0, len(addresses), MAX_ADDRESSES)
         ]
@@ -694,6 +827,26 @@ class MeshRuntime:
             self._queue_actions(
                 send_proxy_config(self._stack, message), ProxyMessageType.PROXY_CONFIGURATION
             )
+        self._kick_writer()
+
+    @callback
+    def async_add_group_to_filter(self, address: int) -> None:
+        """A group was created: let the proxy forward what is sent to it (MshPRT 1.1 §6.6)."""
+        self._update_filter(AddAddresses((address,)))
+
+    @callback
+    def async_remove_group_from_filter(self, address: int) -> None:
+        """A group was deleted: take it off the proxy's accept list."""
+        self._update_filter(RemoveAddresses((address,)))
+
+    def _update_filter(self, message: AddAddresses | RemoveAddresses) -> None:
+        # Without a link there is nothing to update: the next connection's accept list is
+        # built from the database's groups (_on_link_up).
+        if self._engine is None or self._proxy.link is None:
+            return
+        self._queue_actions(
+            send_proxy_config(self._stack, message), ProxyMessageType.PROXY_CONFIGURATION
+        )
         self._kick_writer()
 
     @callback
@@ -771,22 +924,25 @@ class MeshRuntime:
             " (IV Update in progress)" if change.update_in_progress else "",
         )
         self.network.set_iv_index(iv.iv_index, update_active=iv.update_in_progress)
-        self._writes.append(_Write(save=True))
+        self._writes.append([_Write(state=True)])
         self._kick_writer()
 
     def _handle(self, actions: list[Action]) -> None:
         messages: list[AccessMessage] = []
+        output: list[Action] = []
         for action in actions:
             if isinstance(action, SendPdu | PersistSequence):
-                self._queue_actions([action], ProxyMessageType.NETWORK_PDU)
+                output.append(action)
             elif isinstance(action, ReplayProtectionUpdated):
                 ext = self.network._ext()  # noqa: SLF001 - our own extension record
                 ext.replay_protection[action.src] = (action.iv_index, action.seq)
-                self.store.async_schedule_save(self.network, RPL_SAVE_DELAY)
+                self.store.async_schedule_state_save(self._state_data, RPL_SAVE_DELAY)
             elif isinstance(action, AccessMessage):
                 messages.append(action)
             elif isinstance(action, TransferFailed):
                 _LOGGER.debug("Segmented message to %04X failed: %s", action.dst, action.reason)
+        # One batch: the segments of a message leave together and in order.
+        self._queue_actions(output, ProxyMessageType.NETWORK_PDU)
         if self._writes:
             self._kick_writer()
         for access in messages:
@@ -811,7 +967,7 @@ class MeshRuntime:
                 _LOGGER.debug("Undecodable access message from %04X", event.src)
 
     def _dispatch(self, src: int, message: Message) -> None:
-        for subscriber in list(self._subscribers):
+        for subscriber in (*self._subscribers, *self._subscribers_by_src.get(src, ())):
             try:
                 subscriber(src, message)
             except Exception:
@@ -840,43 +996,99 @@ class MeshRuntime:
         self._schedule_timer()
 
     def _queue_actions(self, actions: list[Action], kind: ProxyMessageType) -> None:
+        batch: list[_Write] = []
         for action in actions:
             if isinstance(action, PersistSequence):
-                self._writes.append(_Write(persist=action.state))
+                batch.append(_Write(persist=action.state))
             elif isinstance(action, SendPdu):
-                self._writes.append(_Write(kind=kind, data=action.data))
+                batch.append(_Write(kind=kind, data=action.data))
+        if batch:
+            self._writes.append(batch)
 
     def _kick_writer(self) -> None:
+        # The writer starts eagerly: while it runs (and starts a background message, which
+        # queues its PDUs and kicks), ``self._writer`` may not name it yet.
+        if self._writing:
+            return
         if self._writer is None or self._writer.done():
             self._writer = self.hass.async_create_background_task(
                 self._async_write_all(), f"ble_mesh {self.network.mesh_name} writes"
             )
 
-    async def _async_flush(self) -> None:
-        """Wait until everything queued so far is written."""
+    async def _async_written(self) -> None:
+        """Wait until every batch queued so far is written (not the background messages)."""
+        done: asyncio.Future[None] = self.hass.loop.create_future()
+        self._marks.add(done)
+        self._writes.append([_Write(done=done)])
         self._kick_writer()
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        try:
+            await done
+        finally:
+            self._marks.discard(done)
+
+    def _record_sequence(self, reservation: dict[str, int]) -> None:
+        """Keep the SEQ reservation in the extension (the database's copy, as of its saves)."""
+        self.network.set_sequence_number(self.unicast_address, reservation["seq"])
+        self.network._ext().sequence_iv_index = reservation["iv_index"]  # noqa: SLF001
+
+    def _state_data(self) -> dict[str, Any]:
+        return state_data(self.network._ext(), self.unicast_address)  # noqa: SLF001
 
     async def _async_write_all(self) -> None:
-        """Perform the ordered output: SEQ reservations are stored before the PDUs using them."""
-        while self._writes:
-            item = self._writes.popleft()
-            if item.persist is not None:
-                self.network.set_sequence_number(self.unicast_address, item.persist["seq"])
-                self.network._ext().sequence_iv_index = item.persist["iv_index"]  # noqa: SLF001
-                await self.store.async_save(self.network)
-            elif item.save:
-                await self.store.async_save(self.network)
-            elif item.kind is not None:
-                link = self._proxy.link
-                if link is None:
-                    continue  # lost: acknowledged requests retransmit after reconnecting
+        """Perform the ordered output: SEQ reservations are stored before the PDUs using them.
+
+        Batches first, in order, each whole; a background message is started only when no
+        batch waits (its PDUs become the next batch), so its SEQ numbers follow every SEQ
+        already handed out.
+        """
+        self._writing = True
+        try:
+            await self._async_write_batches()
+        finally:
+            self._writing = False
+
+    async def _async_write_batches(self) -> None:
+        while True:
+            if self._writes:
+                batch = self._writes.popleft()
+            elif self._background:
+                self._start(self._background.popleft())
+                continue
+            else:
+                return
+            for item in batch:
+                try:
+                    await self._async_perform(item)
+                except Exception as err:
+                    _LOGGER.exception("Mesh output of %s failed", self.network.mesh_name)
+                    if item.done is not None and not item.done.done():
+                        item.done.set_exception(err)
+                    if item.persist is not None:
+                        break  # never send PDUs whose SEQ reservation was not stored
+
+    async def _async_perform(self, item: _Write) -> None:
+        if item.persist is not None:
+            self._record_sequence(item.persist)
+            await self.store.async_save_state(self._state_data())
+            # Keep the database's copy of the reservation roughly current too (coalesced,
+            # rarely written): it bounds how far SEQ_RECOVERY_MARGIN must reach.
+            # Only when none is pending: rescheduling would push the write back forever.
+            if not self.store.save_pending:
+                self.store.async_schedule_save(self.network, DATABASE_SEQ_COPY_DELAY)
+        elif item.state:
+            await self.store.async_save_state(self._state_data())
+        elif item.save:
+            await self.store.async_save(self.network)
+        elif item.kind is not None:
+            link = self._proxy.link
+            if link is not None:  # lost: acknowledged requests retransmit after reconnecting
                 try:
                     for value in segment(item.kind, item.data, link.att_mtu - 3):
                         await self._proxy.async_write(value)
                 except LinkError as err:
                     _LOGGER.debug("Write to the proxy failed: %s", err)
+        if item.done is not None and not item.done.done():
+            item.done.set_result(None)
 
     # --- timers --------------------------------------------------------------------------
 

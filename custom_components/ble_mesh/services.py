@@ -7,6 +7,10 @@
 * ``export_network`` (config_entry_id, include_keys): the Mesh Configuration Database JSON
   as response data, keys redacted unless asked for.
 * ``identify`` (device_id, duration): Health Attention Set, the node blinks or beeps.
+* ``scene_store`` / ``scene_recall`` (a group light's entity_id, or config_entry_id for
+  every node; scene 1-65535; name / transition): Scene Store / Scene Recall Unacknowledged
+  to the group address or to all-nodes 0xFFFF (MshMDL 1.1 §5.2.2): one message, however many
+  lights. The scene is recorded in the network database with the elements that store it.
 
 Bad input (an unknown device, a network that is not loaded) raises ServiceValidationError;
 a failure in the mesh raises the runtime's HomeAssistantError, both translated.
@@ -18,32 +22,44 @@ from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, ATTR_NAME
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 import voluptuous as vol
 
 from .const import DOMAIN
 from .devices import node_identifier
 from .diagnostics import TO_REDACT
-from .mesh.database import Node
+from .groups import all_members, group_unique_id, members
+from .mesh.database import SCENE_MAX, SCENE_MIN, Node
 from .mesh.models import model_ids as ids
-from .mesh.models.common import ModelId
+from .mesh.models.common import TRANSITION_SECONDS_MAX, ModelId, TransitionTime
 from .mesh.models.config import ConfigModelAppBind, ConfigModelAppStatus, ConfigStatus
 from .mesh.models.health import HealthAttentionSet, HealthAttentionStatus
+from .mesh.models.scenes import SceneRecallUnacknowledged, SceneStoreUnacknowledged
 from .node_config import APP_KEY_INDEX, ConfigurationRefusedError
 from .runtime import MeshConfigEntry, MeshRuntime
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_INCLUDE_KEYS = "include_keys"
 ATTR_DURATION = "duration"
+ATTR_SCENE = "scene"
+ATTR_TRANSITION = "transition"
 
 SERVICE_RECONFIGURE_NODE = "reconfigure_node"
 SERVICE_RESET_NODE = "reset_node"
 SERVICE_START_KEY_REFRESH = "start_key_refresh"
 SERVICE_EXPORT_NETWORK = "export_network"
 SERVICE_IDENTIFY = "identify"
+SERVICE_SCENE_STORE = "scene_store"
+SERVICE_SCENE_RECALL = "scene_recall"
+
+ALL_NODES = 0xFFFF  # MshPRT 1.1 §3.4.2.4: the all-nodes fixed group address
 
 # The Attention Timer is one octet of seconds (MshPRT 1.1 §4.2.9 / MshMDL Health Server).
 MAX_ATTENTION = 255
@@ -63,6 +79,28 @@ IDENTIFY_SCHEMA = vol.Schema(
             vol.Coerce(int), vol.Range(min=0, max=MAX_ATTENTION)
         ),
     }
+)
+
+
+_SCENE_TARGET = {
+    vol.Exclusive(ATTR_ENTITY_ID, "target"): cv.entity_id,
+    vol.Exclusive(ATTR_CONFIG_ENTRY_ID, "target"): cv.string,
+    vol.Required(ATTR_SCENE): vol.All(vol.Coerce(int), vol.Range(min=SCENE_MIN, max=SCENE_MAX)),
+}
+SCENE_STORE_SCHEMA = vol.All(
+    vol.Schema({**_SCENE_TARGET, vol.Optional(ATTR_NAME): cv.string}),
+    cv.has_at_least_one_key(ATTR_ENTITY_ID, ATTR_CONFIG_ENTRY_ID),
+)
+SCENE_RECALL_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            **_SCENE_TARGET,
+            vol.Optional(ATTR_TRANSITION): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=TRANSITION_SECONDS_MAX)
+            ),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_ENTITY_ID, ATTR_CONFIG_ENTRY_ID),
 )
 
 
@@ -178,6 +216,59 @@ async def _async_identify(call: ServiceCall) -> None:
     )
 
 
+def _scene_target(call: ServiceCall) -> tuple[MeshRuntime, int]:
+    """The network and the destination: a group light's group, or all nodes."""
+    if ATTR_CONFIG_ENTRY_ID in call.data:
+        return _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID]).runtime_data, ALL_NODES
+    entity_id = call.data[ATTR_ENTITY_ID]
+    registered = er.async_get(call.hass).async_get(entity_id)
+    if registered is not None and registered.config_entry_id is not None:
+        runtime = _loaded_entry(call.hass, registered.config_entry_id).runtime_data
+        for group in runtime.network.groups:
+            if registered.unique_id == group_unique_id(runtime.mesh_uuid, group.destination):
+                return runtime, group.destination
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="invalid_group",
+        translation_placeholders={"entity_id": entity_id},
+    )
+
+
+async def _async_scene_store(call: ServiceCall) -> None:
+    runtime, address = _scene_target(call)
+    number = call.data[ATTR_SCENE]
+    await runtime.async_send(address, SceneStoreUnacknowledged(number))
+    # MshCDB: the scene and the elements that store it (those with a bound Scene Setup Server).
+    candidates = members(runtime, address) if address != ALL_NODES else all_members(runtime)
+    stored = sorted(
+        m.address
+        for m in candidates
+        if (setup := m.element.model(ids.SCENE_SETUP_SERVER)) is not None
+        and APP_KEY_INDEX in setup.bind
+    )
+    scene = runtime.network.scene(number)
+    if scene is None:
+        runtime.network.add_scene(call.data.get(ATTR_NAME) or f"Scene {number}", number, stored)
+    else:
+        scene.addresses = sorted({*scene.addresses, *stored})
+        if ATTR_NAME in call.data:
+            scene.name = call.data[ATTR_NAME]
+    await runtime.async_save()
+
+
+async def _async_scene_recall(call: ServiceCall) -> None:
+    runtime, address = _scene_target(call)
+    transition = call.data.get(ATTR_TRANSITION)
+    await runtime.async_send(
+        address,
+        SceneRecallUnacknowledged(
+            call.data[ATTR_SCENE],
+            runtime.next_tid(address),
+            None if transition is None else TransitionTime.from_seconds(transition),
+        ),
+    )
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's service actions (once, whatever the number of entries)."""
     hass.services.async_register(
@@ -195,3 +286,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(DOMAIN, SERVICE_IDENTIFY, _async_identify, schema=IDENTIFY_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_SCENE_STORE, _async_scene_store, schema=SCENE_STORE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SCENE_RECALL, _async_scene_recall, schema=SCENE_RECALL_SCHEMA
+    )

@@ -527,7 +527,7 @@ async def test_qr_code_image_upload(
     assert file_id
 
     flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    assert result["description_placeholders"]["public_key"] == "QR code / OOB"
+    assert result["description_placeholders"]["public_key"] == "from its QR code (out of band)"
     result = await _configure(hass, flow_id, {"method": "output_oob"})
     # A device with an OOB public key is asked for its QR code (optional) before the method.
     assert result["step_id"] == "public_key"

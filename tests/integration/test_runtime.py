@@ -104,7 +104,7 @@ async def test_new_node_is_configured_automatically(
         identifiers={node_identifier(bed.mesh_uuid, record)}
     )
     assert device is not None
-    assert device.model == f"0x{node.profile.product_id:04X}"
+    assert device.model == f"Product 0x{node.profile.product_id:04X}"
 
 
 async def _configured_network(
@@ -374,12 +374,13 @@ async def test_crash_never_reuses_a_sequence_number(hass: HomeAssistant, bed: Me
         await bed.runtime.async_send(
             address, gen.GenericOnOffSetUnacknowledged(True, bed.runtime.next_tid(address))
         )
-    key = f"{DOMAIN}.{bed.mesh_uuid}"
-    crashed = copy.deepcopy(bed.hass_storage[key])  # what was on disk at the "crash"
+    keys = (f"{DOMAIN}.{bed.mesh_uuid}", f"{DOMAIN}.{bed.mesh_uuid}.state")
+    # What was on disk at the "crash": the database and the small runtime-state store.
+    crashed = {key: copy.deepcopy(bed.hass_storage[key]) for key in keys}
     before = bed.sent_sequence_numbers(node, own)
 
     await bed.async_unload()
-    bed.hass_storage[key] = crashed  # the clean-stop write never happened
+    bed.hass_storage.update(crashed)  # the clean-stop writes never happened
     await bed.async_setup()
     await until(hass, lambda: bed.runtime.connected, "connected again")
     status = await bed.runtime.async_send(
@@ -398,12 +399,14 @@ async def test_sequence_reservations_are_written_once_per_block(
     address = node.unicast_address
     assert address is not None
     store = bed.runtime.store
-    writes = store.writes
+    writes, state_writes = store.writes, store.state_writes
     for _ in range(100):
         await bed.runtime.async_send(
             address, gen.GenericOnOffSetUnacknowledged(True, bed.runtime.next_tid(address))
         )
-    assert store.writes - writes <= 1
+    # The reservation goes to the small runtime-state store, never the whole database.
+    assert store.state_writes - state_writes <= 1
+    assert store.writes == writes
 
 
 async def test_iv_index_follows_the_network_beacon(hass: HomeAssistant, bed: MeshTestbed) -> None:

@@ -1589,6 +1589,10 @@ class MeshNetwork:
             return 0
         return self.extension.sequence_numbers.get(address, 0)
 
+    def extension_sequence_numbers(self) -> dict[int, int]:
+        """The next SEQ per own address recorded in our extension (empty when none)."""
+        return dict(self.extension.sequence_numbers) if self.extension is not None else {}
+
     def set_sequence_number(self, address: int, seq: int) -> None:
         """Store the next SEQ for ``address`` (0..0x1000000: the last means exhausted)."""
         if not UNICAST_MIN <= address <= UNICAST_MAX:

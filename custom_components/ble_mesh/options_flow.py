@@ -1,0 +1,237 @@
+"""Options flow of a mesh network: create and delete mesh groups.
+
+A menu, then a form; the work on the nodes (Config Model Subscription Add / Delete, one
+acknowledged message per model) runs in a task behind a progress step, as provisioning does
+(STYLE item 11), because a node out of reach takes its retransmissions' worth of time to say
+so. The mesh work itself is :mod:`.groups`; this module only asks and maps its errors, once,
+to the translated form errors (``options.error`` in strings.json).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+import voluptuous as vol
+
+from .exceptions import MeshCommunicationError, MeshNotConnectedError, MeshTimeoutError
+from .groups import Member, async_create_group, async_delete_group, member_at
+from .mesh.database import AllocationError, Group
+from .runtime import MeshRuntime
+
+CONF_LIGHTS = "lights"
+CONF_GROUP = "group"
+
+
+@dataclass(slots=True)
+class _Work:
+    """The running group operation and what it ended with."""
+
+    action: str  # progress action, and the step to go back to on an error
+    task: asyncio.Task[None] | None = None
+    error: str | None = None
+    placeholders: dict[str, str] = field(default_factory=dict)
+    shown: bool = False
+
+
+class BleMeshOptionsFlow(OptionsFlow):
+    """Manage the groups of one mesh network."""
+
+    def __init__(self) -> None:
+        """Nothing running yet."""
+        self._work: _Work | None = None
+        self._failure: tuple[str, dict[str, str]] | None = None
+        self._input: dict[str, Any] = {}
+        self._result: tuple[str, dict[str, str]] = ("group_created", {})
+
+    @property
+    def _runtime(self) -> MeshRuntime:
+        runtime: MeshRuntime = self.config_entry.runtime_data
+        return runtime
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Create a group, or delete one when there are any."""
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
+        options = ["create_group"]
+        if self._runtime.network.groups:
+            options.append("delete_group")
+        return self.async_show_menu(step_id="init", menu_options=options)
+
+    # --- create --------------------------------------------------------------------------
+
+    def _lights(self) -> dict[str, Member]:
+        """This network's element lights (not its group lights), by entity id."""
+        runtime = self._runtime
+        prefix = f"{runtime.mesh_uuid}_"
+        lights: dict[str, Member] = {}
+        for entry in er.async_entries_for_config_entry(
+            er.async_get(self.hass), self.config_entry.entry_id
+        ):
+            suffix = entry.unique_id.removeprefix(prefix)
+            if entry.domain != "light" or len(suffix) != 4:
+                continue  # a group light ("group_c000") or something else
+            member = member_at(runtime, int(suffix, 16))
+            if member is not None:
+                lights[entry.entity_id] = member
+        return lights
+
+    async def async_step_create_group(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A name and the lights that join the group."""
+        lights = self._lights()
+        if not lights:
+            return self.async_abort(reason="no_lights")
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            self._input = user_input
+            name = str(user_input[CONF_NAME]).strip()
+            chosen = [lights[e] for e in user_input.get(CONF_LIGHTS, []) if e in lights]
+            if not name:
+                errors[CONF_NAME] = "name_required"
+            elif not chosen:
+                errors[CONF_LIGHTS] = "no_lights_selected"
+            else:
+                return await self._async_start("create_group", self._async_create(name, chosen))
+        elif self._failure is not None:  # back from a failed attempt
+            (errors["base"], placeholders), self._failure = self._failure, None
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME): TextSelector(),
+                vol.Required(CONF_LIGHTS): EntitySelector(
+                    EntitySelectorConfig(
+                        domain="light", multiple=True, include_entities=sorted(lights)
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="create_group",
+            data_schema=self.add_suggested_values_to_schema(schema, self._input),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_create(self, name: str, chosen: list[Member]) -> None:
+        group = await async_create_group(self._runtime, name, chosen)
+        self._result = (
+            "group_created",
+            {"name": group.name, "address": f"{group.destination:04X}"},
+        )
+
+    # --- delete --------------------------------------------------------------------------
+
+    async def async_step_delete_group(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the group to delete."""
+        groups = {f"{g.destination:04x}": g for g in self._runtime.network.groups}
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            group = groups.get(user_input[CONF_GROUP])
+            if group is not None:
+                return await self._async_start("delete_group", self._async_delete(group))
+            errors[CONF_GROUP] = "group_gone"
+        elif self._failure is not None:
+            (errors["base"], placeholders), self._failure = self._failure, None
+        options = [
+            SelectOptionDict(value=key, label=f"{g.name} ({g.destination:04X})")
+            for key, g in groups.items()
+        ]
+        return self.async_show_form(
+            step_id="delete_group",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_GROUP): SelectSelector(
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+                    )
+                }
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_delete(self, group: Group) -> None:
+        if not self._runtime.connected:
+            # Nothing could be told to the nodes: they would keep listening to the address.
+            raise MeshNotConnectedError(self._runtime.network.mesh_name)
+        result = await async_delete_group(self._runtime, group)
+        placeholders = {"name": group.name, "address": f"{group.destination:04X}"}
+        if result.unreachable:
+            placeholders["nodes"] = ", ".join(
+                n.name or f"{n.unicast_address:04X}" for n in result.unreachable
+            )
+            self._result = ("group_deleted_unreachable", placeholders)
+        else:
+            self._result = ("group_deleted", placeholders)
+
+    # --- the work behind the progress step -------------------------------------------------
+
+    async def _async_start(self, action: str, work: Coroutine[Any, Any, None]) -> ConfigFlowResult:
+        # The state exists before the task: it starts at once (eagerly) and writes to it.
+        self._work = state = _Work(action)
+        state.task = self.hass.async_create_task(self._async_run(state, work))
+        return await self.async_step_progress()
+
+    async def _async_run(self, state: _Work, work: Coroutine[Any, Any, None]) -> None:
+        """Run the operation; its failure becomes the form error (STYLE item 10)."""
+        try:
+            await work
+        except AllocationError:
+            state.error = "no_free_group_address"
+        except MeshNotConnectedError:
+            state.error = "not_connected"
+        except MeshTimeoutError as err:
+            state.error = "node_no_reply"
+            state.placeholders = {"node": self._node_label(err)}
+        except MeshCommunicationError as err:
+            state.error = "node_refused"
+            state.placeholders = {
+                "node": self._node_label(err),
+                "reason": (err.translation_placeholders or {}).get("reason", "-"),
+            }
+
+    def _node_label(self, err: MeshCommunicationError) -> str:
+        address = (err.translation_placeholders or {}).get("address", "-")
+        node = self._runtime.network.node_for_element(int(address, 16)) if address != "-" else None
+        return f"{node.name} ({address})" if node is not None and node.name else address
+
+    async def async_step_progress(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Wait for the nodes with a visible progress step."""
+        work = self._work
+        assert work is not None
+        assert work.task is not None
+        if not work.task.done() or not work.shown:
+            work.shown = True
+            return self.async_show_progress(
+                step_id="progress", progress_action=work.action, progress_task=work.task
+            )
+        self._work = None
+        if work.error is not None:
+            self._failure = (work.error, work.placeholders)
+            return self.async_show_progress_done(next_step_id=work.action)
+        return self.async_show_progress_done(next_step_id="finish")
+
+    async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Say what was done."""
+        reason, placeholders = self._result
+        return self.async_abort(reason=reason, description_placeholders=placeholders)
