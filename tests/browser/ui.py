@@ -215,9 +215,9 @@ class Ui:
         locator.wait_for(timeout=timeout)
         return locator
 
-    def submit(self) -> None:
-        """Press the dialog's Submit button."""
-        self.dialog.get_by_role("button", name="Submit").click()
+    def submit(self, label: str = "Submit") -> None:
+        """Press the dialog's submit button (a step may give it its own label)."""
+        self.dialog.get_by_role("button", name=label).click()
 
     def choose_method(self, label: str | re.Pattern[str]) -> None:
         """Select an authentication method on the method step."""
