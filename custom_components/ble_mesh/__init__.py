@@ -19,7 +19,13 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_MESH_UUID, DOMAIN
+from .const import (
+    CONF_IDLE_SECONDS,
+    CONF_MESH_UUID,
+    CONF_RELEASE_WHEN_IDLE,
+    DEFAULT_IDLE_SECONDS,
+    DOMAIN,
+)
 from .devices import async_update_node_devices
 from .mesh.errors import MeshError
 from .runtime import MeshConfigEntry, MeshRuntime
@@ -90,10 +96,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     entry.runtime_data = runtime
     async_update_node_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    runtime.async_set_idle_release(idle_release(entry))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     runtime.async_start()
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, runtime.async_stop))
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
     return True
+
+
+def idle_release(entry: MeshConfigEntry) -> float | None:
+    """Seconds without traffic before the proxy connection is released; None: never."""
+    if not entry.options.get(CONF_RELEASE_WHEN_IDLE, False):
+        return None
+    return float(entry.options.get(CONF_IDLE_SECONDS, DEFAULT_IDLE_SECONDS))
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
+    """The options changed: apply the idle release to the running network (no reload)."""
+    entry.runtime_data.async_set_idle_release(idle_release(entry))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:

@@ -23,3 +23,10 @@ SIGNAL_NODE_CONFIGURED: Final = "ble_mesh_node_configured_{}"
 # deleted (with its 16-bit address).
 SIGNAL_GROUP_ADDED: Final = "ble_mesh_group_added_{}"
 SIGNAL_GROUP_REMOVED: Final = "ble_mesh_group_removed_{}"
+
+# Options (entry.options): release the proxy connection after this long without traffic.
+CONF_RELEASE_WHEN_IDLE: Final = "release_when_idle"
+CONF_IDLE_SECONDS: Final = "idle_seconds"
+DEFAULT_IDLE_SECONDS: Final = 60
+MIN_IDLE_SECONDS: Final = 10
+MAX_IDLE_SECONDS: Final = 3600

@@ -217,8 +217,8 @@ class MeshLight(LightEntity):
 
     @property
     def available(self) -> bool:
-        """Available while a proxy connection to the network is up."""
-        return self._runtime.connected
+        """Available while a proxy connection is up, or released on purpose when idle."""
+        return self._runtime.available
 
     async def async_added_to_hass(self) -> None:
         """Follow the node's statuses and the proxy connection; ask for the current state."""
@@ -427,8 +427,8 @@ class MeshGroupLight(LightEntity):
 
     @property
     def available(self) -> bool:
-        """Available while a proxy connection to the network is up."""
-        return self._runtime.connected
+        """Available while a proxy connection is up, or released on purpose when idle."""
+        return self._runtime.available
 
     async def async_added_to_hass(self) -> None:
         """Follow the members' entities and the proxy connection."""

@@ -1,6 +1,8 @@
-"""Options flow of a mesh network: create and delete mesh groups.
+"""Options flow of a mesh network: create and delete mesh groups, connection settings.
 
-A menu, then a form; the work on the nodes (Config Model Subscription Add / Delete, one
+A menu, then a form. The settings form (idle release of the proxy connection) is stored in
+``entry.options`` and applied to the running network without a reload (``__init__``'s update
+listener). For the groups, the work on the nodes (Config Model Subscription Add / Delete, one
 acknowledged message per model) runs in a task behind a progress step, as provisioning does
 (STYLE item 11), because a node out of reach takes its retransmissions' worth of time to say
 so. The mesh work itself is :mod:`.groups`; this module only asks and maps its errors, once,
@@ -18,8 +20,12 @@ from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, Opt
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -28,6 +34,13 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from .const import (
+    CONF_IDLE_SECONDS,
+    CONF_RELEASE_WHEN_IDLE,
+    DEFAULT_IDLE_SECONDS,
+    MAX_IDLE_SECONDS,
+    MIN_IDLE_SECONDS,
+)
 from .exceptions import MeshCommunicationError, MeshNotConnectedError, MeshTimeoutError
 from .groups import Member, async_create_group, async_delete_group, member_at
 from .mesh.database import AllocationError, Group
@@ -49,7 +62,7 @@ class _Work:
 
 
 class BleMeshOptionsFlow(OptionsFlow):
-    """Manage the groups of one mesh network."""
+    """Manage the groups and the connection settings of one mesh network."""
 
     def __init__(self) -> None:
         """Nothing running yet."""
@@ -64,13 +77,47 @@ class BleMeshOptionsFlow(OptionsFlow):
         return runtime
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Create a group, or delete one when there are any."""
+        """Create a group, or delete one when there are any; or change the settings."""
         if self.config_entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
         options = ["create_group"]
         if self._runtime.network.groups:
             options.append("delete_group")
+        options.append("settings")
         return self.async_show_menu(step_id="init", menu_options=options)
+
+    # --- settings ------------------------------------------------------------------------
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Release the proxy connection when idle (off by default), and after how long."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    **self.config_entry.options,
+                    CONF_RELEASE_WHEN_IDLE: bool(user_input[CONF_RELEASE_WHEN_IDLE]),
+                    CONF_IDLE_SECONDS: int(user_input[CONF_IDLE_SECONDS]),
+                }
+            )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_RELEASE_WHEN_IDLE, default=False): BooleanSelector(),
+                vol.Required(CONF_IDLE_SECONDS, default=DEFAULT_IDLE_SECONDS): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_IDLE_SECONDS,
+                        max=MAX_IDLE_SECONDS,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )
 
     # --- create --------------------------------------------------------------------------
 
@@ -169,7 +216,7 @@ class BleMeshOptionsFlow(OptionsFlow):
         )
 
     async def _async_delete(self, group: Group) -> None:
-        if not self._runtime.connected:
+        if not self._runtime.available:  # (released when idle: the first send reconnects)
             # Nothing could be told to the nodes: they would keep listening to the address.
             raise MeshNotConnectedError(self._runtime.network.mesh_name)
         result = await async_delete_group(self._runtime, group)

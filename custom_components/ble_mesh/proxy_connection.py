@@ -15,7 +15,10 @@ Theory of operation (no long-lived task; every step is a short task or a timer):
   unreachable and the next attempt waits for the backoff timer (1 s, 2 s, 5 s ... 60 s) or
   for a new advertisement of ours, whichever comes first;
 * when an established link drops, it is reconnected at once; only a failed attempt makes the
-  network unreachable, so a short drop does not make entities unavailable.
+  network unreachable, so a short drop does not make entities unavailable;
+* :meth:`ProxyConnection.async_release` closes the link on purpose (the runtime's idle
+  release) and makes no attempt until :meth:`ProxyConnection.async_resume`; ``reachable``
+  is unknown (None) meanwhile, so the next attempt reports its outcome either way.
 
 It moves opaque bytes only: Proxy PDU SAR and everything above belong to the runtime and the
 engine.
@@ -73,6 +76,8 @@ class ProxyConnection:
         self._cancel_timer: CALLBACK_TYPE | None = None
         self._cancel_callback: CALLBACK_TYPE | None = None
         self._running = False
+        self._released = False  # closed on purpose: no attempt until async_resume
+        self._disconnecting: asyncio.Task[None] | None = None
         self._idle = False  # no candidate was present at the last attempt
         self.reachable: bool | None = None  # None: not known yet (no attempt finished)
         self.preferred: str | None = None
@@ -90,6 +95,11 @@ class ProxyConnection:
         """The Bluetooth address of the connected proxy node."""
         link = self.link
         return link.address if link is not None else None
+
+    @property
+    def released(self) -> bool:
+        """True while the link is closed on purpose (see :meth:`async_release`)."""
+        return self._released
 
     @property
     def candidates(self) -> dict[str, int]:
@@ -127,6 +137,42 @@ class ProxyConnection:
         link, self._link = self._link, None
         if link is not None:
             await link.async_disconnect()
+        disconnecting, self._disconnecting = self._disconnecting, None
+        if disconnecting is not None:
+            await disconnecting
+
+    @callback
+    def async_release(self) -> None:
+        """Close the link on purpose and stay disconnected until :meth:`async_resume`."""
+        if not self._running or self._released:
+            return
+        self._released = True
+        self.reachable = None
+        self._cancel_pending_timer()
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None and not attempt.done():
+            attempt.cancel()
+        link, self._link = self._link, None
+        if link is None:
+            return
+        self._on_link_down()
+        self._disconnecting = self._hass.async_create_background_task(
+            self._async_disconnect(link), f"ble_mesh {self._name} release proxy"
+        )
+
+    async def _async_disconnect(self, link: GattLink) -> None:
+        try:
+            await link.async_disconnect()  # no disconnect callback for our own disconnect
+        finally:
+            self._disconnecting = None
+
+    @callback
+    def async_resume(self) -> None:
+        """Connect again after :meth:`async_release` (the next attempt starts at once)."""
+        if not self._released:
+            return
+        self._released = False
+        self._schedule(0.0)
 
     @callback
     def async_prefer(self, address: str | None) -> None:
@@ -221,7 +267,7 @@ class ProxyConnection:
 
     def _schedule(self, delay: float) -> None:
         self._cancel_pending_timer()
-        if not self._running:
+        if not self._running or self._released:
             return
         if delay <= 0:
             self._start_attempt()
@@ -238,17 +284,20 @@ class ProxyConnection:
         return self._attempt is not None and not self._attempt.done()
 
     def _start_attempt(self) -> None:
-        if self._attempt_running() or self._link is not None:
+        if self._attempt_running() or self._link is not None or self._released:
             return
         self._attempt = self._hass.async_create_background_task(
             self._async_attempt(), f"ble_mesh {self._name} proxy connect"
         )
 
     async def _async_attempt(self) -> None:
+        if self._disconnecting is not None:  # the released link is still being closed
+            await self._disconnecting
         try:
             delay = await self._async_connect_best()
         finally:
-            self._attempt = None
+            if self._attempt is asyncio.current_task():
+                self._attempt = None  # (not a newer attempt, after a release cancelled this one)
         if delay is not None and self._running and self._link is None:
             self._schedule(delay)
 
@@ -274,7 +323,7 @@ class ProxyConnection:
             delay = BACKOFF[min(self._rounds, len(BACKOFF) - 1)]
             self._rounds += 1
             return delay
-        if not self._running:
+        if not self._running or self._released:
             await link.async_disconnect()
             return None
         self._link = link

@@ -32,10 +32,21 @@ retries=2, background=False) -> Message | None``
     With ``src``, only the messages from that address (what an entity of one element wants).
     Entities update by push from here; nothing polls. Call the result to unsubscribe.
 
-``runtime.async_add_connection_listener(callback) -> CALLBACK_TYPE`` and ``runtime.connected``
-    ``connected`` is True while a proxy node is reachable; ``callback()`` runs when it
-    changes (read ``connected`` in it). A dropped link that reconnects at once does not flip
-    it: entities go unavailable only when no proxy node can be reached.
+``runtime.async_add_connection_listener(callback) -> CALLBACK_TYPE``, ``runtime.connected``
+and ``runtime.available``
+    ``connected`` is True while a proxy node is reachable (the link is up); ``available`` is
+    True while it is, or while the link is released on purpose (below): what entities show.
+    ``callback()`` runs when either changes (read them in it). A dropped link that
+    reconnects at once does not flip them: entities go unavailable only when no proxy node
+    can be reached.
+
+Idle release (the ``release_when_idle`` option, :meth:`MeshRuntime.async_set_idle_release`)
+    Many nodes accept one GATT connection, which the vendor's app may want too. When enabled,
+    the link is closed after ``idle_seconds`` without a message sent or received (beacons do
+    not count) and nothing pending; the network stays ``available``. The next
+    :meth:`async_send` (or work such as a node to configure) connects again, waiting for the
+    link within the send's time budget. While released, nothing published (a wall switch,
+    a status) is received.
 
 ``runtime.next_tid(dst) -> int`` (and ``runtime.tids``, a :class:`~.mesh.models.common.TidCounter`)
     A new transaction identifier for a Set message to ``dst``.
@@ -78,7 +89,7 @@ from typing import Any
 
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
@@ -296,6 +307,12 @@ class MeshRuntime:
         self._cancel_timer: CALLBACK_TYPE | None = None
         self._timer_deadline = 0.0
         self._connected = False
+        self._released = False  # the link is closed on purpose (idle release)
+        self._idle_seconds: float | None = None  # idle release off
+        self._cancel_idle: CALLBACK_TYPE | None = None
+        # Restarted on every message while enabled: one job, not one per restart.
+        self._idle_job = HassJob(self._on_idle, cancel_on_shutdown=True)
+        self._link_waiters: set[asyncio.Future[None]] = set()
         self._started = False
         self._config_task: asyncio.Task[None] | None = None
         self._config_attempts: dict[str, int] = {}
@@ -346,6 +363,7 @@ class MeshRuntime:
             return
         self._started = False
         self._cancel_timers()
+        self._cancel_idle_timer()
         if self._cancel_config_retry is not None:
             self._cancel_config_retry()
             self._cancel_config_retry = None
@@ -359,6 +377,7 @@ class MeshRuntime:
             *self._waiters.values(),
             *(item.future for item in self._background),
             *self._marks,
+            *self._link_waiters,
         ]
         for future in futures:
             if not future.done():
@@ -367,8 +386,9 @@ class MeshRuntime:
         self._background.clear()
         self._writes.clear()
         self._marks.clear()
+        self._link_waiters.clear()
         await self._proxy.async_stop()
-        self._set_connected(False)
+        self._set_connected(False, released=False)
         # Whatever the cancelled writer did not get to: the current reservation covers it.
         self._record_sequence(self._stack.seq.persisted_state())
         await self.store.async_save_state(self._state_data())
@@ -378,8 +398,18 @@ class MeshRuntime:
 
     @property
     def connected(self) -> bool:
-        """True while a proxy node is reachable."""
+        """True while a proxy node is reachable (the link is up)."""
         return self._connected
+
+    @property
+    def available(self) -> bool:
+        """True while connected, or while the link is released on purpose (idle release)."""
+        return self._connected or self._released
+
+    @property
+    def released(self) -> bool:
+        """True while the link is released on purpose (idle release)."""
+        return self._released
 
     @property
     def proxy_address(self) -> str | None:
@@ -388,7 +418,7 @@ class MeshRuntime:
 
     @callback
     def async_add_connection_listener(self, listener: ConnectionCallback) -> CALLBACK_TYPE:
-        """Call ``listener()`` whenever :attr:`connected` changes."""
+        """Call ``listener()`` whenever :attr:`connected` or :attr:`available` changes."""
         self._connection_listeners.append(listener)
 
         @callback
@@ -404,6 +434,7 @@ class MeshRuntime:
         return {
             "unicast_address": f"{self.unicast_address:04X}",
             "connected": self._connected,
+            "released": self._released,
             "proxy_address": self._proxy.address,
             "proxy_candidates": self._proxy.candidates,
             "iv_index": engine.iv.iv_index if engine is not None else None,
@@ -468,8 +499,13 @@ class MeshRuntime:
 
         ``background``: after every other message (see the module's documentation).
         """
-        if not self._connected or not self._started:
+        if not self._started:
             raise MeshNotConnectedError(self.network.mesh_name)
+        if not self._connected:
+            if not self._released:
+                raise MeshNotConnectedError(self.network.mesh_name)
+            # Released on purpose: connect again, within what the send itself may take.
+            await self._async_reconnect(timeout * (retries + 1))
         key = self._key_for(dst, device_key=device_key)
         if background:
             return await self._async_send_background(
@@ -583,6 +619,7 @@ class MeshRuntime:
         # Configure it over its own proxy service when we know its Bluetooth address (its
         # old provisioning advertisement still carries its Device UUID).
         self._proxy.async_prefer(self._bluetooth_address(node))
+        self._resume()
         self._schedule_configuration()
 
     @callback
@@ -608,7 +645,7 @@ class MeshRuntime:
         The node is removed even when it cannot be reset (out of reach, no proxy): the Key
         Refresh that follows makes the keys it still holds useless.
         """
-        if self._engine is not None and self._connected:
+        if self._engine is not None and self.available:  # released: the send reconnects
             await key_refresh.async_reset_node(self, node)
         else:
             _LOGGER.warning(
@@ -659,10 +696,12 @@ class MeshRuntime:
 
     @callback
     def _kick_work(self) -> None:
-        """Run pending work now rather than after the retry delay."""
+        """Run pending work now rather than after the retry delay (connecting if released)."""
         if self._cancel_config_retry is not None:
             self._cancel_config_retry()
             self._cancel_config_retry = None
+        if self._unconfigured() or key_refresh.work_pending(self.network):
+            self._resume()
         self._schedule_configuration()
 
     async def async_save(self) -> None:
@@ -855,14 +894,24 @@ class MeshRuntime:
 
     @callback
     def _on_reachable(self, reachable: bool) -> None:
-        self._set_connected(reachable)
+        # After a release, the attempt that follows decides: connected, or unavailable.
+        self._set_connected(reachable, released=False)
+        for waiter in list(self._link_waiters):
+            if not waiter.done():
+                if reachable:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(MeshNotConnectedError(self.network.mesh_name))
         if reachable:
+            self._restart_idle_timer()
             self._schedule_configuration()
 
-    def _set_connected(self, connected: bool) -> None:
-        if self._connected == connected:
-            return
+    def _set_connected(self, connected: bool, *, released: bool) -> None:
+        before = (self._connected, self.available)
         self._connected = connected
+        self._released = released
+        if (self._connected, self.available) == before:
+            return
         for listener in list(self._connection_listeners):
             try:
                 listener()
@@ -884,6 +933,8 @@ class MeshRuntime:
         if message is None:
             self._schedule_timer()
             return
+        if message.message_type is not ProxyMessageType.MESH_BEACON:
+            self._restart_idle_timer()  # traffic (beacons do not keep the link)
         if message.message_type is ProxyMessageType.NETWORK_PDU:
             self._handle(self._stack.receive(message.data, now))
         elif message.message_type is ProxyMessageType.MESH_BEACON:
@@ -1082,6 +1133,7 @@ class MeshRuntime:
         elif item.kind is not None:
             link = self._proxy.link
             if link is not None:  # lost: acknowledged requests retransmit after reconnecting
+                self._restart_idle_timer()
                 try:
                     for value in segment(item.kind, item.data, link.att_mtu - 3):
                         await self._proxy.async_write(value)
@@ -1089,6 +1141,80 @@ class MeshRuntime:
                     _LOGGER.debug("Write to the proxy failed: %s", err)
         if item.done is not None and not item.done.done():
             item.done.set_result(None)
+
+    # --- idle release --------------------------------------------------------------------
+
+    @callback
+    def async_set_idle_release(self, idle_seconds: float | None) -> None:
+        """Release the link after ``idle_seconds`` without traffic; None: keep it (default).
+
+        Applied at once: turning it off while released connects again.
+        """
+        self._idle_seconds = idle_seconds
+        if idle_seconds is None:
+            self._cancel_idle_timer()
+            self._resume()
+        else:
+            self._restart_idle_timer()
+
+    def _cancel_idle_timer(self) -> None:
+        if self._cancel_idle is not None:
+            self._cancel_idle()
+            self._cancel_idle = None
+
+    def _restart_idle_timer(self) -> None:
+        """Traffic (or a new link): the idle time starts again."""
+        if self._idle_seconds is None or not self._connected or not self._started:
+            return
+        self._cancel_idle_timer()
+        self._cancel_idle = async_call_later(self.hass, self._idle_seconds, self._idle_job)
+
+    def _busy(self) -> bool:
+        """Something still uses the link: a request, queued output, configuration work."""
+        return bool(
+            self._writes
+            or self._background
+            or self._writing
+            or self._waiters
+            or self._tracker.pending
+            or (self._config_task is not None and not self._config_task.done())
+        )
+
+    @callback
+    def _on_idle(self, _now: object) -> None:
+        self._cancel_idle = None
+        if self._idle_seconds is None or not self._connected or not self._started:
+            return
+        if self._busy():
+            self._restart_idle_timer()
+            return
+        _LOGGER.debug(
+            "Mesh network %s: releasing the proxy connection to %s after %s s without traffic",
+            self.network.mesh_name,
+            self._proxy.address,
+            self._idle_seconds,
+        )
+        self._set_connected(False, released=True)
+        self._proxy.async_release()
+
+    def _resume(self) -> None:
+        """Connect again after an idle release (the attempt's outcome ends ``released``)."""
+        if self._released and self._started and self._proxy.released:
+            _LOGGER.debug("Mesh network %s: reconnecting on demand", self.network.mesh_name)
+            self._proxy.async_resume()
+
+    async def _async_reconnect(self, limit: float) -> None:
+        """Connect again after an idle release; MeshNotConnectedError when it does not."""
+        waiter: asyncio.Future[None] = self.hass.loop.create_future()
+        self._link_waiters.add(waiter)
+        self._resume()
+        try:
+            async with asyncio.timeout(limit):
+                await waiter
+        except TimeoutError as err:
+            raise MeshNotConnectedError(self.network.mesh_name) from err
+        finally:
+            self._link_waiters.discard(waiter)
 
     # --- timers --------------------------------------------------------------------------
 

@@ -391,7 +391,7 @@ async def test_create_form_errors(hass: HomeAssistant, bed: MeshTestbed) -> None
     assert bed.runtime.network.groups == []
     # The menu offers no deletion while there is no group.
     menu = await hass.config_entries.options.async_init(bed.entry.entry_id)  # type: ignore[union-attr]
-    assert menu["menu_options"] == ["create_group"]
+    assert menu["menu_options"] == ["create_group", "settings"]
 
 
 async def test_create_when_a_node_does_not_answer(hass: HomeAssistant, bed: MeshTestbed) -> None:
