@@ -155,3 +155,23 @@ def page(browser_context: BrowserContext) -> Page:
 def state() -> dict[str, Any]:
     """What earlier tests established (the access token, the network name...)."""
     return {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
+    """On a failed browser test, save the page as ``failed-<test>.png`` in the HA config dir.
+
+    The directory is kept with BLE_MESH_BROWSER_KEEP=1 (see the ``ha_server`` fixture).
+    """
+    outcome: Any = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    ui = item.funcargs.get("onboarded") if hasattr(item, "funcargs") else None
+    page = page or getattr(ui, "page", None)
+    server = getattr(ui, "server", None)
+    if page is None or server is None:
+        return
+    with contextlib.suppress(Exception):
+        page.screenshot(path=server.config_dir / f"failed-{item.name}.png")

@@ -4,10 +4,16 @@ The tests run in file order against one Home Assistant (session fixtures): the f
 creates the mesh network, the others join it. The lights and their OOB modes come from the
 demo's ``ble_mesh_sim:`` block in ``config/configuration.yaml``; a test whose kind of light is
 not configured is skipped. Screenshots for the documentation are saved on the way.
+
+The last tests use the provisioned lights: the colour light from its more-info dialog, its wall
+switch (``ble_mesh_sim.set_state``) seen in the open dialog, and an automation made in the
+automation editor. What the simulated node itself holds is read from the demo's saved state
+(``.ble_mesh_sim.json`` in the configuration directory; the demo has no read-back action).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 import re
@@ -17,10 +23,11 @@ import pytest
 import segno
 import yaml
 
+from custom_components.ble_mesh import conversions as conv
 from custom_components.ble_mesh.const import DEFAULT_NETWORK_NAME
 
 from .ha_server import ROOT, HomeAssistantServer
-from .ui import Ui
+from .ui import Ui, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -323,3 +330,208 @@ def test_device_page(onboarded: Ui) -> None:
     page.wait_for_url("**/config/devices/device/**")
     page.get_by_text("Device info").wait_for()
     ui.shot("device-page")
+
+
+# --- using the lights (issue 9) ---------------------------------------------------------------
+
+COLOUR_PROFILES = ("hsl",)
+
+
+def _light_by_profile(server: HomeAssistantServer, *profiles: str) -> str:
+    """The name of the first configured light of one of these profiles (else skip)."""
+    for light in _lights(server):
+        if light.get("profile") in profiles:
+            return str(light["name"])
+    pytest.skip(f"no simulated light of profile {' or '.join(profiles)} in configuration.yaml")
+
+
+def _more_info(ui: Ui) -> Any:
+    """Home Assistant's more-info dialog (of whichever entity is open)."""
+    return ui.page.locator("ha-more-info-dialog")
+
+
+def _open_device(ui: Ui, device: str) -> None:
+    """Settings -> Devices & services -> Bluetooth Mesh -> the device's page."""
+    page = ui.page
+    ui.open_integrations()
+    page.locator("ha-integration-card").filter(has_text="Bluetooth Mesh").first.click()
+    page.wait_for_url("**/config/integrations/integration/ble_mesh")
+    page.get_by_role("link", name=re.compile(r"\d+ devices?")).first.click()
+    page.wait_for_url("**/config/devices/dashboard**")
+    page.locator("ha-data-table .mdc-data-table__row").filter(has_text=device).first.click()
+    page.wait_for_url("**/config/devices/device/**")
+    page.get_by_text("Device info").wait_for()
+
+
+def _wait_state(ui: Ui, entity: str, check: Any, timeout: float = 15.0) -> dict[str, Any]:
+    """Wait until Home Assistant's state of ``entity`` satisfies ``check(state)``."""
+
+    def probe() -> dict[str, Any] | None:
+        state = ui.state(entity)
+        return state if check(state) else None
+
+    result: dict[str, Any] = wait_until(probe, timeout, lambda: f"{entity}: {ui.state(entity)}")
+    return result
+
+
+def _open_more_info_from_device(ui: Ui, device: str) -> Any:
+    """Device page -> the light's row in its Controls card: the more-info dialog."""
+    _open_device(ui, device)
+    ui.page.locator("ha-device-entities-card").get_by_text(device, exact=True).first.click()
+    dialog = _more_info(ui)
+    dialog.get_by_role("button", name="Toggle").wait_for()
+    return dialog
+
+
+def test_colour_light_from_more_info(onboarded: Ui) -> None:
+    """Device page -> the light -> more-info: on, brightness, a colour; the node has them."""
+    ui = onboarded
+    device = _light_by_profile(ui.server, *COLOUR_PROFILES)
+    entity = ui.entity_id("light", device)
+    assert ui.state(entity)["attributes"].get("supported_color_modes") == ["hs"], ui.state(entity)
+    dialog = _open_more_info_from_device(ui, device)
+    if ui.state(entity)["state"] != "on":
+        dialog.get_by_role("button", name="Toggle").click()
+    _wait_state(ui, entity, lambda s: s["state"] == "on")
+    ui.wait_sim_light(device, lambda light: light["on"] == 1 and light["lightness"] > 0)
+    # Brightness: a click at a quarter of the big vertical slider's height (about 75 %).
+    slider = dialog.get_by_role("slider").first
+    box = slider.bounding_box()
+    assert box, "no brightness slider"
+    slider.click(position={"x": box["width"] / 2, "y": box["height"] * 0.25})
+    state = _wait_state(
+        ui,
+        entity,
+        lambda s: s["state"] == "on" and 150 <= (s["attributes"]["brightness"] or 0) <= 230,
+    )
+    brightness = state["attributes"]["brightness"]
+    ui.wait_sim_light(
+        device,
+        lambda light: light["on"] == 1
+        and abs(conv.lightness_to_brightness(light["lightness"]) - brightness) <= 2,
+    )
+    # Colour: the colour picker button opens the hue/saturation wheel; a click near its right
+    # edge picks a strong colour.
+    dialog.get_by_role("button", name="Color", exact=True).click()
+    picker = dialog.locator("ha-hs-color-picker")
+    picker.wait_for()
+    box = picker.bounding_box()
+    assert box, "no colour wheel"
+    before = ui.state(entity)["attributes"].get("hs_color")
+    picker.click(position={"x": box["width"] * 0.85, "y": box["height"] * 0.35})
+    state = _wait_state(
+        ui,
+        entity,
+        lambda s: s["attributes"].get("hs_color") not in (None, before)
+        and s["attributes"]["hs_color"][1] > 30,
+    )
+    hue, saturation = state["attributes"]["hs_color"]
+    ui.shot("light-more-info-colour")
+    light = ui.wait_sim_light(
+        device,
+        lambda light: light["on"] == 1
+        and abs(conv.hue_to_degrees(light["hue"]) - hue) <= 1.5
+        and abs(conv.saturation_to_percent(light["saturation"]) - saturation) <= 1.5,
+    )
+    assert light["lightness"] > 0, light
+    # The dialog stays open: the next test watches it follow the light's wall switch.
+
+
+def _header_state(dialog: Any) -> Any:
+    """The big state line at the top of the light's more-info dialog ("Off", "75%")."""
+    return dialog.locator("ha-more-info-state-header")
+
+
+def test_switch_on_the_node_updates_the_ui(onboarded: Ui) -> None:
+    """The light's wall switch (ble_mesh_sim.set_state) flips it; the open dialog follows."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    device = _light_by_profile(ui.server, *COLOUR_PROFILES)
+    entity = ui.entity_id("light", device)
+    dialog = _more_info(ui)
+    if not dialog.get_by_role("button", name="Toggle").is_visible():
+        dialog = _open_more_info_from_device(ui, device)
+    ui.call_service("ble_mesh_sim", "set_state", {"device": device, "on": False})
+    # No reload: the node publishes its new state, Home Assistant pushes it to the page.
+    expect(_header_state(dialog)).to_contain_text("Off", timeout=10_000)
+    assert ui.state(entity)["state"] == "off"
+    ui.call_service("ble_mesh_sim", "set_state", {"device": device, "on": True, "brightness": 128})
+    expect(_header_state(dialog)).to_contain_text("50%", timeout=10_000)
+    state = ui.state(entity)
+    assert state["state"] == "on", state
+    assert abs(state["attributes"]["brightness"] - 128) <= 1, state
+    ui.call_service("ble_mesh_sim", "set_state", {"device": device, "on": False})
+    expect(_header_state(dialog)).to_contain_text("Off", timeout=10_000)
+    ui.page.keyboard.press("Escape")
+    dialog.get_by_role("button", name="Toggle").wait_for(state="hidden")
+
+
+AUTOMATION_NAME = "Mesh light at three"
+
+
+def test_automation_turns_a_light_on(onboarded: Ui) -> None:
+    """Settings -> Automations & scenes: a new automation (YAML mode) turns a mesh light on."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
+
+    ui = onboarded
+    page = ui.page
+    device = _light_by_profile(ui.server, "ctl", *COLOUR_PROFILES)
+    entity = ui.entity_id("light", device)
+    if ui.state(entity)["state"] != "off":
+        ui.call_service("light", "turn_off", {"entity_id": entity})
+    ui.wait_sim_light(device, lambda light: light["on"] == 0 or light["lightness"] == 0)
+    page.locator("ha-sidebar").get_by_role("option", name="Settings").first.click()
+    page.get_by_role("menuitem", name="Automations & scenes").click()
+    page.wait_for_url("**/config/automation/dashboard")
+    page.get_by_role("button", name="Create automation").click()
+    page.locator("ha-dialog-new-automation ha-list-item").filter(
+        has_text="Create new automation"
+    ).first.click()
+    page.wait_for_url("**/config/automation/edit/new")
+    page.get_by_role("button", name="Menu").last.click()
+    page.get_by_role("menuitem", name="Edit in YAML").click()
+    editor = page.locator("ha-code-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(
+        f"alias: {AUTOMATION_NAME}\n"
+        "description: Turns a Bluetooth Mesh light on every day at 03:00\n"
+        "triggers:\n"
+        "  - trigger: time\n"
+        '    at: "03:00:00"\n'
+        "conditions: []\n"
+        "actions:\n"
+        "  - action: light.turn_on\n"
+        "    target:\n"
+        f"      entity_id: {entity}\n"
+        "    data:\n"
+        "      brightness_pct: 80\n"
+        "mode: single\n"
+    )
+    expect(editor).to_contain_text(f"entity_id: {entity}")
+    ui.shot("automation-editor-yaml")
+    page.get_by_role("button", name="Save").last.click()
+    # A new automation asks for its name (the alias from the YAML is filled in): Rename.
+    rename = page.get_by_role("button", name="Rename", exact=True)
+    with contextlib.suppress(PlaywrightTimeoutError):
+        rename.wait_for(timeout=5_000)
+        rename.click()
+    page.wait_for_url(re.compile(r".*/config/automation/edit/(?!new)[^/]+$"), timeout=15_000)
+    automation = ui.entity_id("automation", AUTOMATION_NAME)
+    page.get_by_role("button", name="Menu").last.click()
+    page.get_by_role("menuitem", name="Run actions").click()
+    _wait_state(ui, entity, lambda s: s["state"] == "on")
+    light = ui.wait_sim_light(
+        device,
+        lambda light: light["on"] == 1
+        and abs(conv.lightness_to_brightness(light["lightness"]) - 204) <= 3,
+    )
+    assert light["lightness"] > 0
+    assert ui.state(automation)["attributes"].get("last_triggered"), ui.state(automation)
+    # The saved automation, loaded again: the visual editor shows the trigger and the action.
+    page.reload()
+    page.locator("ha-automation-trigger-row").first.wait_for()
+    page.locator("ha-automation-action-row").first.wait_for()
+    expect(page.locator("ha-automation-action-row").first).to_contain_text(device)
+    ui.shot("automation-editor")

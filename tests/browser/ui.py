@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import time
 from typing import TYPE_CHECKING, Any
 import urllib.request
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from playwright.sync_api import Locator, Page, Response
 
     from .ha_server import HomeAssistantServer
@@ -33,6 +36,23 @@ DEEP_TEXT = """(element) => {
 """The visible words of an element, its shadow roots included (innerText stops at them)."""
 PROVISION_TIMEOUT = 30_000
 """ms for a provisioning phase (connect, key exchange, configuration) to finish."""
+
+
+def wait_until[T](
+    probe: Callable[[], T | None],
+    timeout: float,
+    message: str | Callable[[], str],
+    interval: float = 0.25,
+) -> T:
+    """Poll ``probe()`` until it returns something truthy (bounded by ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if result := probe():
+            return result
+        if time.monotonic() > deadline:
+            msg = f"after {timeout:.0f} s: {message() if callable(message) else message}"
+            raise TimeoutError(msg)
+        time.sleep(interval)
 
 
 class FlowRecorder:
@@ -121,19 +141,83 @@ class Ui:
         assert token
         return token
 
-    def call_service(self, domain: str, service: str, data: dict[str, Any]) -> Any:
-        """POST /api/services/<domain>/<service> with the user's token (loopback only)."""
+    def api(self, path: str, data: dict[str, Any] | None = None) -> Any:
+        """GET (or POST ``data`` to) /api/<path> with the user's token (loopback only)."""
         request = urllib.request.Request(
-            f"{self.server.url}/api/services/{domain}/{service}",
-            data=json.dumps(data).encode(),
+            f"{self.server.url}/api/{path}",
+            data=json.dumps(data).encode() if data is not None else None,
             headers={
                 "Authorization": f"Bearer {self.access_token()}",
                 "Content-Type": "application/json",
             },
-            method="POST",
+            method="POST" if data is not None else "GET",
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
+
+    def call_service(self, domain: str, service: str, data: dict[str, Any]) -> Any:
+        """POST /api/services/<domain>/<service> with the user's token (loopback only)."""
+        return self.api(f"services/{domain}/{service}", data)
+
+    def state(self, entity_id: str) -> dict[str, Any]:
+        """GET /api/states/<entity_id>: Home Assistant's state of an entity."""
+        state = self.api(f"states/{entity_id}")
+        assert isinstance(state, dict)
+        return state
+
+    def entity_id(self, domain: str, friendly_name: str, timeout: float = 30.0) -> str:
+        """The entity of a domain with this friendly name (waits for it to exist)."""
+
+        def find() -> str | None:
+            for state in self.api("states"):
+                if state["entity_id"].startswith(f"{domain}.") and (
+                    state["attributes"].get("friendly_name") == friendly_name
+                ):
+                    return str(state["entity_id"])
+            return None
+
+        return wait_until(find, timeout, f"no {domain} entity named {friendly_name!r}")
+
+    # --- the simulated nodes' own state -------------------------------------------------------
+
+    def sim_node(self, device: str) -> dict[str, Any] | None:
+        """A simulated node as the demo last saved it (``<config>/.ble_mesh_sim.json``).
+
+        The demo has no action that reads a node back; it saves every node about 1 s after a
+        change (``simulator/demo.py``, SAVE_DELAY), in the form of ``SimulatedNode.to_dict``.
+        """
+        path = self.server.config_dir / ".ble_mesh_sim.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):  # not written yet, or replaced right now
+            return None
+        nodes: dict[str, dict[str, Any]] = data.get("nodes") or {}
+        return next((node for node in nodes.values() if node.get("name") == device), None)
+
+    def sim_light(self, device: str, light: int = 0) -> dict[str, Any] | None:
+        """One light of a simulated node (on, lightness, hue, saturation... as on the air)."""
+        node = self.sim_node(device)
+        if not node or not node.get("network"):
+            return None
+        lights = node["network"]["models"]["lights"]
+        return lights[light] if light < len(lights) else None
+
+    def wait_sim_light(
+        self,
+        device: str,
+        check: Callable[[dict[str, Any]], bool],
+        timeout: float = 15.0,
+        light: int = 0,
+    ) -> dict[str, Any]:
+        """Wait until the saved light state satisfies ``check(state)``; return that state."""
+
+        def probe() -> dict[str, Any] | None:
+            state = self.sim_light(device, light)
+            return state if state is not None and check(state) else None
+
+        return wait_until(
+            probe, timeout, lambda: f"{device}: saved state {self.sim_light(device, light)}"
+        )
 
     # --- onboarding -------------------------------------------------------------------------
 
