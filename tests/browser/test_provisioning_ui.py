@@ -227,6 +227,29 @@ def test_public_key_qr_text(onboarded: Ui, tmp_path: Path) -> None:
     _assert_added(text, light)
 
 
+def test_static_oob_from_uploaded_qr_image(onboarded: Ui, tmp_path: Path) -> None:
+    """Static OOB from a photo of the light's own QR code, uploaded in the dialog."""
+    ui = onboarded
+    statics = [str(x["name"]) for x in _lights(ui.server) if x.get("oob") == "static"]
+    if len(statics) < 2:
+        pytest.skip("needs a second static OOB light in configuration.yaml")
+    light = statics[-1]  # the first one is typed by test_static_oob_typed
+    photo = tmp_path / "light-qr.png"
+    segno.make(ui.light_log_info(light)["qr"], error="m").save(photo, scale=6, border=4)
+    _open_flow(ui, light)
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method("static_oob"))
+    ui.submit()
+    ui.wait_heading(_t("config.step.oob_data.title", name=light))
+    ui.dialog.locator("input[type=file]").set_input_files(photo)
+    ui.wait_text(photo.name)  # uploaded
+    ui.shot("flow-qr-image", dialog=True)
+    ui.submit()
+    text = _finish(ui, light)
+    _assert_added(text, light)
+
+
 def test_output_oob_wrong_value_then_retry(onboarded: Ui) -> None:
     """Output OOB: a wrong value fails with the translated error; a retry with the value works."""
     ui = onboarded
