@@ -260,7 +260,8 @@ async def _async_refresh_subnet(runtime: MeshRuntime, net_key: NetKey) -> None:
         net_key.phase = KeyRefreshPhase.USING_NEW_KEYS
         runtime.async_keys_changed()  # Home Assistant transmits with the new keys
         await runtime.async_save()
-        _LOGGER.debug("NetKey %d: every node has the new keys (phase 2)", net_key.index)
+        index = net_key.index
+        _LOGGER.debug("NetKey index %d: every node has the new keys (phase 2)", index)
     await _async_each(runtime, net_key, 2, _async_use_new_keys)
     await _async_each(runtime, net_key, 3, _async_revoke_old_keys)
     _finish(network, net_key)

@@ -319,42 +319,20 @@ class MeshLight(LightEntity):
             else (self._lightness or 0xFFFF)
         )
         tid = self._runtime.next_tid(self.address)
-        message: Message
-        if ATTR_HS_COLOR in kwargs and features.hsl:
-            hue, saturation = kwargs[ATTR_HS_COLOR]
-            message = LightHslSet(
-                lightness=lightness,
-                hue=conv.degrees_to_hue(hue),
-                saturation=conv.percent_to_saturation(saturation),
-                tid=tid,
-                transition=transition,
-            )
-        elif ATTR_XY_COLOR in kwargs and features.xyl:
-            x, y = kwargs[ATTR_XY_COLOR]
-            message = LightXylSet(
-                lightness=lightness,
-                x=conv.unit_to_uint16(x),
-                y=conv.unit_to_uint16(y),
-                tid=tid,
-                transition=transition,
-            )
-        elif ATTR_COLOR_TEMP_KELVIN in kwargs and features.ctl:
-            kelvin = conv.clamp_kelvin(
-                kwargs[ATTR_COLOR_TEMP_KELVIN],
-                self.min_color_temp_kelvin,
-                self.max_color_temp_kelvin,
-            )
-            message = LightCtlSet(
-                lightness=lightness,
-                temperature=kelvin,
-                delta_uv=0,
-                tid=tid,
-                transition=transition,
-            )
-        elif features.lightness or features.ctl or features.hsl or features.xyl:
-            message = LightLightnessSet(lightness=lightness, tid=tid, transition=transition)
-        else:
-            message = GenericOnOffSet(on=True, tid=tid, transition=transition)
+        message: Message | None = _colour_set(
+            kwargs,
+            features,
+            lightness,
+            tid,
+            transition,
+            acknowledged=True,
+            kelvin_range=(self.min_color_temp_kelvin, self.max_color_temp_kelvin),
+        )
+        if message is None:
+            if features.lightness or features.ctl or features.hsl or features.xyl:
+                message = LightLightnessSet(lightness=lightness, tid=tid, transition=transition)
+            else:
+                message = GenericOnOffSet(on=True, tid=tid, transition=transition)
         await self._async_command(message)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
@@ -370,6 +348,53 @@ class MeshLight(LightEntity):
         response = await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
         if response is not None:
             self._on_message(self.address, response)
+
+
+def _colour_set(
+    kwargs: dict[str, Any],
+    features: LightFeatures,
+    lightness: int,
+    tid: int,
+    transition: TransitionTime | None,
+    *,
+    acknowledged: bool,
+    kelvin_range: tuple[int, int],
+) -> Message | None:
+    """The HSL/xyL/CTL Set for a turn_on with a colour, or None when it asks for none.
+
+    Element lights send the acknowledged form to one node; group lights the unacknowledged
+    form to a group address (one message, no N responses to wait for).
+    """
+    if ATTR_HS_COLOR in kwargs and features.hsl:
+        hue, saturation = kwargs[ATTR_HS_COLOR]
+        hsl = LightHslSet if acknowledged else LightHslSetUnacknowledged
+        return hsl(
+            lightness=lightness,
+            hue=conv.degrees_to_hue(hue),
+            saturation=conv.percent_to_saturation(saturation),
+            tid=tid,
+            transition=transition,
+        )
+    if ATTR_XY_COLOR in kwargs and features.xyl:
+        x, y = kwargs[ATTR_XY_COLOR]
+        xyl = LightXylSet if acknowledged else LightXylSetUnacknowledged
+        return xyl(
+            lightness=lightness,
+            x=conv.unit_to_uint16(x),
+            y=conv.unit_to_uint16(y),
+            tid=tid,
+            transition=transition,
+        )
+    if ATTR_COLOR_TEMP_KELVIN in kwargs and features.ctl:
+        ctl = LightCtlSet if acknowledged else LightCtlSetUnacknowledged
+        return ctl(
+            lightness=lightness,
+            temperature=conv.clamp_kelvin(kwargs[ATTR_COLOR_TEMP_KELVIN], *kelvin_range),
+            delta_uv=0,
+            tid=tid,
+            transition=transition,
+        )
+    return None
 
 
 def _transition(kwargs: dict[str, Any]) -> TransitionTime | None:
@@ -482,40 +507,23 @@ class MeshGroupLight(LightEntity):
         lightness = conv.brightness_to_lightness(
             kwargs.get(ATTR_BRIGHTNESS, self._attr_brightness or 255)
         )
-        message: Message
-        if ATTR_HS_COLOR in kwargs and features.hsl:
-            hue, saturation = kwargs[ATTR_HS_COLOR]
-            message = LightHslSetUnacknowledged(
-                lightness=lightness,
-                hue=conv.degrees_to_hue(hue),
-                saturation=conv.percent_to_saturation(saturation),
-                tid=tid,
-                transition=transition,
-            )
-        elif ATTR_XY_COLOR in kwargs and features.xyl:
-            x, y = kwargs[ATTR_XY_COLOR]
-            message = LightXylSetUnacknowledged(
-                lightness=lightness,
-                x=conv.unit_to_uint16(x),
-                y=conv.unit_to_uint16(y),
-                tid=tid,
-                transition=transition,
-            )
-        elif ATTR_COLOR_TEMP_KELVIN in kwargs and features.ctl:
-            message = LightCtlSetUnacknowledged(
-                lightness=lightness,
-                temperature=conv.clamp_kelvin(kwargs[ATTR_COLOR_TEMP_KELVIN]),
-                delta_uv=0,
-                tid=tid,
-                transition=transition,
-            )
-        elif ATTR_BRIGHTNESS in kwargs and features.lightness:
-            message = LightLightnessSetUnacknowledged(
-                lightness=lightness, tid=tid, transition=transition
-            )
-        else:
-            # Each member goes back to its own last brightness (MshMDL 1.1 §6.1.2.2.3).
-            message = GenericOnOffSetUnacknowledged(on=True, tid=tid, transition=transition)
+        message: Message | None = _colour_set(
+            kwargs,
+            features,
+            lightness,
+            tid,
+            transition,
+            acknowledged=False,
+            kelvin_range=(conv.TEMPERATURE_MIN_K, conv.TEMPERATURE_MAX_K),
+        )
+        if message is None:
+            if ATTR_BRIGHTNESS in kwargs and features.lightness:
+                message = LightLightnessSetUnacknowledged(
+                    lightness=lightness, tid=tid, transition=transition
+                )
+            else:
+                # Each member goes back to its own last brightness (MshMDL 1.1 §6.1.2.2.3).
+                message = GenericOnOffSetUnacknowledged(on=True, tid=tid, transition=transition)
         await self._runtime.async_send(self.address, message)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
