@@ -9,9 +9,9 @@ from homeassistant.core import HomeAssistant
 
 from .runtime import MeshConfigEntry
 
-# Every field of the Mesh Configuration Database that holds key material, and our own
-# extension's fields that would help an attacker (none today, listed for the future).
-TO_REDACT = {"key", "oldKey", "deviceKey", "netKey", "appKey", "devKey", "staticOob"}
+# Every field of the Mesh Configuration Database that holds key material (NetKeys and AppKeys
+# use "key"/"oldKey", nodes "deviceKey"); the runtime's diagnostics hold none.
+TO_REDACT = {"key", "oldKey", "deviceKey"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -23,6 +23,6 @@ async def async_get_config_entry_diagnostics(
     data: dict[str, Any] = {
         "entry": {"title": entry.title, "mesh_uuid": runtime.mesh_uuid},
         "network": async_redact_data(network.to_json(), TO_REDACT),
-        "runtime": runtime.diagnostics() if hasattr(runtime, "diagnostics") else {},
+        "runtime": runtime.diagnostics(),
     }
     return data
