@@ -55,10 +55,10 @@ from homeassistant.util.json import load_json
 import voluptuous as vol
 
 from custom_components.ble_mesh.mesh.errors import MeshError
+from custom_components.ble_mesh.mesh.models import model_ids as ids
 from custom_components.ble_mesh.mesh.provisioning import InputAction, OobValue, OutputAction
 from custom_components.ble_mesh.mesh.qr import format_uuid
 
-from . import profiles as p
 from .air import MeshAir
 from .node import OobCapabilities, SimulatedNode
 from .profiles import PROFILES
@@ -856,21 +856,21 @@ def _states_from_call(node: SimulatedNode, data: Mapping[str, Any]) -> dict[str,
     if ATTR_ON in data:
         states["on"] = bool(data[ATTR_ON])
     if ATTR_BRIGHTNESS in data:
-        need(p.LIGHT_LIGHTNESS_SERVER, "brightness")
+        need(ids.LIGHT_LIGHTNESS_SERVER, "brightness")
         states["lightness"] = round(data[ATTR_BRIGHTNESS] * 0xFFFF / 255)
     if ATTR_LIGHTNESS in data:
-        need(p.LIGHT_LIGHTNESS_SERVER, "brightness")
+        need(ids.LIGHT_LIGHTNESS_SERVER, "brightness")
         states["lightness"] = data[ATTR_LIGHTNESS]
     if ATTR_COLOR_TEMP_KELVIN in data:
-        need(p.LIGHT_CTL_SERVER, "colour temperature")
+        need(ids.LIGHT_CTL_SERVER, "colour temperature")
         states["temperature"] = data[ATTR_COLOR_TEMP_KELVIN]
     if ATTR_HS_COLOR in data:
-        need(p.LIGHT_HSL_SERVER, "hue and saturation")
+        need(ids.LIGHT_HSL_SERVER, "hue and saturation")
         hue, saturation = data[ATTR_HS_COLOR]
         states["hue"] = round((hue % 360) * 0x10000 / 360) & 0xFFFF
         states["saturation"] = round(saturation * 0xFFFF / 100)
     if ATTR_XY_COLOR in data:
-        need(p.LIGHT_XYL_SERVER, "xy colour")
+        need(ids.LIGHT_XYL_SERVER, "xy colour")
         x, y = data[ATTR_XY_COLOR]
         states["x"] = round(x * 0xFFFF)
         states["y"] = round(y * 0xFFFF)

@@ -14,14 +14,43 @@ Element layouts follow the model specification's rules (MshMDL 1.1):
   its own Generic Level Server, on two further elements.
 * Light xyL Server (§6.4.9) extends Light Lightness on one element.
 
-SIG model IDs are defined here (not imported from the engine) so this module stays a plain
-data description; the numbers are the Assigned Numbers "Mesh Model Identifiers".
+SIG model IDs and feature bits are the engine's constants (Assigned Numbers, "Mesh Model
+Identifiers"; MshPRT 1.1 §4.2.2.1 features).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 import struct
+
+from custom_components.ble_mesh.mesh.models.config import (
+    FEATURE_FRIEND,
+    FEATURE_LOW_POWER,
+    FEATURE_PROXY,
+    FEATURE_RELAY,
+)
+from custom_components.ble_mesh.mesh.models.model_ids import (
+    CONFIGURATION_SERVER as CONFIG_SERVER,
+    GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
+    GENERIC_LEVEL_SERVER,
+    GENERIC_ONOFF_SERVER,
+    GENERIC_POWER_ONOFF_SERVER,
+    GENERIC_POWER_ONOFF_SETUP_SERVER,
+    HEALTH_SERVER,
+    LIGHT_CTL_SERVER,
+    LIGHT_CTL_SETUP_SERVER,
+    LIGHT_CTL_TEMPERATURE_SERVER,
+    LIGHT_HSL_HUE_SERVER,
+    LIGHT_HSL_SATURATION_SERVER,
+    LIGHT_HSL_SERVER,
+    LIGHT_HSL_SETUP_SERVER,
+    LIGHT_LIGHTNESS_SERVER,
+    LIGHT_LIGHTNESS_SETUP_SERVER,
+    LIGHT_XYL_SERVER,
+    LIGHT_XYL_SETUP_SERVER,
+    SCENE_SERVER,
+    SCENE_SETUP_SERVER,
+)
 
 __all__ = [
     "COMPANY_ID_TEST",
@@ -36,33 +65,6 @@ __all__ = [
 ]
 
 # Mesh model identifiers (SIG).
-CONFIG_SERVER = 0x0000
-HEALTH_SERVER = 0x0002
-GENERIC_ONOFF_SERVER = 0x1000
-GENERIC_LEVEL_SERVER = 0x1002
-GENERIC_DEFAULT_TRANSITION_TIME_SERVER = 0x1004
-GENERIC_POWER_ONOFF_SERVER = 0x1006
-GENERIC_POWER_ONOFF_SETUP_SERVER = 0x1007
-SCENE_SERVER = 0x1203
-SCENE_SETUP_SERVER = 0x1204
-LIGHT_LIGHTNESS_SERVER = 0x1300
-LIGHT_LIGHTNESS_SETUP_SERVER = 0x1301
-LIGHT_CTL_SERVER = 0x1303
-LIGHT_CTL_SETUP_SERVER = 0x1304
-LIGHT_CTL_TEMPERATURE_SERVER = 0x1306
-LIGHT_HSL_SERVER = 0x1307
-LIGHT_HSL_SETUP_SERVER = 0x1308
-LIGHT_HSL_HUE_SERVER = 0x130A
-LIGHT_HSL_SATURATION_SERVER = 0x130B
-LIGHT_XYL_SERVER = 0x130C
-LIGHT_XYL_SETUP_SERVER = 0x130D
-
-# Composition Data Page 0 Features bits (MshPRT 1.1 §4.2.2.1, Table 4.3).
-FEATURE_RELAY = 0x0001
-FEATURE_PROXY = 0x0002
-FEATURE_FRIEND = 0x0004
-FEATURE_LOW_POWER = 0x0008
-
 COMPANY_ID_TEST = 0xFFFF
 """Company identifier 0xFFFF: not assigned to any company, used for tests and prototypes."""
 

@@ -36,6 +36,7 @@ from custom_components.ble_mesh.mesh.models import (
     generic as gen,
     health as hl,
     lighting as li,
+    model_ids as ids,
     scenes as sc,
 )
 from custom_components.ble_mesh.mesh.models.common import (
@@ -44,6 +45,7 @@ from custom_components.ble_mesh.mesh.models.common import (
     Retransmit,
     TransitionTime,
 )
+from custom_components.ble_mesh.mesh.models.config import FEATURE_RELAY
 from custom_components.ble_mesh.mesh.network import (
     KeyRefreshPhase,
     NetworkKeyring,
@@ -53,7 +55,6 @@ from custom_components.ble_mesh.mesh.network import (
 )
 from custom_components.ble_mesh.mesh.transport import AppKey, AppKeyring
 
-from . import profiles as p
 from .profiles import Profile
 
 __all__ = [
@@ -251,12 +252,12 @@ class _Ctx:
 # Which SIG model of an element handles each message class (MshMDL 1.1 §7.1 message tables).
 def _handled_by() -> dict[type[Message], int]:
     table: dict[int, tuple[type[Message], ...]] = {
-        p.GENERIC_ONOFF_SERVER: (
+        ids.GENERIC_ONOFF_SERVER: (
             gen.GenericOnOffGet,
             gen.GenericOnOffSet,
             gen.GenericOnOffSetUnacknowledged,
         ),
-        p.GENERIC_LEVEL_SERVER: (
+        ids.GENERIC_LEVEL_SERVER: (
             gen.GenericLevelGet,
             gen.GenericLevelSet,
             gen.GenericLevelSetUnacknowledged,
@@ -265,17 +266,17 @@ def _handled_by() -> dict[type[Message], int]:
             gen.GenericMoveSet,
             gen.GenericMoveSetUnacknowledged,
         ),
-        p.GENERIC_DEFAULT_TRANSITION_TIME_SERVER: (
+        ids.GENERIC_DEFAULT_TRANSITION_TIME_SERVER: (
             gen.GenericDefaultTransitionTimeGet,
             gen.GenericDefaultTransitionTimeSet,
             gen.GenericDefaultTransitionTimeSetUnacknowledged,
         ),
-        p.GENERIC_POWER_ONOFF_SERVER: (gen.GenericOnPowerUpGet,),
-        p.GENERIC_POWER_ONOFF_SETUP_SERVER: (
+        ids.GENERIC_POWER_ONOFF_SERVER: (gen.GenericOnPowerUpGet,),
+        ids.GENERIC_POWER_ONOFF_SETUP_SERVER: (
             gen.GenericOnPowerUpSet,
             gen.GenericOnPowerUpSetUnacknowledged,
         ),
-        p.HEALTH_SERVER: (
+        ids.HEALTH_SERVER: (
             hl.HealthAttentionGet,
             hl.HealthAttentionSet,
             hl.HealthAttentionSetUnacknowledged,
@@ -286,7 +287,7 @@ def _handled_by() -> dict[type[Message], int]:
             hl.HealthPeriodSet,
             hl.HealthPeriodSetUnacknowledged,
         ),
-        p.LIGHT_LIGHTNESS_SERVER: (
+        ids.LIGHT_LIGHTNESS_SERVER: (
             li.LightLightnessGet,
             li.LightLightnessSet,
             li.LightLightnessSetUnacknowledged,
@@ -297,31 +298,31 @@ def _handled_by() -> dict[type[Message], int]:
             li.LightLightnessDefaultGet,
             li.LightLightnessRangeGet,
         ),
-        p.LIGHT_LIGHTNESS_SETUP_SERVER: (
+        ids.LIGHT_LIGHTNESS_SETUP_SERVER: (
             li.LightLightnessDefaultSet,
             li.LightLightnessDefaultSetUnacknowledged,
             li.LightLightnessRangeSet,
             li.LightLightnessRangeSetUnacknowledged,
         ),
-        p.LIGHT_CTL_SERVER: (
+        ids.LIGHT_CTL_SERVER: (
             li.LightCtlGet,
             li.LightCtlSet,
             li.LightCtlSetUnacknowledged,
             li.LightCtlTemperatureRangeGet,
             li.LightCtlDefaultGet,
         ),
-        p.LIGHT_CTL_SETUP_SERVER: (
+        ids.LIGHT_CTL_SETUP_SERVER: (
             li.LightCtlDefaultSet,
             li.LightCtlDefaultSetUnacknowledged,
             li.LightCtlTemperatureRangeSet,
             li.LightCtlTemperatureRangeSetUnacknowledged,
         ),
-        p.LIGHT_CTL_TEMPERATURE_SERVER: (
+        ids.LIGHT_CTL_TEMPERATURE_SERVER: (
             li.LightCtlTemperatureGet,
             li.LightCtlTemperatureSet,
             li.LightCtlTemperatureSetUnacknowledged,
         ),
-        p.LIGHT_HSL_SERVER: (
+        ids.LIGHT_HSL_SERVER: (
             li.LightHslGet,
             li.LightHslSet,
             li.LightHslSetUnacknowledged,
@@ -329,23 +330,23 @@ def _handled_by() -> dict[type[Message], int]:
             li.LightHslDefaultGet,
             li.LightHslRangeGet,
         ),
-        p.LIGHT_HSL_SETUP_SERVER: (
+        ids.LIGHT_HSL_SETUP_SERVER: (
             li.LightHslDefaultSet,
             li.LightHslDefaultSetUnacknowledged,
             li.LightHslRangeSet,
             li.LightHslRangeSetUnacknowledged,
         ),
-        p.LIGHT_HSL_HUE_SERVER: (
+        ids.LIGHT_HSL_HUE_SERVER: (
             li.LightHslHueGet,
             li.LightHslHueSet,
             li.LightHslHueSetUnacknowledged,
         ),
-        p.LIGHT_HSL_SATURATION_SERVER: (
+        ids.LIGHT_HSL_SATURATION_SERVER: (
             li.LightHslSaturationGet,
             li.LightHslSaturationSet,
             li.LightHslSaturationSetUnacknowledged,
         ),
-        p.LIGHT_XYL_SERVER: (
+        ids.LIGHT_XYL_SERVER: (
             li.LightXylGet,
             li.LightXylSet,
             li.LightXylSetUnacknowledged,
@@ -353,19 +354,19 @@ def _handled_by() -> dict[type[Message], int]:
             li.LightXylDefaultGet,
             li.LightXylRangeGet,
         ),
-        p.LIGHT_XYL_SETUP_SERVER: (
+        ids.LIGHT_XYL_SETUP_SERVER: (
             li.LightXylDefaultSet,
             li.LightXylDefaultSetUnacknowledged,
             li.LightXylRangeSet,
             li.LightXylRangeSetUnacknowledged,
         ),
-        p.SCENE_SERVER: (
+        ids.SCENE_SERVER: (
             sc.SceneGet,
             sc.SceneRecall,
             sc.SceneRecallUnacknowledged,
             sc.SceneRegisterGet,
         ),
-        p.SCENE_SETUP_SERVER: (
+        ids.SCENE_SETUP_SERVER: (
             sc.SceneStore,
             sc.SceneStoreUnacknowledged,
             sc.SceneDelete,
@@ -379,15 +380,15 @@ HANDLED_BY = _handled_by()
 
 # The status each server model publishes when its state changes.
 _PUBLISHED_STATUS: dict[int, str] = {
-    p.GENERIC_ONOFF_SERVER: "onoff",
-    p.GENERIC_LEVEL_SERVER: "level",
-    p.LIGHT_LIGHTNESS_SERVER: "lightness",
-    p.LIGHT_CTL_SERVER: "ctl",
-    p.LIGHT_CTL_TEMPERATURE_SERVER: "ctl_temperature",
-    p.LIGHT_HSL_SERVER: "hsl",
-    p.LIGHT_HSL_HUE_SERVER: "hue",
-    p.LIGHT_HSL_SATURATION_SERVER: "saturation",
-    p.LIGHT_XYL_SERVER: "xyl",
+    ids.GENERIC_ONOFF_SERVER: "onoff",
+    ids.GENERIC_LEVEL_SERVER: "level",
+    ids.LIGHT_LIGHTNESS_SERVER: "lightness",
+    ids.LIGHT_CTL_SERVER: "ctl",
+    ids.LIGHT_CTL_TEMPERATURE_SERVER: "ctl_temperature",
+    ids.LIGHT_HSL_SERVER: "hsl",
+    ids.LIGHT_HSL_HUE_SERVER: "hue",
+    ids.LIGHT_HSL_SATURATION_SERVER: "saturation",
+    ids.LIGHT_XYL_SERVER: "xyl",
 }
 
 
@@ -433,7 +434,7 @@ class NodeModels:
         self.gatt_proxy = cfg.FeatureState.ENABLED
         self.relay = (
             cfg.FeatureState.ENABLED
-            if profile.features & p.FEATURE_RELAY
+            if profile.features & FEATURE_RELAY
             else cfg.FeatureState.NOT_SUPPORTED
         )
         self.relay_retransmit = 0
@@ -457,11 +458,11 @@ class NodeModels:
         light = -1
         for index, spec in enumerate(profile.elements):
             models = spec.models
-            if p.LIGHT_CTL_TEMPERATURE_SERVER in models:
+            if ids.LIGHT_CTL_TEMPERATURE_SERVER in models:
                 role = ElementRole.CTL_TEMPERATURE
-            elif p.LIGHT_HSL_HUE_SERVER in models:
+            elif ids.LIGHT_HSL_HUE_SERVER in models:
                 role = ElementRole.HSL_HUE
-            elif p.LIGHT_HSL_SATURATION_SERVER in models:
+            elif ids.LIGHT_HSL_SATURATION_SERVER in models:
                 role = ElementRole.HSL_SATURATION
             else:
                 role = ElementRole.MAIN
@@ -536,7 +537,7 @@ class NodeModels:
                     )
                 )
             if self._snapshot(element.light, now) != before:
-                if model not in (p.SCENE_SERVER, p.SCENE_SETUP_SERVER):
+                if model not in (ids.SCENE_SERVER, ids.SCENE_SETUP_SERVER):
                     self.current_scene = 0  # MshMDL 1.1 §5.1.3.2: the scene is left
                 out.extend(self.publish_light(element.light, now))
         return out
@@ -787,7 +788,7 @@ class NodeModels:
         self, light_index: int, on: bool, transition: TransitionTime | None, delay: int, now: float
     ) -> None:
         light = self.lights[light_index]
-        if not self._has(light_index, p.LIGHT_LIGHTNESS_SERVER):
+        if not self._has(light_index, ids.LIGHT_LIGHTNESS_SERVER):
             self._change(light_index, {"on": int(on)}, transition, delay, now)
             return
         if on:
@@ -828,7 +829,7 @@ class NodeModels:
     def _normalize(self, light_index: int, changes: dict[str, int]) -> dict[str, int]:
         light = self.lights[light_index]
         out = dict(changes)
-        if not self._has(light_index, p.LIGHT_LIGHTNESS_SERVER):
+        if not self._has(light_index, ids.LIGHT_LIGHTNESS_SERVER):
             # An on/off plug has no lightness: only Generic OnOff is its state.
             out.pop("lightness", None)
         elif "lightness" in out:
@@ -1184,7 +1185,7 @@ class NodeModels:
             return cfg.ConfigStatus.INVALID_ADDRESS, None
         if model_id.is_vendor or model_id.model_id not in element.models:
             return cfg.ConfigStatus.INVALID_MODEL, element
-        if subscribe and model_id.model_id == p.CONFIG_SERVER:
+        if subscribe and model_id.model_id == ids.CONFIGURATION_SERVER:
             return cfg.ConfigStatus.NOT_A_SUBSCRIBE_MODEL, element
         return cfg.ConfigStatus.SUCCESS, element
 
@@ -1320,7 +1321,7 @@ class NodeModels:
             status, element = self._model_status(m.element_address, m.model_id)
             if status is c.ConfigStatus.SUCCESS and m.app_key_index not in self.app_key_records:
                 status = c.ConfigStatus.INVALID_APPKEY_INDEX
-            if status is c.ConfigStatus.SUCCESS and m.model_id.model_id == p.CONFIG_SERVER:
+            if status is c.ConfigStatus.SUCCESS and m.model_id.model_id == ids.CONFIGURATION_SERVER:
                 status = c.ConfigStatus.CANNOT_BIND
             if status is c.ConfigStatus.SUCCESS and element is not None:
                 bound = self.bindings.setdefault((element.index, m.model_id.model_id), set())
