@@ -7,6 +7,7 @@ One config entry is one mesh network. The protocol lives in the sans-IO engine
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -48,51 +49,38 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     """Set up one mesh network from its stored database."""
     store = MeshStore(hass, entry.data[CONF_MESH_UUID])
     issue_id = f"storage_corrupt_{entry.entry_id}"
+
+    def storage_failure(key: str, backup: Path | None = None) -> ConfigEntryError:
+        """A repair issue that says where the data is (and its backup), and the setup error."""
+        placeholders = {"name": entry.title, "path": str(store.path)}
+        if key == "storage_corrupt":
+            placeholders["backup"] = str(backup) if backup else "-"
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+        return ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders={"name": entry.title},
+        )
+
     try:
         network = await store.async_load()
     except StorageCorruptError as err:
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="storage_corrupt",
-            translation_placeholders={
-                "name": entry.title,
-                "path": str(store.path),
-                "backup": str(err.backup) if err.backup else "-",
-            },
-        )
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="storage_corrupt",
-            translation_placeholders={"name": entry.title},
-        ) from err
+        raise storage_failure("storage_corrupt", err.backup) from err
     if network is None:
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="storage_missing",
-            translation_placeholders={"name": entry.title, "path": str(store.path)},
-        )
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="storage_missing",
-            translation_placeholders={"name": entry.title},
-        )
-    ir.async_delete_issue(hass, DOMAIN, issue_id)
+        raise storage_failure("storage_missing")
     try:
         runtime = MeshRuntime(hass=hass, entry_id=entry.entry_id, network=network, store=store)
     except MeshError as err:  # stored IV Index / SEQ / replay list that make no sense
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="storage_corrupt",
-            translation_placeholders={"name": entry.title},
-        ) from err
+        raise storage_failure("storage_corrupt") from err
+    ir.async_delete_issue(hass, DOMAIN, issue_id)
     entry.runtime_data = runtime
     async_update_node_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
