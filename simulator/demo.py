@@ -52,8 +52,8 @@ from homeassistant.helpers.json import save_json
 from homeassistant.helpers.start import async_at_started
 from homeassistant.setup import async_setup_component
 from homeassistant.util.json import load_json
-import voluptuous as vol
 
+from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.mesh.errors import MeshError
 from custom_components.ble_mesh.mesh.models import model_ids as ids
 from custom_components.ble_mesh.mesh.provisioning import InputAction, OobValue, OutputAction

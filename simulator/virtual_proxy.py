@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 import logging
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 from uuid import UUID
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -69,6 +69,8 @@ from homeassistant.helpers.event import async_track_time_interval
 if TYPE_CHECKING:
     from collections.abc import Buffer
 
+    from bleak.assigned_numbers import CharacteristicPropertyName  # bleak >= 1.0 only
+
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "02:00:00:00:00:01"
@@ -77,6 +79,8 @@ DEFAULT_NAME = "virtual-proxy"
 DEFAULT_READVERTISE_INTERVAL = 30.0
 """Seconds between re-advertisements. HA expires a remote scanner's device after 195 s unseen."""
 DEFAULT_CONNECTION_SLOTS = 3
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds, for a client created without one (Home Assistant's wrapper always passes its own)."""
 ATT_DEFAULT_MTU = 23
 ATT_MAX_MTU = 517
 ATT_HEADER_SIZE = 3
@@ -378,7 +382,7 @@ class _VirtualGattCharacteristic(BleakGATTCharacteristic):
         self,
         handle: int,
         uuid_: str,
-        properties: list[str],
+        properties: list[CharacteristicPropertyName],
         service: _VirtualGattService,
         max_write_without_response_size: Callable[[], int],
     ) -> None:
@@ -407,7 +411,7 @@ class _VirtualGattCharacteristic(BleakGATTCharacteristic):
         return self._v_uuid
 
     @property
-    def properties(self) -> list[str]:
+    def properties(self) -> list[CharacteristicPropertyName]:
         return self._v_properties
 
     @property
@@ -473,7 +477,7 @@ def _build_gatt(
             gatt_char = _VirtualGattCharacteristic(
                 handle + 1,
                 normalize_uuid_str(char.uuid),
-                list(char.properties),
+                cast("list[CharacteristicPropertyName]", list(char.properties)),
                 gatt_service,
                 max_write_without_response_size,
             )
@@ -496,6 +500,13 @@ class VirtualBleakClient(BaseBleakClient):
     Home Assistant creates one per connection attempt through the proxy's connector:
     ``VirtualBleakClient(ble_device, disconnected_callback=..., timeout=...)``. Integrations
     never see it directly; they talk to ``HaBleakClientWrapper``, which forwards here.
+
+    It serves both bleak generations Home Assistant has shipped: bleak 0.22 (HA 2025.4) hands
+    the backend a characteristic, handle or UUID and reads ``True`` from ``connect`` (its
+    wrapper counts anything else as a failed attempt); bleak 3 (HA 2026) hands it resolved
+    characteristic/descriptor objects and ignores the results. So every GATT method accepts
+    either form, and the connectivity methods return ``True`` (typed ``Any``: bleak 3 declares
+    ``None``).
     """
 
     def __init__(
@@ -506,6 +517,8 @@ class VirtualBleakClient(BaseBleakClient):
         **kwargs: Any,
     ) -> None:
         """Create an unconnected client for ``proxy``."""
+        # bleak 3's base class requires the connect timeout (HA's wrapper always passes it).
+        kwargs.setdefault("timeout", DEFAULT_CONNECT_TIMEOUT)
         super().__init__(address_or_ble_device, **kwargs)
         self._proxy = proxy
         self._peripheral: VirtualPeripheral | None = None
@@ -523,7 +536,7 @@ class VirtualBleakClient(BaseBleakClient):
 
     # Connectivity ----------------------------------------------------------------------
 
-    async def connect(self, *args: Any, **kwargs: Any) -> bool:
+    async def connect(self, *args: Any, **kwargs: Any) -> Any:
         """Connect through the proxy. Raises BleakError subclasses like a real proxy does."""
         if self._link is not None:
             return True
@@ -557,7 +570,7 @@ class VirtualBleakClient(BaseBleakClient):
             raise
         return True
 
-    async def disconnect(self) -> bool:
+    async def disconnect(self) -> Any:
         """Disconnect from the central's side.
 
         As with an ESPHome proxy, the disconnected callback is not called for a disconnect the
@@ -576,11 +589,11 @@ class VirtualBleakClient(BaseBleakClient):
         """The ATT MTU negotiated for this connection (the proxy's ``mtu``)."""
         return self._mtu
 
-    async def pair(self, *args: Any, **kwargs: Any) -> bool:
+    async def pair(self, *args: Any, **kwargs: Any) -> Any:
         """Pairing is not simulated; succeed like a device that needs none."""
         return True
 
-    async def unpair(self) -> bool:
+    async def unpair(self) -> Any:
         """Pairing is not simulated."""
         return True
 
@@ -598,12 +611,12 @@ class VirtualBleakClient(BaseBleakClient):
 
     async def read_gatt_char(
         self,
-        char_specifier: BleakGATTCharacteristic | int | str | UUID,
+        characteristic: BleakGATTCharacteristic | int | str | UUID,
         **kwargs: Any,
     ) -> bytearray:
         """Read a value from a peripheral that offers an optional ``read(char_uuid)`` method."""
         self._require_link()
-        char = self._resolve(char_specifier)
+        char = self._resolve(characteristic)
         if "read" not in char.properties:
             raise BleakError(f"{self.address}: {char.uuid} is not readable")
         reader = getattr(self._peripheral, "read", None)
@@ -611,10 +624,12 @@ class VirtualBleakClient(BaseBleakClient):
             raise BleakError(f"{self.address}: the peripheral does not implement read()")
         return bytearray(reader(char.uuid))
 
-    async def read_gatt_descriptor(self, handle: int, **kwargs: Any) -> bytearray:
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor | int, **kwargs: Any
+    ) -> bytearray:
         """Read a CCCD: 0x0001 while notifications are enabled, else 0x0000."""
         self._require_link()
-        char = self._cccd_owner(handle)
+        char = self._cccd_owner(descriptor)
         return bytearray(b"\x01\x00" if char.handle in self._subscriptions else b"\x00\x00")
 
     async def write_gatt_char(
@@ -645,10 +660,12 @@ class VirtualBleakClient(BaseBleakClient):
         else:
             self._deliver_write(char, payload)
 
-    async def write_gatt_descriptor(self, handle: int, data: Buffer) -> None:
+    async def write_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor | int, data: Buffer
+    ) -> None:
         """Accept a CCCD write. Subscriptions follow ``start_notify``/``stop_notify`` only."""
         self._require_link()
-        self._cccd_owner(handle)
+        self._cccd_owner(descriptor)
 
     async def start_notify(
         self,
@@ -665,10 +682,10 @@ class VirtualBleakClient(BaseBleakClient):
         if self._peripheral is not None:
             self._peripheral.subscription_changed(char.uuid, True)
 
-    async def stop_notify(self, char_specifier: BleakGATTCharacteristic | int | str | UUID) -> None:
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic | int | str | UUID) -> None:
         """Unsubscribe."""
         self._require_link()
-        char = self._resolve(char_specifier)
+        char = self._resolve(characteristic)
         if self._subscriptions.pop(char.handle, None) is not None and self._peripheral:
             self._peripheral.subscription_changed(char.uuid, False)
 
@@ -694,7 +711,8 @@ class VirtualBleakClient(BaseBleakClient):
             raise BleakCharacteristicNotFoundError(specifier)
         return char
 
-    def _cccd_owner(self, handle: int) -> _VirtualGattCharacteristic:
+    def _cccd_owner(self, specifier: BleakGATTDescriptor | int) -> _VirtualGattCharacteristic:
+        handle = specifier if isinstance(specifier, int) else specifier.handle
         descriptor = self.services.get_descriptor(handle) if self.services else None
         if not isinstance(descriptor, _VirtualGattDescriptor) or descriptor.uuid != CCCD_UUID:
             raise BleakError(f"{self.address}: no CCCD at handle {handle}")

@@ -36,9 +36,9 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
 )
-import voluptuous as vol
 
 from . import qr_image
+from .compat import vol
 from .const import (
     CONF_MESH_UUID,
     DEFAULT_NETWORK_NAME,

@@ -22,6 +22,12 @@ def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
     return (DOMAIN, f"{mesh_uuid}_{node.uuid.hex}")
 
 
+def is_network_device(mesh_uuid: str, identifiers: set[tuple[str, str]]) -> bool:
+    """Whether a device's identifiers name a node of this network (see node_identifier)."""
+    prefix = f"{mesh_uuid}_"
+    return any(domain == DOMAIN and value.startswith(prefix) for domain, value in identifiers)
+
+
 def manufacturer_name(company_id: int) -> str:
     """The Bluetooth SIG company name for a Company ID (CID from the composition data)."""
     if company_id == 0xFFFF:

@@ -326,7 +326,11 @@ class MeshLight(LightEntity):
             tid,
             transition,
             acknowledged=True,
-            kelvin_range=(self.min_color_temp_kelvin, self.max_color_temp_kelvin),
+            # Read the kelvin range only where there is one: Home Assistant before 2026 reports
+            # a light without colour temperature that reads it as "using mireds".
+            kelvin_range=(self.min_color_temp_kelvin, self.max_color_temp_kelvin)
+            if features.ctl
+            else (conv.TEMPERATURE_MIN_K, conv.TEMPERATURE_MAX_K),
         )
         if message is None:
             if features.lightness or features.ctl or features.hsl or features.xyl:

@@ -32,8 +32,8 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
 )
-import voluptuous as vol
 
+from .compat import vol
 from .const import (
     CONF_IDLE_SECONDS,
     CONF_RELEASE_WHEN_IDLE,

@@ -30,10 +30,10 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
 )
-import voluptuous as vol
 
-from .const import DOMAIN
-from .devices import node_identifier
+from .compat import vol
+from .const import CONF_MESH_UUID, DOMAIN
+from .devices import is_network_device, node_identifier
 from .diagnostics import TO_REDACT
 from .groups import all_members, group_unique_id, members
 from .mesh.database import SCENE_MAX, SCENE_MIN, Node
@@ -122,7 +122,7 @@ def _loaded_entry(hass: HomeAssistant, entry_id: str) -> MeshConfigEntry:
 
 
 def node_for_device(
-    hass: HomeAssistant, entry: MeshConfigEntry, device: dr.DeviceEntry
+    hass: HomeAssistant, entry: MeshConfigEntry, device: dr.DeviceEntry | dr.ChildDeviceEntry
 ) -> Node | None:
     """The database record of the node a device stands for (None: not one of ours)."""
     runtime = entry.runtime_data
@@ -137,13 +137,15 @@ def node_for_device(
 
 
 def _device_node(hass: HomeAssistant, device_id: str) -> tuple[MeshConfigEntry, Node]:
+    # A node's device identifier names its network (mesh UUID) and the node, so the network is
+    # found without the device's config entry fields (whose shape changed in Home Assistant
+    # 2026: one config entry per device).
     device = dr.async_get(hass).async_get(device_id)
     if device is not None:
-        for entry_id in device.config_entries:
-            entry = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN:
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if not is_network_device(entry.data[CONF_MESH_UUID], device.identifiers):
                 continue
-            loaded = _loaded_entry(hass, entry_id)
+            loaded = _loaded_entry(hass, entry.entry_id)  # a network that is not loaded: say so
             node = node_for_device(hass, loaded, device)
             if node is not None:
                 return loaded, node
@@ -163,7 +165,8 @@ async def _async_reset_node(call: ServiceCall) -> None:
     device_id = call.data[ATTR_DEVICE_ID]
     entry, node = _device_node(call.hass, device_id)
     await entry.runtime_data.async_remove_node(node)
-    dr.async_get(call.hass).async_update_device(device_id, remove_config_entry_id=entry.entry_id)
+    # The device belongs to this network only, so it goes as a whole.
+    dr.async_get(call.hass).async_remove_device(device_id)
 
 
 async def _async_start_key_refresh(call: ServiceCall) -> None:

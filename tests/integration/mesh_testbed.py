@@ -22,11 +22,16 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from homeassistant.components.config import device_registry as config_device_registry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.ble_mesh.compat import device_by_identifier
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
+from custom_components.ble_mesh.devices import node_identifier
 from custom_components.ble_mesh.mesh.database import Element, MeshNetwork, Node, NodeKey, Security
 from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
@@ -158,6 +163,36 @@ class MeshTestbed:
         record = network.node_by_uuid(_uuid(node))
         assert record is not None
         return record
+
+    def device(self, node: SimulatedNode) -> dr.DeviceEntry:
+        """The Home Assistant device of a simulated node."""
+        assert self.entry is not None
+        device = device_by_identifier(
+            dr.async_get(self.hass),
+            node_identifier(self.mesh_uuid, self.stored_node(node)),
+            self.entry.entry_id,
+        )
+        assert device is not None
+        return device
+
+    async def async_delete_device_in_ui(self, ws_client: Any, device_id: str) -> dict[str, Any]:
+        """What *Delete* on a device page sends, as this Home Assistant's frontend sends it.
+
+        Home Assistant 2026.10 has ``config/device_registry/remove`` (a device has one config
+        entry); older releases only ``remove_config_entry``, deprecated since then.
+        """
+        assert self.entry is not None
+        assert await async_setup_component(self.hass, "config", {})
+        message: dict[str, Any] = {"device_id": device_id}
+        if hasattr(config_device_registry, "websocket_remove_device"):
+            message["type"] = "config/device_registry/remove"
+        else:
+            message["type"] = "config/device_registry/remove_config_entry"
+            message["config_entry_id"] = self.entry.entry_id
+        client = await ws_client(self.hass)
+        await client.send_json_auto_id(message)
+        response: dict[str, Any] = await client.receive_json()
+        return response
 
     def _write_storage(self) -> None:
         key = f"{DOMAIN}.{self.mesh_uuid}"

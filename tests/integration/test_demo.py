@@ -27,9 +27,9 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     get_scheduled_timer_handles,
 )
-import voluptuous as vol
 import yaml
 
+from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.const import DOMAIN as MESH_DOMAIN
 from custom_components.ble_mesh.mesh.provisioning import InputAction, OutputAction
 from custom_components.ble_mesh.mesh.proxy import (

@@ -31,8 +31,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
-import voluptuous as vol
 
+from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.database import Model
 from custom_components.ble_mesh.mesh.models import model_ids as ids

@@ -13,11 +13,9 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
-from custom_components.ble_mesh.devices import node_identifier
 from custom_components.ble_mesh.mesh.database import KeyRefreshPhase, MeshNetwork
 from custom_components.ble_mesh.mesh.errors import MeshError
 from custom_components.ble_mesh.mesh.models import generic as gen
@@ -102,14 +100,6 @@ def _assert_has_network_keys(node: SimulatedNode, network: MeshNetwork) -> None:
     assert phase == NodePhase.NORMAL
 
 
-def _device_id(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode) -> str:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={node_identifier(bed.mesh_uuid, bed.stored_node(node))}
-    )
-    assert device is not None
-    return device.id
-
-
 def _network_pdus_to(proxy: VirtualProxy, node: SimulatedNode) -> list[bytes]:
     """Every Network PDU Home Assistant wrote to ``node`` (reassembled, still encrypted)."""
     reassembler = Reassembler()
@@ -135,19 +125,10 @@ async def test_deleting_a_device_resets_the_node_and_refreshes_the_keys(
     network = bed.runtime.network
     old_net_key, old_app_key = network.net_keys[0].key, network.app_keys[0].key
     gone_address = gone.unicast_address
-    device_id = _device_id(hass, bed, gone)
+    device_id = bed.device(gone).id
 
     # What the user does: delete the device in the UI (the websocket command behind it).
-    assert await async_setup_component(hass, "config", {})
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "config/device_registry/remove_config_entry",
-            "config_entry_id": bed.runtime.entry_id,
-            "device_id": device_id,
-        }
-    )
-    response = await client.receive_json()
+    response = await bed.async_delete_device_in_ui(hass_ws_client, device_id)
     assert response["success"], response
 
     # The node got Config Node Reset: unprovisioned, advertising the provisioning service.
@@ -354,16 +335,7 @@ async def test_leftover_device_without_a_node_is_simply_removed(
         config_entry_id=bed.runtime.entry_id, identifiers={(DOMAIN, "gone-long-ago")}
     )
     keys_before = bed.runtime.network.net_keys[0].key
-    assert await async_setup_component(hass, "config", {})
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "config/device_registry/remove_config_entry",
-            "config_entry_id": bed.runtime.entry_id,
-            "device_id": leftover.id,
-        }
-    )
-    response = await client.receive_json()
+    response = await bed.async_delete_device_in_ui(hass_ws_client, leftover.id)
     assert response["success"], response
     assert registry.async_get(leftover.id) is None
     # Nothing left the network: no key refresh.

@@ -13,11 +13,10 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
-from custom_components.ble_mesh.devices import node_identifier
 from custom_components.ble_mesh.exceptions import MeshNotConnectedError, MeshTimeoutError
 from custom_components.ble_mesh.mesh.access import Message
 from custom_components.ble_mesh.mesh.models import generic as gen, lighting as li, model_ids as ids
@@ -100,10 +99,7 @@ async def test_new_node_is_configured_automatically(
         n for n in stored["nodes"] if n["unicastAddress"] == f"{node.unicast_address:04X}"
     )
     assert node_json["configComplete"] is True
-    device = dr.async_get(hass).async_get_device(
-        identifiers={node_identifier(bed.mesh_uuid, record)}
-    )
-    assert device is not None
+    device = bed.device(node)
     assert device.model == f"Product 0x{node.profile.product_id:04X}"
 
 

@@ -17,7 +17,6 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
-from custom_components.ble_mesh.devices import node_identifier
 from custom_components.ble_mesh.mesh.database import KeyRefreshPhase
 from custom_components.ble_mesh.mesh.models import model_ids as ids
 from custom_components.ble_mesh.services import (
@@ -59,14 +58,6 @@ async def _network(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> lis
     for node in nodes:
         await settle(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
     return nodes
-
-
-def _device_id(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode) -> str:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={node_identifier(bed.mesh_uuid, bed.stored_node(node))}
-    )
-    assert device is not None
-    return device.id
 
 
 async def _call(
@@ -122,7 +113,7 @@ async def test_export_redacts_keys_unless_asked(hass: HomeAssistant, bed: MeshTe
 
 async def test_identify_sets_the_attention_timer(hass: HomeAssistant, bed: MeshTestbed) -> None:
     (node,) = await _network(hass, bed, "dimmable")
-    await _call(hass, SERVICE_IDENTIFY, {"device_id": _device_id(hass, bed, node), "duration": 7})
+    await _call(hass, SERVICE_IDENTIFY, {"device_id": bed.device(node).id, "duration": 7})
     models = node.models
     assert models is not None
     assert models.attention_until is not None
@@ -137,7 +128,7 @@ async def test_identify_unanswered_raises(hass: HomeAssistant, bed: MeshTestbed)
     node.faults.stop_answering = True
     clock = TimeMachine(hass)
     task = hass.async_create_background_task(
-        _call(hass, SERVICE_IDENTIFY, {"device_id": _device_id(hass, bed, node)}), "identify"
+        _call(hass, SERVICE_IDENTIFY, {"device_id": bed.device(node).id}), "identify"
     )
     await clock.advance(20)
     with pytest.raises(HomeAssistantError) as err:
@@ -154,7 +145,7 @@ async def test_reconfigure_node_runs_the_configuration_again(
     models.bindings.clear()  # the node lost its configuration (say, a firmware update)
     models.publications.clear()
 
-    await _call(hass, SERVICE_RECONFIGURE_NODE, {"device_id": _device_id(hass, bed, node)})
+    await _call(hass, SERVICE_RECONFIGURE_NODE, {"device_id": bed.device(node).id})
     await settle(hass, lambda: bed.stored_node(node).config_complete, "configured again")
     assert 0 in models.bindings[(0, ids.LIGHT_LIGHTNESS_SERVER)]
     assert models.publications[(0, ids.LIGHT_LIGHTNESS_SERVER)].address == (
@@ -164,7 +155,7 @@ async def test_reconfigure_node_runs_the_configuration_again(
 
 async def test_reset_node_removes_node_and_device(hass: HomeAssistant, bed: MeshTestbed) -> None:
     keep, gone = await _network(hass, bed, "dimmable", "onoff_plug")
-    device_id = _device_id(hass, bed, gone)
+    device_id = bed.device(gone).id
     record = bed.stored_node(gone)
 
     await _call(hass, SERVICE_RESET_NODE, {"device_id": device_id})
@@ -209,7 +200,7 @@ async def test_invalid_targets_raise_translated_errors(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
     (node,) = await _network(hass, bed, "dimmable")
-    device_id = _device_id(hass, bed, node)
+    device_id = bed.device(node).id
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, SERVICE_IDENTIFY, {"device_id": "no-such-device"})
     assert err.value.translation_key == "invalid_device"
