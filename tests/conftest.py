@@ -7,6 +7,12 @@ plugin's package and never sees our manifest (and its Bluetooth matchers).
 
 from __future__ import annotations
 
+import importlib.util
+
 import custom_components.ble_mesh  # noqa: F401
 
-pytest_plugins = ["tests.simulator_fixtures", "tests.browser.plugin"]
+pytest_plugins = ["tests.deprecations", "tests.browser.plugin"]
+# The Home Assistant test harness exists for the "minimum" and "current" targets only; the
+# "newest" target runs the browser suite against a real hass, without it.
+if importlib.util.find_spec("pytest_homeassistant_custom_component") is not None:
+    pytest_plugins.append("tests.simulator_fixtures")
