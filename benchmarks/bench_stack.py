@@ -11,7 +11,7 @@ AES-ECB), then the reverse on the receiving side down to the decoded access mess
   list and reassembly are all exercised: every message has fresh, increasing SEQ numbers.
 * ``btmesh``: the same work with the PyPI ``btmesh`` package's codec functions (it has no
   replay protection, message cache or SEQ persistence; it reassembles one message at a time).
-  Installed from requirements_bench.txt only; the cases are left out when it is missing.
+  Installed from requirements/bench.txt only; the cases are left out when it is missing.
 * ``cryptography``: only the AES calls the message needs, on cipher objects built once:
   the floor any implementation in Python pays.
 * ``ble_mesh: codec functions only``: btmesh's scope done with our functions (``NetworkPdu``

@@ -3,7 +3,7 @@
 Not part of the test suite: ``testpaths = ["tests"]`` keeps ``scripts/test`` away from this
 folder. Run on demand::
 
-    .venv/bin/python -m pytest benchmarks/test_scenarios.py -p no:cacheprovider -s
+    .venv/current/bin/python -m pytest benchmarks/test_scenarios.py -p no:cacheprovider -s
 
 The scenarios run a real Home Assistant (pytest-homeassistant-custom-component's ``hass``),
 HA's Bluetooth stack on mocked adapters and the virtual proxy, like ``tests/integration``.

@@ -3,7 +3,7 @@
 Benchmarks, not tests: nothing here asserts a timing. Each scenario records its numbers in
 :mod:`benchmarks.scenario_report`; the table is printed at the end of the run. Run::
 
-    .venv/bin/python -m pytest benchmarks/test_scenarios.py -p no:cacheprovider -s
+    .venv/current/bin/python -m pytest benchmarks/test_scenarios.py -p no:cacheprovider -s
 
 Set ``BENCH_PROFILE=1`` to also run cProfile over the measured parts and print the top
 functions (the profile files go to ``/tmp/ble_mesh_*.prof``).

@@ -66,6 +66,11 @@ def test_manifest_contents(manifest: dict[str, Any]) -> None:
     assert all(c.startswith("@") for c in manifest["codeowners"])
     assert manifest["loggers"] == ["custom_components.ble_mesh"]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=]+", r) for r in manifest["requirements"])
+    # Every target installs exactly what the manifest asks for (requirements/common.txt).
+    common = _pins(ROOT / "requirements" / "common.txt")
+    for requirement in manifest["requirements"]:
+        name, version = requirement.split("==")
+        assert common[name.lower()] == version, requirement
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
 
 
@@ -80,10 +85,20 @@ def test_bluetooth_matchers(manifest: dict[str, Any]) -> None:
         assert matcher["service_uuid"] == matcher["service_uuid"].lower()
 
 
+def _pins(path: Path) -> dict[str, str]:
+    """name -> version of the ``name==version`` lines of a requirements file."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        if match := re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", line.strip()):
+            pins[match[1].lower()] = match[2]
+    return pins
+
+
 def test_hacs_json() -> None:
     hacs = _json(ROOT / "hacs.json")
     assert hacs["name"] == "Bluetooth Mesh"
-    assert hacs["homeassistant"] == "2025.4.0"
+    # The minimum HACS lets users install on is the release the "minimum" target tests.
+    assert hacs["homeassistant"] == _pins(ROOT / "requirements" / "minimum.txt")["homeassistant"]
     assert hacs["render_readme"] is True
     assert set(hacs) <= {
         "name",
