@@ -10,11 +10,14 @@ from collections.abc import Generator
 import contextlib
 import os
 from pathlib import Path
+import re
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.deprecations import deprecation_lines
 
 from .ha_server import ROOT, HomeAssistantServer
 
@@ -34,6 +37,11 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(os.environ.get("BLE_MESH_SCREENSHOTS", ROOT / "docs" / "screenshots"))
 VIEWPORT = {"width": 1280, "height": 900}
+OUR_ERROR = re.compile(
+    r"^\S+ \S+ (ERROR|CRITICAL) \([^)]*\) \[(custom_components\.ble_mesh|simulator)"
+)
+"""An error record of the integration or the demo's simulator in hass.log."""
+SETUP_FAILED = "[homeassistant.setup] Setup failed for"
 
 
 def _allow_loopback_sockets() -> None:
@@ -87,6 +95,15 @@ def ha_server() -> Generator[HomeAssistantServer]:
     try:
         server.start()
         yield server
+        server.stop()
+        # Everything the run did, as Home Assistant logged it: no deprecation may name us, no
+        # error may come from us, and every integration set up (a missing requirement of this
+        # release's, which --skip-pip will not install, shows as "Setup failed for").
+        lines = server.log_text().splitlines()
+        if reports := deprecation_lines(lines):
+            pytest.fail("Home Assistant reported deprecations in ble_mesh:\n" + "\n".join(reports))
+        if errors := [line for line in lines if OUR_ERROR.match(line) or SETUP_FAILED in line]:
+            pytest.fail("hass.log has errors of ours or failed setups:\n" + "\n".join(errors))
     finally:
         server.stop()
         # BLE_MESH_BROWSER_KEEP=1 keeps the directory and its hass.log (for debugging).
@@ -98,10 +115,10 @@ def ha_server() -> Generator[HomeAssistantServer]:
 def playwright() -> Generator[Playwright]:
     """Playwright's driver (its own Node.js process, bundled in the wheel)."""
     sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="pip install -r requirements_browser.txt"
+        "playwright.sync_api", reason="run scripts/setup newest --browser"
     )
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-browser")
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/setup newest --browser")
     pw = sync_api.sync_playwright().start()
     try:
         yield pw

@@ -1,16 +1,12 @@
-"""A real Home Assistant process for the browser tests, started the way ``scripts/develop`` does.
+"""A real Home Assistant process for the browser tests, started by ``scripts/develop`` itself.
 
-``scripts/develop`` prepares ``config/`` in the repository and runs ``hass --config config``.
-:class:`HomeAssistantServer` does the same in a fresh temporary directory:
-
-* ``configuration.yaml`` is the repository's ``config/configuration.yaml`` (the demo: the real
-  frontend, the Bluetooth stack and the simulated lights of ``ble_mesh_sim``), plus an ``http:``
-  block that binds a free port on the loopback interface only;
-* ``automations.yaml``, ``scripts.yaml`` and ``scenes.yaml`` start as empty lists;
-* ``custom_components/ble_mesh`` is a symlink to the repository's integration;
-* ``custom_components/ble_mesh_sim`` is a copy of ``simulator/ha_demo/ble_mesh_sim`` with its
-  ``manifest.json.template`` renamed, and ``custom_components/__init__.py`` exists;
-* ``PYTHONPATH`` starts with the repository root, so that ``simulator`` is importable.
+README's first command lays out a configuration directory (the integration as a symlink, the
+demo's ``ble_mesh_sim`` helper, the YAML files the UI writes) and runs the newest Home Assistant
+with ``--skip-pip``. :class:`HomeAssistantServer` runs that very script with
+``BLE_MESH_CONFIG_DIR`` set to a fresh temporary directory, after writing its
+``configuration.yaml``: the repository's ``config/configuration.yaml`` (the demo: the real
+frontend, the Bluetooth stack and the simulated lights) plus an ``http:`` block that binds a free
+port on the loopback interface only.
 
 The process runs in its own process group; :meth:`stop` terminates the whole group (and kills
 it if Home Assistant does not stop in time). Its output goes to ``hass.log`` in the directory,
@@ -20,35 +16,21 @@ where the tests read what the simulated lights "show".
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import os
 from pathlib import Path
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_CONFIG = ROOT / "config" / "configuration.yaml"
-SIM_PACKAGE = ROOT / "simulator" / "ha_demo" / "ble_mesh_sim"
-HASS = Path(sys.executable).with_name("hass")
-
-FALLBACK_CONFIG = """\
-# Written by tests/browser/ha_server.py: config/configuration.yaml was not found.
-frontend:
-config:
-bluetooth:
-ble_mesh_sim:
-logger:
-  default: info
-  logs:
-    custom_components.ble_mesh: debug
-    simulator: info
-"""
+DEVELOP = ROOT / "scripts" / "develop"
 
 
 def free_port() -> int:
@@ -59,35 +41,32 @@ def free_port() -> int:
 
 
 def build_config_dir(config_dir: Path, port: int) -> None:
-    """Lay out a configuration directory exactly as scripts/develop lays out config/."""
+    """Write the demo's configuration.yaml and bind Home Assistant to 127.0.0.1:``port``.
+
+    ``scripts/develop`` lays out the rest of the directory when it starts. Since 2026, Home
+    Assistant keeps its HTTP settings in storage: an ``http:`` block in YAML becomes a *trial*
+    that a dialog asks to confirm (else it reverts after 5 minutes, with a restart). So for
+    those releases the settings go where Home Assistant keeps confirmed ones (the storage
+    file of the first version, which it migrates itself); older ones read the YAML block.
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
-    text = REPO_CONFIG.read_text() if REPO_CONFIG.exists() else FALLBACK_CONFIG
+    text = REPO_CONFIG.read_text()
     if re.search(r"^http:", text, flags=re.MULTILINE):
         msg = "config/configuration.yaml has an http: block; the browser tests add their own"
         raise RuntimeError(msg)
-    text += (
-        "\n# Added by the browser tests: loopback only, a free port.\n"
-        f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
-    )
+    http = {"server_host": ["127.0.0.1"], "server_port": port}
+    if importlib.util.find_spec("homeassistant.components.http.config") is not None:
+        storage = config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "http").write_text(
+            json.dumps({"version": 1, "minor_version": 1, "key": "http", "data": http})
+        )
+    else:
+        text += (
+            "\n# Added by the browser tests: loopback only, a free port.\n"
+            f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
+        )
     (config_dir / "configuration.yaml").write_text(text)
-    for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
-        path = config_dir / name
-        if not path.exists():
-            path.write_text("[]\n")
-    components = config_dir / "custom_components"
-    components.mkdir(exist_ok=True)
-    (components / "__init__.py").touch()
-    link = components / "ble_mesh"
-    if not link.exists():
-        link.symlink_to(ROOT / "custom_components" / "ble_mesh")
-    sim = components / "ble_mesh_sim"
-    shutil.rmtree(sim, ignore_errors=True)
-    sim.mkdir()
-    for source in SIM_PACKAGE.iterdir():
-        if source.name.endswith(".template"):
-            shutil.copy(source, sim / source.name.removesuffix(".template"))
-        elif source.suffix in (".py", ".yaml"):
-            shutil.copy(source, sim / source.name)
 
 
 class HomeAssistantServer:
@@ -105,14 +84,14 @@ class HomeAssistantServer:
     def start(self, timeout: float = 120.0) -> None:
         """Start Home Assistant and wait until its HTTP server answers (or fail)."""
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["BLE_MESH_CONFIG_DIR"] = str(self.config_dir)
         # No proxy: everything is on the loopback interface.
         for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
             env.pop(var, None)
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [str(HASS), "--config", str(self.config_dir)],
+                [str(DEVELOP)],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,

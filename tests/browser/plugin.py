@@ -7,9 +7,9 @@ default run (``scripts/test``) therefore stays fast and needs neither Playwright
 
 Run them::
 
-    scripts/setup-browser                      # once: Chromium (apt) and Playwright (pip)
-    BLE_MESH_BROWSER=1 .venv/bin/python -m pytest tests/browser -m browser
-    .venv/bin/python -m pytest tests/browser --run-browser    # the same
+    scripts/test --target newest               # sets up Chromium (apt) and Playwright (pip)
+    BLE_MESH_BROWSER=1 .venv/newest/bin/python -m pytest tests/browser -m browser
+    .venv/newest/bin/python -m pytest tests/browser --run-browser    # the same
 """
 
 from __future__ import annotations

@@ -112,28 +112,37 @@ def _to_method_step(ui: Ui, light: str) -> None:
     ui.wait_heading(_t("config.step.method.title", name=light))
 
 
-def _finish(ui: Ui, light: str, shot: str | None = None) -> str:
-    """Wait for the end of the flow: a new network (Success!) or the light added to it."""
-    added = _t("config.abort.provisioned", name=light)
-    ui.wait_text(re.compile(rf"Created configuration for|{re.escape(added)}"), 60_000)
-    text = ui.dialog_text()
+def _finish(ui: Ui, light: str, shot: str | None = None) -> dict[str, Any]:
+    """Wait for the end of the flow and close the dialog; return the flow's last result.
+
+    A new network ends with the entry created: the frontend then offers to name the new
+    device and give it an area ("Name and assign"). A light added to an existing network ends
+    with the translated "added" message.
+    """
+    result = ui.wait_flow_result(60.0)
+    if result["type"] == "create_entry":
+        ui.dialog.get_by_role("textbox", name="Device name").wait_for()
+    else:
+        ui.wait_text(_t(f"config.abort.{result['reason']}", name=light))
     if shot:
         ui.shot(shot, dialog=True)
     ui.close_dialog()
-    return text
+    return result
 
 
-def _assert_added(text: str, light: str) -> None:
+def _assert_added(result: dict[str, Any], light: str) -> None:
     """The light joined the existing network (or made a new one when run on its own)."""
-    assert _t("config.abort.provisioned", name=light) in text or (
-        f"Created configuration for {NETWORK}" in text and light in text
-    ), text
+    if result["type"] == "create_entry":
+        assert result["title"] == NETWORK, result
+    else:
+        assert result == {**result, "type": "abort", "reason": "provisioned"}, result
+        assert result["description_placeholders"]["name"] == light, result
 
 
 def test_onboarding(onboarded: Ui) -> None:
     """A person creates the owner account; the frontend is logged in afterwards."""
     page = onboarded.page
-    assert "/lovelace" in page.url
+    assert "onboarding" not in page.url
     assert onboarded.page.locator("ha-sidebar").get_by_text(USER["name"]).count() >= 1
     assert onboarded.access_token()
 
@@ -164,9 +173,9 @@ def test_no_oob_creates_network(onboarded: Ui) -> None:
     ui.wait_text(_first_words(_t("config.step.no_oob_warning.description", name=light)))
     ui.shot("flow-no-oob-warning", dialog=True)
     ui.submit(_t("config.step.no_oob_warning.submit"))
-    text = _finish(ui, light, shot="flow-created-network")
-    assert f"Created configuration for {NETWORK}" in text
-    assert light in text
+    result = _finish(ui, light, shot="flow-created-network")
+    assert result["type"] == "create_entry", result
+    assert result["title"] == NETWORK, result
     assert ui.flows.progress_actions()[:2] == ["connecting", "exchanging_keys"]
 
 
@@ -191,8 +200,7 @@ def test_static_oob_typed(onboarded: Ui) -> None:
     ui.shot("flow-static-oob-invalid", dialog=True)
     ui.fill(_t("config.step.oob_data.data.oob_text"), static.group(1))
     ui.submit()
-    text = _finish(ui, light, shot="flow-device-added")
-    _assert_added(text, light)
+    _assert_added(_finish(ui, light, shot="flow-device-added"), light)
     assert "authenticating" not in ui.flows.progress_actions()  # no Output/Input phase
     assert "exchanging_keys" in ui.flows.progress_actions()
 
@@ -223,8 +231,7 @@ def test_public_key_qr_text(onboarded: Ui, tmp_path: Path) -> None:
     ui.fill(_t("config.step.oob_data.data.oob_text"), qr)
     ui.shot("flow-qr-text", dialog=True)
     ui.submit()
-    text = _finish(ui, light)
-    _assert_added(text, light)
+    _assert_added(_finish(ui, light), light)
 
 
 def test_static_oob_from_uploaded_qr_image(onboarded: Ui, tmp_path: Path) -> None:
@@ -246,8 +253,7 @@ def test_static_oob_from_uploaded_qr_image(onboarded: Ui, tmp_path: Path) -> Non
     ui.wait_text(photo.name)  # uploaded
     ui.shot("flow-qr-image", dialog=True)
     ui.submit()
-    text = _finish(ui, light)
-    _assert_added(text, light)
+    _assert_added(_finish(ui, light), light)
 
 
 def test_output_oob_wrong_value_then_retry(onboarded: Ui) -> None:
@@ -278,8 +284,7 @@ def test_output_oob_wrong_value_then_retry(onboarded: Ui) -> None:
     ui.wait_heading(_t("config.step.output_oob.title", name=light))
     ui.fill(_t("config.step.output_oob.data.value"), ui.output_value(light, after=mark))
     ui.submit()
-    text = _finish(ui, light)
-    _assert_added(text, light)
+    _assert_added(_finish(ui, light), light)
     assert "authenticating" in ui.flows.progress_actions()
 
 
@@ -297,8 +302,7 @@ def test_output_oob_blinks(onboarded: Ui) -> None:
     ui.fill(_t("config.step.output_oob.data.value"), ui.output_value(light, after=mark))
     ui.shot("flow-output-oob-blink", dialog=True)
     ui.submit()
-    text = _finish(ui, light)
-    _assert_added(text, light)
+    _assert_added(_finish(ui, light), light)
 
 
 def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
@@ -317,8 +321,7 @@ def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
     assert value, ui.dialog_text()
     ui.shot("flow-input-oob", dialog=True)
     ui.call_service("ble_mesh_sim", "enter_input_oob", {"device": light, "value": value.group(1)})
-    text = _finish(ui, light)
-    _assert_added(text, light)
+    _assert_added(_finish(ui, light), light)
     assert "input_oob" in ui.flows.progress_actions()
 
 
@@ -334,9 +337,9 @@ def test_device_page(onboarded: Ui) -> None:
     page.get_by_text(NETWORK).first.wait_for()
     ui.shot("integration-network")
     ui.open_integrations()
-    page.get_by_role("tab", name="Devices").click()
-    page.wait_for_url("**/config/devices/dashboard")
-    rows = page.locator("ha-data-table .mdc-data-table__row")
+    page.get_by_role("link", name="Devices", exact=True).click()
+    page.wait_for_url("**/config/devices/**")
+    rows = page.locator("ha-data-table").get_by_role("row")
     rows.first.wait_for()
     # The first configured light that was added (the No OOB one when the whole file runs);
     # the table fills in over a moment, so wait a little for each before trying the next.
@@ -377,11 +380,11 @@ def _open_device(ui: Ui, device: str) -> None:
     """Settings -> Devices & services -> Bluetooth Mesh -> the device's page."""
     page = ui.page
     ui.open_integrations()
-    page.locator("ha-integration-card").filter(has_text="Bluetooth Mesh").first.click()
+    page.get_by_role("link", name=re.compile(r"^Bluetooth Mesh \d+ devices?")).click()
     page.wait_for_url("**/config/integrations/integration/ble_mesh")
     page.get_by_role("link", name=re.compile(r"\d+ devices?")).first.click()
     page.wait_for_url("**/config/devices/dashboard**")
-    page.locator("ha-data-table .mdc-data-table__row").filter(has_text=device).first.click()
+    page.locator("ha-data-table").get_by_role("row").filter(has_text=device).first.click()
     page.wait_for_url("**/config/devices/device/**")
     page.get_by_text("Device info").wait_for()
 
@@ -504,13 +507,10 @@ def test_automation_turns_a_light_on(onboarded: Ui) -> None:
     if ui.state(entity)["state"] != "off":
         ui.call_service("light", "turn_off", {"entity_id": entity})
     ui.wait_sim_light(device, lambda light: light["on"] == 0 or light["lightness"] == 0)
-    page.locator("ha-sidebar").get_by_role("option", name="Settings").first.click()
-    page.get_by_role("menuitem", name="Automations & scenes").click()
-    page.wait_for_url("**/config/automation/dashboard")
-    page.get_by_role("button", name="Create automation").click()
-    page.locator("ha-dialog-new-automation ha-list-item").filter(
-        has_text="Create new automation"
-    ).first.click()
+    ui.open_settings("Automations & scenes")
+    page.wait_for_url("**/config/automation/**")
+    page.get_by_role("button", name="Create automation").first.click()
+    page.locator("ha-dialog-new-automation").get_by_text("Create new automation").first.click()
     page.wait_for_url("**/config/automation/edit/new")
     page.get_by_role("button", name="Menu").last.click()
     page.get_by_role("menuitem", name="Edit in YAML").click()
@@ -542,7 +542,8 @@ def test_automation_turns_a_light_on(onboarded: Ui) -> None:
         rename.click()
     page.wait_for_url(re.compile(r".*/config/automation/edit/(?!new)[^/]+$"), timeout=15_000)
     automation = ui.entity_id("automation", AUTOMATION_NAME)
-    page.get_by_role("button", name="Menu").last.click()
+    # The editor's own menu (the first; each trigger and action row has one too).
+    page.get_by_role("button", name="Menu").first.click()
     page.get_by_role("menuitem", name="Run actions").click()
     _wait_state(ui, entity, lambda s: s["state"] == "on")
     light = ui.wait_sim_light(

@@ -2,7 +2,8 @@
 
 Home Assistant's pages are web components; Playwright's role, text and CSS locators pierce
 their (open) shadow roots. Every wait here is bounded by the context's default timeout
-(15 s, see conftest) or an explicit one.
+(15 s, see conftest) or an explicit one. The steps follow the frontend of the newest Home
+Assistant release (the "newest" target, which the browser suite runs on).
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ class FlowRecorder:
                 actions.append(action)
         return actions
 
+    def result(self) -> dict[str, Any] | None:
+        """The flow's end (the step that created an entry or aborted), once it came."""
+        return next(
+            (step for step in self.steps() if step["type"] in ("create_entry", "abort")), None
+        )
+
     def clear(self) -> None:
         """Forget what was recorded (before the next flow)."""
         self._responses.clear()
@@ -127,7 +134,7 @@ class Ui:
         # Let animations and late renders settle; nothing to wait for explicitly.
         self.page.wait_for_timeout(400)
         if dialog:
-            self.dialog.locator(".mdc-dialog__surface").screenshot(path=path, animations="disabled")
+            self.dialog.locator("wa-dialog dialog").screenshot(path=path, animations="disabled")
         else:
             self.page.screenshot(path=path, animations="disabled")
         return path
@@ -230,11 +237,15 @@ class Ui:
         page.wait_for_url("**/onboarding.html*")
         page.get_by_role("button", name="Create my smart home").click()
         page.get_by_role("heading", name="Create user").wait_for()
+        # Required fields are labelled "Name*".
         fields = {
-            page.get_by_label("Name", exact=True): name,
-            page.get_by_label("Username"): username,
-            page.get_by_label("Password", exact=True): password,
-            page.get_by_label("Confirm password"): password,
+            page.get_by_role("textbox", name=re.compile(rf"^{label}\*?$")): value
+            for label, value in (
+                ("Name", name),
+                ("Username", username),
+                ("Password", password),
+                ("Confirm password", password),
+            )
         }
         # The form re-renders while the first field is typed (it derives a username from
         # the name): type each field until the form holds all of them.
@@ -252,14 +263,15 @@ class Ui:
         # Home location (a map; its tiles are blocked), then country, then analytics.
         page.get_by_role("heading", name="Home location").wait_for()
         page.get_by_role("button", name="Next").click()
-        page.get_by_label("Country").wait_for()
+        page.get_by_role("button", name=re.compile(r"^Country")).wait_for()
         page.get_by_role("button", name="Next").click()
+        page.get_by_role("heading", name="Help us help you").wait_for()
         page.get_by_role("button", name="Next").click()
         # Compatible devices found on the network: the Bluetooth Mesh lights among them.
         page.get_by_role("button", name="Finish").wait_for()
         self.shot("onboarding-devices-found")
         page.get_by_role("button", name="Finish").click()
-        page.wait_for_url("**/lovelace/**", timeout=30_000)
+        page.wait_for_url(re.compile(r".*/(home|lovelace)/.*"), timeout=30_000)
 
     # --- devices & services -----------------------------------------------------------------
 
@@ -267,13 +279,18 @@ class Ui:
         """Settings -> Devices & services, through the sidebar and the settings menu."""
         page = self.page
         if self.dialog.locator("ha-dialog").count():
-            # Left open by a test that failed half-way: closing it aborts that flow.
+            # Left open by a test that failed half-way: close it.
             self.dialog.get_by_role("button", name="Close").first.click()
             self.dialog.locator("ha-dialog").wait_for(state="detached")
-        page.locator("ha-sidebar").get_by_role("option", name="Settings").first.click()
-        page.get_by_role("menuitem", name="Devices & services").click()
-        page.wait_for_url("**/config/integrations/dashboard")
-        page.locator("ha-integration-card").first.wait_for()
+        self.open_settings("Devices & services")
+        page.wait_for_url("**/config/integrations**")
+        page.get_by_role("button", name="Add integration").wait_for()
+
+    def open_settings(self, item: str) -> None:
+        """The sidebar's Settings, then one of its pages ("Devices & services"...)."""
+        page = self.page
+        page.locator("ha-sidebar").get_by_role("link", name="Settings").click()
+        page.get_by_role("link", name=item).first.click()
 
     def discovered_card(self, light: str) -> Locator:
         """The "Discovered" card of a light."""
@@ -283,15 +300,17 @@ class Ui:
         """Click Add on the light's discovered card; the dialog opens."""
         self.flows.clear()
         self.discovered_card(light).get_by_role("button", name="Add").click()
-        self.dialog.get_by_role("heading").first.wait_for()
+        self.heading().wait_for()
 
     def heading(self) -> Locator:
         """The dialog's title."""
-        return self.dialog.get_by_role("heading", level=2)
+        return self.dialog.locator("[slot=headerTitle]")
 
     def wait_heading(self, text: str | re.Pattern[str], timeout: float = PROVISION_TIMEOUT) -> None:
         """Wait until the dialog shows a step with this title."""
-        self.dialog.get_by_role("heading", name=text).wait_for(timeout=timeout)
+        from playwright.sync_api import expect  # not at import: collecting needs no Playwright
+
+        expect(self.heading()).to_have_text(text, timeout=timeout)
 
     def wait_text(self, text: str | re.Pattern[str], timeout: float = PROVISION_TIMEOUT) -> Locator:
         """Wait until the dialog shows this text (descriptions are rendered asynchronously)."""
@@ -311,9 +330,15 @@ class Ui:
         """Type into a text field of the dialog."""
         self.dialog.get_by_role("textbox", name=label).fill(value)
 
+    def wait_flow_result(self, timeout: float) -> dict[str, Any]:
+        """Wait for the end of the current flow; return its result."""
+        return wait_until(
+            self.flows.result, timeout, lambda: f"no flow result; dialog: {self.dialog_text()}"
+        )
+
     def close_dialog(self) -> None:
-        """Finish or Close, whichever the final step offers."""
-        finish = self.dialog.get_by_role("button", name="Finish")
+        """Finish (or "Skip and finish" after a new entry) or Close, whichever is offered."""
+        finish = self.dialog.get_by_role("button", name=re.compile(r"^(Skip and )?finish$", re.I))
         if finish.count():
             finish.click()
         else:
