@@ -483,6 +483,10 @@ class AppKeyring:
         """Forget an AppKey."""
         self._entries.pop(index, None)
 
+    def indexes(self) -> list[int]:
+        """The AppKey Indexes held."""
+        return sorted(self._entries)
+
     def get(self, index: int, *, new: bool = False) -> AppKey:
         """The key of an index (the new one during Key Refresh when ``new``)."""
         key = self.lookup(index, new=new)
@@ -562,6 +566,8 @@ class SendPdu:
 
     data: bytes
     net_key_index: int
+    dst: int = 0
+    """The PDU's destination (a proxy server's filter decides by it, MshPRT 1.1 §6.7)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -848,7 +854,7 @@ class MeshStack:
         )
         # Our own PDU must not come back to us as new (§3.4.6.5).
         self.cache.seen(src, seq, iv_index)
-        return SendPdu(data, net_key_index)
+        return SendPdu(data, net_key_index, dst)
 
     def _check_ttl(self, ttl: int) -> None:
         if ttl == 1 or not 0 <= ttl <= MAX_TTL:
@@ -1069,6 +1075,11 @@ class MeshStack:
         self._outgoing.pop(transfer.dst, None)
         actions.append(TransferFailed(transfer.dst, transfer.seq_auth, reason))
 
+    def outgoing_seq_auth(self, dst: int) -> int | None:
+        """SeqAuth of our segmented transfer to ``dst`` while it awaits acknowledgment."""
+        transfer = self._outgoing.get(dst)
+        return None if transfer is None else transfer.seq_auth
+
     def cancel_transfer(self, dst: int) -> list[Action]:
         """Abandon our segmented transfer to ``dst`` (if any)."""
         actions: list[Action] = []
@@ -1140,6 +1151,15 @@ class MeshStack:
             received = self.open_network_pdu(data)
         except MeshError as err:
             return self._drop(f"network: {err}")
+        return self.process(received, now)
+
+    def process(
+        self, received: ReceivedNetworkPdu, now: float, *, cached: bool = False
+    ) -> list[Action]:
+        """Process a Network PDU opened with :meth:`open_network_pdu`.
+
+        ``cached``: the caller already entered it in :attr:`cache` (and found it new).
+        """
         pdu = received.pdu
         if not is_unicast(pdu.src):
             return self._drop("src is not a unicast address")
@@ -1147,7 +1167,7 @@ class MeshStack:
             return self._drop("dst is the unassigned address")
         if self.is_own_unicast(pdu.src):
             return self._drop("our own message")
-        if self.cache.seen(pdu.src, pdu.seq, received.iv_index):
+        if not cached and self.cache.seen(pdu.src, pdu.seq, received.iv_index):
             return self._drop("already in the network message cache")
         if not self.accepts(pdu.dst):
             return self._drop("not addressed to us")

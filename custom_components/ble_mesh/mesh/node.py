@@ -1,0 +1,1068 @@
+"""A Bluetooth Mesh node: the engine's one façade (MshPRT 1.1 §3 "Mesh networking", §6 "Proxy
+protocol", §3.10 "Beacons", §3.11.5 "IV Update procedure").
+
+Everything outside the engine (Home Assistant's runtime, the simulator's devices, the packet
+CLI) drives a :class:`MeshNode`; nobody else wires the layers behind it together.
+
+Theory of operation
+-------------------
+
+The node is sans-IO, in the manner of h11 and aioquic: bytes in, events and bytes out, time
+passed in and never read.
+
+* :meth:`MeshNode.receive` takes what a bearer delivered: a Mesh Proxy characteristic value
+  (a Proxy PDU, possibly one segment of a message, §6.3) from the GATT bearer, or a Network PDU
+  or a beacon from the advertising bearer (§3.3).
+* :meth:`MeshNode.send` takes an access message (or its encoded payload) for a destination and
+  returns a handle. SEQ allocation, upper transport encryption, segmentation and, with
+  ``expect``, matching the response and retransmitting the request happen inside.
+* :meth:`MeshNode.events` drains what happened: messages received, responses, time-outs,
+  failed transfers, IV Index changes, proxy filter status, and :class:`SequenceReserved`.
+* :meth:`MeshNode.data_to_send` drains what to transmit, in order, as :class:`Transmission`
+  values ready for a bearer (Proxy PDUs sized for the connection's ATT_MTU).
+* :meth:`MeshNode.get_timer` is the ONE deadline for everything timed (SAR, request retries,
+  the proxy SAR timer, IV Update phases); call :meth:`MeshNode.handle_timer` at that time.
+* :meth:`MeshNode.snapshot` is the persistent security state (IV Index and IV Update state,
+  the SEQ reservation, the replay protection list); a node built with ``state=`` continues
+  from it.
+
+SEQ numbers are never reused (§3.9.3): they are reserved in blocks, and a reservation is an
+explicit :class:`SequenceReserved` event. Every transmission that uses a SEQ of that block stays
+held until the caller reports the reservation stored (:meth:`MeshNode.sequence_persisted`); a
+node that needs no persistence (a simulated device) is built with ``persist_sequence=False``.
+
+Roles. A node acting as a GATT proxy *client* (Home Assistant) sends everything over its one
+proxy connection and, when the connection is made, sets the proxy filter to an accept list of
+its own address and the groups it was given (§6.7). A node with the proxy *server* feature (a
+mesh device) keeps the filter its client configures, answers with Filter Status, sends a Secure
+Network beacon per subnet to a new client, and forwards between the GATT and advertising
+bearers; with the relay feature it retransmits what it hears on the advertising bearer
+(§3.4.6.3).
+
+IV Update (§3.11.5). The node initiates an IV Update itself once its SEQ passes
+``iv_update_threshold`` (default :data:`IV_UPDATE_SEQ_THRESHOLD`, see there why) and 96 hours
+have passed since the last IV state change; it returns to Normal Operation 96 hours later (or
+when the rest of the network does, from a beacon), beaconing each change on its bearers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+import contextlib
+from dataclasses import dataclass
+from enum import Enum
+import itertools
+from typing import Any, Self
+
+from .access import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Message,
+    MessageReceived as TrackedMessage,
+    RequestCompleted,
+    RequestTimedOut as TrackerTimedOut,
+    RequestTracker,
+    SendRequest,
+    TrackerEvent,
+    UnknownOpcodeError,
+    decode_message,
+    encode_message,
+)
+from .beacons import (
+    MeshPrivateBeacon,
+    SecureNetworkBeacon,
+    authenticate_network_beacon,
+    decode_beacon,
+)
+from .errors import DecodeError, MeshError, UsageError
+from .network import (
+    IV_UPDATE_MIN_DURATION,
+    IvIndexChange,
+    IvIndexState,
+    KeyRefreshPhase,
+    NetworkKeyring,
+    ReceivedNetworkPdu,
+    ReplayProtectionList,
+    SequenceAllocator,
+    is_unicast,
+)
+from .proxy import ATT_HEADER_SIZE, ProxyMessageType, ProxySarError, Reassembler, segment
+from .proxy_config import (
+    MAX_ADDRESSES,
+    AddAddresses,
+    FilterStatus,
+    FilterType,
+    RemoveAddresses,
+    SetFilterType,
+    decode_proxy_config,
+    encrypt_proxy_config,
+)
+from .transport import (
+    AccessMessage,
+    Action,
+    AppKey,
+    DeviceKey,
+    MeshStack,
+    PersistSequence,
+    ReplayProtectionUpdated,
+    SarConfig,
+    SendPdu,
+    TransferBusyError,
+    TransferFailed as StackTransferFailed,
+)
+
+__all__ = [
+    "IV_UPDATE_SEQ_THRESHOLD",
+    "Bearer",
+    "Event",
+    "IvIndexChanged",
+    "MeshNode",
+    "MessageReceived",
+    "NodeFeatures",
+    "NodeState",
+    "ProxyFilterStatusReceived",
+    "ProxyProtocolError",
+    "ReplayListChanged",
+    "RequestTimedOut",
+    "ResponseReceived",
+    "SequenceReserved",
+    "TransferFailed",
+    "Transmission",
+    "UndecodableMessage",
+]
+
+IV_UPDATE_SEQ_THRESHOLD = 0x800000
+"""SEQ at which the node initiates an IV Update (§3.11.5: "when the sequence number is close to
+exhaustion"). Half the 24-bit space, as Zephyr does: the update takes 96 to 144 hours, during
+which the node keeps transmitting with the old IV Index, so the 8.4 million SEQ numbers left
+must last that long. They do up to 16 messages per second without a pause for six days, far
+more than a home's lights send; a threshold of 0xC00000 would leave 4.2 million, fewer than
+ten messages per second for 144 hours."""
+
+DEFAULT_ATT_MTU = 23
+
+
+class Bearer(Enum):
+    """Where a :class:`Transmission` goes, or where :meth:`MeshNode.receive` data came from."""
+
+    GATT = "gatt"
+    """The Mesh Proxy Data In/Out characteristic: one Proxy PDU per value (§6.3)."""
+    ADV_NETWORK = "adv_network"
+    """A Network PDU on the advertising bearer (Mesh Message AD type, §3.3.1)."""
+    ADV_BEACON = "adv_beacon"
+    """A mesh beacon on the advertising bearer (Mesh Beacon AD type, §3.10)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFeatures:
+    """The node's features (§3.4.6.3, §6.7); Home Assistant's node has none of them."""
+
+    proxy_server: bool = False
+    """Serve a GATT proxy client: its filter, beacons on connect, GATT <-> advertising."""
+    relay: bool = False
+    """Retransmit Network PDUs heard on the advertising bearer (TTL - 1)."""
+    advertising: bool = False
+    """The node is on the advertising bearer: its own PDUs and beacons go there too."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transmission:
+    """Bytes for a bearer, in the order they must leave."""
+
+    bearer: Bearer
+    data: bytes
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceReserved:
+    """Store this SEQ reservation, then call :meth:`MeshNode.sequence_persisted` with ``token``.
+
+    Transmissions that use these SEQ numbers are held until then: a crash after a PDU left but
+    before its SEQ was stored would otherwise let a restart send that SEQ again (§3.9.3).
+    ``seq`` is the reservation limit: every SEQ below it may be used.
+    """
+
+    token: int
+    iv_index: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """An access message addressed to us that answers none of our requests."""
+
+    src: int
+    dst: int
+    message: Message
+    app_key_index: int | None
+    """The AppKey that opened it, or None for a device key."""
+    net_key_index: int
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReceived:
+    """The response to request ``handle`` (from :meth:`MeshNode.send` with ``expect``)."""
+
+    handle: int
+    src: int
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTimedOut:
+    """Every attempt of request ``handle`` went unanswered."""
+
+    handle: int
+    dst: int
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFailed:
+    """A segmented message of ours to a unicast address was not acknowledged (§3.5.3.3)."""
+
+    handle: int
+    dst: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodableMessage:
+    """An access message that opened but did not decode (unknown opcode or malformed)."""
+
+    src: int
+    dst: int
+    opcode: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IvIndexChanged:
+    """The IV Index or the IV Update state changed (store :meth:`MeshNode.snapshot` now)."""
+
+    iv_index: int
+    update_in_progress: bool
+    initiated: bool
+    """True when this node started or ended the IV Update itself (SEQ threshold, 96 hours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayListChanged:
+    """The replay protection list changed (store the snapshot soon; losing it is safe only
+    until the next IV Index)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyFilterStatusReceived:
+    """The proxy server reported its filter (§6.6.2.4)."""
+
+    filter_type: FilterType
+    list_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyProtocolError:
+    """The GATT peer broke the proxy protocol (§6.5): close the connection."""
+
+    reason: str
+
+
+type Event = (
+    SequenceReserved
+    | MessageReceived
+    | ResponseReceived
+    | RequestTimedOut
+    | TransferFailed
+    | UndecodableMessage
+    | IvIndexChanged
+    | ReplayListChanged
+    | ProxyFilterStatusReceived
+    | ProxyProtocolError
+)
+
+
+# --- persistent state -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """What a node must keep across restarts (:meth:`MeshNode.snapshot`), JSON-able."""
+
+    iv: IvIndexState
+    sequence: dict[str, int]
+    """The SEQ reservation: ``{"iv_index": ..., "seq": ...}`` (see :class:`SequenceReserved`)."""
+    replay_list: dict[str, list[int]]
+    """Last (IV Index, SEQ) accepted per source, as :meth:`ReplayProtectionList.to_dict`."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for storage."""
+        return {
+            "iv": self.iv.to_dict(),
+            "sequence": dict(self.sequence),
+            "replay_list": {src: list(entry) for src, entry in self.replay_list.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Read :meth:`to_json` output back; DecodeError on anything malformed."""
+        if not isinstance(data, dict):
+            raise DecodeError("NodeState", None, "not an object")
+        try:
+            iv = IvIndexState.from_dict(data["iv"])
+            sequence = data["sequence"]
+            replay = data["replay_list"]
+        except KeyError as err:
+            raise DecodeError("NodeState", str(err.args[0]), "missing") from None
+        if not isinstance(replay, dict) or not isinstance(sequence, dict):
+            raise DecodeError("NodeState", None, "sequence and replay_list must be objects")
+        SequenceAllocator.restore(sequence, iv.tx_iv_index)  # raises DecodeError when malformed
+        ReplayProtectionList.from_dict(replay)  # likewise
+        return cls(iv, dict(sequence), {str(k): list(v) for k, v in replay.items()})
+
+
+# --- the node ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Proxy:
+    """The GATT proxy connection, when one is up."""
+
+    att_mtu: int
+    reassembler: Reassembler
+    # Proxy server: the filter the client configured (§6.7; a new connection: empty accept list).
+    filter_type: FilterType = FilterType.ACCEPT_LIST
+    addresses: set[int] | None = None
+
+    def passes(self, dst: int) -> bool:
+        addresses = self.addresses or set()
+        if self.filter_type is FilterType.ACCEPT_LIST:
+            return dst in addresses
+        return dst not in addresses
+
+
+class MeshNode:
+    """One mesh node: network, transport, access and proxy layers behind one object.
+
+    ``address``/``element_count``: our unicast addresses. ``net_keys``, ``app_keys`` and
+    ``device_keys`` are the keys we hold (a provisioner holds the device keys of the nodes it
+    configures; a device its own). ``subscriptions`` are the group and virtual addresses we
+    accept (None: all of them, what a controller wants); ``proxy_filter`` the groups a proxy
+    client asks its proxy server to forward. ``state`` continues from a :meth:`snapshot`.
+    """
+
+    def __init__(
+        self,
+        *,
+        address: int,
+        element_count: int = 1,
+        net_keys: NetworkKeyring,
+        app_keys: Iterable[AppKey] = (),
+        device_keys: Iterable[DeviceKey] = (),
+        state: NodeState | None = None,
+        subscriptions: Iterable[int] | None = None,
+        label_uuids: Iterable[bytes] = (),
+        proxy_filter: Iterable[int] = (),
+        features: NodeFeatures | None = None,
+        default_ttl: int = 5,
+        sar: SarConfig | None = None,
+        request_timeout: float = DEFAULT_TIMEOUT,
+        request_retries: int = DEFAULT_RETRIES,
+        sequence_block: int = 256,
+        iv_update_threshold: int = IV_UPDATE_SEQ_THRESHOLD,
+        persist_sequence: bool = True,
+    ) -> None:
+        if state is not None:
+            iv = IvIndexState(
+                iv_index=state.iv.iv_index,
+                update_in_progress=state.iv.update_in_progress,
+                changed_at=state.iv.changed_at,
+                last_recovery_at=state.iv.last_recovery_at,
+            )
+            seq = SequenceAllocator.restore(
+                state.sequence,
+                iv.tx_iv_index,
+                block_size=sequence_block,
+                iv_update_threshold=iv_update_threshold,
+            )
+            rpl = ReplayProtectionList.from_dict(state.replay_list)
+        else:
+            iv = IvIndexState()
+            seq = SequenceAllocator(
+                0, 0, block_size=sequence_block, iv_update_threshold=iv_update_threshold
+            )
+            rpl = ReplayProtectionList()
+        self._stack = MeshStack(
+            primary_address=address,
+            element_count=element_count,
+            net_keys=net_keys,
+            device_keys=device_keys,
+            iv=iv,
+            seq=seq,
+            rpl=rpl,
+            subscriptions=subscriptions,
+            label_uuids=label_uuids,
+            default_ttl=default_ttl,
+            sar=sar,
+        )
+        for key in app_keys:
+            self._stack.app_keys.add(key)
+        self.features = features or NodeFeatures()
+        self._tracker = RequestTracker(timeout=request_timeout, retries=request_retries)
+        self._proxy_filter: set[int] = set(proxy_filter)
+        self._persist = persist_sequence
+        self._events: list[Event] = []
+        # Output, in order; each item carries the reservation token it waits for (0: none).
+        self._out: deque[tuple[int, Bearer, ProxyMessageType | None, bytes]] = deque()
+        self._tokens = itertools.count(1)
+        self._awaited = 0  # the newest reservation token handed out and not yet stored
+        self._stored = 0  # every token up to this one is stored
+        self._handles = itertools.count(1)
+        self._transfers: dict[tuple[int, int], int] = {}  # (dst, SeqAuth) -> handle
+        self._requests: dict[int, dict[str, Any]] = {}  # handle -> how to resend it
+        self._proxy: _Proxy | None = None
+        self._iv_initiated = False
+
+    def __repr__(self) -> str:
+        return f"MeshNode(address=0x{self.address:04x}, iv_index={self.iv_index})"
+
+    # --- what the node is -------------------------------------------------------------------
+
+    @property
+    def address(self) -> int:
+        """Our primary element's unicast address."""
+        return self._stack.primary_address
+
+    @property
+    def element_count(self) -> int:
+        """How many elements (consecutive unicast addresses) we have."""
+        return self._stack.element_count
+
+    @property
+    def iv_index(self) -> int:
+        """The current IV Index (§3.11.5)."""
+        return self._stack.iv.iv_index
+
+    @property
+    def iv_update_in_progress(self) -> bool:
+        """True during the IV Update in Progress state."""
+        return self._stack.iv.update_in_progress
+
+    @property
+    def next_seq(self) -> int:
+        """The SEQ our next transmission uses."""
+        return self._stack.seq.next_seq
+
+    @property
+    def replay_list_size(self) -> int:
+        """Sources in the replay protection list."""
+        return len(self._stack.rpl)
+
+    @property
+    def pending_requests(self) -> int:
+        """Acknowledged requests still waiting for their response."""
+        return self._tracker.pending
+
+    @property
+    def connected(self) -> bool:
+        """True while a GATT proxy connection is up."""
+        return self._proxy is not None
+
+    @property
+    def default_ttl(self) -> int:
+        """The TTL of our messages unless :meth:`send` says otherwise."""
+        return self._stack.default_ttl
+
+    @default_ttl.setter
+    def default_ttl(self, ttl: int) -> None:
+        self._stack.default_ttl = ttl
+
+    @property
+    def net_keys(self) -> NetworkKeyring:
+        """Our NetKeys with their Key Refresh state."""
+        return self._stack.net_keys
+
+    def is_own_address(self, address: int) -> bool:
+        """Whether ``address`` is one of our elements."""
+        return self._stack.is_own_unicast(address)
+
+    def snapshot(self) -> NodeState:
+        """The state to store: restore it with ``MeshNode(..., state=...)``."""
+        iv = self._stack.iv
+        return NodeState(
+            IvIndexState(
+                iv_index=iv.iv_index,
+                update_in_progress=iv.update_in_progress,
+                changed_at=iv.changed_at,
+                last_recovery_at=iv.last_recovery_at,
+            ),
+            self._stack.seq.persisted_state(),
+            self._stack.rpl.to_dict(),
+        )
+
+    # --- keys and addresses -----------------------------------------------------------------
+
+    def set_net_key(
+        self,
+        index: int,
+        key: bytes,
+        *,
+        new_key: bytes | None = None,
+        phase: KeyRefreshPhase = KeyRefreshPhase.NORMAL,
+    ) -> None:
+        """Hold NetKey ``index`` (old ``key``, ``new_key`` during a Key Refresh, §3.11.4)."""
+        keys = self._stack.net_keys
+        keys.remove(index)
+        keys.add(index, key)
+        if new_key is not None:
+            keys.update(index, new_key)
+            if phase is KeyRefreshPhase.USING_NEW_KEYS:
+                keys.set_phase(index, 2)
+
+    def remove_net_key(self, index: int) -> None:
+        """Forget NetKey ``index``."""
+        self._stack.net_keys.remove(index)
+
+    def set_app_key(
+        self, index: int, key: bytes, *, net_key_index: int = 0, new_key: bytes | None = None
+    ) -> None:
+        """Hold AppKey ``index`` bound to ``net_key_index`` (``new_key``: Key Refresh)."""
+        self._stack.app_keys.add(AppKey(index, key, net_key_index))
+        if new_key is not None:
+            self._stack.app_keys.update(AppKey(index, new_key, net_key_index))
+
+    def remove_app_key(self, index: int) -> None:
+        """Forget AppKey ``index``."""
+        self._stack.app_keys.remove(index)
+
+    def app_key(self, index: int) -> AppKey | None:
+        """AppKey ``index`` as we transmit with it now, if we hold it."""
+        return self._stack.app_keys.lookup(index)
+
+    def set_device_key(self, address: int, element_count: int, key: bytes) -> None:
+        """Hold the device key of the node at ``address`` (ours, or one we configure)."""
+        self._stack.add_device_key(DeviceKey(key, address, element_count))
+
+    def remove_device_key(self, address: int) -> None:
+        """Forget the device key of the node at ``address``."""
+        self._stack.device_keys = [k for k in self._stack.device_keys if k.address != address]
+
+    def has_device_key(self, address: int) -> bool:
+        """Whether we can talk to ``address`` with a device key."""
+        return any(k.covers(address) for k in self._stack.device_keys)
+
+    def set_subscriptions(self, addresses: Iterable[int] | None) -> None:
+        """The group/virtual addresses we accept (None: all of them)."""
+        self._stack.subscriptions = None if addresses is None else set(addresses)
+
+    def set_label_uuids(self, label_uuids: Iterable[bytes]) -> None:
+        """The Label UUIDs of the virtual addresses we know."""
+        self._stack.label_uuids = list(label_uuids)
+
+    def set_app_keys(self, keys: Iterable[tuple[AppKey, AppKey | None]]) -> None:
+        """Replace every AppKey with ``(key, new_key)`` pairs (a Configuration Server's view)."""
+        ring = self._stack.app_keys
+        for index in ring.indexes():
+            ring.remove(index)
+        for key, new in keys:
+            ring.add(key)
+            if new is not None:
+                ring.update(new)
+
+    # --- the GATT proxy connection ------------------------------------------------------------
+
+    def connection_made(self, att_mtu: int = DEFAULT_ATT_MTU, *, now: float) -> None:
+        """A GATT proxy connection came up (§6.7); a proxy client sets its filter now."""
+        self._proxy = _Proxy(att_mtu, Reassembler())
+        if self.features.proxy_server:
+            self._proxy.addresses = set()
+            for entry in self._stack.net_keys:
+                self._beacon(entry.index, gatt=True, adv=False)
+        else:
+            addresses = [self.address, *sorted(self._proxy_filter - {self.address})]
+            for start in range(0, len(addresses), MAX_ADDRESSES):
+                chunk = tuple(addresses[start : start + MAX_ADDRESSES])
+                self._send_proxy_config(AddAddresses(chunk))
+
+    def connection_lost(self) -> None:
+        """The GATT proxy connection went down: what was queued for it is dropped."""
+        self._proxy = None
+        self._out = deque(item for item in self._out if item[1] is not Bearer.GATT)
+
+    def proxy_filter_add(self, addresses: Iterable[int]) -> None:
+        """Proxy client: also receive what is sent to these groups (§6.6.2.2)."""
+        new = tuple(sorted(set(addresses) - self._proxy_filter))
+        self._proxy_filter.update(new)
+        if self._proxy is not None and not self.features.proxy_server:
+            for start in range(0, len(new), MAX_ADDRESSES):
+                self._send_proxy_config(AddAddresses(new[start : start + MAX_ADDRESSES]))
+
+    def proxy_filter_remove(self, addresses: Iterable[int]) -> None:
+        """Proxy client: stop receiving what is sent to these groups (§6.6.2.3)."""
+        gone = tuple(sorted(set(addresses) & self._proxy_filter))
+        self._proxy_filter.difference_update(gone)
+        if self._proxy is not None and not self.features.proxy_server:
+            for start in range(0, len(gone), MAX_ADDRESSES):
+                self._send_proxy_config(RemoveAddresses(gone[start : start + MAX_ADDRESSES]))
+
+    @property
+    def proxy_filter(self) -> frozenset[int]:
+        """Proxy client: the groups we ask our proxy server to forward."""
+        return frozenset(self._proxy_filter)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def send(
+        self,
+        dst: int,
+        message: Message | bytes,
+        *,
+        now: float,
+        app_key_index: int | None = 0,
+        src: int | None = None,
+        ttl: int | None = None,
+        expect: type[Message] | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        label_uuid: bytes | None = None,
+    ) -> int:
+        """Send an access message; returns its handle.
+
+        ``app_key_index`` None sends with a device key: the destination's, or our own when we
+        answer our provisioner. With ``expect`` (a response class) the message is an
+        acknowledged request: it is retransmitted every ``timeout`` seconds up to ``retries``
+        times until :class:`ResponseReceived` or :class:`RequestTimedOut` ends it. Raises
+        :class:`UsageError` for what cannot be sent (no such key, a bad address or TTL, SEQ
+        space exhausted).
+        """
+        key = self._key(dst, app_key_index)
+        context = {"key": key, "src": src, "ttl": ttl, "label_uuid": label_uuid}
+        if expect is None:
+            payload = message if isinstance(message, bytes) else encode_message(message)
+            handle = next(self._handles)
+            self._transmit(handle, dst, payload, context, now)
+            return handle
+        if isinstance(message, bytes):
+            raise UsageError("an acknowledged request needs the message, not its payload")
+        request = self._tracker.send(
+            dst, message, now=now, expect=expect, timeout=timeout, retries=retries
+        )
+        self._requests[request.request_id] = context
+        try:
+            self._transmit(request.request_id, dst, request.payload, context, now)
+        except MeshError:
+            self.cancel(request.request_id)
+            raise
+        return request.request_id
+
+    def cancel(self, handle: int) -> None:
+        """Stop waiting for the response to request ``handle`` (no event follows)."""
+        self._tracker.cancel(handle)
+        self._requests.pop(handle, None)
+
+    def _key(self, dst: int, app_key_index: int | None) -> AppKey | DeviceKey:
+        if app_key_index is not None:
+            key = self._stack.app_keys.lookup(app_key_index)
+            if key is None:
+                raise UsageError(f"no AppKey {app_key_index}")
+            return key
+        keys = self._stack.device_keys
+        for device_key in keys:
+            if device_key.covers(dst):
+                return device_key
+        for device_key in keys:
+            if device_key.covers(self.address):
+                return device_key  # a node answering its provisioner uses its own device key
+        raise UsageError(f"no device key for 0x{dst:04x}")
+
+    def _transmit(
+        self, handle: int, dst: int, payload: bytes, context: dict[str, Any], now: float
+    ) -> None:
+        stack = self._stack
+        kwargs: dict[str, Any] = {
+            "key": context["key"],
+            "now": now,
+            "src": context["src"],
+            "ttl": context["ttl"],
+            "label_uuid": context["label_uuid"],
+        }
+        try:
+            actions = stack.send_access(dst, payload, **kwargs)
+        except TransferBusyError:
+            # A retransmission while the previous segmented attempt still runs: replace it.
+            actions = stack.cancel_transfer(dst)
+            actions += stack.send_access(dst, payload, **kwargs)
+        for action in actions:
+            if isinstance(action, SendPdu):
+                self._route_own(action.data, dst)
+            elif isinstance(action, PersistSequence):
+                self._reserved(action.state)
+            elif isinstance(action, StackTransferFailed):
+                self._transfer_failed(action)
+        # A segmented transfer still awaiting acknowledgment reports by handle.
+        seq_auth = stack.outgoing_seq_auth(dst)
+        if seq_auth is not None:
+            self._transfers[(dst, seq_auth)] = handle
+        self._check_iv_update(now)
+
+    def _reserved(self, state: dict[str, int]) -> None:
+        if not self._persist:
+            return
+        token = next(self._tokens)
+        self._awaited = token
+        self._events.append(SequenceReserved(token, state["iv_index"], state["seq"]))
+
+    def sequence_persisted(self, token: int) -> None:
+        """The reservation of :class:`SequenceReserved` ``token`` is stored: release its PDUs."""
+        self._stored = max(self._stored, token)
+
+    def _queue(self, bearer: Bearer, kind: ProxyMessageType | None, data: bytes) -> None:
+        self._out.append((self._awaited if self._awaited > self._stored else 0, bearer, kind, data))
+
+    def _route_own(self, data: bytes, dst: int) -> None:
+        """One of our own Network PDUs: to the proxy connection and/or the advertising bearer."""
+        proxy = self._proxy
+        if proxy is not None and (not self.features.proxy_server or proxy.passes(dst)):
+            self._queue(Bearer.GATT, ProxyMessageType.NETWORK_PDU, data)
+        if self.features.advertising:
+            self._queue(Bearer.ADV_NETWORK, None, data)
+
+    def _send_proxy_config(
+        self, message: AddAddresses | RemoveAddresses | SetFilterType | FilterStatus
+    ) -> None:
+        stack = self._stack
+        actions: list[Action] = []
+        seq, iv_index = stack.allocate_seq(1, actions)
+        for action in actions:
+            if isinstance(action, PersistSequence):
+                self._reserved(action.state)
+        net_key_index = next(iter(stack.net_keys)).index
+        data = encrypt_proxy_config(
+            message,
+            stack.net_keys.tx_credentials(net_key_index),
+            iv_index=iv_index,
+            seq=seq,
+            src=self.address,
+        )
+        self._queue(Bearer.GATT, ProxyMessageType.PROXY_CONFIGURATION, data)
+
+    def _beacon(self, net_key_index: int, *, gatt: bool, adv: bool) -> None:
+        entry = self._stack.net_keys.get(net_key_index)
+        iv = self._stack.iv
+        beacon = SecureNetworkBeacon.create(
+            entry.tx_key,
+            iv.iv_index,
+            key_refresh=entry.phase is KeyRefreshPhase.USING_NEW_KEYS,
+            iv_update=iv.update_in_progress,
+        ).to_bytes()
+        if gatt and self._proxy is not None:
+            self._queue(Bearer.GATT, ProxyMessageType.MESH_BEACON, beacon)
+        if adv and self.features.advertising:
+            self._queue(Bearer.ADV_BEACON, None, beacon)
+
+    def data_to_send(self) -> list[Transmission]:
+        """What to transmit now, in order (held back behind unstored SEQ reservations)."""
+        out: list[Transmission] = []
+        queue = self._out
+        while queue and queue[0][0] <= self._stored:
+            _token, bearer, kind, data = queue.popleft()
+            if bearer is not Bearer.GATT:
+                out.append(Transmission(bearer, data))
+                continue
+            proxy = self._proxy
+            if proxy is None or kind is None:
+                continue
+            out.extend(
+                Transmission(Bearer.GATT, value)
+                for value in segment(kind, data, proxy.att_mtu - ATT_HEADER_SIZE)
+            )
+        return out
+
+    def events(self) -> list[Event]:
+        """What happened since the last call, in order."""
+        events, self._events = self._events, []
+        return events
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def receive(self, data: bytes, now: float, *, bearer: Bearer = Bearer.GATT) -> None:
+        """Take what a bearer delivered (see :class:`Bearer`). Never raises for bad input."""
+        if bearer is Bearer.ADV_NETWORK:
+            self._receive_network(data, now, from_gatt=False)
+        elif bearer is Bearer.ADV_BEACON:
+            self._receive_beacon(data, now)
+        else:
+            self._receive_gatt(data, now)
+
+    def _receive_gatt(self, value: bytes, now: float) -> None:
+        proxy = self._proxy
+        if proxy is None:
+            return
+        try:
+            message = proxy.reassembler.receive(value, now)
+        except ProxySarError as err:
+            # §6.5: an RFU message type is ignored; every other violation closes the link.
+            if err.field == "message_type" and "RFU" in err.reason:
+                return
+            self._events.append(ProxyProtocolError(str(err)))
+            return
+        if message is None:
+            return
+        kind = message.message_type
+        if kind is ProxyMessageType.NETWORK_PDU:
+            self._receive_network(message.data, now, from_gatt=True)
+        elif kind is ProxyMessageType.MESH_BEACON:
+            self._receive_beacon(message.data, now)
+        elif kind is ProxyMessageType.PROXY_CONFIGURATION:
+            self._receive_proxy_config(message.data)
+
+    def _receive_network(self, data: bytes, now: float, *, from_gatt: bool) -> None:
+        stack = self._stack
+        try:
+            received = stack.open_network_pdu(data)
+        except MeshError:
+            return  # another network, or malformed
+        pdu = received.pdu
+        proxy = self._proxy
+        if from_gatt and proxy is not None and proxy.addresses is not None:
+            # §6.7: the client's own address joins an accept list, leaves a reject list.
+            if proxy.filter_type is FilterType.ACCEPT_LIST:
+                proxy.addresses.add(pdu.src)
+            else:
+                proxy.addresses.discard(pdu.src)
+        if stack.is_own_unicast(pdu.src):
+            return  # our own transmission, relayed back
+        if stack.cache.seen(pdu.src, pdu.seq, received.iv_index):
+            return
+        self._forward(received, from_gatt=from_gatt)
+        self._handle_actions(stack.process(received, now, cached=True), now)
+        self._check_iv_update(now)
+
+    def _forward(self, received: ReceivedNetworkPdu, *, from_gatt: bool) -> None:
+        """Relay and proxy forwarding (§3.4.6.3): TTL - 1, never back where it came from."""
+        features = self.features
+        pdu = received.pdu
+        if pdu.ttl < 2 or (is_unicast(pdu.dst) and self._stack.is_own_unicast(pdu.dst)):
+            return
+        to_adv = features.advertising and (
+            (from_gatt and features.proxy_server) or (not from_gatt and features.relay)
+        )
+        proxy = self._proxy
+        to_gatt = (
+            not from_gatt and features.proxy_server and proxy is not None and proxy.passes(pdu.dst)
+        )
+        if not (to_adv or to_gatt):
+            return
+        relayed = pdu.relayed()
+        if relayed is None:
+            return
+        for index, new_key, credentials in self._stack.net_keys.candidates(pdu.nid):
+            if index == received.net_key_index and new_key == received.new_key:
+                data = relayed.encrypt(credentials, received.iv_index)
+                break
+        else:
+            return
+        if to_adv:
+            self._queue(Bearer.ADV_NETWORK, None, data)
+        if to_gatt:
+            self._queue(Bearer.GATT, ProxyMessageType.NETWORK_PDU, data)
+
+    def _handle_actions(self, actions: list[Action], now: float) -> None:
+        rpl_changed = False
+        for action in actions:
+            if isinstance(action, SendPdu):
+                # Segment acknowledgments to the sender of a segmented message.
+                self._route_own(action.data, action.dst)
+            elif isinstance(action, PersistSequence):
+                self._reserved(action.state)
+            elif isinstance(action, ReplayProtectionUpdated):
+                rpl_changed = True
+            elif isinstance(action, AccessMessage):
+                self._deliver(action, now)
+            elif isinstance(action, StackTransferFailed):
+                self._transfer_failed(action)
+        if rpl_changed:
+            self._events.append(ReplayListChanged())
+
+    def _deliver(self, access: AccessMessage, now: float) -> None:
+        try:
+            message = decode_message(access.payload)
+        except UnknownOpcodeError as err:
+            self._events.append(
+                UndecodableMessage(access.src, access.dst, err.opcode, "unknown opcode")
+            )
+            return
+        except DecodeError as err:
+            self._events.append(UndecodableMessage(access.src, access.dst, None, str(err)))
+            return
+        for event in self._tracker.receive(access.src, message, now=now):
+            self._tracker_event(event, access, now)
+
+    def _tracker_event(self, event: TrackerEvent, access: AccessMessage | None, now: float) -> None:
+        if isinstance(event, RequestCompleted):
+            self._requests.pop(event.request_id, None)
+            self._events.append(ResponseReceived(event.request_id, event.src, event.response))
+        elif isinstance(event, TrackedMessage) and access is not None:
+            self._events.append(
+                MessageReceived(
+                    access.src,
+                    access.dst,
+                    event.message,
+                    access.app_key_index,
+                    access.net_key_index,
+                    access.ttl,
+                )
+            )
+        elif isinstance(event, SendRequest):
+            context = self._requests.get(event.request_id)
+            if context is not None:
+                # A retransmission that cannot go (keys changed meanwhile) times out instead.
+                with contextlib.suppress(MeshError):
+                    self._transmit(event.request_id, event.dst, event.payload, context, now)
+        elif isinstance(event, TrackerTimedOut):
+            self._requests.pop(event.request_id, None)
+            self._events.append(RequestTimedOut(event.request_id, event.dst, event.request))
+
+    def _transfer_failed(self, failed: StackTransferFailed) -> None:
+        handle = self._transfers.pop((failed.dst, failed.seq_auth), None)
+        if handle is not None and handle not in self._requests:
+            self._events.append(TransferFailed(handle, failed.dst, failed.reason))
+
+    def _receive_proxy_config(self, data: bytes) -> None:
+        stack = self._stack
+        try:
+            received = stack.open_network_pdu(data, proxy=True)
+            pdu = received.pdu
+            if not pdu.ctl or pdu.ttl != 0 or pdu.dst != 0 or not is_unicast(pdu.src):
+                return
+            message = decode_proxy_config(pdu.transport_pdu)
+        except MeshError:
+            return
+        if not stack.rpl.accept(pdu.src, pdu.seq, received.iv_index):
+            return
+        self._events.append(ReplayListChanged())
+        proxy = self._proxy
+        if not self.features.proxy_server:
+            if isinstance(message, FilterStatus):
+                self._events.append(
+                    ProxyFilterStatusReceived(message.filter_type, message.list_size)
+                )
+            return
+        if proxy is None or proxy.addresses is None:
+            return
+        if isinstance(message, SetFilterType):
+            proxy.filter_type = message.filter_type
+            proxy.addresses.clear()
+        elif isinstance(message, AddAddresses):
+            proxy.addresses.update(message.addresses)
+        elif isinstance(message, RemoveAddresses):
+            proxy.addresses.difference_update(message.addresses)
+        else:
+            return
+        self._send_proxy_config(FilterStatus(proxy.filter_type, len(proxy.addresses)))
+
+    def _receive_beacon(self, data: bytes, now: float) -> None:
+        try:
+            beacon = decode_beacon(data)
+        except DecodeError:
+            return
+        if not isinstance(beacon, SecureNetworkBeacon | MeshPrivateBeacon):
+            return
+        keys = {
+            (entry.index, new): key
+            for entry in self._stack.net_keys
+            for key, new in entry.rx_keys()
+        }
+        found = authenticate_network_beacon(beacon, keys)
+        if found is None:
+            return
+        (net_key_index, _new), info = found
+        # §3.11.5: only the primary subnet (NetKey Index 0) moves the IV Index forward.
+        change = self._stack.iv.on_beacon(
+            info.iv_index, info.iv_update, now, primary_subnet=net_key_index == 0
+        )
+        if change is not None:
+            self._iv_initiated = False
+            self._iv_changed(change, initiated=False)
+
+    # --- IV Update (§3.11.5) ------------------------------------------------------------------
+
+    def start_iv_update(self, now: float) -> None:
+        """Initiate an IV Update now (UsageError within 96 hours of the last IV change)."""
+        change = self._stack.iv.start_update(now)
+        self._iv_initiated = True
+        self._iv_changed(change, initiated=True)
+
+    def _check_iv_update(self, now: float) -> None:
+        iv = self._stack.iv
+        if (
+            iv.update_in_progress
+            or not self._stack.seq.iv_update_needed
+            or (iv.changed_at is not None and now - iv.changed_at < IV_UPDATE_MIN_DURATION)
+        ):
+            return
+        self.start_iv_update(now)
+
+    def _iv_deadline(self) -> float | None:
+        iv = self._stack.iv
+        if iv.update_in_progress:
+            if iv.changed_at is None:
+                return None
+            if self._iv_initiated:
+                return iv.changed_at + IV_UPDATE_MIN_DURATION
+            return iv.next_deadline()
+        if self._stack.seq.iv_update_needed and iv.changed_at is not None:
+            return iv.changed_at + IV_UPDATE_MIN_DURATION
+        return None
+
+    def _iv_timer(self, now: float) -> None:
+        iv = self._stack.iv
+        if iv.update_in_progress:
+            pending = self._stack.transfers_pending
+            if self._iv_initiated:
+                change = iv.complete_update(now, transfers_pending=pending)
+            else:
+                change = iv.poll(now, transfers_pending=pending)
+            if change is not None:
+                self._iv_initiated = False
+                self._iv_changed(change, initiated=True)
+        else:
+            self._check_iv_update(now)
+
+    def _iv_changed(self, change: IvIndexChange, *, initiated: bool) -> None:
+        # A grown transmit IV Index restarts SEQ at 0 with the next allocation (which reserves
+        # and reports the new block); the snapshot taken on this event records the IV Index.
+        self._stack.rpl.forget_older_than(self._stack.iv.iv_index)
+        self._events.append(
+            IvIndexChanged(change.iv_index, change.update_in_progress, initiated=initiated)
+        )
+        # Tell the network: a beacon per subnet on every bearer we have (§3.10.2).
+        for entry in self._stack.net_keys:
+            self._beacon(entry.index, gatt=True, adv=True)
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def get_timer(self) -> float | None:
+        """When :meth:`handle_timer` has work next (None: nothing is timed)."""
+        deadlines = [
+            self._stack.next_deadline(),
+            self._tracker.next_deadline(),
+            self._iv_deadline(),
+            self._proxy.reassembler.next_deadline() if self._proxy is not None else None,
+        ]
+        return min((d for d in deadlines if d is not None), default=None)
+
+    def handle_timer(self, now: float) -> None:
+        """Run everything due at ``now``."""
+        proxy = self._proxy
+        if proxy is not None and proxy.reassembler.expire(now):
+            # §6.5: a partial proxy message timed out; the connection is closed.
+            self._events.append(ProxyProtocolError("proxy SAR timeout"))
+        self._handle_actions(self._stack.handle_timeout(now), now)
+        for event in self._tracker.poll(now):
+            self._tracker_event(event, None, now)
+        self._iv_timer(now)

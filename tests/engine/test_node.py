@@ -1,0 +1,409 @@
+"""MeshNode, the engine's façade: two real nodes and a fake GATT link / advertising air.
+
+A "controller" (Home Assistant's role: a proxy client with no features) talks to a "device"
+(a proxy server on the advertising bearer) over a GATT link; more devices hear each other on
+the air. The tests play the devices' model servers by hand, so every assertion is about the
+node: SEQ reservations held until stored, requests matched and retransmitted, the proxy filter,
+segmentation, beacons and a whole IV Update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
+from custom_components.ble_mesh.mesh.models.config import (
+    ConfigCompositionDataGet,
+    ConfigCompositionDataStatus,
+)
+from custom_components.ble_mesh.mesh.models.generic import (
+    GenericOnOffGet,
+    GenericOnOffSet,
+    GenericOnOffStatus,
+)
+from custom_components.ble_mesh.mesh.network import HOUR, NetworkKeyring
+from custom_components.ble_mesh.mesh.node import (
+    Bearer,
+    IvIndexChanged,
+    MeshNode,
+    MessageReceived,
+    NodeFeatures,
+    NodeState,
+    ProxyFilterStatusReceived,
+    ProxyProtocolError,
+    ReplayListChanged,
+    RequestTimedOut,
+    ResponseReceived,
+    SequenceReserved,
+    UndecodableMessage,
+)
+from custom_components.ble_mesh.mesh.proxy_config import FilterType
+
+NET_KEY = bytes.fromhex("7dd7364cd842ad18c17c2b820c84c3d6")
+APP_KEY = bytes.fromhex("63964771734fbd76e3b40519d1d94a48")
+OTHER_NET_KEY = bytes(range(16))
+DEV_KEY = {0x0001: bytes(16 * [1]), 0x0002: bytes(16 * [2]), 0x0003: bytes(16 * [3])}
+GROUP = 0xC001
+DEVICE_FEATURES = NodeFeatures(proxy_server=True, relay=True, advertising=True)
+
+
+def _keys(net_key: bytes = NET_KEY) -> NetworkKeyring:
+    keys = NetworkKeyring()
+    keys.add(0, net_key)
+    return keys
+
+
+def controller(**kwargs: object) -> MeshNode:
+    """Home Assistant's node at 0x0001: device keys of the nodes it configures (not its own)."""
+    node = MeshNode(address=0x0001, net_keys=_keys(), **kwargs)  # type: ignore[arg-type]
+    node.set_app_key(0, APP_KEY)
+    for address, key in DEV_KEY.items():
+        if address != 0x0001:
+            node.set_device_key(address, 1, key)
+    return node
+
+
+def device(address: int, **kwargs: object) -> MeshNode:
+    """A mesh device: proxy server, relay, on the air; its own device key."""
+    node = MeshNode(
+        address=address,
+        net_keys=_keys(),
+        features=DEVICE_FEATURES,
+        persist_sequence=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    node.set_app_key(0, APP_KEY)
+    node.set_device_key(address, 1, DEV_KEY[address])
+    return node
+
+
+@dataclass
+class Net:
+    """A controller connected over GATT to the first device; every device on one air."""
+
+    ha: MeshNode
+    devices: list[MeshNode]
+    now: float = 1000.0
+    events: dict[int, list[object]] = field(default_factory=dict)
+    gatt_writes: int = 0
+    connected: bool = True
+
+    def connect(self, mtu: int = 23) -> None:
+        self.ha.connection_made(mtu, now=self.now)
+        self.devices[0].connection_made(mtu, now=self.now)
+        self.connected = True
+        self.pump()
+
+    def persist_all(self) -> None:
+        """Home Assistant's side: every SEQ reservation is stored at once."""
+        for event in self.ha.events():
+            if isinstance(event, SequenceReserved):
+                self.ha.sequence_persisted(event.token)
+            self.events.setdefault(self.ha.address, []).append(event)
+
+    def pump(self, *, rounds: int = 50) -> None:
+        """Move everything each node has to send until nothing moves."""
+        for _ in range(rounds):
+            self.persist_all()
+            moved = False
+            for transmission in self.ha.data_to_send():
+                assert transmission.bearer is Bearer.GATT
+                moved = True
+                self.gatt_writes += 1
+                if self.connected:
+                    self.devices[0].receive(transmission.data, self.now)
+            for dev in self.devices:
+                for transmission in dev.data_to_send():
+                    moved = True
+                    if transmission.bearer is Bearer.GATT:
+                        if self.connected and dev is self.devices[0]:
+                            self.ha.receive(transmission.data, self.now)
+                    else:
+                        for other in self.devices:
+                            if other is not dev:
+                                other.receive(
+                                    transmission.data, self.now, bearer=transmission.bearer
+                                )
+                self.events.setdefault(dev.address, []).extend(dev.events())
+            if not moved:
+                self.persist_all()
+                return
+        raise AssertionError("the network never went quiet")
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass, running every node's timer when it falls due."""
+        end = self.now + seconds
+        while True:
+            timers = [
+                (t, node)
+                for node in (self.ha, *self.devices)
+                if (t := node.get_timer()) is not None and t <= end
+            ]
+            if not timers:
+                break
+            when, node = min(timers, key=lambda x: x[0])
+            self.now = max(self.now, when)
+            node.handle_timer(self.now)
+            self.pump()
+        self.now = end
+        self.pump()
+
+    def take(self, address: int, kind: type) -> list:
+        """The events of one kind a node reported (and forget them)."""
+        events = self.events.get(address, [])
+        found = [e for e in events if isinstance(e, kind)]
+        self.events[address] = [e for e in events if not isinstance(e, kind)]
+        return found
+
+
+def _answer_onoff(net: Net, dev: MeshNode, on: bool) -> None:
+    """Play the device's Generic OnOff Server: answer every Get/Set with a status."""
+    for event in net.take(dev.address, MessageReceived):
+        if isinstance(event.message, GenericOnOffGet | GenericOnOffSet):
+            dev.send(event.src, GenericOnOffStatus(on), now=net.now)
+    net.pump()
+
+
+@pytest.fixture(name="net")
+def net_fixture() -> Net:
+    net = Net(controller(), [device(0x0002), device(0x0003)])
+    net.connect()
+    return net
+
+
+def test_request_response_over_the_proxy(net: Net) -> None:
+    """An acknowledged Get reaches the device; its Status completes the request."""
+    handle = net.ha.send(0x0002, GenericOnOffGet(), now=net.now, expect=GenericOnOffStatus)
+    net.pump()
+    [got] = net.take(0x0002, MessageReceived)
+    assert got.src == 0x0001
+    assert got.app_key_index == 0
+    assert isinstance(got.message, GenericOnOffGet)
+    net.devices[0].send(0x0001, GenericOnOffStatus(True), now=net.now)
+    net.pump()
+    assert net.take(0x0001, ResponseReceived) == [
+        ResponseReceived(handle, 0x0002, GenericOnOffStatus(True))
+    ]
+    assert net.ha.pending_requests == 0
+    # The status was the response: it is not also reported as an unsolicited message.
+    assert net.take(0x0001, MessageReceived) == []
+
+
+def test_relayed_request_to_a_device_on_the_air(net: Net) -> None:
+    """0x0003 is reached through the proxy node (GATT -> advertising) and answers back."""
+    handle = net.ha.send(
+        0x0003, GenericOnOffSet(True, tid=1), now=net.now, expect=GenericOnOffStatus
+    )
+    net.pump()
+    _answer_onoff(net, net.devices[1], on=True)
+    [response] = net.take(0x0001, ResponseReceived)
+    assert response.handle == handle
+    assert response.src == 0x0003
+
+
+def test_device_key_messages(net: Net) -> None:
+    """Configuration with the device's device key; the device answers with its own."""
+    handle = net.ha.send(
+        0x0002,
+        ConfigCompositionDataGet(0),
+        now=net.now,
+        app_key_index=None,
+        expect=ConfigCompositionDataStatus,
+    )
+    net.pump()
+    [get] = net.take(0x0002, MessageReceived)
+    assert get.app_key_index is None
+    # A composition page of 60 octets: segmented (5 segments), acknowledged by the controller.
+    page = bytes(range(60))
+    net.devices[0].send(
+        0x0001, ConfigCompositionDataStatus(0, page), now=net.now, app_key_index=None
+    )
+    net.pump()
+    net.advance(1.0)  # the controller's segment acknowledgment timer
+    [response] = net.take(0x0001, ResponseReceived)
+    assert response.handle == handle
+    assert response.message == ConfigCompositionDataStatus(0, page)
+    with pytest.raises(UsageError, match="no device key"):
+        net.ha.send(0x0100, ConfigCompositionDataGet(0), now=net.now, app_key_index=None)
+
+
+def test_sequence_is_held_until_its_reservation_is_stored() -> None:
+    """No PDU leaves before the caller stored the SEQ reservation it uses (§3.9.3)."""
+    ha = controller(sequence_block=4)
+    ha.connection_made(185, now=0.0)  # one value per message
+    [reserved] = [e for e in ha.events() if isinstance(e, SequenceReserved)]
+    assert ha.data_to_send() == []  # the filter setup waits for the reservation
+    ha.sequence_persisted(reserved.token)
+    assert len(ha.data_to_send()) == 1
+    for tid in range(4):
+        ha.send(0x0002, GenericOnOffSet(True, tid=tid), now=0.0)
+    # SEQ 0..3 were reserved (the filter setup took 0); the fourth message needs SEQ 4: a new
+    # reservation, which holds that message back.
+    reservations = [e for e in ha.events() if isinstance(e, SequenceReserved)]
+    assert len(reservations) == 1
+    assert reservations[0].seq > 4
+    released = ha.data_to_send()
+    assert len(released) == 3  # the messages of the stored block
+    ha.sequence_persisted(reservations[0].token)
+    assert len(ha.data_to_send()) == 1
+    # What the snapshot holds is never below a SEQ that left.
+    state = ha.snapshot()
+    assert state.sequence["seq"] >= ha.next_seq
+
+
+def test_restart_from_a_snapshot_never_reuses_a_sequence_number() -> None:
+    first = controller(sequence_block=8)
+    first.connection_made(23, now=0.0)
+    for tid in range(20):
+        first.send(0x0002, GenericOnOffSet(True, tid=tid), now=0.0)
+    used = first.next_seq
+    stored = NodeState.from_json(first.snapshot().to_json())
+    # A crash: nothing else was stored. The restarted node continues above every reservation.
+    second = controller(sequence_block=8, state=stored)
+    second.send(0x0002, GenericOnOffSet(True, tid=99), now=0.0)
+    assert second.next_seq - 1 >= used
+
+
+def test_snapshot_rejects_malformed_state() -> None:
+    good = controller().snapshot().to_json()
+    for broken in (
+        "not a dict",
+        {**good, "iv": {"iv_index": -1, "update_in_progress": False}},
+        {**good, "sequence": {"iv_index": 0, "seq": "x"}},
+        {**good, "replay_list": {"zz": [0, 1]}},
+        {k: v for k, v in good.items() if k != "sequence"},
+        {**good, "sequence": {"iv_index": 5, "seq": 0}},  # for an IV Index not yet reached
+    ):
+        with pytest.raises(DecodeError):
+            NodeState.from_json(broken)
+
+
+def test_unanswered_request_is_retransmitted_then_times_out(net: Net) -> None:
+    handle = net.ha.send(
+        0x0003, GenericOnOffGet(), now=net.now, expect=GenericOnOffStatus, timeout=2.0, retries=2
+    )
+    net.pump()
+    net.advance(10.0)
+    assert len(net.take(0x0003, MessageReceived)) == 3  # first attempt + 2 retransmissions
+    [timed_out] = net.take(0x0001, RequestTimedOut)
+    assert timed_out == RequestTimedOut(handle, 0x0003, GenericOnOffGet())
+    assert net.ha.pending_requests == 0
+
+
+def test_proxy_filter(net: Net) -> None:
+    """The controller's accept list holds its address, then a group; publications follow it."""
+    [status] = net.take(0x0001, ProxyFilterStatusReceived)
+    assert status == ProxyFilterStatusReceived(FilterType.ACCEPT_LIST, 1)
+    # A device publishes to a group the controller did not ask for: the proxy keeps it.
+    net.devices[1].send(GROUP, GenericOnOffStatus(True), now=net.now)
+    net.pump()
+    assert net.take(0x0001, MessageReceived) == []
+    net.ha.proxy_filter_add([GROUP])
+    net.pump()
+    assert net.take(0x0001, ProxyFilterStatusReceived)[-1].list_size == 2
+    net.devices[1].send(GROUP, GenericOnOffStatus(False), now=net.now)
+    net.pump()
+    [published] = net.take(0x0001, MessageReceived)
+    assert published.dst == GROUP
+    assert published.message == GenericOnOffStatus(False)
+    net.ha.proxy_filter_remove([GROUP])
+    net.pump()
+    net.devices[1].send(GROUP, GenericOnOffStatus(True), now=net.now)
+    net.pump()
+    assert net.take(0x0001, MessageReceived) == []
+
+
+def test_replay_of_a_captured_pdu_is_dropped(net: Net) -> None:
+    net.ha.send(0x0002, GenericOnOffSet(True, tid=1), now=net.now)
+    captured = [t.data for t in net.ha.data_to_send()]
+    for value in captured:
+        net.devices[0].receive(value, net.now)
+    assert len(net.take(0x0002, MessageReceived)) == 0  # not yet pumped into events
+    net.events.setdefault(0x0002, []).extend(net.devices[0].events())
+    assert len(net.take(0x0002, MessageReceived)) == 1
+    assert net.take(0x0002, ReplayListChanged)
+    for value in captured:
+        net.devices[0].receive(value, net.now + 1)
+    assert [e for e in net.devices[0].events() if isinstance(e, MessageReceived)] == []
+
+
+def test_bad_input_from_the_air_is_reported_or_ignored(net: Net) -> None:
+    dev = net.devices[0]
+    # An opcode nobody registered, sent with real keys: opened, then reported undecodable.
+    net.ha.send(0x0002, bytes.fromhex("ea0102"), now=net.now)
+    net.pump()
+    [undecodable] = net.take(0x0002, UndecodableMessage)
+    assert undecodable.src == 0x0001
+    assert undecodable.opcode is not None
+    # Garbage on the air and a beacon of another network change nothing.
+    dev.receive(b"\x00" * 20, net.now, bearer=Bearer.ADV_NETWORK)
+    from custom_components.ble_mesh.mesh.beacons import SecureNetworkBeacon
+
+    foreign = SecureNetworkBeacon.create(OTHER_NET_KEY, 7, iv_update=True).to_bytes()
+    dev.receive(foreign, net.now, bearer=Bearer.ADV_BEACON)
+    assert dev.events() == []
+    assert dev.iv_index == 0
+    # A continuation segment without a first one breaks the proxy protocol (§6.5).
+    net.ha.receive(bytes([0x80, 0x01]), net.now)
+    assert net.ha.events() == [
+        ProxyProtocolError("ProxyPdu.sar: continuation segment without a first segment")
+    ]
+
+
+def test_a_whole_iv_update_and_back_to_normal() -> None:
+    """The controller's SEQ passes the threshold: it starts an IV Update; the network follows,
+    96 hours later everyone returns to Normal with the new IV Index; messages flow throughout."""
+    net = Net(
+        controller(iv_update_threshold=40, sequence_block=16), [device(0x0002), device(0x0003)]
+    )
+    net.connect()
+
+    def round_trip() -> None:
+        handle = net.ha.send(0x0003, GenericOnOffGet(), now=net.now, expect=GenericOnOffStatus)
+        net.pump()
+        _answer_onoff(net, net.devices[1], on=False)
+        assert [r.handle for r in net.take(0x0001, ResponseReceived)] == [handle]
+
+    while net.ha.next_seq < 40:
+        round_trip()
+    round_trip()  # the send that passes the threshold starts the update
+    [started] = net.take(0x0001, IvIndexChanged)
+    assert started == IvIndexChanged(1, update_in_progress=True, initiated=True)
+    for dev in net.devices:  # the proxy node from the controller's beacon, the other on the air
+        assert net.take(dev.address, IvIndexChanged) == [IvIndexChanged(1, True, initiated=False)]
+        assert dev.iv_update_in_progress
+        assert dev.iv_index == 1
+    seq_before = net.ha.next_seq
+    round_trip()  # still the old IV Index for transmission (§3.11.5)
+    assert net.ha.next_seq > seq_before
+    net.advance(95 * HOUR)
+    assert net.ha.iv_update_in_progress
+    net.advance(2 * HOUR)
+    [done] = net.take(0x0001, IvIndexChanged)
+    assert done == IvIndexChanged(1, update_in_progress=False, initiated=True)
+    for dev in net.devices:
+        assert not dev.iv_update_in_progress
+        assert dev.iv_index == 1
+    round_trip()  # the new IV Index: SEQ starts again near 0
+    assert net.ha.next_seq < 10
+    assert net.ha.snapshot().iv.iv_index == 1
+
+
+def test_iv_update_cannot_start_within_96_hours_of_the_last() -> None:
+    node = controller()
+    node.start_iv_update(0.0)
+    node.handle_timer(96 * HOUR)
+    assert not node.iv_update_in_progress
+    with pytest.raises(UsageError, match="96 hours"):
+        node.start_iv_update(100 * HOUR)
+    node.start_iv_update(192 * HOUR)
+    assert node.iv_index == 2
+
+
+def test_connection_lost_drops_what_was_queued_for_it(net: Net) -> None:
+    net.ha.send(0x0002, GenericOnOffSet(True, tid=5), now=net.now)
+    net.ha.connection_lost()
+    assert net.ha.data_to_send() == []
+    assert not net.ha.connected
