@@ -830,10 +830,12 @@ class DemoHandle:
         for service in (SERVICE_ENTER_INPUT_OOB, SERVICE_SET_STATE, SERVICE_FACTORY_RESET):
             self.hass.services.async_remove(DOMAIN, service)
         # Stopping the proxy drops the links; the nodes may arm timers while disconnecting,
-        # so cancel them afterwards.
+        # so cancel them afterwards, and take their scheduler away: a disconnection the proxy
+        # reports later (its latency) must not arm a timer that outlives the demo.
         await self.proxy.async_stop()
         for node in self.nodes.values():
             node.cancel_timers()
+            node.schedule = None
             persistent_notification.async_dismiss(self.hass, _notification_id(node))
         if self._save_task is not None:
             await asyncio.shield(self._save_task)

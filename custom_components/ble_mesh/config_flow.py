@@ -297,18 +297,23 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         await self._async_end_attempt()
         network = self._network
         net_key = network.net_keys[0]
+        runtime = self._entry.runtime_data if self._entry is not None else None
         data = ProvisioningData(
             net_key=net_key.key,
             key_index=net_key.index,
-            iv_index=network.iv_index,
+            iv_index=self._iv_index(),
             unicast_address=0x0001,  # the real block is allocated once Capabilities arrive
             key_refresh=net_key.phase == 2,
-            iv_update=network.iv_update_active,
+            iv_update=runtime.iv_update_in_progress if runtime is not None else False,
         )
         session = ProvisioningSession(self.hass, self._device.address, data)
         self._attempt = _Attempt(session=session)
         self._attempt.task = self.hass.async_create_task(self._async_start_and_wait(session))
         return await self.async_step_progress()
+
+    def _iv_index(self) -> int:
+        """The network's IV Index: live state of Home Assistant's node (0 for a new network)."""
+        return self._entry.runtime_data.iv_index if self._entry is not None else 0
 
     async def _async_start_and_wait(self, session: ProvisioningSession) -> SessionEvent:
         await session.async_start()
@@ -470,7 +475,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 auth_method=method,
             )
             address = self._network.allocate_unicast(
-                self._local_provisioner_uuid(), caps.number_of_elements
+                self._local_provisioner_uuid(), caps.number_of_elements, iv_index=self._iv_index()
             )
             attempt.session.choose(
                 start,
@@ -549,7 +554,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         node = self._node_from_result(result)
         network = self._network
         assert network is not None
-        network.add_node(node)
+        network.add_node(node, iv_index=self._iv_index())
         network.touch(now_iso())
         if self._entry is None:
             mesh_uuid = network.mesh_uuid.hex

@@ -212,7 +212,7 @@ async def async_reset_node(runtime: MeshRuntime, node: Node) -> bool:
     return True
 
 
-def remove_from_network(network: MeshNetwork, node: Node) -> list[int]:
+def remove_from_network(network: MeshNetwork, node: Node, *, iv_index: int) -> list[int]:
     """Drop ``node`` from the database and arrange the Key Refresh that evicts its keys.
 
     Returns the NetKey Indexes whose refresh started now. When a refresh already runs and the
@@ -220,7 +220,7 @@ def remove_from_network(network: MeshNetwork, node: Node) -> list[int]:
     """
     compromised = holds_new_keys(network, node)
     indexes = {k.index for k in node.net_keys} or {0}
-    network.remove_node(node.uuid)
+    network.remove_node(node.uuid, iv_index=iv_index)
     ext = network.extension
     if compromised and ext is not None:
         ext.key_refresh_pending = True

@@ -1,17 +1,23 @@
-"""Persistence of one mesh network: the Mesh Configuration Database in Home Assistant's Store.
+"""Persistence of one mesh network: two private files in Home Assistant's storage.
 
-The keys (NetKeys, AppKeys, device keys) live only here, in ``.storage/ble_mesh.<mesh uuid>``,
-never in the config entry, its title, logs or diagnostics.
+* ``.storage/ble_mesh.<mesh uuid>``: the network as data, the Mesh Configuration Database
+  (keys, nodes, groups, scenes). The keys live only here and in the next file's neighbour,
+  never in the config entry, its title, logs or diagnostics. Written when the network changes.
+* ``.storage/ble_mesh.<mesh uuid>.state``: Home Assistant's node's security state, exactly
+  :meth:`~.mesh.node.MeshNode.snapshot` (IV Index and IV Update state, the SEQ reservation,
+  the replay protection list). A SEQ reservation is written here before any PDU that uses it
+  leaves (one small write per block of sequence numbers), and it is *on disk* when
+  :meth:`MeshStore.async_save_state` returns, also while Home Assistant stops (its Store defers
+  writes then; this one writes itself).
 
-What changes while the network runs (the IV Index, the SEQ reservation, the replay protection
-list) is kept in a second, small store, ``.storage/ble_mesh.<mesh uuid>.state``: a SEQ
-reservation is written there before it is used (one small write per block of sequence numbers)
-instead of rewriting the whole database. Its JSON form is that of the database's
-``"x-ble-mesh"`` extension (:class:`~.mesh.database.MeshExtension`), restricted to those
-fields. The extension keeps a copy, written with the database when the database is saved for
-other reasons (so an export and a backup stay complete); at load the newer of the two wins
-(:func:`apply_state`), which also takes over the values of installations from before the
-small store (their extension is exact).
+This file is the one home of that state. When it is missing for a network that has sent
+before, sequence numbers that nodes saw cannot be known: the node then starts at
+:data:`~.mesh.node.IV_UPDATE_SEQ_THRESHOLD`, above anything used in Normal Operation, which
+also starts an IV Update after which SEQ restarts legitimately (MshPRT 1.1 §3.11.5).
+
+Version 1 of the state file (0.1) and the database extension of 0.1 held the same values in
+another shape (:class:`~.mesh.database.LegacyRuntimeFields`); they are read once, the newer
+value of each winning, and written back as a snapshot.
 """
 
 from __future__ import annotations
@@ -22,18 +28,22 @@ from pathlib import Path
 import shutil
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import write_utf8_file_atomic
 
 from .const import DOMAIN
-from .mesh.database import MeshExtension, MeshNetwork
+from .mesh.database import LegacyRuntimeFields, MeshNetwork
 from .mesh.errors import MeshError
+from .mesh.network import MAX_SEQ, IvIndexState
+from .mesh.node import IV_UPDATE_SEQ_THRESHOLD, NodeState
 
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
-STATE_VERSION = 1
+STATE_VERSION = 2
 SAVE_DELAY = 1.0
 
 
@@ -47,67 +57,64 @@ class StorageCorruptError(Exception):
         self.backup = backup
 
 
-def state_data(ext: MeshExtension, address: int) -> dict[str, Any]:
-    """The small store's JSON: the volatile fields of the extension, for our own ``address``."""
-    replay = list(ext.replay_protection.items())  # one copy (may run in the executor)
-    state = MeshExtension(
-        iv_index=ext.iv_index,
-        iv_update_active=ext.iv_update_active,
-        sequence_numbers={address: ext.sequence_numbers.get(address, 0)},
-        sequence_iv_index=ext.sequence_iv_index,
-        replay_protection=dict(replay),
-    )
-    return state.to_json()
-
-
-def _iv_order(iv_index: int, update_active: bool) -> tuple[int, bool]:
-    # N -> N+1 (update in progress) -> N+1 (normal): later states sort higher.
-    return iv_index, not update_active
-
-
-def apply_state(network: MeshNetwork, state: MeshExtension, address: int) -> None:
-    """Merge the small store's values into the database's extension: the newer one wins.
-
-    IV Index: the later state of the IV Update procedure. SEQ reservation of ``address``:
-    the higher (IV Index, SEQ) (every SEQ below a stored reservation may have been used).
-    Replay protection list: per source, the higher (IV Index, SEQ).
-    """
-    ext = network._ext()  # noqa: SLF001 - the database's own extension record
-    if _iv_order(state.iv_index, state.iv_update_active) > _iv_order(
-        ext.iv_index, ext.iv_update_active
-    ):
-        network.set_iv_index(state.iv_index, update_active=state.iv_update_active)
-
-    def reservation(record: MeshExtension) -> tuple[int, int] | None:
-        if address not in record.sequence_numbers:
-            return None
-        seq_iv = record.sequence_iv_index
-        if seq_iv is None:  # absent: the transmit IV Index of that record
-            seq_iv = record.iv_index - 1 if record.iv_update_active else record.iv_index
-        return max(seq_iv, 0), record.sequence_numbers[address]
-
-    stored = reservation(state)
-    current = reservation(ext)
-    if stored is not None and (current is None or stored > current):
-        ext.sequence_iv_index, seq = stored
-        network.set_sequence_number(address, seq)
-    for src, entry in state.replay_protection.items():
-        known = ext.replay_protection.get(src)
-        if known is None or entry > known:
-            ext.replay_protection[src] = entry
-
-
 def now_iso() -> str:
     """The current time in the ISO 8601 form MshCDB timestamps use."""
     return dt_util.utcnow().isoformat(timespec="seconds")
 
 
-class MeshStore:
-    """Load and save one network; saves are coalesced (one write per burst of changes).
+def _iv_order(fields: LegacyRuntimeFields) -> tuple[int, bool]:
+    # N -> N+1 (update in progress) -> N+1 (normal): later states sort higher.
+    return fields.iv_index, not fields.iv_update_active
 
-    Two files: the database (:meth:`async_save`, :meth:`async_schedule_save`; ``writes``
-    counts them) and the small runtime state (:meth:`async_save_state`,
-    :meth:`async_schedule_state_save`; ``state_writes`` counts them).
+
+def legacy_node_state(
+    records: list[LegacyRuntimeFields], address: int
+) -> tuple[NodeState | None, bool]:
+    """The node state of 0.1's records (the newer value of each wins).
+
+    Returns the state and whether it knew our SEQ (False: the caller must assume the worst).
+    """
+    if not records:
+        return None, False
+    latest = max(records, key=_iv_order)
+    iv = IvIndexState(iv_index=latest.iv_index, update_in_progress=latest.iv_update_active)
+    reservations = [
+        (record.transmit_iv_index, record.sequence_numbers[address])
+        for record in records
+        if address in record.sequence_numbers
+    ]
+    tx_iv = iv.tx_iv_index
+    seq_iv, seq = max(reservations, default=(tx_iv, 0))
+    if seq_iv < tx_iv:
+        seq_iv, seq = tx_iv, 0  # the IV Index moved on since: SEQ restarted
+    replay: dict[int, tuple[int, int]] = {}
+    for record in records:
+        for src, entry in record.replay_protection.items():
+            if entry > replay.get(src, (-1, -1)):
+                replay[src] = entry
+    state = NodeState(
+        iv,
+        {"iv_index": seq_iv, "seq": seq},
+        {f"{src:04x}": list(entry) for src, entry in sorted(replay.items())},
+    )
+    return state, bool(reservations)
+
+
+def recovered_node_state(state: NodeState | None) -> NodeState:
+    """The state to continue with when the stored one is lost (see the module's notes)."""
+    iv = state.iv if state is not None else IvIndexState()
+    seq = max(IV_UPDATE_SEQ_THRESHOLD, state.sequence["seq"] if state is not None else 0)
+    return NodeState(
+        iv,
+        {"iv_index": iv.tx_iv_index, "seq": min(seq, MAX_SEQ + 1)},
+        state.replay_list if state is not None else {},
+    )
+
+
+class MeshStore:
+    """Load and save one network; database saves are coalesced (one write per burst).
+
+    ``writes`` and ``state_writes`` count the writes of each file (for the benchmarks).
     """
 
     def __init__(self, hass: HomeAssistant, mesh_uuid: str) -> None:
@@ -118,19 +125,25 @@ class MeshStore:
             hass, STORAGE_VERSION, self.key, private=True, atomic_writes=True
         )
         self.state_key = f"{self.key}.state"
-        self._state_store: Store[dict[str, Any]] = Store(
+        self._state_store = _StateStore(
             hass, STATE_VERSION, self.state_key, private=True, atomic_writes=True
         )
         self._network: MeshNetwork | None = None
         self._save_pending = False
-        self.state: MeshExtension | None = None  # the small store as loaded (None: none yet)
+        self.node_state: NodeState | None = None
+        """The node state as loaded (migrated, or recovered when it was lost)."""
         self.writes = 0
         self.state_writes = 0
 
     @property
     def path(self) -> Path:
-        """Where Home Assistant keeps the file."""
+        """Where Home Assistant keeps the database file."""
         return Path(self._hass.config.path(".storage", self.key))
+
+    @property
+    def state_path(self) -> Path:
+        """Where the node state file is."""
+        return Path(self._hass.config.path(".storage", self.state_key))
 
     async def async_load(self) -> MeshNetwork | None:
         """The stored network, ``None`` if there is none; raises StorageCorruptError."""
@@ -144,26 +157,43 @@ class MeshStore:
             self._network = MeshNetwork.from_json(data)
         except MeshError as err:
             raise StorageCorruptError(str(err), await self._async_backup()) from err
-        self.state = await self._async_load_state()
+        self.node_state = await self._async_load_state(self._network)
         return self._network
 
-    async def _async_load_state(self) -> MeshExtension | None:
-        """The small store (None when there is none yet: the extension's values are used).
-
-        Unreadable JSON is moved aside by Home Assistant's Store itself (with a repair issue)
-        and reads as None; well-formed JSON with wrong values is a StorageCorruptError.
-        """
-        state_path = Path(self._hass.config.path(".storage", self.state_key))
+    async def _async_load_state(self, network: MeshNetwork) -> NodeState | None:
+        """The node state, migrated from 0.1's forms or recovered when lost (None: new)."""
         try:
-            data = await self._state_store.async_load()
+            raw = await self._state_store.async_load()
         except (ValueError, OSError) as err:
-            raise StorageCorruptError(str(err), await self._async_backup(state_path)) from err
-        if data is None:
-            return None
+            raise StorageCorruptError(str(err), await self._async_backup(self.state_path)) from err
+        extension = network.extension
+        legacy = [extension.legacy] if extension is not None and extension.legacy else []
+        own = _own_address(network)
         try:
-            return MeshExtension.from_json(data, self.state_key)
+            if raw is not None and _LEGACY_V1 not in raw:
+                return NodeState.from_json(raw)
+            if raw is not None:  # version 1: the extension's shape
+                legacy.append(LegacyRuntimeFields.from_json(raw[_LEGACY_V1], self.state_key))
         except MeshError as err:
-            raise StorageCorruptError(str(err), await self._async_backup(state_path)) from err
+            raise StorageCorruptError(str(err), await self._async_backup(self.state_path)) from err
+        if own is None:
+            return None
+        state, knew_seq = legacy_node_state(legacy, own)
+        if raw is not None or (state is not None and not knew_seq):
+            return state  # migrated; an exact copy of what 0.1 stored
+        if state is None and not _has_sent(network, own):
+            return None  # a new network: nothing was ever sent
+        # The state file is gone (deleted, or moved aside by Home Assistant as unreadable) but
+        # this network has sent before: never risk a SEQ twice (MshPRT 1.1 §3.9.3).
+        recovered = recovered_node_state(state)
+        _LOGGER.warning(
+            "Mesh network %s: its node state (%s) is missing; sequence numbers continue at "
+            "%d, which starts an IV Update",
+            network.mesh_name,
+            self.state_path,
+            recovered.sequence["seq"],
+        )
+        return recovered
 
     async def _async_backup(self, source: Path | None = None) -> Path | None:
         """Copy the unreadable file aside so nothing is lost when the user recovers."""
@@ -206,23 +236,68 @@ class MeshStore:
         self.writes += 1
         return self._network.to_json()
 
-    async def async_save_state(self, data: dict[str, Any]) -> None:
-        """Write the small runtime state now (before a reserved block of SEQ is used)."""
+    async def async_save_state(self, state: NodeState) -> None:
+        """Write the node state now; it is on disk when this returns (SEQ before use)."""
         self.state_writes += 1
+        data = state.to_json()
         await self._state_store.async_save(data)
+        if self._hass.state is CoreState.stopping:
+            # Home Assistant's Store only writes at its final write while stopping; a SEQ
+            # reservation must be on disk before the PDUs that use it leave.
+            envelope = {
+                "version": STATE_VERSION,
+                "minor_version": 1,
+                "key": self.state_key,
+                "data": data,
+            }
+            await self._hass.async_add_executor_job(
+                _write_now, self.state_path, json_bytes(envelope).decode()
+            )
 
     def async_schedule_state_save(
-        self, data_func: Callable[[], dict[str, Any]], delay: float = SAVE_DELAY
+        self, state_func: Callable[[], NodeState], delay: float = SAVE_DELAY
     ) -> None:
-        """Write the small runtime state soon (coalesced; ``data_func`` is called then)."""
+        """Write the node state soon (coalesced; ``state_func`` is called then)."""
 
         def data() -> dict[str, Any]:
             self.state_writes += 1
-            return data_func()
+            return state_func().to_json()
 
         self._state_store.async_delay_save(data, delay)
 
     async def async_remove(self) -> None:
-        """Delete the stored network and its runtime state (the config entry was removed)."""
+        """Delete the stored network and its node state (the config entry was removed)."""
         await self._store.async_remove()
         await self._state_store.async_remove()
+
+
+_LEGACY_V1 = "legacy_v1"
+
+
+class _StateStore(Store[dict[str, Any]]):
+    """The node state file; version 1 (0.1) is migrated at load, with the database's help."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        if old_major_version == 1:
+            # Turning it into a node state needs the network (our address, the database's
+            # copy of the same values): MeshStore._async_load_state does it.
+            return {_LEGACY_V1: old_data}
+        raise NotImplementedError(f"unknown node state version {old_major_version}")
+
+
+def _write_now(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_utf8_file_atomic(str(path), text, private=True)
+
+
+def _own_address(network: MeshNetwork) -> int | None:
+    provisioner = network.local_provisioner
+    node = network.node_by_uuid(provisioner.uuid) if provisioner is not None else None
+    return node.unicast_address if node is not None else None
+
+
+def _has_sent(network: MeshNetwork, own: int) -> bool:
+    """Whether Home Assistant's node has talked to the network (it configured a node)."""
+    return any(node.unicast_address != own and node.config_complete for node in network.nodes)

@@ -91,7 +91,6 @@ def test_fixture_imports_every_part() -> None:
     assert net.network_exclusions is not None
     assert [(e.iv_index, e.addresses) for e in net.network_exclusions] == [(0, [0x0006])]
     assert net.extension is None
-    assert net.iv_index == 0
 
 
 def test_fixture_node_details() -> None:
@@ -541,24 +540,13 @@ def test_node_security_and_configuration_helpers() -> None:
 # ---- extension data ----------------------------------------------------------------------------
 
 
-def test_extension_iv_index_and_sequence_round_trip() -> None:
+def test_extension_round_trip() -> None:
     net = network()
     assert EXTENSION_KEY not in net.to_json()
-    net.set_iv_index(0x12345678, update_active=True)
-    net.set_sequence_number(0x0001, 0x000400)
     net.set_local_provisioner(P1)
     out = net.to_json()
-    assert out[EXTENSION_KEY] == {
-        "ivIndex": 0x12345678,
-        "ivUpdateActive": True,
-        "sequenceNumbers": {"0001": 0x000400},
-        "localProvisioner": str(P1).upper(),
-    }
+    assert out[EXTENSION_KEY] == {"localProvisioner": str(P1).upper()}
     again = MeshNetwork.from_json(out)
-    assert again.iv_index == 0x12345678
-    assert again.iv_update_active
-    assert again.sequence_number(0x0001) == 0x400
-    assert again.sequence_number(0x0002) == 0
     assert again.local_provisioner is again.provisioners[0]
     assert again.to_json() == out
     # A clean export leaves our extension out and still parses.
@@ -570,12 +558,6 @@ def test_extension_iv_index_and_sequence_round_trip() -> None:
 def test_extension_rejects_bad_values() -> None:
     net = network()
     with pytest.raises(DatabaseError):
-        net.set_iv_index(-1)
-    with pytest.raises(DatabaseError):
-        net.set_sequence_number(0x0001, 0x1000001)
-    with pytest.raises(DatabaseError):
-        net.set_sequence_number(0xC000, 1)
-    with pytest.raises(DatabaseError):
         net.set_local_provisioner(KITCHEN)
 
 
@@ -585,13 +567,14 @@ def test_extension_rejects_bad_values() -> None:
 def test_allocation_skips_nodes_and_excluded_addresses() -> None:
     net = network()
     # 0001 provisioner node, 0002-0003 kitchen, 0004 hall, 0006 excluded at IV Index 0.
-    assert net.allocate_unicast(P1, 1) == 0x0005
-    assert net.allocate_unicast(P1, 2) == 0x0007
+    assert net.allocate_unicast(P1, 1, iv_index=0) == 0x0005
+    assert net.allocate_unicast(P1, 2, iv_index=0) == 0x0007
     # Tablet's range starts at 199B, where its switch (2 elements) lives.
     assert net.allocate_unicast(P2, 1) == 0x199D
     # Once the IV Index has grown by 2 the excluded address may be used again.
-    net.set_iv_index(2)
-    assert net.allocate_unicast(P1, 2) == 0x0005
+    assert net.allocate_unicast(P1, 2, iv_index=2) == 0x0005
+    # Not knowing the IV Index (an import), every excluded address stays excluded.
+    assert net.allocate_unicast(P1, 2) == 0x0007
 
 
 def test_allocation_uses_later_ranges_and_reports_full() -> None:
@@ -628,18 +611,18 @@ def test_allocation_rejects_bad_requests() -> None:
 
 def test_add_and_remove_node_records_exclusion() -> None:
     net = network()
-    net.set_iv_index(5)  # 0006 was excluded at IV Index 0: free again from IV Index 2
-    address = net.allocate_unicast(P1, 3)
+    iv = 5  # 0006 was excluded at IV Index 0: free again from IV Index 2
+    address = net.allocate_unicast(P1, 3, iv_index=iv)
     assert address == 0x0005
     node = new_node("11111111-2222-4333-8444-555555555555", address, 3)
-    net.add_node(node)
+    net.add_node(node, iv_index=iv)
     assert net.node_for_element(0x0007) is node
     with pytest.raises(DatabaseError):
-        net.add_node(new_node("11111111-2222-4333-8444-666666666666", 0x0006))
+        net.add_node(new_node("11111111-2222-4333-8444-666666666666", 0x0006), iv_index=iv)
     with pytest.raises(DatabaseError):
-        net.add_node(node)  # same UUID
+        net.add_node(node, iv_index=iv)  # same UUID
 
-    removed = net.remove_node(KITCHEN)
+    removed = net.remove_node(KITCHEN, iv_index=iv)
     assert removed.name == "Kitchen Light"
     assert net.node_by_uuid(KITCHEN) is None
     assert net.network_exclusions is not None
@@ -648,18 +631,19 @@ def test_add_and_remove_node_records_exclusion() -> None:
         (5, [0x0002, 0x0003]),
     ]
     assert net.scenes[0].addresses == [0x0004]
-    assert net.excluded_addresses() == {0x0002, 0x0003}
+    assert net.excluded_addresses(iv) == {0x0002, 0x0003}
     with pytest.raises(DatabaseError):
-        net.add_node(new_node("11111111-2222-4333-8444-777777777777", 0x0002))
-    assert net.allocate_unicast(P1, 1) == 0x0008
-    net.set_iv_index(7)
-    assert net.allocate_unicast(P1, 1) == 0x0002
-    net.prune_exclusions()
+        net.add_node(new_node("11111111-2222-4333-8444-777777777777", 0x0002), iv_index=iv)
+    assert net.allocate_unicast(P1, 1, iv_index=iv) == 0x0008
+    assert net.allocate_unicast(P1, 1, iv_index=7) == 0x0002
+    net.prune_exclusions(6)
+    assert [(e.iv_index, e.addresses) for e in net.network_exclusions] == [(5, [2, 3])]
+    net.prune_exclusions(7)
     assert net.network_exclusions == []
     # The edited network is still a valid document.
     assert MeshNetwork.from_json(net.to_json()) == net
     with pytest.raises(DatabaseError):
-        net.remove_node(KITCHEN)
+        net.remove_node(KITCHEN, iv_index=7)
 
 
 @settings(max_examples=150, deadline=None)
@@ -685,11 +669,12 @@ def test_allocation_sequences_never_overlap(ops: list[tuple[str, int, int]]) -> 
     net = MeshNetwork.create("Test", "A", NOW, provisioner_uuid=provisioners[0].uuid)
     net.provisioners = provisioners
     counter = 100
+    iv = 0
     for op, which, count in ops:
         if op == "add":
             owner = provisioners[which]
             others = [r for p in provisioners if p is not owner for r in p.unicast_ranges]
-            taken = {a for n in net.nodes for a in n.addresses} | net.excluded_addresses()
+            taken = {a for n in net.nodes for a in n.addresses} | net.excluded_addresses(iv)
             taken |= {a for r in others for a in range(r.low, r.high + 1)}
             # Brute force: the lowest block inside one of the owner's ranges.
             expected = None
@@ -702,16 +687,16 @@ def test_allocation_sequences_never_overlap(ops: list[tuple[str, int, int]]) -> 
                     break
             if expected is None:
                 with pytest.raises(AllocationError):
-                    net.allocate_unicast(owner.uuid, count)
+                    net.allocate_unicast(owner.uuid, count, iv_index=iv)
                 continue
-            address = net.allocate_unicast(owner.uuid, count)
+            address = net.allocate_unicast(owner.uuid, count, iv_index=iv)
             assert address == expected
             counter += 1
-            net.add_node(new_node(str(UUID(int=counter)), address, count))
+            net.add_node(new_node(str(UUID(int=counter)), address, count), iv_index=iv)
         elif op == "remove" and net.nodes:
-            net.remove_node(net.nodes[which % len(net.nodes)].uuid)
+            net.remove_node(net.nodes[which % len(net.nodes)].uuid, iv_index=iv)
         elif op == "iv":
-            net.set_iv_index(net.iv_index + which)
+            iv += which
         # Invariant: no two nodes share an address.
         owned = [a for n in net.nodes for a in n.addresses]
         assert len(owned) == len(set(owned))
@@ -764,10 +749,10 @@ def test_remove_provisioner() -> None:
     net.add_provisioner("Phone", P2)
     phone_node = net.provisioner_node(P2)
     assert phone_node is not None
-    net.remove_provisioner(P2)
+    net.remove_provisioner(P2, iv_index=0)
     assert net.provisioner(P2) is None
-    assert phone_node.unicast_address in net.excluded_addresses()
-    net.remove_provisioner(P1)
+    assert phone_node.unicast_address in net.excluded_addresses(0)
+    net.remove_provisioner(P1, iv_index=0)
     assert net.local_provisioner is None
 
 

@@ -38,6 +38,7 @@ from custom_components.ble_mesh.mesh.network import (
     NetworkKeyring,
     decrypt_with_keyring,
 )
+from custom_components.ble_mesh.mesh.node import NodeState
 from custom_components.ble_mesh.mesh.provisioning import Provisioner, ProvisioningData
 from custom_components.ble_mesh.mesh.proxy import (
     MESH_PROXY_DATA_IN_UUID,
@@ -45,7 +46,7 @@ from custom_components.ble_mesh.mesh.proxy import (
     Reassembler,
 )
 from custom_components.ble_mesh.runtime import MeshRuntime
-from custom_components.ble_mesh.storage import now_iso
+from custom_components.ble_mesh.storage import STATE_VERSION, now_iso
 from simulator.air import MeshAir
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
@@ -97,11 +98,23 @@ class MeshTestbed:
         self.nodes: list[SimulatedNode] = []
         self.air = MeshAir()
         self.entry: MockConfigEntry | None = None
+        self.start_iv_index = 0
+        """The IV Index the network starts at (the state store written at the first setup)."""
 
     @property
     def mesh_uuid(self) -> str:
         """The network's UUID (hex)."""
         return self.network.mesh_uuid.hex
+
+    @property
+    def iv_index(self) -> int:
+        """The network's IV Index: Home Assistant's node's once loaded, else the start one."""
+        loaded = self.entry is not None and hasattr(self.entry, "runtime_data")
+        return self.runtime.iv_index if loaded else self.start_iv_index
+
+    def stored_node_state(self) -> NodeState:
+        """Home Assistant's node state as last written to storage."""
+        return NodeState.from_json(self.hass_storage[f"{DOMAIN}.{self.mesh_uuid}.state"]["data"])
 
     @property
     def runtime(self) -> MeshRuntime:
@@ -119,12 +132,14 @@ class MeshTestbed:
         net_key = self.network.net_keys[0]
         assert self.network.local_provisioner is not None
         address = self.network.allocate_unicast(
-            self.network.local_provisioner.uuid, node.profile.number_of_elements
+            self.network.local_provisioner.uuid,
+            node.profile.number_of_elements,
+            iv_index=self.iv_index,
         )
         data = ProvisioningData(
             net_key=net_key.key,
             key_index=net_key.index,
-            iv_index=self.network.iv_index if iv_index is None else iv_index,
+            iv_index=self.iv_index if iv_index is None else iv_index,
             unicast_address=address,
         )
         run = ProvisioningRun(node, Provisioner(data), FakeClock()).start()
@@ -197,6 +212,13 @@ class MeshTestbed:
     def _write_storage(self) -> None:
         key = f"{DOMAIN}.{self.mesh_uuid}"
         self.hass_storage[key] = {"version": 1, "key": key, "data": self.network.to_json()}
+        iv = IvIndexState(iv_index=self.start_iv_index)
+        state = NodeState(iv, {"iv_index": iv.tx_iv_index, "seq": 0}, {})
+        self.hass_storage[f"{key}.state"] = {
+            "version": STATE_VERSION,
+            "key": f"{key}.state",
+            "data": state.to_json(),
+        }
 
     async def async_setup(self) -> MockConfigEntry:
         """Store the network (first time) and set up its config entry."""
@@ -229,7 +251,7 @@ class MeshTestbed:
         keys = NetworkKeyring()
         for net_key in self.network.net_keys:
             keys.add(net_key.index, net_key.key)
-        iv = IvIndexState(iv_index=self.network.iv_index)
+        iv = IvIndexState(iv_index=self.iv_index)
         reassembler = Reassembler()
         seqs: list[int] = []
         for record in self.proxy.stats.log:

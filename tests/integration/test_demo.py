@@ -7,6 +7,7 @@ The demo's own virtual proxy plugs into HA's real Bluetooth stack; provisioning 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
 import json
@@ -120,7 +121,27 @@ async def _provision(hass: HomeAssistant, handle: DemoHandle, name: str) -> Simu
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
     assert node.is_provisioned
+    await _configured(hass, node)
     return node
+
+
+async def _configured(hass: HomeAssistant, node: SimulatedNode) -> None:
+    """Wait until Home Assistant finished configuring ``node`` (keys, binds, publication).
+
+    The configuration runs on its own against the simulated node (whose replies take real
+    time); every step changes the node, which schedules a save of the demo. Tests that look
+    at the saved file wait for the end of it first, whatever the machine's load.
+    """
+    (entry,) = hass.config_entries.async_entries(MESH_DOMAIN)
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        record = entry.runtime_data.network.node_by_uuid(uuid.UUID(bytes=node.device_uuid))
+        if record is not None and record.config_complete:
+            await hass.async_block_till_done()
+            return
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{node.name} was not configured within 30 s")
 
 
 async def _saved(hass: HomeAssistant, handle: DemoHandle) -> dict[str, Any]:

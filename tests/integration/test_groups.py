@@ -160,7 +160,7 @@ def _network_pdus(bed: MeshTestbed, start: int) -> list[int]:
     keys = NetworkKeyring()
     for net_key in bed.network.net_keys:
         keys.add(net_key.index, net_key.key)
-    iv = IvIndexState(iv_index=bed.network.iv_index)
+    iv = IvIndexState(iv_index=bed.iv_index)
     reassembler = Reassembler()
     destinations = []
     for record in bed.proxy.stats.log[start:]:

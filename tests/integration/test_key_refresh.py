@@ -160,7 +160,7 @@ async def test_deleting_a_device_resets_the_node_and_refreshes_the_keys(
     assert isinstance(status, gen.GenericOnOffStatus)
     # ... and what Home Assistant sends now is opaque to the removed node's old NetKey.
     sent = _network_pdus_to(virtual_proxy, proxy_node)[-1]
-    iv = IvIndexState(iv_index=network.iv_index)
+    iv = IvIndexState(iv_index=bed.iv_index)
     old_ring = NetworkKeyring()
     old_ring.add(0, old_net_key)
     with pytest.raises(MeshError):

@@ -353,11 +353,13 @@ async def test_restart_never_reuses_a_sequence_number(
     after = bed.sent_sequence_numbers(node, own)[len(before) :]
     assert after
     assert min(after) > max(before)
-    # The replay protection list was stored too.
+    # The replay protection list was stored too (in the node state, not the database).
     await bed.async_unload()
-    saved = bed.saved_network().extension
-    assert saved is not None
-    assert address in saved.replay_protection
+    assert f"{address:04x}" in bed.stored_node_state().replay_list
+    assert (
+        "replayProtection"
+        not in bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}"]["data"]["x-ble-mesh"]
+    )
 
 
 async def test_crash_never_reuses_a_sequence_number(hass: HomeAssistant, bed: MeshTestbed) -> None:
@@ -406,13 +408,13 @@ async def test_sequence_reservations_are_written_once_per_block(
 
 
 async def test_iv_index_follows_the_network_beacon(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    node = bed.provision("onoff_plug", iv_index=bed.network.iv_index + 1)
+    node = bed.provision("onoff_plug", iv_index=bed.iv_index + 1)
     bed.add(node)
     await bed.async_setup()
     await _configured(hass, bed, node)  # every message after the beacon uses the new IV Index
-    assert bed.runtime.network.iv_index == 1
-    stored = bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}"]["data"]
-    assert stored["x-ble-mesh"]["ivIndex"] == 1
+    assert bed.runtime.iv_index == 1
+    await hass.async_block_till_done()
+    assert bed.stored_node_state().iv.iv_index == 1
 
 
 async def test_unload_closes_the_connection(

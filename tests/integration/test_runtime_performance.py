@@ -20,15 +20,16 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.ble_mesh.const import DOMAIN, PROVISIONER_NAME
+from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.access import Message
-from custom_components.ble_mesh.mesh.database import MeshExtension, MeshNetwork
+from custom_components.ble_mesh.mesh.database import LegacyRuntimeFields
 from custom_components.ble_mesh.mesh.models import generic as gen
 from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
     NetworkKeyring,
     decrypt_with_keyring,
 )
+from custom_components.ble_mesh.mesh.node import IV_UPDATE_SEQ_THRESHOLD
 from custom_components.ble_mesh.mesh.proxy import (
     MESH_PROXY_DATA_IN_UUID,
     ProxyMessageType,
@@ -39,8 +40,7 @@ from custom_components.ble_mesh.mesh.proxy_config import (
     SetFilterType,
     decode_proxy_config,
 )
-from custom_components.ble_mesh.runtime import SEQ_RECOVERY_MARGIN
-from custom_components.ble_mesh.storage import apply_state, now_iso
+from custom_components.ble_mesh.storage import legacy_node_state
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
@@ -97,7 +97,7 @@ def _sent(bed: MeshTestbed, proxy_node: SimulatedNode, start: int = 0) -> list[S
     keys = NetworkKeyring()
     for net_key in bed.network.net_keys:
         keys.add(net_key.index, net_key.key)
-    iv = IvIndexState(iv_index=bed.network.iv_index)
+    iv = IvIndexState(iv_index=bed.iv_index)
     reassembler = Reassembler()
     own = bed.runtime.unicast_address
     sent: list[Sent] = []
@@ -137,39 +137,60 @@ async def test_sequence_blocks_go_to_the_small_store_not_the_database(
     assert 2 <= store.state_writes - state_writes <= 3  # one per block
     assert store.writes == database_writes  # the database is not written per block
     # What is on "disk" covers every SEQ that left.
-    state = bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}.state"]["data"]
-    assert state["sequenceNumbers"][f"{own:04X}"] > max(bed.sent_sequence_numbers(node, own))
+    assert bed.stored_node_state().sequence["seq"] > max(bed.sent_sequence_numbers(node, own))
 
 
-async def test_sequence_continues_from_the_database_without_a_small_store(
+async def test_lost_node_state_continues_at_the_iv_update_threshold(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    """No runtime-state store (an older installation, or the file was lost): the database's
-    extension is taken, plus a safety margin, since the database copy may be behind."""
-    node = bed.provision("onoff_plug")
-    bed.add(node)
-    own = bed.network.nodes[0].unicast_address
-    bed.network.set_sequence_number(own, 5000)
+    """The state file is gone but the network has sent before: SEQ numbers nodes saw cannot be
+    known, so Home Assistant continues above anything Normal Operation uses, and starts an IV
+    Update so that SEQ may restart legitimately (MshPRT 1.1 §3.11.5)."""
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    own = bed.runtime.unicast_address
+    await bed.async_unload()
+    del bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}.state"]
+    sent_before = len(bed.sent_sequence_numbers(node, own))
     await bed.async_setup()
-    await until(hass, lambda: bed.stored_node(node).config_complete, "configured")
-    sent = bed.sent_sequence_numbers(node, own)
-    assert sent
-    assert min(sent) >= 5000 + SEQ_RECOVERY_MARGIN
-    assert f"{DOMAIN}.{bed.mesh_uuid}.state" in bed.hass_storage
+    await until(hass, lambda: bed.runtime.connected, "connected again")
+    status = await bed.runtime.async_send(
+        _address(node), gen.GenericOnOffGet(), expect=gen.GenericOnOffStatus
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)  # the node's replay list accepted it
+    after = bed.sent_sequence_numbers(node, own)[sent_before:]
+    assert min(after) >= IV_UPDATE_SEQ_THRESHOLD
+    assert bed.runtime.iv_update_in_progress
+    assert bed.runtime.iv_index == 1
+    await hass.async_block_till_done()
+    assert bed.stored_node_state().iv.update_in_progress
 
 
-async def test_sequence_continues_from_the_newer_of_both_stores(
-    hass: HomeAssistant, bed: MeshTestbed
-) -> None:
+async def test_state_of_version_0_1_is_migrated(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    """0.1 kept the values in the database's extension and a small store of the extension's
+    shape; the newer of both is taken over, then written as a node state."""
     (node,) = await _configured_network(hass, bed, "onoff_plug")
     address = _address(node)
     own = bed.runtime.unicast_address
     await bed.async_unload()
-    state_key = f"{DOMAIN}.{bed.mesh_uuid}.state"
-    state = bed.hass_storage[state_key]["data"]
-    state["sequenceNumbers"][f"{own:04X}"] = 9000  # the database's copy is far behind
+    key = f"{DOMAIN}.{bed.mesh_uuid}"
+    database = bed.hass_storage[key]["data"]
+    database["x-ble-mesh"] |= {
+        "ivIndex": 0,
+        "ivUpdateActive": False,
+        "sequenceNumbers": {f"{own:04X}": 7000},  # the database's copy, behind
+        "replayProtection": {f"{address:04X}": [0, 3]},
+    }
+    bed.hass_storage[f"{key}.state"] = {
+        "version": 1,
+        "key": f"{key}.state",
+        "data": {
+            "ivIndex": 0,
+            "ivUpdateActive": False,
+            "sequenceNumbers": {f"{own:04X}": 9000},
+            "replayProtection": {f"{address:04X}": [0, 2]},
+        },
+    }
     sent_before = len(bed.sent_sequence_numbers(node, own))
-
     await bed.async_setup()
     await until(hass, lambda: bed.runtime.connected, "connected again")
     status = await bed.runtime.async_send(
@@ -177,35 +198,43 @@ async def test_sequence_continues_from_the_newer_of_both_stores(
     )
     assert isinstance(status, gen.GenericOnOffStatus)
     after = bed.sent_sequence_numbers(node, own)[sent_before:]
-    assert after
     assert min(after) >= 9000
+    assert not bed.runtime.iv_update_in_progress  # migrated, not recovered
+    state = bed.stored_node_state()
+    assert state.sequence["seq"] > 9000
+    assert state.replay_list[f"{address:04x}"][1] >= 3
+    # The database no longer carries the values once it is saved again.
+    await bed.runtime.async_save()
+    assert "sequenceNumbers" not in bed.hass_storage[key]["data"]["x-ble-mesh"]
 
 
-async def test_the_newer_of_both_copies_wins() -> None:
-    network = MeshNetwork.create("Home mesh", PROVISIONER_NAME, now_iso())
-    network.set_iv_index(5, update_active=True)
-    network.set_sequence_number(1, 100)
-    ext = network.extension
-    assert ext is not None
-    ext.sequence_iv_index = 4
-    ext.replay_protection = {2: (5, 10), 3: (5, 50)}
-    state = MeshExtension(
+def test_the_newer_of_both_legacy_copies_wins() -> None:
+    database = LegacyRuntimeFields(
+        iv_index=5,
+        iv_update_active=True,
+        sequence_numbers={1: 100},
+        sequence_iv_index=4,
+        replay_protection={2: (5, 10), 3: (5, 50)},
+    )
+    small = LegacyRuntimeFields(
         iv_index=5,
         iv_update_active=False,  # the IV Update finished after the database was saved
         sequence_numbers={1: 20},
         sequence_iv_index=5,  # SEQ restarted with the new IV Index
         replay_protection={2: (5, 11), 3: (5, 40), 4: (4, 1)},
     )
-    apply_state(network, state, 1)
-    assert (network.iv_index, network.iv_update_active) == (5, False)
-    assert (ext.sequence_iv_index, network.sequence_number(1)) == (5, 20)
-    assert ext.replay_protection == {2: (5, 11), 3: (5, 50), 4: (4, 1)}
-
-    older = MeshExtension(iv_index=5, iv_update_active=True, sequence_numbers={1: 900})
+    state, knew = legacy_node_state([database, small], 1)
+    assert knew
+    assert state is not None
+    assert (state.iv.iv_index, state.iv.update_in_progress) == (5, False)
+    assert state.sequence == {"iv_index": 5, "seq": 20}
+    assert state.replay_list == {"0002": [5, 11], "0003": [5, 50], "0004": [4, 1]}
+    older = LegacyRuntimeFields(iv_index=5, iv_update_active=True, sequence_numbers={1: 900})
     older.sequence_iv_index = 4
-    apply_state(network, older, 1)  # nothing in it is newer
-    assert (network.iv_index, network.iv_update_active) == (5, False)
-    assert (ext.sequence_iv_index, network.sequence_number(1)) == (5, 20)
+    state, _ = legacy_node_state([small, older], 1)
+    assert state is not None
+    assert state.sequence == {"iv_index": 5, "seq": 20}  # a reservation of the old IV Index
+    assert legacy_node_state([], 1) == (None, False)
 
 
 async def test_removing_the_entry_removes_the_small_store(
@@ -333,7 +362,7 @@ async def test_background_read_cancelled_before_its_turn_is_not_sent(
     await hass.async_block_till_done()
     sent = [s for s in _sent(bed, proxy_node, start) if s.dst == _address(other)]
     assert len(sent) <= 6  # the cancelled reads never left (one may have been under way)
-    assert runtime._tracker.pending == 0
+    assert runtime.diagnostics()["pending_requests"] == 0
 
 
 # --- 4. the proxy filter at connect --------------------------------------------------------------

@@ -41,7 +41,7 @@ from enum import IntEnum, StrEnum
 import json
 import re
 import secrets
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 from uuid import UUID, uuid4
 
 from .crypto import virtual_address
@@ -295,6 +295,10 @@ class _Obj:
 
     def items(self, key: str) -> list[tuple[object, str]]:
         return _list(self.req(key), self.at(key))
+
+    def consumed(self, key: str) -> None:
+        """Mark a key as understood elsewhere (it is not kept as an unknown field)."""
+        self._seen.add(key)
 
     def extra(self) -> JsonDict:
         return {k: copy.deepcopy(v) for k, v in self._data.items() if k not in self._seen}
@@ -1175,49 +1179,40 @@ class ExclusionList:
 
 
 @dataclass(slots=True)
-class MeshExtension:
-    """Our data that MshCDB 1.0.1 has no field for, stored under ``"x-ble-mesh"``.
+class LegacyRuntimeFields:
+    """Volatile values that this integration's databases kept in ``"x-ble-mesh"`` up to 0.1.
 
-    JSON form::
+    The IV Index, the SEQ reservation and the replay protection list now live only in the
+    node's state (:meth:`.node.MeshNode.snapshot`, stored apart from the database). An older
+    database still carries them: they are read once, to start the node's state from them, and
+    never written again. The JSON shape (also that of the small state store of 0.1)::
 
-        "x-ble-mesh": {
-          "ivIndex": 0,                      # current IV Index
-          "ivUpdateActive": false,           # IV Update in progress
-          "sequenceNumbers": {"0001": 1200}, # next SEQ to use, per source address we own
-          "localProvisioner": "UUID",        # which provisioner this Home Assistant is
-          "sequenceIvIndex": 0,              # IV Index the sequence numbers belong to
-          "replayProtection": {"0002": [0, 17]},  # last (IV Index, SEQ) accepted per source
-          "keyRefreshPending": true          # another Key Refresh must follow the current one
-        }
+        {"ivIndex": 0, "ivUpdateActive": false, "sequenceNumbers": {"0001": 1200},
+         "sequenceIvIndex": 0, "replayProtection": {"0002": [0, 17]}}
 
-    ``sequenceIvIndex``, ``replayProtection`` and ``keyRefreshPending`` are optional (absent:
-    the sequence numbers belong to the transmit IV Index, the replay protection list is empty,
-    no Key Refresh is owed). ``keyRefreshPending`` is set when a node that already held the
-    *new* keys of a running Key Refresh was removed: the new keys are then compromised too, and
-    a fresh Key Refresh (MshPRT 1.1 §3.11.4) must run once the current one has finished.
+    ``sequenceIvIndex`` and ``replayProtection`` are optional (absent: the sequence numbers
+    belong to the transmit IV Index, the replay protection list is empty).
     """
 
     iv_index: int = 0
     iv_update_active: bool = False
     sequence_numbers: dict[int, int] = field(default_factory=dict)
-    local_provisioner: UUID | None = None
     sequence_iv_index: int | None = None
     replay_protection: dict[int, tuple[int, int]] = field(default_factory=dict)
-    key_refresh_pending: bool = False
-    extra: JsonDict = field(default_factory=dict, repr=False)
-    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
-    uuid_text: str = field(default="", repr=False, compare=False)
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"ivIndex", "ivUpdateActive", "sequenceNumbers", "sequenceIvIndex", "replayProtection"}
+    )
 
     @classmethod
     def from_json(cls, data: object, path: str = "") -> Self:
-        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        """Parse the fields (``path`` names the object in errors); others are ignored."""
         o = _Obj(data, path)
         seq_obj = _Obj(o.req("sequenceNumbers"), o.at("sequenceNumbers"))
         sequence: dict[int, int] = {}
         for key in seq_obj.order():
             address = _unicast(key, seq_obj.at(key))
             sequence[address] = seq_obj.get(key, lambda v, p: _int(v, p, 0, SEQ_MAX + 1))
-        local = o.opt("localProvisioner", _uuid)
         replay: dict[int, tuple[int, int]] = {}
         rpl_raw = o.opt("replayProtection", lambda v, p: _Obj(v, p))
         if rpl_raw is not None:
@@ -1234,29 +1229,67 @@ class MeshExtension:
             iv_index=o.get("ivIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
             iv_update_active=o.get("ivUpdateActive", _bool),
             sequence_numbers=sequence,
-            local_provisioner=local[0] if local is not None else None,
             sequence_iv_index=o.opt("sequenceIvIndex", lambda v, p: _int(v, p, 0, IV_INDEX_MAX)),
             replay_protection=replay,
+        )
+
+    @property
+    def transmit_iv_index(self) -> int:
+        """The IV Index the sequence numbers belong to."""
+        if self.sequence_iv_index is not None:
+            return self.sequence_iv_index
+        return max(self.iv_index - 1, 0) if self.iv_update_active else self.iv_index
+
+
+@dataclass(slots=True)
+class MeshExtension:
+    """Our data that MshCDB 1.0.1 has no field for, stored under ``"x-ble-mesh"``.
+
+    JSON form::
+
+        "x-ble-mesh": {
+          "localProvisioner": "UUID",        # which provisioner this Home Assistant is
+          "keyRefreshPending": true          # another Key Refresh must follow the current one
+        }
+
+    ``keyRefreshPending`` is optional: set when a node that already held the *new* keys of a
+    running Key Refresh was removed: the new keys are then compromised too, and a fresh Key
+    Refresh (MshPRT 1.1 §3.11.4) must run once the current one has finished. A database
+    written by 0.1 also has :class:`LegacyRuntimeFields` here: read into ``legacy``, dropped
+    at the next save.
+    """
+
+    local_provisioner: UUID | None = None
+    key_refresh_pending: bool = False
+    legacy: LegacyRuntimeFields | None = None
+    extra: JsonDict = field(default_factory=dict, repr=False)
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    uuid_text: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object, path: str = "") -> Self:
+        """Parse this object from its MshCDB JSON form (``path`` names it in errors)."""
+        o = _Obj(data, path)
+        local = o.opt("localProvisioner", _uuid)
+        legacy = None
+        if isinstance(data, dict) and "sequenceNumbers" in data:
+            legacy = LegacyRuntimeFields.from_json(data, path)
+            for name in LegacyRuntimeFields.FIELDS:
+                o.consumed(name)
+        return cls(
+            local_provisioner=local[0] if local is not None else None,
             key_refresh_pending=bool(o.opt("keyRefreshPending", _bool)),
+            legacy=legacy,
             extra=o.extra(),
-            key_order=o.order(),
+            key_order=tuple(k for k in o.order() if k not in LegacyRuntimeFields.FIELDS),
             uuid_text=local[1] if local is not None else "",
         )
 
     def to_json(self) -> JsonDict:
         known: JsonDict = {
-            "ivIndex": self.iv_index,
-            "ivUpdateActive": self.iv_update_active,
-            "sequenceNumbers": {_h4(a): s for a, s in self.sequence_numbers.items()},
             "localProvisioner": (
                 _uuid_out(self.local_provisioner, self.uuid_text)
                 if self.local_provisioner is not None
-                else None
-            ),
-            "sequenceIvIndex": self.sequence_iv_index,
-            "replayProtection": (
-                {_h4(a): [iv, seq] for a, (iv, seq) in sorted(self.replay_protection.items())}
-                if self.replay_protection
                 else None
             ),
             "keyRefreshPending": True if self.key_refresh_pending else None,
@@ -1473,7 +1506,7 @@ class MeshNetwork:
 
         The provisioner gets unicast 0001-3FFF, groups C000-DFFF and scenes 0001-7FFF (half of
         each space, so provisioners added later have room) and its own node at 0001. The
-        extension records IV Index 0 and that provisioner as the local one.
+        extension records that provisioner as the local one.
         """
         timestamp = _timestamp(now_iso, "now_iso")
         network = cls(
@@ -1568,40 +1601,6 @@ class MeshNetwork:
         return self.extension
 
     @property
-    def iv_index(self) -> int:
-        """The current IV Index (our extension; 0 if the document has none)."""
-        return self.extension.iv_index if self.extension is not None else 0
-
-    @property
-    def iv_update_active(self) -> bool:
-        return self.extension.iv_update_active if self.extension is not None else False
-
-    def set_iv_index(self, iv_index: int, *, update_active: bool = False) -> None:
-        if not 0 <= iv_index <= IV_INDEX_MAX:
-            raise DatabaseError("IV Index out of range")
-        ext = self._ext()
-        ext.iv_index = iv_index
-        ext.iv_update_active = update_active
-
-    def sequence_number(self, address: int) -> int:
-        """The next SEQ stored for a source address we own (0 if none stored)."""
-        if self.extension is None:
-            return 0
-        return self.extension.sequence_numbers.get(address, 0)
-
-    def extension_sequence_numbers(self) -> dict[int, int]:
-        """The next SEQ per own address recorded in our extension (empty when none)."""
-        return dict(self.extension.sequence_numbers) if self.extension is not None else {}
-
-    def set_sequence_number(self, address: int, seq: int) -> None:
-        """Store the next SEQ for ``address`` (0..0x1000000: the last means exhausted)."""
-        if not UNICAST_MIN <= address <= UNICAST_MAX:
-            raise DatabaseError("sequence numbers are kept for unicast addresses only")
-        if not 0 <= seq <= SEQ_MAX + 1:
-            raise DatabaseError("SEQ out of range")
-        self._ext().sequence_numbers[address] = seq
-
-    @property
     def local_provisioner(self) -> Provisioner | None:
         """The provisioner this Home Assistant acts as (from our extension)."""
         if self.extension is None or self.extension.local_provisioner is None:
@@ -1616,19 +1615,24 @@ class MeshNetwork:
 
     # ---- address bookkeeping -------------------------------------------------------------
 
-    def excluded_addresses(self) -> set[int]:
-        """Unicast addresses of removed nodes that may not be reused yet."""
-        current = self.iv_index
+    def excluded_addresses(self, iv_index: int | None = None) -> set[int]:
+        """Unicast addresses of removed nodes that may not be reused yet at ``iv_index``.
+
+        The IV Index is the network's (the node's state, not the database's); ``None`` (not
+        known, e.g. while importing) counts every listed address as still excluded.
+        """
         return {
             address
             for entry in self.network_exclusions or ()
-            if entry.blocks(current)
+            if iv_index is None or entry.blocks(iv_index)
             for address in entry.addresses
         }
 
-    def _unicast_blocked(self, *, besides: Provisioner | None) -> list[tuple[int, int]]:
+    def _unicast_blocked(
+        self, *, besides: Provisioner | None, iv_index: int | None
+    ) -> list[tuple[int, int]]:
         blocked = [(n.unicast_address, n.last_address) for n in self.nodes]
-        blocked += [(a, a) for a in self.excluded_addresses()]
+        blocked += [(a, a) for a in self.excluded_addresses(iv_index)]
         for other in self.provisioners:
             if other is not besides:
                 blocked += [(r.low, r.high) for r in other.unicast_ranges]
@@ -1640,7 +1644,9 @@ class MeshNetwork:
             raise DatabaseError("no provisioner with this UUID")
         return provisioner
 
-    def allocate_unicast(self, provisioner_uuid: UUID | str, element_count: int) -> int:
+    def allocate_unicast(
+        self, provisioner_uuid: UUID | str, element_count: int, *, iv_index: int | None = None
+    ) -> int:
         """Lowest free unicast address for a node of ``element_count`` elements.
 
         The block lies inside one of the provisioner's allocated unicast ranges and clashes
@@ -1651,7 +1657,8 @@ class MeshNetwork:
             raise DatabaseError("element count must be 1..255")
         provisioner = self._need_provisioner(provisioner_uuid)
         ranges = [(r.low, r.high) for r in provisioner.unicast_ranges]
-        found = _first_fit(ranges, self._unicast_blocked(besides=provisioner), element_count)
+        blocked = self._unicast_blocked(besides=provisioner, iv_index=iv_index)
+        found = _first_fit(ranges, blocked, element_count)
         if found is None:
             raise AllocationError(
                 f"no {element_count} free unicast addresses in the ranges of this provisioner"
@@ -1759,11 +1766,12 @@ class MeshNetwork:
         self.add_node(node)
         return node
 
-    def remove_provisioner(self, uuid: UUID | str) -> Provisioner:
-        """Remove a provisioner (and its own node, whose addresses become excluded)."""
+    def remove_provisioner(self, uuid: UUID | str, *, iv_index: int) -> Provisioner:
+        """Remove a provisioner (and its own node, whose addresses become excluded at the
+        network's current ``iv_index``)."""
         provisioner = self._need_provisioner(uuid)
         if self.node_by_uuid(provisioner.uuid) is not None:
-            self.remove_node(provisioner.uuid)
+            self.remove_node(provisioner.uuid, iv_index=iv_index)
         self.provisioners.remove(provisioner)
         if self.extension is not None and self.extension.local_provisioner == provisioner.uuid:
             self.extension.local_provisioner = None
@@ -1771,7 +1779,7 @@ class MeshNetwork:
 
     # ---- nodes ------------------------------------------------------------------------------
 
-    def add_node(self, node: Node) -> None:
+    def add_node(self, node: Node, *, iv_index: int | None = None) -> None:
         """Record a node; its addresses must be free (no node, no excluded address)."""
         if self.node_by_uuid(node.uuid) is not None:
             raise DatabaseError("a node with this UUID exists")
@@ -1783,21 +1791,22 @@ class MeshNetwork:
                 and other.unicast_address <= node.last_address
             ):
                 raise DatabaseError("node addresses overlap an existing node")
-        if self.excluded_addresses().intersection(node.addresses):
+        if self.excluded_addresses(iv_index).intersection(node.addresses):
             raise DatabaseError("node addresses belong to a recently removed node")
         self.nodes.append(node)
 
-    def remove_node(self, uuid: UUID | str) -> Node:
-        """Remove a node; its addresses go into the exclusion list for the current IV Index."""
+    def remove_node(self, uuid: UUID | str, *, iv_index: int) -> Node:
+        """Remove a node; its addresses go into the exclusion list of ``iv_index``, the
+        network's current IV Index (MshCDB 1.0.1 §2.1.3)."""
         node = self.node_by_uuid(uuid)
         if node is None:
             raise DatabaseError("no node with this UUID")
         self.nodes.remove(node)
         if self.network_exclusions is None:
             self.network_exclusions = []
-        entry = next((e for e in self.network_exclusions if e.iv_index == self.iv_index), None)
+        entry = next((e for e in self.network_exclusions if e.iv_index == iv_index), None)
         if entry is None:
-            entry = ExclusionList(iv_index=self.iv_index)
+            entry = ExclusionList(iv_index=iv_index)
             self.network_exclusions.append(entry)
         entry.addresses.extend(a for a in node.addresses if a not in entry.addresses)
         # The node no longer stores scenes nor is referenced by them.
@@ -1805,12 +1814,11 @@ class MeshNetwork:
             scene.addresses = [a for a in scene.addresses if not node.owns(a)]
         return node
 
-    def prune_exclusions(self) -> None:
-        """Drop exclusion lists that no longer block anything at the current IV Index."""
+    def prune_exclusions(self, iv_index: int) -> None:
+        """Drop exclusion lists that no longer block anything at ``iv_index``."""
         if self.network_exclusions is not None:
-            current = self.iv_index
             self.network_exclusions = [
-                e for e in self.network_exclusions if e.addresses and e.blocks(current)
+                e for e in self.network_exclusions if e.addresses and e.blocks(iv_index)
             ]
 
     # ---- groups and scenes -------------------------------------------------------------------
