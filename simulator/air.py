@@ -3,8 +3,9 @@
 Every :class:`~simulator.node.SimulatedNode` runs its own network stack; a :class:`MeshAir`
 connects them the way radio does. A node that joined the air hands every Network PDU it
 transmits (its own messages, relayed PDUs, PDUs its proxy server forwards from its GATT
-client) to :meth:`MeshAir.transmit`, and every *other* node on the air receives it through
-``air_receive(data, now)``. What a node does with it (decrypt, deliver locally, relay, forward
+client) and every beacon (``beacon=True``: the Mesh Beacon AD type) to
+:meth:`MeshAir.transmit`, and every *other* node on the air receives it through
+``air_receive(data, now, beacon=...)``. What a node does with it (decrypt, deliver locally, relay, forward
 to its GATT proxy client) is the node's business; the air only carries octets.
 
     air = MeshAir()
@@ -47,8 +48,8 @@ class AirNode(Protocol):
         """The node's scheduler (``loop.call_later``), if any."""
         ...
 
-    def air_receive(self, data: bytes, now: float | None = None) -> None:
-        """One Network PDU heard on the advertising bearer."""
+    def air_receive(self, data: bytes, now: float | None = None, *, beacon: bool = False) -> None:
+        """One Network PDU (or, with ``beacon``, a mesh beacon) heard on the air."""
         ...
 
     def air_attached(self, air: MeshAir | None) -> None:
@@ -58,10 +59,11 @@ class AirNode(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AirTransmission:
-    """One Network PDU put on the air."""
+    """One Network PDU (or beacon) put on the air."""
 
     sender: str
     data: bytes
+    beacon: bool = False
 
 
 class MeshAir:
@@ -83,7 +85,7 @@ class MeshAir:
         self.schedule = schedule
         self.delay = delay
         self._nodes: list[AirNode] = []
-        self._queue: deque[tuple[AirNode, bytes, float | None]] = deque()
+        self._queue: deque[tuple[AirNode, bytes, float | None, bool]] = deque()
         self._draining = False
         self._pending: dict[object, tuple[AirNode, object]] = {}
         self.history: deque[AirTransmission] = deque(maxlen=history_size)
@@ -113,24 +115,29 @@ class MeshAir:
         node.air_attached(None)
         self.cancel(node)
 
-    def transmit(self, sender: AirNode, data: bytes, now: float | None = None) -> None:
-        """``sender`` transmits ``data``: every other node on the air receives it once.
+    def transmit(
+        self, sender: AirNode, data: bytes, now: float | None = None, *, beacon: bool = False
+    ) -> None:
+        """``sender`` transmits ``data`` (a beacon with ``beacon``): every other node on the
+        air receives it once.
 
         ``now`` is the sender's time, handed to synchronous receptions; a scheduled
         reception reads the receiver's clock instead.
         """
         data = bytes(data)
         self.transmissions += 1
-        self.history.append(AirTransmission(sender.address, data))
+        self.history.append(AirTransmission(sender.address, data, beacon))
         for node in self._nodes:
             if node is sender:
                 continue  # a radio does not hear itself
             schedule = self.schedule or node.schedule
             if schedule is None:
-                self._queue.append((node, data, now))
+                self._queue.append((node, data, now, beacon))
                 continue
             token = object()
-            handle = schedule(self.delay, partial(self._deliver_scheduled, token, node, data))
+            handle = schedule(
+                self.delay, partial(self._deliver_scheduled, token, node, data, beacon)
+            )
             self._pending[token] = (node, handle)
         self._drain()
 
@@ -147,11 +154,11 @@ class MeshAir:
         else:
             self._queue = deque(entry for entry in self._queue if entry[0] is not node)
 
-    def _deliver_scheduled(self, token: object, node: AirNode, data: bytes) -> None:
+    def _deliver_scheduled(self, token: object, node: AirNode, data: bytes, beacon: bool) -> None:
         if self._pending.pop(token, None) is None or node not in self._nodes:
             return
         self.deliveries += 1
-        node.air_receive(data, None)
+        node.air_receive(data, None, beacon=beacon)
 
     def _drain(self) -> None:
         if self._draining:
@@ -159,9 +166,9 @@ class MeshAir:
         self._draining = True
         try:
             while self._queue:
-                node, data, now = self._queue.popleft()
+                node, data, now, beacon = self._queue.popleft()
                 if node in self._nodes:
                     self.deliveries += 1
-                    node.air_receive(data, now)
+                    node.air_receive(data, now, beacon=beacon)
         finally:
             self._draining = False

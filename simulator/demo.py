@@ -389,10 +389,10 @@ class DemoNode(SimulatedNode):
             if self.on_activity is not None:
                 self.on_activity(self)
 
-    def air_receive(self, data: bytes, now: float | None = None) -> None:
+    def air_receive(self, data: bytes, now: float | None = None, *, beacon: bool = False) -> None:
         """A PDU relayed over the simulated air (lights reached through another proxy node)."""
         try:
-            super().air_receive(data, now)
+            super().air_receive(data, now, beacon=beacon)
         finally:
             if self.on_activity is not None:
                 self.on_activity(self)

@@ -57,26 +57,23 @@ import secrets
 from typing import TYPE_CHECKING, Any, Protocol
 import uuid
 
-from custom_components.ble_mesh.mesh.access import decode_message
 from custom_components.ble_mesh.mesh.beacons import (
-    BeaconType,
     MeshProvisioningServiceData,
     NetworkIdAdvertisement,
     NodeIdentityAdvertisement,
     OobInformation,
-    SecureNetworkBeacon,
 )
 from custom_components.ble_mesh.mesh.errors import MeshError
 from custom_components.ble_mesh.mesh.models.config import FeatureState
-from custom_components.ble_mesh.mesh.network import (
-    IvIndexState,
-    KeyRefreshPhase,
-    NetworkKeyring,
-    NetworkMessageCache,
-    ReceivedNetworkPdu,
-    ReplayProtectionList,
-    SequenceAllocator,
-    is_unicast,
+from custom_components.ble_mesh.mesh.network import IvIndexState, NetworkKeyring
+from custom_components.ble_mesh.mesh.node import (
+    Bearer,
+    MeshNode,
+    MessageReceived,
+    NodeFeatures,
+    NodeState,
+    ProxyProtocolError,
+    UndecodableMessage,
 )
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
@@ -106,29 +103,10 @@ from custom_components.ble_mesh.mesh.proxy import (
     MESH_PROXY_DATA_IN_UUID,
     MESH_PROXY_DATA_OUT_UUID,
     MESH_PROXY_SERVICE_UUID,
-    ProxyMessageType,
     ProxySarError,
-    Reassembler,
-    ReservedMessageTypeError,
-    segment,
-)
-from custom_components.ble_mesh.mesh.proxy_config import (
-    AddAddresses,
-    FilterStatus,
-    FilterType,
-    RemoveAddresses,
-    SetFilterType,
-    receive_proxy_config,
-    send_proxy_config,
 )
 from custom_components.ble_mesh.mesh.qr import format_uuid
-from custom_components.ble_mesh.mesh.transport import (
-    AccessMessage,
-    AppKey,
-    DeviceKey,
-    MeshStack,
-    SendPdu as NetworkSend,
-)
+from custom_components.ble_mesh.mesh.transport import DeviceKey
 
 from .profiles import Profile, get_profile
 from .servers import LightState, NodeModels, Outgoing
@@ -140,7 +118,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NodeFaults",
     "NodeLink",
-    "NodeState",
+    "NodeStatus",
     "OobCapabilities",
     "ProvisionedState",
     "Scheduler",
@@ -155,9 +133,6 @@ type Scheduler = Callable[[float, Callable[[], None]], object]
 # P-256 group order; an OOB private key is drawn from [1, n/2] like the engine's key pairs.
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _PERSISTENCE_VERSION = 1
-# Network PDUs the node has handled on either bearer (§3.4.6.5): never processed, relayed or
-# forwarded twice, which is what stops relay loops on the air.
-_SEEN_CACHE_SIZE = 512
 
 
 class NodeLink(Protocol):
@@ -182,7 +157,7 @@ class NodeLink(Protocol):
         ...
 
 
-class NodeState(Enum):
+class NodeStatus(Enum):
     """Whether the node has been provisioned."""
 
     UNPROVISIONED = "unprovisioned"
@@ -328,24 +303,6 @@ class ProvisionedState:
         )
 
 
-@dataclass(slots=True)
-class _ProxyConnection:
-    """One Proxy Client connection (MshPRT 1.1 §6.7): reassembly and the proxy filter.
-
-    A new connection starts with an empty accept list (§6.7).
-    """
-
-    reassembler: Reassembler = field(default_factory=Reassembler)
-    filter_type: FilterType = FilterType.ACCEPT_LIST
-    addresses: set[int] = field(default_factory=set)
-
-    def passes(self, dst: int) -> bool:
-        """Whether a Network PDU to ``dst`` goes to the client."""
-        if self.filter_type is FilterType.ACCEPT_LIST:
-            return dst in self.addresses
-        return dst not in self.addresses
-
-
 class _Mode(Enum):
     """Which GATT service the current connection was given."""
 
@@ -454,14 +411,14 @@ class SimulatedNode:
         self._armed_deadline: float | None = None
         self._timer_handle: object = None
         self._pending: dict[object, object] = {}
-        # Provisioned: the transport stack, the model servers, the proxy connection.
-        self._stack: MeshStack | None = None
+        # Provisioned: the node (network to proxy layers) and its model servers.
+        self._mesh: MeshNode | None = None
         self._models: NodeModels | None = None
-        self._proxy: _ProxyConnection | None = None
+        self._proxy_ready = False  # the client subscribed to Proxy Data Out
+        self._gatt_backlog: list[bytes] = []  # values for the client before it subscribed
         self._reset_pending = False
         # The advertising bearer (simulator.air): runtime wiring, never persisted.
         self._air: MeshAir | None = None
-        self._seen = NetworkMessageCache(_SEEN_CACHE_SIZE)
         if air is not None:
             air.join(self)
 
@@ -493,9 +450,9 @@ class SimulatedNode:
         self._rssi = value
 
     @property
-    def state(self) -> NodeState:
+    def state(self) -> NodeStatus:
         """Unprovisioned or provisioned."""
-        return NodeState.PROVISIONED if self.provisioned is not None else NodeState.UNPROVISIONED
+        return NodeStatus.PROVISIONED if self.provisioned is not None else NodeStatus.UNPROVISIONED
 
     @property
     def is_provisioned(self) -> bool:
@@ -635,7 +592,11 @@ class SimulatedNode:
             self.input_oob_request = None
         else:
             self._mode = _Mode.PROXY
-            self._proxy = _ProxyConnection()
+            self._proxy_ready = False
+            self._gatt_backlog = []
+            if self._mesh is not None:
+                # §6.7: a new connection, an empty accept list; beacons for the client.
+                self._mesh.connection_made(link.mtu, now=self._now)
         _LOGGER.debug("%s: connected (%s, MTU %d)", self._address, self._mode.value, link.mtu)
 
     def subscription_changed(self, char_uuid: str, enabled: bool) -> None:
@@ -643,7 +604,11 @@ class SimulatedNode:
         proxy client is ready for the Secure Network beacons (§6.7)."""
         uuid_ = char_uuid.lower()
         if enabled and uuid_ == MESH_PROXY_DATA_OUT_UUID and self._mode is _Mode.PROXY:
-            self._send_beacons()
+            self._proxy_ready = True
+            backlog, self._gatt_backlog = self._gatt_backlog, []
+            for value in backlog:
+                self._send_value(MESH_PROXY_DATA_OUT_UUID, value)
+            self._flush(self._now)
             return
         if (
             enabled
@@ -685,7 +650,10 @@ class SimulatedNode:
         self._session = None
         self._bearer = None
         self._bearer_open = False
-        self._proxy = None
+        if self._mesh is not None:
+            self._mesh.connection_lost()
+        self._proxy_ready = False
+        self._gatt_backlog = []
         self.input_oob_request = None
         _LOGGER.debug("%s: disconnected", self._address)
         self._rearm(self._now)
@@ -718,9 +686,7 @@ class SimulatedNode:
             deadlines.append(d)
         if self._node_identity_until is not None:
             deadlines.append(self._node_identity_until)
-        if self._proxy is not None and (d := self._proxy.reassembler.next_deadline()) is not None:
-            deadlines.append(d)
-        if self._stack is not None and (d := self._stack.next_deadline()) is not None:
+        if self._mesh is not None and (d := self._mesh.get_timer()) is not None:
             deadlines.append(d)
         if self._models is not None and (d := self._models.next_deadline()) is not None:
             deadlines.append(d)
@@ -742,12 +708,9 @@ class SimulatedNode:
         session = self._session
         if session is not None and not session.finished:
             self._perform(session.timeout(now), now)
-        proxy = self._proxy
-        if proxy is not None and proxy.reassembler.expire(now):
-            _LOGGER.info("%s: proxy SAR timeout, disconnecting", self._address)
-            self._disconnect()
-        if self._stack is not None:
-            self._perform_stack(self._stack.handle_timeout(now), now)
+        if self._mesh is not None:
+            self._mesh.handle_timer(now)
+            self._flush(now)
         if self._models is not None:
             self._send_outgoing(self._models.tick(now), now)
         self._rearm(now)
@@ -854,7 +817,7 @@ class SimulatedNode:
         for value in bearer.send(pdu):
             self._send_value(MESH_PROVISIONING_DATA_OUT_UUID, value)
 
-    # --- provisioned: proxy server, network, access (MshPRT 1.1 §3, §6.7) ---------------
+    # --- provisioned: the node's MeshNode and its model servers (MshPRT 1.1 §3, §6.7) ----
 
     def _build_network(self, saved: Mapping[str, Any] | None) -> None:
         state = self.provisioned
@@ -863,13 +826,12 @@ class SimulatedNode:
             keys = NetworkKeyring()
             keys.add(state.net_key_index, state.net_key)
             iv = IvIndexState(iv_index=state.iv_index, update_in_progress=state.iv_update)
-            seq = SequenceAllocator(iv.tx_iv_index)
-            rpl = ReplayProtectionList()
+            node_state = NodeState(iv, {"iv_index": iv.tx_iv_index, "seq": 0}, {})
         else:
             keys = NetworkKeyring.from_dict(saved["net_keys"])
-            iv = IvIndexState.from_dict(saved["iv"])
-            seq = SequenceAllocator.restore(saved["seq"], iv.tx_iv_index)
-            rpl = ReplayProtectionList.from_dict(saved["rpl"])
+            node_state = NodeState(
+                IvIndexState.from_dict(saved["iv"]), dict(saved["seq"]), dict(saved["rpl"])
+            )
         count = self.profile.number_of_elements
         models = NodeModels(
             self.profile,
@@ -882,92 +844,79 @@ class SimulatedNode:
         if saved is not None:
             models.load(saved["models"])
         self._models = models
-        self._seen = NetworkMessageCache(_SEEN_CACHE_SIZE)
-        self._stack = MeshStack(
-            primary_address=state.unicast_address,
+        self._mesh = MeshNode(
+            address=state.unicast_address,
+            element_count=count,
             net_keys=keys,
             app_keys=models.app_keys,
             device_keys=[DeviceKey(state.device_key, state.unicast_address, count)],
-            iv=iv,
-            seq=seq,
-            rpl=rpl,
-            element_count=count,
+            state=node_state,
             subscriptions=models.group_addresses(),
             label_uuids=models.label_uuids.values(),
+            features=self._features(),
             default_ttl=models.default_ttl,
+            persist_sequence=False,  # a simulated device: its state is saved as a whole
         )
 
-    def _sync_stack(self) -> None:
-        """Hand the Configuration Server's changes to the transport stack."""
-        stack, models = self._stack, self._models
-        if stack is None or models is None:
+    def _features(self) -> NodeFeatures:
+        models = self._models
+        return NodeFeatures(
+            proxy_server=models is not None and models.gatt_proxy is FeatureState.ENABLED,
+            relay=models is not None and models.relay is FeatureState.ENABLED,
+            advertising=self._air is not None,
+        )
+
+    def _sync_node(self) -> None:
+        """Hand the Configuration Server's changes to the node."""
+        mesh, models = self._mesh, self._models
+        if mesh is None or models is None:
             return
-        stack.app_keys = models.app_keys
-        stack.subscriptions = models.group_addresses()
-        stack.label_uuids = list(models.label_uuids.values())
-        stack.default_ttl = models.default_ttl
+        mesh.use_app_keyring(models.app_keys)
+        mesh.set_subscriptions(models.group_addresses())
+        mesh.set_label_uuids(models.label_uuids.values())
+        mesh.default_ttl = models.default_ttl
+        mesh.features = self._features()
 
     def _network_key(self) -> bytes:
         """The NetKey the node advertises with (the new one from Key Refresh phase 2)."""
         state = self.provisioned
         assert state is not None
-        stack = self._stack
-        if stack is None:
+        mesh = self._mesh
+        if mesh is None:
             return state.net_key
-        entries = list(stack.net_keys)
+        entries = list(mesh.net_keys)
         for entry in entries:
             if entry.index == state.net_key_index:
                 return entry.tx_key
         return entries[0].tx_key if entries else state.net_key
 
+    @property
+    def iv_state(self) -> tuple[int, bool] | None:
+        """(IV Index, IV Update in progress) once provisioned (MshPRT 1.1 §3.11.5)."""
+        mesh = self._mesh
+        return (mesh.iv_index, mesh.iv_update_in_progress) if mesh is not None else None
+
+    @property
+    def proxy_filter(self) -> frozenset[int]:
+        """The proxy filter addresses the connected proxy client configured (§6.7)."""
+        served = self._mesh.served_filter if self._mesh is not None else None
+        return served[1] if served is not None else frozenset()
+
     def _proxy_write(self, data: bytes, now: float) -> None:
-        """Proxy Data In: a Proxy PDU from the client (§6.5)."""
-        proxy, stack = self._proxy, self._stack
-        if proxy is None or stack is None:
-            return
-        try:
-            message = proxy.reassembler.receive(data, now)
-        except ReservedMessageTypeError:
-            return  # §6.3.1: an RFU message type is ignored
-        except ProxySarError as err:
-            _LOGGER.info("%s: proxy protocol error (%s), disconnecting", self._address, err)
-            self._disconnect()
-            return
-        if message is None:
+        """Proxy Data In: one Proxy PDU (a message, or one segment of one) from the client."""
+        mesh = self._mesh
+        if mesh is None:
             return
         self._rx_pdus += 1
         drop_after = self.faults.drop_link_after_pdu
         if drop_after is not None and self._rx_pdus >= drop_after:
-            _LOGGER.info("%s: fault: dropping the link at message %d", self._address, self._rx_pdus)
+            _LOGGER.info(
+                "%s: fault: dropping the link at Proxy PDU %d", self._address, self._rx_pdus
+            )
             self._disconnect()
             return
-        if message.message_type is ProxyMessageType.NETWORK_PDU:
-            self._on_network_pdu(message.data, now)
-        elif message.message_type is ProxyMessageType.PROXY_CONFIGURATION:
-            self._on_proxy_configuration(message.data)
-        elif message.message_type is ProxyMessageType.MESH_BEACON:
-            self._on_beacon(message.data, now)
-
-    def _on_network_pdu(self, data: bytes, now: float) -> None:
-        stack, proxy = self._stack, self._proxy
-        assert stack is not None
-        try:
-            received = stack.open_network_pdu(data)
-        except MeshError:
-            return
-        src = received.pdu.src
-        if proxy is not None:
-            # §6.7: the client's own address joins an accept list, leaves a reject list.
-            if proxy.filter_type is FilterType.ACCEPT_LIST:
-                proxy.addresses.add(src)
-            else:
-                proxy.addresses.discard(src)
-        fresh = not self._seen.seen(src, received.pdu.seq, received.iv_index)
-        self._perform_stack(stack.receive(data, now), now)
-        if fresh and self._proxy_enabled():
-            # §3.4.6.3: the proxy feature retransmits what its GATT client sends on the
-            # advertising bearer (TTL decremented), unless it was for one of our elements.
-            self._relay_on_air(received, now)
+        mesh.receive(data, now)
+        self._flush(now)
 
     # --- the advertising bearer (simulator.air) ----------------------------------------
 
@@ -982,148 +931,67 @@ class SimulatedNode:
         if old is not None and old is not air and air is not None:
             old.leave(self)
         self._air = air
+        if self._mesh is not None:
+            self._mesh.features = self._features()
 
-    def air_receive(self, data: bytes, now: float | None = None) -> None:
-        """A Network PDU heard on the advertising bearer (MshPRT 1.1 §3.4.6.3).
+    def air_receive(self, data: bytes, now: float | None = None, *, beacon: bool = False) -> None:
+        """A Network PDU (or a beacon) heard on the advertising bearer (MshPRT 1.1 §3.4.6.3).
 
-        A PDU the node cannot decrypt (another network), its own PDU relayed back and a PDU
-        already in its message cache are dropped. Otherwise the node delivers it to itself
-        when addressed to it (its stack decides), relays it with the relay feature enabled
-        and TTL >= 2 (TTL decremented), and forwards it to its GATT proxy client when one is
-        connected, the proxy feature is enabled, TTL >= 2 (decremented) and the proxy filter
-        accepts the destination.
+        The node's MeshNode decides: it drops what it cannot decrypt (another network), its
+        own PDUs relayed back and what its message cache has seen; delivers what is for us;
+        relays (relay feature, TTL >= 2, decremented) and forwards to the GATT proxy client
+        (proxy feature, TTL >= 2, decremented, the client's filter permitting).
         """
         now = self._time(now)
-        stack = self._stack
-        if stack is None or self.faults.stop_answering:
+        mesh = self._mesh
+        if mesh is None or self.faults.stop_answering:
             return
-        try:
-            received = stack.open_network_pdu(data)
-        except MeshError:
-            return
-        pdu = received.pdu
-        if stack.is_own_unicast(pdu.src):
-            return  # our own transmission, relayed back by a neighbour
-        if self._seen.seen(pdu.src, pdu.seq, received.iv_index):
-            return
-        self._perform_stack(stack.receive(data, now), now)
-        models = self._models
-        if models is not None and models.relay is FeatureState.ENABLED:
-            self._relay_on_air(received, now)
-        if self._proxy is not None and self._proxy_enabled():
-            relayed = self._relayed(received)
-            if relayed is not None:
-                self._proxy_out(ProxyMessageType.NETWORK_PDU, relayed)
+        mesh.receive(data, now, bearer=Bearer.ADV_BEACON if beacon else Bearer.ADV_NETWORK)
+        self._flush(now)
         self._rearm(now)
 
-    def _proxy_enabled(self) -> bool:
-        models = self._models
-        return models is not None and models.gatt_proxy is FeatureState.ENABLED
+    def _flush(self, now: float) -> None:
+        """Act on what the node reported and transmit what it has to send."""
+        mesh = self._mesh
+        while mesh is not None:
+            events = mesh.events()
+            for event in events:
+                if isinstance(event, MessageReceived):
+                    self._on_access(event, now)
+                elif isinstance(event, ProxyProtocolError):
+                    _LOGGER.info("%s: %s, disconnecting", self._address, event.reason)
+                    self._disconnect()
+                elif isinstance(event, UndecodableMessage):
+                    _LOGGER.debug("%s: access message not understood: %s", self._address, event)
+            for transmission in mesh.data_to_send():
+                if transmission.bearer is Bearer.GATT:
+                    if self._proxy_ready:
+                        self._send_value(MESH_PROXY_DATA_OUT_UUID, transmission.data)
+                    else:
+                        self._gatt_backlog.append(transmission.data)
+                else:
+                    self._air_out(
+                        transmission.data, now, beacon=transmission.bearer is Bearer.ADV_BEACON
+                    )
+            if self._reset_pending:
+                self._factory_reset()
+                return
+            if not events:
+                return
+            mesh = self._mesh  # handling the events may have produced more
 
-    def _relay_on_air(self, received: ReceivedNetworkPdu, now: float) -> None:
-        """Retransmit ``received`` on the air with TTL - 1 (nothing if TTL < 2 or it was
-        addressed to one of our own elements)."""
-        air, stack = self._air, self._stack
-        if air is None or stack is None:
-            return
-        dst = received.pdu.dst
-        if is_unicast(dst) and stack.is_own_unicast(dst):
-            return
-        relayed = self._relayed(received)
-        if relayed is not None:
-            air.transmit(self, relayed, now)
-
-    def _relayed(self, received: ReceivedNetworkPdu) -> bytes | None:
-        """The PDU re-encrypted with TTL - 1 and the credentials that opened it."""
-        stack = self._stack
-        pdu = received.pdu.relayed()
-        if pdu is None or stack is None:
-            return None
-        for index, new_key, credentials in stack.net_keys.candidates(pdu.nid):
-            if index == received.net_key_index and new_key == received.new_key:
-                return pdu.encrypt(credentials, received.iv_index)
-        return None
-
-    def _air_out(self, data: bytes, now: float) -> None:
-        """One of our own Network PDUs on the air (subject to the reply delay)."""
+    def _air_out(self, data: bytes, now: float, *, beacon: bool) -> None:
+        """One of our Network PDUs (or beacons) on the air (subject to the reply delay)."""
         air = self._air
         if air is None:
             return
-        self._emit(partial(air.transmit, self, data, now))
+        self._emit(partial(air.transmit, self, data, now, beacon=beacon))
 
-    def _on_proxy_configuration(self, data: bytes) -> None:
-        stack, proxy = self._stack, self._proxy
-        assert stack is not None
-        if proxy is None:
-            return
-        received, _ = receive_proxy_config(stack, data)
-        if received is None:
-            return
-        message = received.message
-        if isinstance(message, SetFilterType):
-            proxy.filter_type = message.filter_type
-            proxy.addresses.clear()
-        elif isinstance(message, AddAddresses):
-            proxy.addresses.update(message.addresses)
-        elif isinstance(message, RemoveAddresses):
-            proxy.addresses.difference_update(message.addresses)
-        else:
-            return
-        status = FilterStatus(proxy.filter_type, len(proxy.addresses))
-        net_key_index = received.network.net_key_index
-        for action in send_proxy_config(stack, status, net_key_index=net_key_index):
-            if isinstance(action, NetworkSend):
-                self._proxy_out(ProxyMessageType.PROXY_CONFIGURATION, action.data)
-
-    def _on_beacon(self, data: bytes, now: float) -> None:
-        stack = self._stack
-        assert stack is not None
-        if not data or data[0] != BeaconType.SECURE_NETWORK:
-            return
-        try:
-            beacon = SecureNetworkBeacon.from_bytes(data)
-        except MeshError:
-            return
-        for entry in stack.net_keys:
-            for key, _new in entry.rx_keys():
-                try:
-                    info = beacon.authenticate(key)
-                except MeshError:
-                    continue
-                stack.iv.on_beacon(info.iv_index, info.iv_update, now)
-                return
-
-    def _send_beacons(self) -> None:
-        """§6.7: a Secure Network beacon per subnet to a new proxy client."""
-        stack = self._stack
-        if stack is None:
-            return
-        for entry in stack.net_keys:
-            beacon = SecureNetworkBeacon.create(
-                entry.tx_key,
-                stack.iv.iv_index,
-                key_refresh=entry.phase == KeyRefreshPhase.USING_NEW_KEYS,
-                iv_update=stack.iv.update_in_progress,
-            )
-            self._proxy_out(ProxyMessageType.MESH_BEACON, beacon.to_bytes())
-
-    def _perform_stack(self, actions: Sequence[object], now: float) -> None:
-        for action in actions:
-            if isinstance(action, NetworkSend):
-                self._proxy_out(ProxyMessageType.NETWORK_PDU, action.data)
-                self._air_out(action.data, now)
-            elif isinstance(action, AccessMessage):
-                self._on_access(action, now)
-
-    def _on_access(self, message: AccessMessage, now: float) -> None:
+    def _on_access(self, message: MessageReceived, now: float) -> None:
         models = self._models
         if models is None:
             return
-        try:
-            decoded = decode_message(message.payload)
-        except MeshError as err:
-            _LOGGER.debug("%s: access message not understood: %s", self._address, err)
-            return
+        decoded = message.message
         tid = getattr(decoded, "tid", None)
         outs = models.handle(
             decoded,
@@ -1133,55 +1001,27 @@ class SimulatedNode:
             now=now,
             tid=tid if isinstance(tid, int) else None,
         )
-        self._sync_stack()
+        self._sync_node()
         self._send_outgoing(outs, now)
-        if self._reset_pending:
-            self._factory_reset()
 
     def _send_outgoing(self, outs: Sequence[Outgoing], now: float) -> None:
-        stack, state = self._stack, self.provisioned
-        if stack is None or state is None:
+        mesh = self._mesh
+        if mesh is None:
             return
         for out in outs:
-            key: AppKey | DeviceKey
             try:
-                if out.app_key_index is None:
-                    key = DeviceKey(
-                        state.device_key, state.unicast_address, self.profile.number_of_elements
-                    )
-                    net_key_index = state.net_key_index
-                else:
-                    key = stack.app_keys.get(out.app_key_index)
-                    net_key_index = key.net_key_index
-                actions = stack.send_access(
+                mesh.send(
                     out.dst,
                     out.payload,
-                    key=key,
                     now=now,
+                    app_key_index=out.app_key_index,
                     src=out.src,
                     ttl=out.ttl,
-                    net_key_index=net_key_index,
                     label_uuid=out.label_uuid,
                 )
             except MeshError as err:
                 _LOGGER.info("%s: cannot send to 0x%04x: %s", self._address, out.dst, err)
-                continue
-            self._perform_stack(actions, now)
-
-    def _proxy_out(self, kind: ProxyMessageType, data: bytes) -> None:
-        """One proxy message to the client; Network PDUs pass the proxy filter (§6.7)."""
-        proxy, link, stack = self._proxy, self._link, self._stack
-        if proxy is None or link is None or stack is None:
-            return  # no proxy client (the advertising bearer is simulator.air)
-        if kind is ProxyMessageType.NETWORK_PDU:
-            try:
-                dst = stack.open_network_pdu(data).pdu.dst
-            except MeshError:
-                return
-            if not proxy.passes(dst):
-                return
-        for value in segment(kind, data, link.mtu - 3):
-            self._send_value(MESH_PROXY_DATA_OUT_UUID, value)
+        self._flush(now)
 
     def _request_reset(self) -> None:
         self._reset_pending = True
@@ -1197,7 +1037,7 @@ class SimulatedNode:
         """Config Node Reset (MshPRT 1.1 §4.4.1.2.6): forget the network, advertise 0x1827."""
         self._reset_pending = False
         self.provisioned = None
-        self._stack = None
+        self._mesh = None
         self._models = None
         self._node_identity = None
         self._node_identity_until = None
@@ -1367,14 +1207,15 @@ class SimulatedNode:
         }
 
     def _network_dict(self) -> dict[str, Any] | None:
-        stack, models = self._stack, self._models
-        if stack is None or models is None:
+        mesh, models = self._mesh, self._models
+        if mesh is None or models is None:
             return None
+        state = mesh.snapshot()
         return {
-            "net_keys": stack.net_keys.to_dict(),
-            "iv": stack.iv.to_dict(),
-            "seq": stack.seq.persisted_state(),
-            "rpl": stack.rpl.to_dict(),
+            "net_keys": mesh.net_keys.to_dict(),
+            "iv": state.iv.to_dict(),
+            "seq": state.sequence,
+            "rpl": state.replay_list,
             "models": models.to_dict(),
         }
 

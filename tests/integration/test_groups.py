@@ -223,7 +223,7 @@ async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
     assert record is not None
     assert record.elements[0].model(ids.LIGHT_CTL_SERVER).subscribe == [0xC000]  # type: ignore[union-attr]
     # The proxy forwards what is sent to the group (its accept list has it).
-    assert 0xC000 in dimmable._proxy.addresses  # type: ignore[union-attr]
+    assert 0xC000 in dimmable.proxy_filter
 
     # One light for the group, named after it, with what both members can do.
     group = _group_light(hass, bed, 0xC000)
@@ -298,7 +298,7 @@ async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
     assert all(0xC000 not in m.subscribe for e in saved_ctl.elements for m in e.models)
     assert _group_light(hass, bed, 0xC000) is None
     assert hass.states.get(group) is None
-    assert 0xC000 not in dimmable._proxy.addresses  # type: ignore[union-attr]
+    assert 0xC000 not in dimmable.proxy_filter
 
 
 async def test_groups_come_back_after_a_restart(hass: HomeAssistant, bed: MeshTestbed) -> None:
@@ -313,7 +313,7 @@ async def test_groups_come_back_after_a_restart(hass: HomeAssistant, bed: MeshTe
     assert group is not None
     await until(hass, lambda: _state(hass, group).state == STATE_OFF, "state from the members")
     assert _state(hass, group).attributes[ATTR_SUPPORTED_COLOR_MODES] == ["onoff"]
-    await until(hass, lambda: 0xC000 in light._proxy.addresses, "accept list")  # type: ignore[union-attr]
+    await until(hass, lambda: 0xC000 in light.proxy_filter, "accept list")
     await _light_call(hass, "turn_on", group, **{ATTR_BRIGHTNESS: 80})  # onoff: no brightness
     await until(hass, lambda: bool(light.lights[0].on and plug.lights[0].on), "on")
     await until(hass, lambda: _state(hass, group).state == STATE_ON)
@@ -552,7 +552,7 @@ async def test_group_from_the_database(hass: HomeAssistant, bed: MeshTestbed) ->
     """A group imported with the network, no light of ours in it: a light all the same."""
     bed.network.add_group("Imported", 0xC005)
     (light,) = await _ready(hass, bed, "dimmable")
-    await until(hass, lambda: 0xC005 in light._proxy.addresses, "accept list")  # type: ignore[union-attr]
+    await until(hass, lambda: 0xC005 in light.proxy_filter, "accept list")
     group = _group_light(hass, bed, 0xC005)
     assert group is not None
     state = _state(hass, group)

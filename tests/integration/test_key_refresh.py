@@ -239,8 +239,10 @@ async def test_refresh_interrupted_in_phase_2_resumes(
     proxy_node, gone, late = await _network(hass, bed)
     receive = late.air_receive
 
-    def receive_then_fall_silent(data: bytes, now: float | None = None) -> None:
-        receive(data, now)
+    def receive_then_fall_silent(
+        data: bytes, now: float | None = None, *, beacon: bool = False
+    ) -> None:
+        receive(data, now, beacon=beacon)
         if (
             late.models is not None
             and late.models.net_keys.get(0).phase == NodePhase.USING_NEW_KEYS

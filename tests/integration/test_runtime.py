@@ -24,6 +24,7 @@ from custom_components.ble_mesh.mesh.models.config import (
     ConfigCompositionDataGet,
     ConfigCompositionDataStatus,
 )
+from custom_components.ble_mesh.mesh.node import IV_UPDATE_SEQ_THRESHOLD
 from custom_components.ble_mesh.node_config import LIGHT_SERVER_MODELS
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
@@ -428,3 +429,47 @@ async def test_unload_closes_the_connection(
     assert bed.entry.state is ConfigEntryState.NOT_LOADED
     # verify_cleanup (pytest-homeassistant-custom-component) fails the test on any task or
     # timer left behind.
+
+
+async def test_home_assistant_runs_a_whole_iv_update(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    """Home Assistant's SEQ passes the threshold: it starts an IV Update, the proxy node and
+    the node behind it follow its beacon, 96 hours later it returns to Normal Operation with
+    the new IV Index and SEQ from 0; the lights answer throughout (MshPRT 1.1 §3.11.5)."""
+    proxy_node, other = await _configured_network(hass, bed, "onoff_plug", "onoff_plug")
+    await bed.async_unload()
+    # A node state whose SEQ is just below the threshold, as after a long life.
+    key = f"{DOMAIN}.{bed.mesh_uuid}.state"
+    state = bed.hass_storage[key]["data"]
+    state["sequence"] = {"iv_index": 0, "seq": IV_UPDATE_SEQ_THRESHOLD - 4}
+    state["iv"]["changed_at"] = None
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected again")
+
+    async def round_trip(node: SimulatedNode) -> None:
+        address = node.unicast_address
+        assert address is not None
+        status = await bed.runtime.async_send(
+            address, gen.GenericOnOffGet(), expect=gen.GenericOnOffStatus
+        )
+        assert isinstance(status, gen.GenericOnOffStatus)
+
+    for _ in range(5):
+        await round_trip(other)
+    assert bed.runtime.iv_update_in_progress
+    assert bed.runtime.iv_index == 1
+    for node in (proxy_node, other):  # the proxy node over GATT, the other on the air
+        assert node.iv_state == (1, True)
+    await hass.async_block_till_done()
+    assert bed.stored_node_state().iv.update_in_progress
+    await round_trip(proxy_node)  # still transmitting with IV Index 0 (§3.11.5)
+
+    clock = TimeMachine(hass)
+    await clock.advance(97 * 3600, step=3600)
+    assert not bed.runtime.iv_update_in_progress
+    assert bed.runtime.iv_index == 1
+    await round_trip(other)
+    await round_trip(proxy_node)
+    assert bed.runtime.diagnostics()["next_seq"] < 16  # SEQ restarted with the new IV Index
+    await hass.async_block_till_done()
+    stored = bed.stored_node_state()
+    assert (stored.iv.iv_index, stored.iv.update_in_progress) == (1, False)

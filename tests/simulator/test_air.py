@@ -18,13 +18,14 @@ from custom_components.ble_mesh.mesh.network import (
     NetworkPdu,
     decrypt_with_keyring,
 )
+from custom_components.ble_mesh.mesh.node import MessageReceived
 from custom_components.ble_mesh.mesh.provisioning import (
     Provisioner,
     ProvisioningData,
     ProvisioningStart,
 )
 from custom_components.ble_mesh.mesh.proxy_config import AddAddresses
-from custom_components.ble_mesh.mesh.transport import AccessMessage, DeviceKey
+from custom_components.ble_mesh.mesh.transport import DeviceKey
 from simulator.air import MeshAir
 from simulator.node import SimulatedNode
 
@@ -144,12 +145,12 @@ def _opened(air: MeshAir) -> list[tuple[str, NetworkPdu]]:
     return [(t.sender, decrypt_with_keyring(t.data, keys, iv).pdu) for t in air.history]
 
 
-def _count_access(node: SimulatedNode) -> list[AccessMessage]:
+def _count_access(node: SimulatedNode) -> list[MessageReceived]:
     """Record every access message the node's models handle."""
-    seen: list[AccessMessage] = []
-    original: Callable[[AccessMessage, float], None] = node._on_access
+    seen: list[MessageReceived] = []
+    original: Callable[[MessageReceived, float], None] = node._on_access
 
-    def counting(message: AccessMessage, now: float) -> None:
+    def counting(message: MessageReceived, now: float) -> None:
         seen.append(message)
         original(message, now)
 
@@ -319,9 +320,9 @@ def test_own_transmissions_are_not_heard_back() -> None:
     heard: list[bytes] = []
     original = b.air_receive
 
-    def recording(data: bytes, now: float | None = None) -> None:
+    def recording(data: bytes, now: float | None = None, *, beacon: bool = False) -> None:
         heard.append(data)
-        original(data, now)
+        original(data, now, beacon=beacon)
 
     b.air_receive = recording  # type: ignore[method-assign]
     handled = _count_access(b)

@@ -14,7 +14,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisioningStart,
 )
 from custom_components.ble_mesh.mesh.proxy import ProxySarError
-from simulator.node import NodeFaults, NodeState, OobCapabilities, SimulatedNode
+from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
 
 from .harness import FakeClock, ProvisioningRun, provision
 
@@ -34,7 +34,7 @@ def _assert_refused(run: ProvisioningRun, reason: FailureReason) -> None:
     assert run.result is None
     assert run.failure is not None
     assert run.failure.reason is reason, str(run.failure)
-    assert run.node.state is NodeState.UNPROVISIONED
+    assert run.node.state is NodeStatus.UNPROVISIONED
     assert run.node.provisioned is None
 
 
@@ -119,7 +119,7 @@ def test_small_reply_delay_still_completes() -> None:
             break
     assert run.failure is None
     assert run.result is not None
-    assert run.node.state is NodeState.PROVISIONED
+    assert run.node.state is NodeStatus.PROVISIONED
 
 
 def test_long_reply_delay_times_out() -> None:

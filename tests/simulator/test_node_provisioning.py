@@ -25,7 +25,7 @@ from custom_components.ble_mesh.mesh.proxy import (
     MESH_PROXY_SERVICE_UUID,
 )
 from custom_components.ble_mesh.mesh.qr import parse_provisioning_oob
-from simulator.node import NodeState, OobCapabilities, SimulatedNode
+from simulator.node import NodeStatus, OobCapabilities, SimulatedNode
 
 from .harness import IV_INDEX, NET_KEY, NET_KEY_INDEX, UNICAST, FakeClock, FakeLink, provision
 
@@ -44,7 +44,7 @@ def _node(algorithm: Algorithm, **oob: object) -> SimulatedNode:
 
 def _assert_provisioned(node: SimulatedNode, run_result: object) -> None:
     assert run_result is not None
-    assert node.state is NodeState.PROVISIONED
+    assert node.state is NodeStatus.PROVISIONED
     state = node.provisioned
     assert state is not None
     assert state.net_key == NET_KEY
@@ -114,7 +114,7 @@ def test_wrong_static_oob_fails(algorithm: Algorithm) -> None:
     assert run.failure.code is ProvisioningErrorCode.CONFIRMATION_FAILED
     assert node.last_provisioning_failure is not None
     assert node.last_provisioning_failure.reason is FailureReason.CONFIRMATION_FAILED
-    assert node.state is NodeState.UNPROVISIONED
+    assert node.state is NodeStatus.UNPROVISIONED
 
 
 @ALGORITHMS
@@ -225,7 +225,7 @@ def test_input_oob_wrong_value_fails() -> None:
     assert run.result is None
     assert run.failure is not None
     assert run.failure.code is ProvisioningErrorCode.CONFIRMATION_FAILED
-    assert node.state is NodeState.UNPROVISIONED
+    assert node.state is NodeStatus.UNPROVISIONED
 
 
 @ALGORITHMS
@@ -301,7 +301,7 @@ def test_failed_session_retries_on_a_new_connection() -> None:
     start = ProvisioningStart(algorithm=HMAC, auth_method=AuthMethod.STATIC_OOB)
     bad = provision(node, choice=start, static_oob=bytes(16))
     assert bad.failure is not None
-    assert node.state is NodeState.UNPROVISIONED
+    assert node.state is NodeStatus.UNPROVISIONED
     good = provision(node, choice=start, static_oob=STATIC)
     assert good.result is not None
     assert node.is_provisioned

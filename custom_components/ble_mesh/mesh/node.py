@@ -102,6 +102,7 @@ from .transport import (
     AccessMessage,
     Action,
     AppKey,
+    AppKeyring,
     DeviceKey,
     MeshStack,
     PersistSequence,
@@ -361,7 +362,7 @@ class MeshNode:
         address: int,
         element_count: int = 1,
         net_keys: NetworkKeyring,
-        app_keys: Iterable[AppKey] = (),
+        app_keys: AppKeyring | Iterable[AppKey] = (),
         device_keys: Iterable[DeviceKey] = (),
         state: NodeState | None = None,
         subscriptions: Iterable[int] | None = None,
@@ -409,8 +410,11 @@ class MeshNode:
             default_ttl=default_ttl,
             sar=sar,
         )
-        for key in app_keys:
-            self._stack.app_keys.add(key)
+        if isinstance(app_keys, AppKeyring):
+            self._stack.app_keys = app_keys  # shared with its owner (a Configuration Server)
+        else:
+            for key in app_keys:
+                self._stack.app_keys.add(key)
         self.features = features or NodeFeatures()
         self._tracker = RequestTracker(timeout=request_timeout, retries=request_retries)
         self._proxy_filter: set[int] = set(proxy_filter)
@@ -563,15 +567,9 @@ class MeshNode:
         """The Label UUIDs of the virtual addresses we know."""
         self._stack.label_uuids = list(label_uuids)
 
-    def set_app_keys(self, keys: Iterable[tuple[AppKey, AppKey | None]]) -> None:
-        """Replace every AppKey with ``(key, new_key)`` pairs (a Configuration Server's view)."""
-        ring = self._stack.app_keys
-        for index in ring.indexes():
-            ring.remove(index)
-        for key, new in keys:
-            ring.add(key)
-            if new is not None:
-                ring.update(new)
+    def use_app_keyring(self, ring: AppKeyring) -> None:
+        """Transmit and receive with ``ring`` (a Configuration Server's, which it edits)."""
+        self._stack.app_keys = ring
 
     # --- the GATT proxy connection ------------------------------------------------------------
 
@@ -613,6 +611,14 @@ class MeshNode:
     def proxy_filter(self) -> frozenset[int]:
         """Proxy client: the groups we ask our proxy server to forward."""
         return frozenset(self._proxy_filter)
+
+    @property
+    def served_filter(self) -> tuple[FilterType, frozenset[int]] | None:
+        """Proxy server: the filter our client configured (None: no client connected)."""
+        proxy = self._proxy
+        if proxy is None or proxy.addresses is None:
+            return None
+        return proxy.filter_type, frozenset(proxy.addresses)
 
     # --- sending ------------------------------------------------------------------------------
 
