@@ -39,10 +39,10 @@ Local control: :meth:`SimulatedNode.set_state` is a wall switch (changes a light
 its statuses). Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
 (JSON-able, keys included).
 
-Misbehaviour on purpose: :class:`NodeFaults` combines the engine's
-:class:`~custom_components.ble_mesh.mesh.provisioning.DeviceFaults` (protocol-level attacks)
-with link-level faults (drop the link, delay or corrupt replies, stop answering, lose
-segments), so tests can prove the Provisioner refuses each one.
+Misbehaviour on purpose: :class:`NodeFaults` combines :class:`~simulator.faults.DeviceFaults`
+(protocol-level attacks, produced by :class:`~simulator.faults.FaultyDevice` around the engine's
+honest device) with link-level faults (drop the link, delay or corrupt replies, stop answering,
+lose segments), so tests can prove the Provisioner refuses each one.
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ from custom_components.ble_mesh.mesh.node import (
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
     Completed,
-    Device,
-    DeviceFaults,
     DeviceResult,
     DeviceState,
     Failed,
@@ -108,6 +106,7 @@ from custom_components.ble_mesh.mesh.proxy import (
 from custom_components.ble_mesh.mesh.qr import format_uuid
 from custom_components.ble_mesh.mesh.transport import DeviceKey
 
+from .faults import DeviceFaults, FaultyDevice
 from .profiles import Profile, get_profile
 from .servers import LightState, NodeModels, Outgoing
 from .virtual_proxy import Advertisement, VirtualCharacteristic, VirtualService
@@ -223,9 +222,11 @@ class OobCapabilities:
 class NodeFaults:
     """Deliberate misbehaviour; every switch does exactly what it names. Mutable at any time.
 
-    * ``device``: the engine's protocol-level faults (wrong/reflected Confirmation, reflected
-      or off-curve public key, Random equal to the Provisioner's, Provisioning Failed with a
-      given code at a given step, truncated/oversized/out-of-order PDUs, silence at one step).
+    * ``device``: protocol-level faults (:class:`~simulator.faults.DeviceFaults`: wrong or
+      reflected Confirmation, reflected or off-curve public key, Random equal to the
+      Provisioner's, Provisioning Failed with a given code at a given step, truncated,
+      oversized or out-of-order PDUs, silence at one step, a rogue device that does not check
+      the Provisioner's Confirmation).
     * ``drop_link_after_pdu``: on receiving the Nth Provisioning PDU of a connection (1-based:
       1 = Invite, 2 = Start, 3 = Public Key, ...), drop the link instead of answering.
     * ``reply_delay``: send every reply (and a device-side disconnect) this many seconds late.
@@ -397,7 +398,7 @@ class SimulatedNode:
         self._now = 0.0
         self._link: NodeLink | None = None
         self._mode: _Mode | None = None
-        self._session: Device | None = None
+        self._session: FaultyDevice | None = None
         self._bearer: PbGattBearer | None = None
         self._bearer_open = False
         self._rx_pdus = 0
@@ -717,11 +718,11 @@ class SimulatedNode:
 
     # --- provisioning -----------------------------------------------------------------
 
-    def _new_session(self) -> Device:
-        static = self.oob.static_oob
-        return Device(
+    def _new_session(self) -> FaultyDevice:
+        """The engine's device role, behind the protocol-level faults (none by default)."""
+        return FaultyDevice(
             self.capabilities,
-            static_oob=static,
+            static_oob=self.oob.static_oob,
             oob_private_key=self._oob_private_key,
             faults=self.faults.device,
         )

@@ -1,11 +1,15 @@
 """Provisioner against device (MshPRT 1.1 §5.4.2, §5.4.4): sample data, the whole method
-matrix, every attack and fault, timers, and fuzzed PDU sequences against both state machines.
+matrix, wrong OOB values, the device refusing a misbehaving Provisioner, timers, and fuzzed PDU
+sequences against both state machines.
+
+The engine's device is honest; devices that misbehave on purpose (reflected keys, wrong
+confirmations, malformed PDUs, ...) are the simulator's, in tests/simulator/test_device_faults.py,
+driven by the same pair harness (tests/provisioning_pair.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 import itertools
 from typing import Any
 
@@ -14,7 +18,6 @@ import pytest
 
 from benchmarks.bench_provisioning import METHODS, count_exchanges
 from custom_components.ble_mesh.mesh.provisioning import (
-    OFF_CURVE_PUBLIC_KEY,
     PROTOCOL_TIMEOUT,
     PROTOCOL_TIMEOUT_OOB,
     Action,
@@ -23,7 +26,6 @@ from custom_components.ble_mesh.mesh.provisioning import (
     CapabilitiesReceived,
     Completed,
     Device,
-    DeviceFaults,
     DeviceResult,
     DeviceState,
     Failed,
@@ -59,127 +61,23 @@ from custom_components.ble_mesh.mesh.provisioning import (
     oob_public_key,
     select_method,
 )
+from tests.provisioning_pair import (
+    CMAC,
+    DATA,
+    HMAC,
+    HMAC_CAPS,
+    OFF_CURVE,
+    OOB_PRIVATE,
+    STATIC16,
+    STATIC32,
+    WRONG_OOB_METHODS,
+    Run,
+    assert_refused,
+    pdu_type_of,
+    run,
+    wrong_oob,
+)
 from tests.sig_vectors import h, ids, vectors
-
-CMAC = Algorithm.BTM_ECDH_P256_CMAC_AES128_AES_CCM
-HMAC = Algorithm.BTM_ECDH_P256_HMAC_SHA256_AES_CCM
-DATA = ProvisioningData(b"\x5a" * 16, key_index=1, iv_index=0x12345678, unicast_address=0x0200)
-STATIC16 = bytes(range(1, 17))
-STATIC32 = bytes(range(1, 33))
-OOB_PRIVATE = 0x529AA0670D72CD6497502ED473502B037E8803B5C60829A5A3CAA219505530BA
-
-
-def _pdu_type(data: bytes) -> PduType:
-    return PduType(data[0] & 0x3F)
-
-
-@dataclass
-class Run:
-    """A Provisioner and a Device connected by a fake, in-order link (h11's ConnectionPair)."""
-
-    provisioner: Provisioner
-    device: Device
-    wire: list[tuple[str, bytes]] = field(default_factory=list)  # ("P"/"D" = sender, PDU)
-    shown: dict[str, int | str] = field(default_factory=dict)
-    requests: dict[str, RequestInput] = field(default_factory=dict)
-    caps_seen: list[CapabilitiesReceived] = field(default_factory=list)
-    results: dict[str, Any] = field(default_factory=dict)
-    failures: dict[str, Failed] = field(default_factory=dict)
-    now: float = 0.0
-    # How the "person" answers a RequestInput: None = copy what the other side showed.
-    answer: dict[str, int | str | bytes] = field(default_factory=dict)
-    _queue: list[tuple[str, bytes]] = field(default_factory=list)  # (receiver, PDU)
-
-    def handle(self, role: str, actions: list[Action]) -> None:
-        peer = "D" if role == "P" else "P"
-        for action in actions:
-            if isinstance(action, SendPdu):
-                self.wire.append((role, action.data))
-                self._queue.append((peer, action.data))
-            elif isinstance(action, ShowValue):
-                self.shown[role] = action.value
-            elif isinstance(action, RequestInput):
-                self.requests[role] = action
-            elif isinstance(action, CapabilitiesReceived):
-                self.caps_seen.append(action)
-            elif isinstance(action, Completed):
-                self.results[role] = action.result
-            elif isinstance(action, Failed):
-                self.failures[role] = action
-
-    def pump(self) -> Run:
-        """Deliver PDUs and answer input requests until nothing moves."""
-        progress = True
-        while progress:
-            progress = False
-            for role in list(self.requests):
-                peer = "D" if role == "P" else "P"
-                value = self.answer.get(role, self.shown.get(peer))
-                if value is None:
-                    continue
-                del self.requests[role]
-                session = self.provisioner if role == "P" else self.device
-                if session.finished:
-                    continue
-                self.handle(role, session.provide_oob(value, self.now))  # type: ignore[arg-type]
-                progress = True
-            if self._queue:
-                receiver, data = self._queue.pop(0)
-                session = self.provisioner if receiver == "P" else self.device
-                progress = True
-                if session.finished:
-                    continue
-                self.handle(receiver, session.receive(data, self.now))
-        return self
-
-    def types(self) -> list[tuple[str, PduType]]:
-        return [(role, _pdu_type(data)) for role, data in self.wire]
-
-
-def run(
-    caps: ProvisioningCapabilities,
-    *,
-    static_oob: bytes | None = None,
-    oob_key: bool = False,
-    faults: DeviceFaults | None = None,
-    start: ProvisioningStart | None = None,
-    provisioner_static: bytes | None = None,
-    data: ProvisioningData = DATA,
-    answer: dict[str, int | str | bytes] | None = None,
-) -> Run:
-    device = Device(
-        caps,
-        static_oob=static_oob,
-        oob_private_key=OOB_PRIVATE if caps.public_key_oob else None,
-        faults=faults,
-    )
-    provisioner = Provisioner(
-        data,
-        static_oob=provisioner_static if provisioner_static is not None else static_oob,
-        device_public_key=device.oob_public_key if oob_key else None,
-        auto_select=start is None,
-    )
-    pair = Run(provisioner, device, answer=answer or {})
-    pair.handle("P", provisioner.start(0.0))
-    pair.pump()
-    if start is not None and provisioner.state is ProvisionerState.WAIT_CHOICE:
-        pair.handle("P", provisioner.choose(start, 0.0))
-        pair.pump()
-    return pair
-
-
-def assert_refused(pair: Run, reason: FailureReason, code: ProvisioningErrorCode | None) -> None:
-    failed = pair.failures["P"]
-    assert failed.close_link
-    assert failed.failure.reason is reason
-    assert failed.failure.code is code
-    assert pair.provisioner.state is ProvisionerState.FAILED
-    assert pair.provisioner.failure == failed.failure
-    assert "P" not in pair.results
-    # §5.4.4: the Provisioner never sends Provisioning Failed.
-    assert all(_pdu_type(d) is not PduType.FAILED for r, d in pair.wire if r == "P")
-    assert pair.provisioner.next_deadline() is None
-
 
 # --- SIG sample data: the exact PDUs of §8.7 / §8.17 ---------------------------------------
 
@@ -472,145 +370,27 @@ def test_unicast_range_must_fit() -> None:
     )
 
 
-# --- attacks and faults: each refused with a clear reason and no result ---------------------
-
-HMAC_CAPS = capabilities(static_oob=True)
+# --- wrong values and bad PDUs: each refused with a clear reason and no result -------------
 
 
-@pytest.mark.parametrize(
-    ("faults", "reason", "code"),
-    [
-        (
-            DeviceFaults(reflect_public_key=True),
-            FailureReason.REFLECTED_PUBLIC_KEY,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-        (
-            DeviceFaults(off_curve_public_key=True),
-            FailureReason.INVALID_PUBLIC_KEY,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-        (
-            DeviceFaults(wrong_confirmation=True),
-            FailureReason.CONFIRMATION_FAILED,
-            ProvisioningErrorCode.CONFIRMATION_FAILED,
-        ),
-        (
-            DeviceFaults(reflect_confirmation=True),
-            FailureReason.REFLECTED_CONFIRMATION,
-            ProvisioningErrorCode.CONFIRMATION_FAILED,
-        ),
-        (
-            DeviceFaults(random_equal_to_provisioner=True),
-            FailureReason.REFLECTED_RANDOM,
-            ProvisioningErrorCode.CONFIRMATION_FAILED,
-        ),
-        (
-            DeviceFaults(unexpected_pdu_at=PduType.PUBLIC_KEY),
-            FailureReason.UNEXPECTED_PDU,
-            ProvisioningErrorCode.UNEXPECTED_PDU,
-        ),
-        (
-            DeviceFaults(truncate_pdu=PduType.CAPABILITIES),
-            FailureReason.MALFORMED_PDU,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-        (
-            DeviceFaults(truncate_pdu=PduType.PUBLIC_KEY),
-            FailureReason.MALFORMED_PDU,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-        (
-            DeviceFaults(oversize_pdu=PduType.CONFIRMATION),
-            FailureReason.MALFORMED_PDU,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-        (
-            DeviceFaults(oversize_pdu=PduType.COMPLETE),
-            FailureReason.MALFORMED_PDU,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-        (
-            DeviceFaults(truncate_pdu=PduType.RANDOM),
-            FailureReason.MALFORMED_PDU,
-            ProvisioningErrorCode.INVALID_FORMAT,
-        ),
-    ],
-    ids=lambda x: x if isinstance(x, str) else None,
-)
-def test_device_fault_refused(
-    faults: DeviceFaults, reason: FailureReason, code: ProvisioningErrorCode
-) -> None:
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=faults)
-    assert_refused(pair, reason, code)
-
-
-def test_fault_exactly_one_check() -> None:
-    # Each fault trips its own named check and nothing earlier.
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=DeviceFaults(wrong_confirmation=True))
-    assert [t for _, t in pair.types()][-1] is PduType.RANDOM  # got as far as the Randoms
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=DeviceFaults(reflect_public_key=True))
-    device_key = pair.wire[-1][1][1:]
-    assert device_key == pair.provisioner.public_key
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=DeviceFaults(off_curve_public_key=True))
-    assert pair.wire[-1][1][1:] == OFF_CURVE_PUBLIC_KEY
-
-
-@pytest.mark.parametrize(
-    "step", [PduType.INVITE, PduType.START, PduType.CONFIRMATION, PduType.DATA]
-)
-@pytest.mark.parametrize(
-    "code", [ProvisioningErrorCode.OUT_OF_RESOURCES, ProvisioningErrorCode.UNEXPECTED_ERROR]
-)
-def test_failed_from_device(step: PduType, code: ProvisioningErrorCode) -> None:
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=DeviceFaults(fail_with=code, fail_at=step))
-    assert_refused(pair, FailureReason.REMOTE_FAILED, code)
-    assert pair.wire[-1] == ("D", ProvisioningFailed(code).to_bytes())
-    assert pair.failures["D"].failure.reason is FailureReason.INJECTED_FAULT
-    assert not pair.failures["D"].close_link
-
-
-@pytest.mark.parametrize(
-    "method",
-    [AuthMethod.STATIC_OOB, AuthMethod.OUTPUT_OOB, AuthMethod.INPUT_OOB],
-)
+@pytest.mark.parametrize("method", WRONG_OOB_METHODS)
 def test_wrong_oob_value(method: AuthMethod) -> None:
-    caps = capabilities(
-        static_oob=method is AuthMethod.STATIC_OOB,
-        output_actions=frozenset({OutputAction.OUTPUT_NUMERIC})
-        if method is AuthMethod.OUTPUT_OOB
-        else frozenset(),
-        output_oob_size=8,
-        input_actions=frozenset({InputAction.INPUT_NUMERIC})
-        if method is AuthMethod.INPUT_OOB
-        else frozenset(),
-        input_oob_size=8,
-    )
-    static = STATIC32 if method is AuthMethod.STATIC_OOB else None
-    wrong: dict[str, int | str | bytes] = {}
-    if method is AuthMethod.OUTPUT_OOB:
-        wrong = {"P": 0}  # the user types something else than the device displays
-    elif method is AuthMethod.INPUT_OOB:
-        wrong = {"D": 0}  # the user types something else into the device
-    provisioner_static = bytes(32) if static else None
+    case = wrong_oob(method)
     # An honest device detects the mismatch first (it checks our Confirmation when we reveal
-    # our Random) and reports Confirmation Failed.
-    pair = run(caps, static_oob=static, provisioner_static=provisioner_static, answer=wrong)
+    # our Random) and reports Confirmation Failed. A rogue device that does not check and
+    # carries on is caught by us: tests/simulator/test_device_faults.py.
+    pair = run(
+        case.caps,
+        static_oob=case.static,
+        provisioner_static=case.provisioner_static,
+        answer=case.answer,
+    )
     assert pair.failures["D"].failure.reason is FailureReason.CONFIRMATION_FAILED
     assert pair.wire[-1] == (
         "D",
         ProvisioningFailed(ProvisioningErrorCode.CONFIRMATION_FAILED).to_bytes(),
     )
     assert_refused(pair, FailureReason.REMOTE_FAILED, ProvisioningErrorCode.CONFIRMATION_FAILED)
-    # A rogue device that does not know the value and carries on is caught by us.
-    rogue = DeviceFaults(ignore_confirmation_failure=True)
-    pair = run(
-        caps, static_oob=static, provisioner_static=provisioner_static, answer=wrong, faults=rogue
-    )
-    assert "D" not in pair.failures
-    assert_refused(
-        pair, FailureReason.CONFIRMATION_FAILED, ProvisioningErrorCode.CONFIRMATION_FAILED
-    )
 
 
 def test_out_of_order_pdu() -> None:
@@ -714,7 +494,7 @@ def test_device_refusals() -> None:
     )
     device = _device_at_public_key()
     _device_failed(
-        device.receive(ProvisioningPublicKey(OFF_CURVE_PUBLIC_KEY).to_bytes(), 0.0),
+        device.receive(ProvisioningPublicKey(OFF_CURVE).to_bytes(), 0.0),
         ProvisioningErrorCode.INVALID_FORMAT,
         FailureReason.INVALID_PUBLIC_KEY,
     )
@@ -736,7 +516,7 @@ class _ManualProvisioner:
         """Deliver provisioner PDUs to the device until the next is of ``pdu_type``."""
         while True:
             data = self.to_device.pop(0)
-            if _pdu_type(data) is pdu_type:
+            if pdu_type_of(data) is pdu_type:
                 return data
             for action in self.device.receive(data, 0.0):
                 if isinstance(action, SendPdu):
@@ -839,32 +619,14 @@ def test_timer_is_120s_with_output_or_input_oob() -> None:
     assert out == [Failed(device.failure, close_link=True)]  # no SendPdu
 
 
-def test_silent_device_times_out() -> None:
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=DeviceFaults(silent_at=PduType.CONFIRMATION))
-    assert pair.provisioner.state is ProvisionerState.WAIT_CONFIRMATION
-    deadline = pair.provisioner.next_deadline()
-    assert deadline is not None
-    out = pair.provisioner.timeout(deadline)
-    assert isinstance(out[0], Failed)
-    assert out[0].failure.reason is FailureReason.TIMEOUT
-    assert pair.provisioner.failure is not None
-    assert not pair.results
-
-
-def test_input_complete_skipped_times_out() -> None:
-    caps = capabilities(input_actions=frozenset({InputAction.PUSH}), input_oob_size=1)
-    pair = run(caps, faults=DeviceFaults(skip_input_complete=True))
-    assert pair.provisioner.state is ProvisionerState.WAIT_INPUT_COMPLETE
-    assert pair.device.state is DeviceState.WAIT_CONFIRMATION
-    assert not pair.results
-
-
 # --- a finished session is dead ---------------------------------------------------------------
 
 
 def test_failed_session_refuses_everything() -> None:
-    pair = run(HMAC_CAPS, static_oob=STATIC32, faults=DeviceFaults(wrong_confirmation=True))
+    # A wrong static OOB value: the device refuses our Confirmation, so we fail.
+    pair = run(HMAC_CAPS, static_oob=STATIC32, provisioner_static=bytes(32))
     provisioner = pair.provisioner
+    assert provisioner.state is ProvisionerState.FAILED
     state, failure = provisioner.state, provisioner.failure
     calls: list[Callable[[], object]] = [
         lambda: provisioner.receive(b"\x08", 1.0),
@@ -929,7 +691,7 @@ def test_fresh_keys_and_values_per_session() -> None:
     assert len({r.provisioner.public_key for r in runs}) == 3
     assert len({r.device.public_key for r in runs}) == 3
     assert len({r.shown["P"] for r in runs}) == 3
-    randoms = {d[1:] for r in runs for role, d in r.wire if _pdu_type(d) is PduType.RANDOM}
+    randoms = {d[1:] for r in runs for role, d in r.wire if pdu_type_of(d) is PduType.RANDOM}
     assert len(randoms) == 6
     assert len({r.results["P"].device_key for r in runs}) == 3
 
@@ -941,7 +703,7 @@ def test_oob_public_key_from_qr() -> None:
     assert pair.device.public_key == oob_public_key(OOB_PRIVATE)
     assert [t for role, t in pair.types() if role == "D"].count(PduType.PUBLIC_KEY) == 0
     # An invalid OOB key supplied by the caller is a usage error at choose time.
-    provisioner = Provisioner(DATA, device_public_key=OFF_CURVE_PUBLIC_KEY)
+    provisioner = Provisioner(DATA, device_public_key=OFF_CURVE)
     device = Device(caps, oob_private_key=OOB_PRIVATE)
     p = Run(provisioner, device)
     p.handle("P", provisioner.start(0.0))

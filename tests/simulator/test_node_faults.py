@@ -7,13 +7,13 @@ import pytest
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
     AuthMethod,
-    DeviceFaults,
     FailureReason,
     PduType,
     ProvisioningErrorCode,
     ProvisioningStart,
 )
 from custom_components.ble_mesh.mesh.proxy import ProxySarError
+from simulator.faults import DeviceFaults
 from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
 
 from .harness import FakeClock, ProvisioningRun, provision

@@ -30,14 +30,7 @@ from .auth import (
     select_method,
     session_keys,
 )
-from .device import (
-    OFF_CURVE_PUBLIC_KEY,
-    Device,
-    DeviceFaults,
-    DeviceResult,
-    DeviceState,
-    oob_public_key,
-)
+from .device import Device, DeviceResult, DeviceState, oob_public_key
 from .pdus import (
     Algorithm,
     AuthMethod,
@@ -91,7 +84,6 @@ StartParameters = ProvisioningStart
 """The method choice is the Start PDU itself (algorithm, public key, auth method/action/size)."""
 
 __all__ = [
-    "OFF_CURVE_PUBLIC_KEY",
     "PROTOCOL_TIMEOUT",
     "PROTOCOL_TIMEOUT_OOB",
     "Action",
@@ -100,7 +92,6 @@ __all__ = [
     "CapabilitiesReceived",
     "Completed",
     "Device",
-    "DeviceFaults",
     "DeviceResult",
     "DeviceState",
     "Failed",

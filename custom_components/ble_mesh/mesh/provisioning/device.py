@@ -16,8 +16,9 @@ On an error other than a timeout the device sends Provisioning Failed with the T
 Cannot Assign Addresses 0x08, ...) and waits for the Provisioner to close the link
 (``Failed(close_link=False)``); on a timeout it sends nothing and closes the link (§5.4.4).
 
-:class:`DeviceFaults` makes the device misbehave on purpose, one named fault at a time, so
-tests (and the simulator) can prove that the Provisioner refuses each attack.
+The device is honest: it has no switch to misbehave. Attacks on the Provisioner (reflected
+keys, wrong confirmations, malformed PDUs) are produced outside the engine, by the simulator
+tampering with what goes in and out of this class (``simulator.faults``).
 """
 
 from __future__ import annotations
@@ -88,58 +89,16 @@ from .provisioner import (
 )
 
 __all__ = [
-    "OFF_CURVE_PUBLIC_KEY",
     "Device",
-    "DeviceFaults",
     "DeviceResult",
     "DeviceState",
     "oob_public_key",
 ]
 
-# A point that is not on P-256 (x = 1, y = 1): what an invalid-curve attacker would send.
-OFF_CURVE_PUBLIC_KEY = (1).to_bytes(32, "big") + (1).to_bytes(32, "big")
-
 
 def oob_public_key(private_value: int) -> bytes:
     """The 64-octet public key of a device's static OOB key pair (what its QR code carries)."""
     return crypto.EcdhKeyPair(private_value).public_key
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceFaults:
-    """Deliberate misbehaviour of a simulated device; each fault does exactly what it names.
-
-    * ``wrong_confirmation``: send a Confirmation that does not match the Random we reveal.
-    * ``reflect_confirmation``: send the Provisioner's Confirmation back as ours.
-    * ``reflect_public_key``: send the Provisioner's public key back as ours (CVE-2020-26560).
-    * ``off_curve_public_key``: send a public key that is not a P-256 point.
-    * ``random_equal_to_provisioner``: send the Provisioner's Random back as ours.
-    * ``fail_with`` / ``fail_at``: on receiving a PDU of type ``fail_at``, answer Provisioning
-      Failed with ``fail_with`` instead of the normal response.
-    * ``truncate_pdu``: drop the last octet of the PDU of this type we send.
-    * ``oversize_pdu``: append one octet to the PDU of this type we send.
-    * ``unexpected_pdu_at``: on receiving a PDU of this type, answer Provisioning Complete
-      (a PDU out of order) instead of the normal response.
-    * ``silent_at``: on receiving a PDU of this type, answer nothing (the peer times out).
-    * ``skip_input_complete``: with Input OOB, go on after the value is entered without
-      sending Input Complete.
-    * ``ignore_confirmation_failure``: do not check the Provisioner's Confirmation (a rogue
-      device that does not know the AuthValue carries on, so the Provisioner must catch it).
-    """
-
-    wrong_confirmation: bool = False
-    reflect_confirmation: bool = False
-    reflect_public_key: bool = False
-    off_curve_public_key: bool = False
-    random_equal_to_provisioner: bool = False
-    fail_with: ProvisioningErrorCode | None = None
-    fail_at: PduType = PduType.INVITE
-    truncate_pdu: PduType | None = None
-    oversize_pdu: PduType | None = None
-    unexpected_pdu_at: PduType | None = None
-    silent_at: PduType | None = None
-    skip_input_complete: bool = False
-    ignore_confirmation_failure: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +160,9 @@ class Device(SessionBase):
     ``capabilities`` is what the device announces. ``static_oob`` must be given when it
     announces static OOB (16 or 32 octets; shorter values are zero padded for the algorithm),
     ``oob_private_key`` (the static key pair whose public key is in the QR code) when it
-    announces an OOB public key. ``private_key`` and ``random`` are for tests (sample data):
-    by default a fresh key pair and Random per session come from ``secrets``.
+    announces an OOB public key. ``private_key`` and ``random`` fix the session's key pair and
+    Random (the sample data use them; a Random whose length does not fit the algorithm chosen
+    at Start is replaced): by default both come fresh from ``secrets`` for every session.
     """
 
     __slots__ = (
@@ -215,7 +175,6 @@ class Device(SessionBase):
         "_start",
         "_static_oob",
         "capabilities",
-        "faults",
         "public_key",
         "state",
     )
@@ -228,7 +187,6 @@ class Device(SessionBase):
         oob_private_key: int | None = None,
         private_key: int | None = None,
         random: bytes | None = None,
-        faults: DeviceFaults | None = None,
         protocol_timeout: float = PROTOCOL_TIMEOUT,
         oob_timeout: float = PROTOCOL_TIMEOUT_OOB,
     ) -> None:
@@ -246,7 +204,6 @@ class Device(SessionBase):
         self._oob_key_pair = (
             crypto.EcdhKeyPair(oob_private_key) if oob_private_key is not None else None
         )
-        self.faults = faults or DeviceFaults()
         self._s = _Secrets(crypto.EcdhKeyPair(private_key), random=random or b"")
         self.public_key: bytes = b""  # ours in this session, once Start chose the method
         self.state = DeviceState.WAIT_INVITE
@@ -284,14 +241,6 @@ class Device(SessionBase):
                     ProvisioningErrorCode.UNEXPECTED_PDU,
                     f"{pdu.PDU_TYPE.name} is not expected in state {self.state.name}",
                 )
-            faults = self.faults
-            if faults.fail_with is not None and faults.fail_at is pdu.PDU_TYPE:
-                raise _abort(FailureReason.INJECTED_FAULT, faults.fail_with, "injected failure")
-            if faults.silent_at is pdu.PDU_TYPE:
-                return actions
-            if faults.unexpected_pdu_at is pdu.PDU_TYPE:
-                self._send(actions, ProvisioningComplete(), now)
-                return actions
             self._dispatch(actions, pdu, now)
         except _Abort as abort:
             actions.extend(self._failed(abort.failure))
@@ -311,8 +260,7 @@ class Device(SessionBase):
         self.state = DeviceState.WAIT_CONFIRMATION
         actions: list[Action] = []
         self._restart_timer(now)
-        if not self.faults.skip_input_complete:
-            self._send(actions, ProvisioningInputComplete(), now)
+        self._send(actions, ProvisioningInputComplete(), now)
         return actions
 
     # --- handlers ---------------------------------------------------------------------
@@ -362,15 +310,10 @@ class Device(SessionBase):
         self._peer_public_key = pdu.key
         self._s.ecdh_secret = ecdh_or_abort(self._s.key_pair, pdu.key)
         self._s.key_pair = None  # §5.4.2.3: delete the (ephemeral) private key after ECDH
-        sent_key = self.public_key
-        if self.faults.reflect_public_key:
-            sent_key = pdu.key
-        elif self.faults.off_curve_public_key:
-            sent_key = OFF_CURVE_PUBLIC_KEY
         inputs = confirmation_inputs(invite, self.capabilities, start, pdu.key, self.public_key)
         self._s.conf_salt = confirmation_salt(start.algorithm, inputs)
         if start.public_key is PublicKeyMethod.NO_OOB:
-            self._send(actions, ProvisioningPublicKey(sent_key), now)
+            self._send(actions, ProvisioningPublicKey(self.public_key), now)
         if start.auth_method is AuthMethod.OUTPUT_OOB:
             assert isinstance(start.auth_action, OutputAction)
             # §5.4.2.4: a fresh random value every session, shown to the person.
@@ -423,13 +366,8 @@ class Device(SessionBase):
                 "the Provisioner Confirmation equals our own",
             )
         self._peer_confirmation = pdu.confirmation
-        sent = self._s.confirmation
-        if self.faults.reflect_confirmation:
-            sent = pdu.confirmation
-        elif self.faults.wrong_confirmation:
-            sent = bytes((sent[0] ^ 0x01,)) + sent[1:]
         self.state = DeviceState.WAIT_RANDOM
-        self._send(actions, ProvisioningConfirmation(sent), now)
+        self._send(actions, ProvisioningConfirmation(self._s.confirmation), now)
 
     def _on_random(self, actions: list[Action], pdu: ProvisioningRandom, now: float) -> None:
         start = self._start
@@ -449,9 +387,7 @@ class Device(SessionBase):
         expected = confirmation_value(
             start.algorithm, self._s.conf_key, pdu.random, self._s.auth_value
         )
-        if not hmac.compare_digest(expected, self._peer_confirmation) and not (
-            self.faults.ignore_confirmation_failure
-        ):
+        if not hmac.compare_digest(expected, self._peer_confirmation):
             raise _abort(
                 FailureReason.CONFIRMATION_FAILED,
                 ProvisioningErrorCode.CONFIRMATION_FAILED,
@@ -459,9 +395,8 @@ class Device(SessionBase):
             )
         prov_salt = provisioning_salt(self._s.conf_salt, pdu.random, self._s.random)
         self._s.keys = session_keys(self._s.ecdh_secret, prov_salt)
-        sent = pdu.random if self.faults.random_equal_to_provisioner else self._s.random
         self.state = DeviceState.WAIT_DATA
-        self._send(actions, ProvisioningRandom(sent), now)
+        self._send(actions, ProvisioningRandom(self._s.random), now)
 
     def _on_data(self, actions: list[Action], pdu: ProvisioningDataPdu, now: float) -> None:
         start, keys = self._start, self._s.keys
@@ -508,12 +443,7 @@ class Device(SessionBase):
     # --- plumbing ---------------------------------------------------------------------
 
     def _send(self, actions: list[Action], pdu: ProvisioningPdu, now: float) -> None:
-        data = pdu.to_bytes()
-        if self.faults.truncate_pdu is pdu.PDU_TYPE:
-            data = data[:-1]
-        if self.faults.oversize_pdu is pdu.PDU_TYPE:
-            data += b"\x00"
-        actions.append(SendPdu(data))
+        actions.append(SendPdu(pdu.to_bytes()))
         self._restart_timer(now)
 
     def _forget(self) -> None:

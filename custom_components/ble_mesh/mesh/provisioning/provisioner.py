@@ -135,7 +135,6 @@ class FailureReason(StrEnum):
     DECRYPTION_FAILED = "decryption_failed"
     INVALID_PROVISIONING_DATA = "invalid_provisioning_data"
     CANNOT_ASSIGN_ADDRESSES = "cannot_assign_addresses"
-    INJECTED_FAULT = "injected_fault"  # (simulated device) DeviceFaults.fail_with
 
 
 @dataclass(frozen=True, slots=True)
