@@ -700,7 +700,7 @@ async def test_command_latency_and_large_network(
     await asyncio.sleep(READS_SETTLE)  # the state reads of this setup time out too
     await hass.async_block_till_done()
     runtime = entry.runtime_data
-    mesh_store = runtime.store
+    mesh_store = runtime.store.files
     requests = {"save": 0, "delay_save": 0}
     inner = mesh_store._store  # noqa: SLF001 - counting calls only
     orig_save, orig_delay = inner.async_save, inner.async_delay_save

@@ -1259,23 +1259,23 @@ class NodeModels:
         if isinstance(m, c.ConfigKeyRefreshPhaseGet):
             if m.net_key_index not in self.net_keys:
                 return c.ConfigKeyRefreshPhaseStatus(
-                    c.ConfigStatus.INVALID_NETKEY_INDEX, m.net_key_index, c.KeyRefreshPhase.NORMAL
+                    c.ConfigStatus.INVALID_NETKEY_INDEX, m.net_key_index, KeyRefreshPhase.NORMAL
                 )
             phase = self.net_keys.get(m.net_key_index).phase
             return c.ConfigKeyRefreshPhaseStatus(
-                c.ConfigStatus.SUCCESS, m.net_key_index, c.KeyRefreshPhase(int(phase))
+                c.ConfigStatus.SUCCESS, m.net_key_index, KeyRefreshPhase(int(phase))
             )
         if isinstance(m, c.ConfigKeyRefreshPhaseSet):
             if m.net_key_index not in self.net_keys:
                 return c.ConfigKeyRefreshPhaseStatus(
-                    c.ConfigStatus.INVALID_NETKEY_INDEX, m.net_key_index, c.KeyRefreshPhase.NORMAL
+                    c.ConfigStatus.INVALID_NETKEY_INDEX, m.net_key_index, KeyRefreshPhase.NORMAL
                 )
             try:
                 self.net_keys.set_phase(m.net_key_index, m.transition)
             except UsageError:
                 phase = self.net_keys.get(m.net_key_index).phase
                 return c.ConfigKeyRefreshPhaseStatus(
-                    c.ConfigStatus.CANNOT_SET, m.net_key_index, c.KeyRefreshPhase(int(phase))
+                    c.ConfigStatus.CANNOT_SET, m.net_key_index, KeyRefreshPhase(int(phase))
                 )
             if m.transition == 3:
                 for index, (net_index, _key, new_key) in list(self.app_key_records.items()):
@@ -1284,7 +1284,7 @@ class NodeModels:
                 self._sync_app_keys()
             phase = self.net_keys.get(m.net_key_index).phase
             return c.ConfigKeyRefreshPhaseStatus(
-                c.ConfigStatus.SUCCESS, m.net_key_index, c.KeyRefreshPhase(int(phase))
+                c.ConfigStatus.SUCCESS, m.net_key_index, KeyRefreshPhase(int(phase))
             )
         # AppKeys
         if isinstance(m, c.ConfigAppKeyGet):

@@ -29,6 +29,7 @@ from .const import (
 )
 from .devices import async_update_node_devices
 from .mesh.errors import MeshError
+from .network_store import NetworkStore
 from .runtime import MeshConfigEntry, MeshRuntime
 from .services import async_setup_services, node_for_device
 from .storage import MeshStore, StorageCorruptError
@@ -77,12 +78,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     if network is None:
         raise storage_failure("storage_missing")
     try:
-        runtime = MeshRuntime(hass=hass, entry_id=entry.entry_id, network=network, store=store)
+        runtime = MeshRuntime(
+            hass=hass, entry_id=entry.entry_id, store=NetworkStore(hass, store, network)
+        )
     except MeshError as err:  # stored IV Index / SEQ / replay list that make no sense
         raise storage_failure("storage_corrupt") from err
     ir.async_delete_issue(hass, DOMAIN, issue_id)
     entry.runtime_data = runtime
-    async_update_node_devices(hass, entry)
+    async_update_node_devices(hass, entry.entry_id, network)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     runtime.async_set_idle_release(idle_release(entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))

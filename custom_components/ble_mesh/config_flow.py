@@ -71,10 +71,11 @@ from .mesh.provisioning import (
     select_method,
 )
 from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
+from .network_store import AddressReservation, async_create_network
 from .options_flow import BleMeshOptionsFlow
 from .provisioning_session import ProvisioningSession, SessionEvent, failure_reason_key
 from .runtime import MeshConfigEntry
-from .storage import MeshStore, now_iso
+from .storage import now_iso
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -196,6 +197,8 @@ class _Attempt:
     progress_action: str = "connecting"
     progress_shown: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    reservation: AddressReservation | None = None
+    """The unicast range held for the device in an existing network (released on failure)."""
 
 
 class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -474,9 +477,16 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 static_oob_available=static is not None,
                 auth_method=method,
             )
-            address = self._network.allocate_unicast(
-                self._local_provisioner_uuid(), caps.number_of_elements, iv_index=self._iv_index()
-            )
+            if self._entry is not None:
+                # Held in the network's store: a second dialog gets another range.
+                attempt.reservation = await self._entry.runtime_data.store.async_reserve_unicast(
+                    caps.number_of_elements, iv_index=self._iv_index()
+                )
+                address = attempt.reservation.first
+            else:  # a network this dialog creates: nobody else allocates in it
+                address = self._network.allocate_unicast(
+                    self._local_provisioner_uuid(), caps.number_of_elements, iv_index=0
+                )
             attempt.session.choose(
                 start,
                 unicast_address=address,
@@ -550,22 +560,24 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert isinstance(attempt.event, Completed)
         result = attempt.event.result
         assert isinstance(result, ProvisionerResult)
+        reservation, attempt.reservation = attempt.reservation, None  # taken by the node now
         await self._async_end_attempt()
         node = self._node_from_result(result)
         network = self._network
         assert network is not None
-        network.add_node(node, iv_index=self._iv_index())
-        network.touch(now_iso())
         if self._entry is None:
+            network.add_node(node, iv_index=0)
+            network.touch(now_iso())
             mesh_uuid = network.mesh_uuid.hex
             await self.async_set_unique_id(mesh_uuid, raise_on_progress=False)
-            await MeshStore(self.hass, mesh_uuid).async_save(network)
+            await async_create_network(self.hass, network)
             return self.async_create_entry(
                 title=network.mesh_name, data={CONF_MESH_UUID: mesh_uuid}
             )
-        runtime = self._entry.runtime_data
-        await runtime.store.async_save(network)
-        runtime.async_node_added(node)
+        # The store records it, then configures it (its listener, the runtime).
+        await self._entry.runtime_data.store.async_commit_node(
+            node, iv_index=self._iv_index(), reservation=reservation
+        )
         return self.async_abort(
             reason="provisioned", description_placeholders={"name": self._device_name()}
         )
@@ -601,12 +613,18 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_end_attempt(self) -> None:
         if (attempt := self._take_attempt()) is not None:
-            await attempt.session.async_close()
+            await self._async_close(attempt)
+
+    async def _async_close(self, attempt: _Attempt) -> None:
+        await attempt.session.async_close()
+        reservation, attempt.reservation = attempt.reservation, None
+        if reservation is not None and self._entry is not None:
+            await self._entry.runtime_data.store.async_release(reservation)
 
     def async_remove(self) -> None:
-        """The dialog was closed: close the link and drop the session's secrets."""
+        """The dialog was closed: close the link, drop the session's secrets, free the range."""
         if (attempt := self._take_attempt()) is not None:
-            self.hass.async_create_task(attempt.session.async_close())
+            self.hass.async_create_task(self._async_close(attempt))
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -749,7 +767,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         mesh_uuid = network.mesh_uuid.hex
         await self.async_set_unique_id(mesh_uuid, raise_on_progress=False)
         self._abort_if_unique_id_configured()
-        await MeshStore(self.hass, mesh_uuid).async_save(network)
+        await async_create_network(self.hass, network)
         return self.async_create_entry(title=network.mesh_name, data={CONF_MESH_UUID: mesh_uuid})
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bluetooth_numbers import company
 from bluetooth_numbers.exceptions import UnknownCICError
 from homeassistant.core import HomeAssistant, callback
@@ -11,10 +9,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import DOMAIN
-from .mesh.database import Node
-
-if TYPE_CHECKING:
-    from .runtime import MeshConfigEntry
+from .mesh.database import MeshNetwork, Node
 
 
 def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
@@ -63,11 +58,9 @@ def async_register_node(hass: HomeAssistant, entry_id: str, mesh_uuid: str, node
 
 
 @callback
-def async_update_node_devices(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
+def async_update_node_devices(hass: HomeAssistant, entry_id: str, network: MeshNetwork) -> None:
     """Create or update one device per node (provisioners' own nodes are not devices)."""
-    runtime = entry.runtime_data
-    network = runtime.network
     provisioner_uuids = {p.uuid for p in network.provisioners}
     for node in network.nodes:
         if node.uuid not in provisioner_uuids:
-            async_register_node(hass, entry.entry_id, runtime.mesh_uuid, node)
+            async_register_node(hass, entry_id, network.mesh_uuid.hex, node)

@@ -1,12 +1,13 @@
 """Mesh groups: a group address the members' light servers subscribe to (MshPRT 1.1 §3.4.2.4).
 
-Creating a group allocates an address from Home Assistant's group range, records the group,
-then sends Config Model Subscription Add (device key, acknowledged) for every light server
-model of every member element: Generic OnOff, Light Lightness, CTL, HSL, xyL and the Scene
-servers, so one group-addressed Set (or Scene Store / Recall) reaches all members. Each
-subscription is recorded in the database models' ``subscribe`` lists as soon as the node
-confirms it, so the database always says what the nodes hold. The proxy's accept list gains
-the group, and the light platform adds a group light (``SIGNAL_GROUP_ADDED``).
+Creating a group reserves an address from Home Assistant's group range, then sends Config
+Model Subscription Add (device key, acknowledged) for every light server model of every member
+element: Generic OnOff, Light Lightness, CTL, HSL, xyL and the Scene servers, so one
+group-addressed Set (or Scene Store / Recall) reaches all members. Each subscription is
+recorded (through the network store) in the database models' ``subscribe`` lists as soon as
+the node confirms it, so the database always says what the nodes hold. Then the group itself
+is recorded: the store tells the runtime (the proxy's accept list gains the group) and the
+light platform (a group light).
 
 Deleting sends Subscription Delete to the members; a member out of reach keeps its
 subscription (recorded as such) and is named to the caller, the group goes all the same.
@@ -14,15 +15,13 @@ subscription (recorded as such) and is named to the caller, the group goes all t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
 from typing import TYPE_CHECKING
 
-from homeassistant.helpers.dispatcher import async_dispatcher_send
-
-from .const import SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED
 from .exceptions import MeshCommunicationError
-from .mesh.database import Element, Group, Model, Node
+from .mesh.database import Element, Group, MeshNetwork, Model, Node
 from .mesh.models import model_ids as ids
 from .mesh.models.common import ModelId
 from .mesh.models.config import (
@@ -33,10 +32,10 @@ from .mesh.models.config import (
     ConfigModelSubscriptionStatus,
     ConfigStatus,
 )
-from .node_config import APP_KEY_INDEX, ConfigurationRefusedError
+from .node_config import APP_KEY_INDEX, ConfigurationRefusedError, bind_app_key
 
 if TYPE_CHECKING:
-    from .runtime import MeshRuntime
+    from .client import MeshClient
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,39 +81,51 @@ def group_unique_id(mesh_uuid: str, address: int) -> str:
     return f"{mesh_uuid}_group_{address:04x}"
 
 
-def members(runtime: MeshRuntime, address: int) -> list[Member]:
+def members(network: MeshNetwork, address: int) -> list[Member]:
     """The elements whose group models subscribe to ``address``, per the database."""
     return [
         Member(node, element)
-        for node in runtime.network.nodes
+        for node in network.nodes
         for element in node.elements
         if any(address in m.subscribe for m in Member(node, element).models())
     ]
 
 
-def all_members(runtime: MeshRuntime) -> list[Member]:
+def all_members(network: MeshNetwork) -> list[Member]:
     """Every element of the network with a model a group (or all-nodes) message reaches."""
     return [
         member
-        for node in runtime.network.nodes
+        for node in network.nodes
         for element in node.elements
         if (member := Member(node, element)).models()
     ]
 
 
-def member_at(runtime: MeshRuntime, address: int) -> Member | None:
+def member_at(network: MeshNetwork, address: int) -> Member | None:
     """The element with this unicast address, when it has a model a group can address."""
-    found = runtime.network.element_at(address)
+    found = network.element_at(address)
     if found is None:
         return None
     member = Member(*found)
     return member if member.models() else None
 
 
+def _subscription(model: Model, address: int, subscribed: bool) -> Callable[[Node], None]:
+    """A store change: ``model`` listens to ``address`` (or no longer does)."""
+
+    def change(_node: Node) -> None:
+        if subscribed and address not in model.subscribe:
+            model.subscribe.append(address)
+        elif not subscribed and address in model.subscribe:
+            model.subscribe.remove(address)
+
+    return change
+
+
 async def _request_status(
-    runtime: MeshRuntime, member: Member, message: ConfigModelSubscriptionAdd
+    client: MeshClient, member: Member, message: ConfigModelSubscriptionAdd
 ) -> None:
-    status = await runtime.async_send(
+    status = await client.async_send(
         member.node.unicast_address,
         message,
         device_key=True,
@@ -127,12 +138,12 @@ async def _request_status(
         )
 
 
-async def _async_subscribe(runtime: MeshRuntime, member: Member, address: int) -> None:
+async def _async_subscribe(client: MeshClient, member: Member, address: int) -> None:
     for model in member.models():
         if model.model_id == ids.SCENE_SETUP_SERVER and APP_KEY_INDEX not in model.bind:
             # Scene Store needs it bound; nodes configured before node_config bound it do not
             # have it yet (binding again is harmless).
-            bound = await runtime.async_send(
+            bound = await client.async_send(
                 member.node.unicast_address,
                 ConfigModelAppBind(member.address, APP_KEY_INDEX, ModelId(model.model_id)),
                 device_key=True,
@@ -143,22 +154,22 @@ async def _async_subscribe(runtime: MeshRuntime, member: Member, address: int) -
                 raise ConfigurationRefusedError(
                     member.node.unicast_address, "Model App Bind", bound.status
                 )
-            model.bind.append(APP_KEY_INDEX)
+            await client.store.async_update_node(member.node, bind_app_key(model))
         if address in model.subscribe:
             continue
         await _request_status(
-            runtime,
+            client,
             member,
             ConfigModelSubscriptionAdd(member.address, address, ModelId(model.model_id)),
         )
-        model.subscribe.append(address)
+        await client.store.async_update_node(member.node, _subscription(model, address, True))
 
 
-async def _async_unsubscribe(runtime: MeshRuntime, member: Member, address: int) -> None:
+async def _async_unsubscribe(client: MeshClient, member: Member, address: int) -> None:
     for model in member.models():
         if address not in model.subscribe:
             continue
-        status = await runtime.async_send(
+        status = await client.async_send(
             member.node.unicast_address,
             ConfigModelSubscriptionDelete(member.address, address, ModelId(model.model_id)),
             device_key=True,
@@ -166,46 +177,44 @@ async def _async_unsubscribe(runtime: MeshRuntime, member: Member, address: int)
         )
         assert isinstance(status, ConfigModelSubscriptionStatus)
         # A model that does not hold the address (any status) no longer listens to it either.
-        model.subscribe.remove(address)
+        await client.store.async_update_node(member.node, _subscription(model, address, False))
 
 
-async def async_create_group(runtime: MeshRuntime, name: str, elements: list[Member]) -> Group:
-    """Allocate, record and subscribe a new group; raises MeshCommunicationError.
+async def async_create_group(client: MeshClient, name: str, elements: list[Member]) -> Group:
+    """Reserve an address, subscribe the members, record the group; raises
+    MeshCommunicationError (AllocationError when the range is full).
 
     On a failure the subscriptions already made are taken back (best effort) and the group
     is not kept: the caller can simply try again.
     """
-    network = runtime.network
-    provisioner = network.local_provisioner
-    assert provisioner is not None
-    address = network.allocate_group_address(provisioner.uuid)  # raises AllocationError
-    group = network.add_group(name, address)
+    store = client.store
+    address = store.reserve_group_address()  # raises AllocationError
     try:
         for member in elements:
-            await _async_subscribe(runtime, member, address)
+            await _async_subscribe(client, member, address)
     except MeshCommunicationError:
         for member in elements:
             try:
-                await _async_unsubscribe(runtime, member, address)
+                await _async_unsubscribe(client, member, address)
             except MeshCommunicationError as err:
                 _LOGGER.debug("Undoing subscription of %04X failed: %s", member.address, err)
-        network.remove_group(address)
-        await runtime.async_save()
+        store.release_group_address(address)
         raise
-    await runtime.async_save()
-    runtime.async_add_group_to_filter(address)
-    async_dispatcher_send(runtime.hass, SIGNAL_GROUP_ADDED.format(runtime.entry_id), group)
+    except BaseException:
+        store.release_group_address(address)
+        raise
+    group = await store.async_add_group(name, address)  # ends the reservation
     _LOGGER.debug("Mesh group %s created at %04X", name, address)
     return group
 
 
-async def async_delete_group(runtime: MeshRuntime, group: Group) -> DeleteResult:
+async def async_delete_group(client: MeshClient, group: Group) -> DeleteResult:
     """Unsubscribe the members, then remove the group (and its light)."""
     address = group.destination
     result = DeleteResult()
-    for member in members(runtime, address):
+    for member in members(client.store.network, address):
         try:
-            await _async_unsubscribe(runtime, member, address)
+            await _async_unsubscribe(client, member, address)
         except MeshCommunicationError as err:
             _LOGGER.warning(
                 "Mesh node %04X keeps its subscription to group %04X: %s",
@@ -215,8 +224,5 @@ async def async_delete_group(runtime: MeshRuntime, group: Group) -> DeleteResult
             )
             if member.node not in result.unreachable:
                 result.unreachable.append(member.node)
-    runtime.network.remove_group(group.address)
-    await runtime.async_save()
-    runtime.async_remove_group_from_filter(address)
-    async_dispatcher_send(runtime.hass, SIGNAL_GROUP_REMOVED.format(runtime.entry_id), address)
+    await client.store.async_remove_group(group)
     return result

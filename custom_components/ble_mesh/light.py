@@ -440,7 +440,7 @@ class MeshGroupLight(LightEntity):
         self.address = group.destination
         self._attr_unique_id = group_unique_id(runtime.mesh_uuid, self.address)
         self._attr_translation_placeholders = {"name": group.name}
-        member_list = members(runtime, self.address)
+        member_list = members(runtime.network, self.address)
         self._member_addresses = [m.address for m in member_list]
         self._features = group_features(
             [f for m in member_list if (f := LightFeatures.of(m.element)) is not None]

@@ -1,6 +1,7 @@
 """Automatic configuration of a freshly provisioned node (the Configuration Manager's job).
 
-Steps, each sent with the node's device key through the runtime (MshPRT 1.1 §4.3.2):
+Steps, each sent with the node's device key (MshPRT 1.1 §4.3.2), each result recorded through
+the network store before the next step:
 
 1. Config Composition Data Get, page 0: the node's CID/PID/VID/CRPL, features, elements and
    models go into the database record (and the device registry).
@@ -8,7 +9,7 @@ Steps, each sent with the node's device key through the runtime (MshPRT 1.1 §4.
 3. Config Model App Bind: AppKey 0 to every light-related server model on every element.
 4. Config Model Publication Set: each element's primary light server publishes its status to
    Home Assistant's unicast address with AppKey 0, so a wall switch reaches HA by push.
-5. ``configComplete`` is set and the database saved.
+5. ``configComplete`` is set (the store tells the platforms: the node's entities appear).
 
 :func:`reset_configuration` forgets these records (the ``reconfigure_node`` action), so that
 the whole configuration runs again.
@@ -21,6 +22,7 @@ whose result is already recorded is skipped. An interrupted configuration is sim
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from .exceptions import MeshCommunicationError
@@ -53,7 +55,7 @@ from .mesh.models.config import (
 )
 
 if TYPE_CHECKING:
-    from .runtime import MeshRuntime
+    from .client import MeshClient
 
 APP_KEY_INDEX = 0
 # Publish TTL 0xFF: the node uses its Default TTL (MshPRT 1.1 §4.2.3.4).
@@ -99,9 +101,9 @@ class ConfigurationRefusedError(MeshCommunicationError):
 M = TypeVar("M", bound=Message)
 
 
-async def _request(runtime: MeshRuntime, node: Node, message: Message, expect: type[M]) -> M:
+async def _request(client: MeshClient, node: Node, message: Message, expect: type[M]) -> M:
     # In the background: users' commands go out first.
-    response = await runtime.async_send(
+    response = await client.async_send(
         node.unicast_address, message, device_key=True, expect=expect, background=True
     )
     assert isinstance(response, expect)
@@ -149,17 +151,36 @@ def reset_configuration(node: Node) -> None:
             model.publish = None
 
 
+def bind_app_key(model: Model) -> Callable[[Node], None]:
+    """A store change: ``model`` is bound to AppKey 0."""
+
+    def change(_node: Node) -> None:
+        if APP_KEY_INDEX not in model.bind:
+            model.bind.append(APP_KEY_INDEX)
+
+    return change
+
+
+def set_publication(model: Model, publish: Publish) -> Callable[[Node], None]:
+    """A store change: ``model`` publishes as ``publish`` says."""
+
+    def change(_node: Node) -> None:
+        model.publish = publish
+
+    return change
+
+
 def _check(node: Node, step: str, status: ConfigStatus, *accepted: ConfigStatus) -> None:
     if status is not ConfigStatus.SUCCESS and status not in accepted:
         raise ConfigurationRefusedError(node.unicast_address, step, status)
 
 
-async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
+async def async_configure_node(client: MeshClient, node: Node) -> None:
     """Run (or resume) the configuration of ``node``; raises MeshCommunicationError."""
-    network = runtime.network
+    store = client.store
     if node.cid is None or not any(e.models for e in node.elements):
         composition = await _request(
-            runtime, node, ConfigCompositionDataGet(0), ConfigCompositionDataStatus
+            client, node, ConfigCompositionDataGet(0), ConfigCompositionDataStatus
         )
         try:
             page = composition.page0()
@@ -167,28 +188,28 @@ async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
             raise MeshCommunicationError(
                 "send_failed", address=f"{node.unicast_address:04X}", reason=str(err)
             ) from err
-        apply_composition(node, page)
-        runtime.async_node_changed(node)
-        await runtime.async_save()
+        await store.async_update_node(node, lambda n: apply_composition(n, page))
 
-    app_key = network.app_key(APP_KEY_INDEX)
+    app_key = store.network.app_key(APP_KEY_INDEX)
     if app_key is None:
         raise MeshCommunicationError(
             "send_failed", address=f"{node.unicast_address:04X}", reason="no application key"
         )
     if not node.has_app_key(APP_KEY_INDEX):
         added = await _request(
-            runtime,
+            client,
             node,
             ConfigAppKeyAdd(app_key.bound_net_key, app_key.index, app_key.key),
             ConfigAppKeyStatus,
         )
         _check(node, "AppKey Add", added.status, ConfigStatus.KEY_INDEX_ALREADY_STORED)
         # During a Key Refresh the database's AppKey is the new one: the node has it already.
-        node.app_keys.append(NodeKey(APP_KEY_INDEX, updated=app_key.old_key is not None))
-        await runtime.async_save()
+        updated = app_key.old_key is not None
+        await store.async_update_node(
+            node, lambda n: n.app_keys.append(NodeKey(APP_KEY_INDEX, updated=updated))
+        )
 
-    own = runtime.unicast_address
+    own = client.unicast_address
     for element in node.elements:
         element_address = node.unicast_address + element.index
         for model in element.models:
@@ -197,13 +218,13 @@ async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
             if APP_KEY_INDEX in model.bind:
                 continue
             bound = await _request(
-                runtime,
+                client,
                 node,
                 ConfigModelAppBind(element_address, APP_KEY_INDEX, ModelId(model.model_id)),
                 ConfigModelAppStatus,
             )
             _check(node, "Model App Bind", bound.status)
-            model.bind.append(APP_KEY_INDEX)
+            await store.async_update_node(node, bind_app_key(model))
         primary = next(
             (m for wanted in PUBLISH_PRIORITY if (m := element.model(wanted)) is not None), None
         )
@@ -212,7 +233,7 @@ async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
         if primary.publish is not None and address_value(primary.publish.address) == own:
             continue
         published = await _request(
-            runtime,
+            client,
             node,
             ConfigModelPublicationSet(
                 element_address=element_address,
@@ -227,7 +248,7 @@ async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
             ConfigModelPublicationStatus,
         )
         _check(node, "Model Publication Set", published.status)
-        primary.publish = Publish(
+        publish = Publish(
             address=own,
             index=APP_KEY_INDEX,
             ttl=PUBLISH_TTL_DEFAULT,
@@ -235,8 +256,6 @@ async def async_configure_node(runtime: MeshRuntime, node: Node) -> None:
             credentials=0,
             retransmit=DbRetransmit(0, 50),
         )
-        await runtime.async_save()
+        await store.async_update_node(node, set_publication(primary, publish))
 
-    node.config_complete = True
-    await runtime.async_save()
-    runtime.async_node_changed(node)  # entities appear once the node can be controlled
+    await store.async_node_configured(node)  # entities appear once the node can be controlled

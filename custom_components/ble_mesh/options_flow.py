@@ -132,7 +132,7 @@ class BleMeshOptionsFlow(OptionsFlow):
             suffix = entry.unique_id.removeprefix(prefix)
             if entry.domain != "light" or len(suffix) != 4:
                 continue  # a group light ("group_c000") or something else
-            member = member_at(runtime, int(suffix, 16))
+            member = member_at(runtime.network, int(suffix, 16))
             if member is not None:
                 lights[entry.entity_id] = member
         return lights

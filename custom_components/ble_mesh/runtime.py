@@ -53,8 +53,10 @@ Node removal and Key Refresh (:mod:`.key_refresh`)
 ``await runtime.async_remove_node(node)`` resets ``node``, removes it from the database and
 starts the Key Refresh that evicts its keys from the remaining nodes;
 ``await runtime.async_start_key_refresh()`` refreshes every NetKey without removing a node.
-The database is the truth for the keys: :meth:`async_keys_changed` hands its NetKeys and
-AppKeys, with their Key Refresh phase, to the node after every step.
+The database (:mod:`.network_store`, its single writer) is the truth for the keys: after every
+change of them the store tells the runtime, which hands the NetKeys and AppKeys, with their Key
+Refresh phase, to the node. The configuration of new nodes and the Key Refresh run in the
+background (:mod:`.configuration`).
 
 Ordered output
 --------------
@@ -79,16 +81,20 @@ from typing import Any
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
 from . import key_refresh
-from .const import DOMAIN, MESH_PROVISIONING_SERVICE_UUID, SIGNAL_NODE_CONFIGURED
+from .configuration import ConfigurationManager
+from .const import (
+    MESH_PROVISIONING_SERVICE_UUID,
+    SIGNAL_GROUP_ADDED,
+    SIGNAL_GROUP_REMOVED,
+    SIGNAL_NODE_CONFIGURED,
+)
 from .devices import async_register_node
 from .exceptions import (
-    MeshCommunicationError,
     MeshNotConnectedError,
     MeshSendError,
     MeshTimeoutError,
@@ -112,7 +118,8 @@ from .mesh.node import (
     TransferFailed,
     UndecodableMessage,
 )
-from .node_config import async_configure_node, reset_configuration
+from .network_store import Change, NetworkStore, StoreChange, in_progress
+from .node_config import reset_configuration
 from .proxy_connection import ProxyConnection
 from .proxy_link import LinkError
 from .storage import MeshStore
@@ -123,9 +130,6 @@ APP_KEY_INDEX = 0
 # The replay protection list is written in the background: a burst of statuses costs one
 # write (HA writes pending data at shutdown too).
 RPL_SAVE_DELAY = 30.0
-# Automatic configuration: attempts before a repair issue, and the wait between attempts.
-CONFIG_ATTEMPTS_BEFORE_ISSUE = 3
-CONFIG_RETRY_DELAY = 30.0
 
 type MessageCallback = Callable[[int, Message], None]
 type ConnectionCallback = Callable[[], None]
@@ -136,14 +140,13 @@ class _Write:
     """One item of the ordered output.
 
     ``value``: a Proxy PDU to write; ``persist``: store the node state, then release the
-    reservation with this token; ``state``/``save``: store the node state / the database;
-    ``done`` (when set) is resolved once the item is performed.
+    reservation with this token; ``state``: store the node state; ``done`` (when set) is
+    resolved once the item (and everything before it) is performed.
     """
 
     value: bytes | None = None
     persist: int | None = None
     state: bool = False
-    save: bool = False
     done: asyncio.Future[Any] | None = None
 
 
@@ -206,18 +209,16 @@ def _build_node(network: MeshNetwork, own: Node, store: MeshStore) -> MeshNode:
 class MeshRuntime:
     """What a loaded mesh network entry holds while Home Assistant runs."""
 
-    def __init__(
-        self, *, hass: HomeAssistant, entry_id: str, network: MeshNetwork, store: MeshStore
-    ) -> None:
+    def __init__(self, *, hass: HomeAssistant, entry_id: str, store: NetworkStore) -> None:
         """Build the node from the stored network and state; nothing connects before start."""
         self.hass = hass
         self.entry_id = entry_id
-        self.network = network
         self.store = store
+        network = store.network
         own = self._own_node()
         # 0 (unassigned) when the database has no node for us (a raw export): nothing is sent.
         self.unicast_address = own.unicast_address if own is not None else 0
-        self._mesh = _build_node(network, own, store) if own is not None else None
+        self._mesh = _build_node(network, own, store.files) if own is not None else None
         self.tids = TidCounter()
         self._waiters: dict[int, asyncio.Future[Message]] = {}
         self._subscribers: list[MessageCallback] = []
@@ -237,11 +238,10 @@ class MeshRuntime:
         self._idle_job = HassJob(self._on_idle, cancel_on_shutdown=True)
         self._link_waiters: set[asyncio.Future[None]] = set()
         self._started = False
-        self._config_task: asyncio.Task[None] | None = None
-        self._config_attempts: dict[str, int] = {}
-        self._cancel_config_retry: CALLBACK_TYPE | None = None
-        self._refresh_stuck: list[Node] = []
-        self._work_again = False
+        self._config = ConfigurationManager(
+            hass, entry_id, self, wake=self._resume, all_configured=self._all_configured
+        )
+        self._unsubscribe_store = store.async_add_listener(self._on_store_change)
         self._proxy = ProxyConnection(
             hass,
             network.mesh_name,
@@ -251,6 +251,11 @@ class MeshRuntime:
             on_link_down=self._on_link_down,
             on_reachable=self._on_reachable,
         )
+
+    @property
+    def network(self) -> MeshNetwork:
+        """The network database, to read (it changes through :attr:`store` only)."""
+        return self.store.network
 
     @property
     def mesh_uuid(self) -> str:
@@ -288,6 +293,7 @@ class MeshRuntime:
             )
             return
         self._started = True
+        self._config.async_start()
         # A migrated or recovered state is written at once, in the current form.
         self._output.append(_Write(state=True))
         self._kick_writer()
@@ -298,17 +304,15 @@ class MeshRuntime:
         if not self._started:
             return
         self._started = False
+        self._unsubscribe_store()
         self._cancel_timers()
         self._cancel_idle_timer()
-        if self._cancel_config_retry is not None:
-            self._cancel_config_retry()
-            self._cancel_config_retry = None
-        for task in (self._config_task, self._writer):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._config_task = self._writer = None
+        await self._config.async_stop()
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        self._writer = None
         futures: list[asyncio.Future[Any]] = [
             *self._waiters.values(),
             *(item.future for item in self._background),
@@ -325,8 +329,7 @@ class MeshRuntime:
         await self._proxy.async_stop()
         self._set_connected(False, released=False)
         # The current reservation covers whatever the cancelled writer did not get to.
-        await self.store.async_save_state(self._node.snapshot())
-        await self.store.async_flush()  # a coalesced database save still pending
+        await self.store.files.async_save_state(self._node.snapshot())
 
     # --- public API: connection ----------------------------------------------------------
 
@@ -376,13 +379,7 @@ class MeshRuntime:
             "next_seq": node.next_seq if node is not None else None,
             "replay_protection_entries": node.replay_list_size if node is not None else 0,
             "pending_requests": node.pending_requests if node is not None else 0,
-            "unconfigured_nodes": [f"{n.unicast_address:04X}" for n in self._unconfigured()],
-            "configuration_attempts": dict(self._config_attempts),
-            "refresh_phases": {
-                str(k.index): int(k.phase) for k in self.network.net_keys if k.old_key is not None
-            },
-            "refresh_pending": key_refresh.work_pending(self.network),
-            "refresh_waiting_for": [f"{n.unicast_address:04X}" for n in self._refresh_stuck],
+            **self._config.diagnostics(),
         }
 
     # --- public API: messages ------------------------------------------------------------
@@ -487,38 +484,47 @@ class MeshRuntime:
         self._waiters[handle] = item.future  # type: ignore[assignment]
         self._pump()
 
+    # --- the network store's changes ------------------------------------------------------
+
+    @callback
+    def _on_store_change(self, change: StoreChange) -> None:
+        """Keep devices, the node's keys, the proxy filter and the platforms in step."""
+        node, mesh = change.node, self._mesh
+        kind = change.change
+        if kind is Change.NODE_ADDED and node is not None:
+            async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
+            if mesh is not None and node.device_key is not None:
+                mesh.set_device_key(node.unicast_address, node.element_count, node.device_key)
+            # Configure it over its own proxy service when we know its Bluetooth address (its
+            # old provisioning advertisement still carries its Device UUID).
+            self._proxy.async_prefer(self._bluetooth_address(node))
+            self._resume()
+            self._config.async_schedule()
+        elif kind in (Change.NODE_CHANGED, Change.NODE_CONFIGURED) and node is not None:
+            async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
+            if kind is Change.NODE_CONFIGURED or node.cid is not None:
+                # Platforms add the entities of elements they did not know yet.
+                async_dispatcher_send(self.hass, SIGNAL_NODE_CONFIGURED.format(self.entry_id), node)
+        elif kind is Change.NODE_REMOVED and node is not None:
+            if mesh is not None:
+                mesh.remove_device_key(node.unicast_address)
+            self._config.async_node_removed(node)
+        elif kind is Change.KEYS_CHANGED and mesh is not None:
+            _load_keys(mesh, self.network)
+        elif kind is Change.GROUP_ADDED and change.address is not None:
+            if mesh is not None:
+                mesh.proxy_filter_add([change.address])  # MshPRT 1.1 §6.6
+                self._pump()
+            async_dispatcher_send(self.hass, SIGNAL_GROUP_ADDED.format(self.entry_id), change.group)
+        elif kind is Change.GROUP_REMOVED and change.address is not None:
+            if mesh is not None:
+                mesh.proxy_filter_remove([change.address])
+                self._pump()
+            async_dispatcher_send(
+                self.hass, SIGNAL_GROUP_REMOVED.format(self.entry_id), change.address
+            )
+
     # --- nodes ---------------------------------------------------------------------------
-
-    @callback
-    def async_node_added(self, node: Node) -> None:
-        """A node was provisioned into this network: a device, then configured automatically."""
-        async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
-        # Provisioned during a Key Refresh: it was given the database's (new) NetKey.
-        key_refresh.node_added_during_refresh(self.network, node)
-        if self._mesh is None:
-            return
-        if node.device_key is not None:
-            self._mesh.set_device_key(node.unicast_address, node.element_count, node.device_key)
-        # Configure it over its own proxy service when we know its Bluetooth address (its
-        # old provisioning advertisement still carries its Device UUID).
-        self._proxy.async_prefer(self._bluetooth_address(node))
-        self._resume()
-        self._schedule_configuration()
-
-    @callback
-    def async_node_changed(self, node: Node) -> None:
-        """The database record of ``node`` changed (composition data): update the device."""
-        async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
-        # Platforms add the entities of elements they did not know yet (dynamic devices).
-        async_dispatcher_send(self.hass, SIGNAL_NODE_CONFIGURED.format(self.entry_id), node)
-        if node.device_key is not None and self._mesh is not None:
-            self._mesh.set_device_key(node.unicast_address, node.element_count, node.device_key)
-
-    @callback
-    def async_keys_changed(self) -> None:
-        """The database's keys or Key Refresh phases changed: hand them to the node."""
-        if self._mesh is not None:
-            _load_keys(self._mesh, self.network)
 
     async def async_remove_node(self, node: Node) -> None:
         """Reset ``node``, remove it from the network and refresh the keys of the others.
@@ -537,58 +543,28 @@ class MeshRuntime:
             )
         if self.network.node_by_uuid(node.uuid) is None:
             return  # removed meanwhile (a second request for the same node)
-        started = key_refresh.remove_from_network(self.network, node, iv_index=self.iv_index)
-        if self._mesh is not None:
-            self._mesh.remove_device_key(node.unicast_address)
-        self._config_attempts.pop(node.uuid.hex, None)
-        ir.async_delete_issue(
-            self.hass, DOMAIN, f"node_not_configured_{self.entry_id}_{node.uuid.hex}"
-        )
-        self._refresh_stuck = [n for n in self._refresh_stuck if n is not node]
-        self.async_keys_changed()
-        await self.async_save()
+        started = await self.store.async_remove_node(node, iv_index=self.iv_index)
         _LOGGER.info(
             "Mesh node %s removed from network %s%s",
             key_refresh.node_label(node),
             self.network.mesh_name,
             "; key refresh started" if started else "",
         )
-        self._kick_work()
+        self._config.async_kick()
 
     async def async_start_key_refresh(self) -> bool:
         """Start a Key Refresh of every NetKey; False when one is already in progress."""
-        if key_refresh.in_progress(self.network):
+        if in_progress(self.network):
             return False
-        key_refresh.begin(self.network)
-        self.async_keys_changed()
-        await self.async_save()
-        self._kick_work()
+        await self.store.async_begin_key_refresh()
+        self._config.async_kick()
         return True
 
-    @callback
-    def async_reconfigure_node(self, node: Node) -> None:
+    async def async_reconfigure_node(self, node: Node) -> None:
         """Run the automatic configuration of ``node`` again (see node_config)."""
-        reset_configuration(node)
-        self._config_attempts.pop(node.uuid.hex, None)
-        self.store.async_schedule_save(self.network, 0)
-        self._kick_work()
-
-    @callback
-    def _kick_work(self) -> None:
-        """Run pending work now rather than after the retry delay (connecting if released)."""
-        if self._cancel_config_retry is not None:
-            self._cancel_config_retry()
-            self._cancel_config_retry = None
-        if self._unconfigured() or key_refresh.work_pending(self.network):
-            self._resume()
-        self._schedule_configuration()
-
-    async def async_save(self) -> None:
-        """Write the network now (through the ordered output, after pending writes)."""
-        done: asyncio.Future[None] = self.hass.loop.create_future()
-        self._output.append(_Write(save=True, done=done))
-        self._kick_writer()
-        await done
+        await self.store.async_update_node(node, reset_configuration)
+        self._config.async_forget_attempts(node)
+        self._config.async_kick()
 
     def _bluetooth_address(self, node: Node) -> str | None:
         for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
@@ -603,121 +579,9 @@ class MeshRuntime:
                 return info.address
         return None
 
-    def _unconfigured(self) -> list[Node]:
-        provisioners = {p.uuid for p in self.network.provisioners}
-        return [
-            n
-            for n in self.network.nodes
-            if not n.config_complete and not n.excluded and n.uuid not in provisioners
-        ]
-
     @callback
-    def _schedule_configuration(self) -> None:
-        if not self._started or not self._connected:
-            return
-        if self._config_task is not None and not self._config_task.done():
-            self._work_again = True  # picked up when the running pass ends
-            return
-        if not self._unconfigured() and not key_refresh.work_pending(self.network):
-            return
-        self._config_task = self.hass.async_create_background_task(
-            self._async_work(), f"ble_mesh {self.network.mesh_name} configuration"
-        )
-
-    async def _async_work(self) -> None:
-        """One pass of the Configuration Manager: configure new nodes, then refresh keys."""
-        self._work_again = False
-        failed = await self._async_configure_pending()
-        if self._connected and key_refresh.work_pending(self.network):
-            failed = not await self._async_refresh_keys() or failed
-        if self._work_again and self._started:
-            self.hass.loop.call_soon(self._schedule_configuration)  # asked for during the pass
-        elif failed and self._started:
-            if self._cancel_config_retry is not None:
-                self._cancel_config_retry()
-            self._cancel_config_retry = async_call_later(
-                self.hass, CONFIG_RETRY_DELAY, self._retry_configuration
-            )
-
-    async def _async_refresh_keys(self) -> bool:
-        """Run the Key Refresh; False (and the repair issue) when nodes did not take a step."""
-        issue_id = f"key_refresh_stuck_{self.entry_id}"
-        try:
-            await key_refresh.async_refresh_keys(self)
-        except key_refresh.KeyRefreshStuckError as err:
-            if not self._connected:
-                return False  # the connection went away: resumed on the next one
-            self._refresh_stuck = err.nodes
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="key_refresh_stuck",
-                translation_placeholders={
-                    "network": self.network.mesh_name,
-                    "phase": str(err.phase),
-                    "nodes": ", ".join(key_refresh.node_label(n) for n in err.nodes),
-                },
-            )
-            return False
-        except MeshCommunicationError as err:
-            _LOGGER.info("Key refresh of %s interrupted: %s", self.network.mesh_name, err)
-            return False
-        self._refresh_stuck = []
-        ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        return True
-
-    async def _async_configure_pending(self) -> bool:
-        """Configure every unconfigured node; True when one of them failed."""
-        failed = False
-        for node in self._unconfigured():
-            if not self._connected:
-                return failed
-            if self.network.node_by_uuid(node.uuid) is None:
-                continue  # removed meanwhile
-            key = node.uuid.hex
-            issue_id = f"node_not_configured_{self.entry_id}_{key}"
-            try:
-                await async_configure_node(self, node)
-            except MeshCommunicationError as err:
-                failed = True
-                attempts = self._config_attempts.get(key, 0) + 1
-                self._config_attempts[key] = attempts
-                _LOGGER.info(
-                    "Configuring mesh node %04X failed (attempt %d): %s",
-                    node.unicast_address,
-                    attempts,
-                    err,
-                )
-                if attempts >= CONFIG_ATTEMPTS_BEFORE_ISSUE:
-                    ir.async_create_issue(
-                        self.hass,
-                        DOMAIN,
-                        issue_id,
-                        is_fixable=False,
-                        severity=ir.IssueSeverity.WARNING,
-                        translation_key="node_not_configured",
-                        translation_placeholders={
-                            "name": node.name or f"{node.unicast_address:04X}",
-                            "address": f"{node.unicast_address:04X}",
-                            "network": self.network.mesh_name,
-                            "error": str(err),
-                        },
-                    )
-                continue
-            self._config_attempts.pop(key, None)
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            if self._proxy.preferred is not None and not self._unconfigured():
-                self._proxy.preferred = None
-            _LOGGER.debug("Mesh node %04X configured", node.unicast_address)
-        return failed
-
-    @callback
-    def _retry_configuration(self, _now: object) -> None:
-        self._cancel_config_retry = None
-        self._schedule_configuration()
+    def _all_configured(self) -> None:
+        self._proxy.preferred = None
 
     # --- connection events ---------------------------------------------------------------
 
@@ -770,7 +634,7 @@ class MeshRuntime:
                     waiter.set_exception(MeshNotConnectedError(self.network.mesh_name))
         if reachable:
             self._restart_idle_timer()
-            self._schedule_configuration()
+            self._config.async_schedule()
 
     def _set_connected(self, connected: bool, *, released: bool) -> None:
         before = (self._connected, self.available)
@@ -813,7 +677,7 @@ class MeshRuntime:
                 if future is not None and not future.done():
                     future.set_exception(MeshTimeoutError(event.dst))
             elif isinstance(event, ReplayListChanged):
-                self.store.async_schedule_state_save(node.snapshot, RPL_SAVE_DELAY)
+                self.store.files.async_schedule_state_save(node.snapshot, RPL_SAVE_DELAY)
             elif isinstance(event, IvIndexChanged):
                 _LOGGER.info(
                     "Mesh network %s: IV Index %d%s%s",
@@ -883,13 +747,11 @@ class MeshRuntime:
         if item.persist is not None:
             # On disk before the node releases a PDU using the reservation; when the write
             # fails, those PDUs stay held (their requests time out) until a later one works.
-            await self.store.async_save_state(self._node.snapshot())
+            await self.store.files.async_save_state(self._node.snapshot())
             self._node.sequence_persisted(item.persist)
             self._pump()
         elif item.state:
-            await self.store.async_save_state(self._node.snapshot())
-        elif item.save:
-            await self.store.async_save(self.network)
+            await self.store.files.async_save_state(self._node.snapshot())
         elif item.value is not None:
             if self._proxy.link is not None:  # lost: requests retransmit after reconnecting
                 self._restart_idle_timer()
@@ -933,7 +795,7 @@ class MeshRuntime:
             or self._writing
             or self._waiters
             or (self._mesh is not None and self._mesh.pending_requests)
-            or (self._config_task is not None and not self._config_task.done())
+            or self._config.busy
         )
 
     @callback

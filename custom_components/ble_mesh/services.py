@@ -42,7 +42,7 @@ from .mesh.models.common import TRANSITION_SECONDS_MAX, ModelId, TransitionTime
 from .mesh.models.config import ConfigModelAppBind, ConfigModelAppStatus, ConfigStatus
 from .mesh.models.health import HealthAttentionSet, HealthAttentionStatus
 from .mesh.models.scenes import SceneRecallUnacknowledged, SceneStoreUnacknowledged
-from .node_config import APP_KEY_INDEX, ConfigurationRefusedError
+from .node_config import APP_KEY_INDEX, ConfigurationRefusedError, bind_app_key
 from .runtime import MeshConfigEntry, MeshRuntime
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -158,7 +158,7 @@ def _device_node(hass: HomeAssistant, device_id: str) -> tuple[MeshConfigEntry, 
 
 async def _async_reconfigure_node(call: ServiceCall) -> None:
     entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
-    entry.runtime_data.async_reconfigure_node(node)
+    await entry.runtime_data.async_reconfigure_node(node)
 
 
 async def _async_reset_node(call: ServiceCall) -> None:
@@ -204,8 +204,7 @@ async def _async_ensure_health_binding(runtime: MeshRuntime, node: Node) -> None
     assert isinstance(status, ConfigModelAppStatus)
     if status.status is not ConfigStatus.SUCCESS:
         raise ConfigurationRefusedError(node.unicast_address, "Model App Bind", status.status)
-    model.bind.append(APP_KEY_INDEX)
-    await runtime.async_save()
+    await runtime.store.async_update_node(node, bind_app_key(model))
 
 
 async def _async_identify(call: ServiceCall) -> None:
@@ -242,21 +241,15 @@ async def _async_scene_store(call: ServiceCall) -> None:
     number = call.data[ATTR_SCENE]
     await runtime.async_send(address, SceneStoreUnacknowledged(number))
     # MshCDB: the scene and the elements that store it (those with a bound Scene Setup Server).
-    candidates = members(runtime, address) if address != ALL_NODES else all_members(runtime)
+    network = runtime.network
+    candidates = members(network, address) if address != ALL_NODES else all_members(network)
     stored = sorted(
         m.address
         for m in candidates
         if (setup := m.element.model(ids.SCENE_SETUP_SERVER)) is not None
         and APP_KEY_INDEX in setup.bind
     )
-    scene = runtime.network.scene(number)
-    if scene is None:
-        runtime.network.add_scene(call.data.get(ATTR_NAME) or f"Scene {number}", number, stored)
-    else:
-        scene.addresses = sorted({*scene.addresses, *stored})
-        if ATTR_NAME in call.data:
-            scene.name = call.data[ATTR_NAME]
-    await runtime.async_save()
+    await runtime.store.async_store_scene(number, stored, call.data.get(ATTR_NAME))
 
 
 async def _async_scene_recall(call: ServiceCall) -> None:

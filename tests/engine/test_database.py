@@ -21,7 +21,6 @@ from custom_components.ble_mesh.mesh.database import (
     DatabaseError,
     Element,
     FeatureState,
-    KeyRefreshPhase,
     MeshNetwork,
     Node,
     NodeKey,
@@ -31,6 +30,7 @@ from custom_components.ble_mesh.mesh.database import (
     address_value,
 )
 from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
+from custom_components.ble_mesh.mesh.network import KeyRefreshPhase
 from tests.sig_vectors import ids, vectors
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"

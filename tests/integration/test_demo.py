@@ -41,11 +41,7 @@ from simulator import demo
 from simulator.demo import DOMAIN, DemoHandle, async_setup_demo
 from simulator.node import SimulatedNode
 from simulator.profiles import PROFILES
-from tests.integration.test_provisioning_flow import (
-    _configure,
-    _configure_until_input_oob,
-    network_entry_fixture,  # noqa: F401 - the network_entry fixture
-)
+from tests.integration.flows import configure, configure_until_input_oob
 
 ROOT = Path(__file__).parent.parent.parent
 PACKAGE = ROOT / "simulator" / "ha_demo" / "ble_mesh_sim"
@@ -109,15 +105,15 @@ async def _provision(hass: HomeAssistant, handle: DemoHandle, name: str) -> Simu
     node = handle.nodes[name]
     (flow,) = _flows(hass, node)
     flow_id = flow["flow_id"]
-    result = await _configure(hass, flow_id, {})
+    result = await configure(hass, flow_id, {})
     assert result["step_id"] == "method"
     if node.oob.output_actions:
-        result = await _configure(hass, flow_id, {"method": "output_oob"})
+        result = await configure(hass, flow_id, {"method": "output_oob"})
         assert result["step_id"] == "output_oob"
-        result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+        result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     else:
-        result = await _configure(hass, flow_id, {"method": "no_oob"})
-        result = await _configure(hass, flow_id, {})
+        result = await configure(hass, flow_id, {"method": "no_oob"})
+        result = await configure(hass, flow_id, {})
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
     assert node.is_provisioned
@@ -283,8 +279,8 @@ async def test_output_oob_value_is_shown_in_a_notification(
     handle = await start_demo()
     node = handle.nodes["Colour Bulb"]
     (flow,) = _flows(hass, node)
-    result = await _configure(hass, flow["flow_id"], {})
-    result = await _configure(hass, flow["flow_id"], {"method": "output_oob"})
+    result = await configure(hass, flow["flow_id"], {})
+    result = await configure(hass, flow["flow_id"], {"method": "output_oob"})
     assert result["step_id"] == "output_oob"
     value = node.shown_oob_value
     assert value is not None
@@ -293,7 +289,7 @@ async def test_output_oob_value_is_shown_in_a_notification(
         "type it into the Bluetooth Mesh dialog in Home Assistant."
     ]
     assert f"Colour Bulb shows {value} (Output OOB" in caplog.text
-    result = await _configure(hass, flow["flow_id"], {"value": str(value)})
+    result = await configure(hass, flow["flow_id"], {"value": str(value)})
     assert result["reason"] == "provisioned"
     # Provisioned: the notification is gone and the light advertises the Mesh Proxy service.
     await hass.async_block_till_done()
@@ -323,8 +319,8 @@ async def test_closing_the_dialog_takes_the_notification_down(
     handle = await start_demo()
     node = handle.nodes["Colour Bulb"]
     (flow,) = _flows(hass, node)
-    await _configure(hass, flow["flow_id"], {})
-    await _configure(hass, flow["flow_id"], {"method": "output_oob"})
+    await configure(hass, flow["flow_id"], {})
+    await configure(hass, flow["flow_id"], {"method": "output_oob"})
     assert len(_demo_notifications(hass)) == 1
     hass.config_entries.flow.async_abort(flow["flow_id"])
     await hass.async_block_till_done()
@@ -342,8 +338,8 @@ async def test_enter_input_oob_action_reaches_the_node(
             DOMAIN, "enter_input_oob", {"device": "Hall Lamp", "value": "1"}, blocking=True
         )
     (flow,) = _flows(hass, node)
-    await _configure(hass, flow["flow_id"], {})
-    result = await _configure_until_input_oob(hass, flow["flow_id"], {"method": "input_oob"})
+    await configure(hass, flow["flow_id"], {})
+    result = await configure_until_input_oob(hass, flow["flow_id"], {"method": "input_oob"})
     assert node.input_oob_request is not None
     (message,) = _demo_notifications(hass)
     assert message.startswith("**Hall Lamp** waits for a number (up to 4 digits).")
@@ -364,7 +360,7 @@ async def test_enter_input_oob_action_reaches_the_node(
     assert node.input_oob_request is None
     assert _demo_notifications(hass) == []
     await hass.async_block_till_done()
-    result = await _configure(hass, flow["flow_id"])
+    result = await configure(hass, flow["flow_id"])
     assert result["reason"] == "provisioned"
     assert node.is_provisioned
 

@@ -9,7 +9,6 @@ claims a model it does not have.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from homeassistant.components.light import (
     ATTR_XY_COLOR,
 )
 from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -60,21 +58,6 @@ GROUP_MODELS = (
     ids.SCENE_SERVER,
     ids.SCENE_SETUP_SERVER,
 )
-
-
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
 
 
 async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:

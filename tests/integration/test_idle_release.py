@@ -7,7 +7,6 @@ and simulated nodes; nothing of ours is mocked. Time moves with Home Assistant's
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN
@@ -35,21 +34,6 @@ from .mesh_testbed import MeshTestbed, TimeMachine, until
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
 
 IDLE = 30
-
-
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
 
 
 async def _ready(
@@ -308,7 +292,7 @@ async def test_work_for_the_nodes_reconnects(
     await TimeMachine(hass).advance(IDLE + 2)
     await _released(hass, bed, node)
     # Reconfiguring a node (the reconfigure action) needs the link: it connects again.
-    bed.runtime.async_reconfigure_node(bed.stored_node(node))
+    await bed.runtime.async_reconfigure_node(bed.stored_node(node))
     assert not bed.stored_node(node).config_complete
     await until(hass, lambda: bed.stored_node(node).config_complete, "configured again")
     assert virtual_proxy.is_connected(node.address)

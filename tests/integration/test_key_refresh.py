@@ -6,22 +6,20 @@ mesh air; nothing of ours is mocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
-from custom_components.ble_mesh.mesh.database import KeyRefreshPhase, MeshNetwork
+from custom_components.ble_mesh.mesh.database import MeshNetwork
 from custom_components.ble_mesh.mesh.errors import MeshError
 from custom_components.ble_mesh.mesh.models import generic as gen
 from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
-    KeyRefreshPhase as NodePhase,
+    KeyRefreshPhase,
     NetworkKeyring,
     decrypt_with_keyring,
 )
@@ -38,32 +36,6 @@ from .mesh_testbed import MeshTestbed, TimeMachine, until
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
 
 
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
-
-
-async def settle(hass: HomeAssistant, predicate: Callable[[], bool], what: str) -> None:
-    """Like ``until``, with room for the dozens of round trips of a key refresh."""
-    for _ in range(20):
-        try:
-            await until(hass, predicate, what)
-        except AssertionError:
-            continue
-        return
-    raise AssertionError(f"condition never held: {what}")
-
-
 async def _network(hass: HomeAssistant, bed: MeshTestbed) -> list[SimulatedNode]:
     """Three configured nodes; Home Assistant connects to the first (strongest signal)."""
     nodes = [
@@ -75,7 +47,7 @@ async def _network(hass: HomeAssistant, bed: MeshTestbed) -> list[SimulatedNode]
         bed.add(node)
     await bed.async_setup()
     for node in nodes:
-        await settle(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
+        await until(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
     assert bed.runtime.proxy_address == nodes[0].address
     return nodes
 
@@ -97,7 +69,7 @@ def _assert_has_network_keys(node: SimulatedNode, network: MeshNetwork) -> None:
     assert net_key == network.net_keys[0].key
     assert app_key == network.app_keys[0].key
     assert new_key is None
-    assert phase == NodePhase.NORMAL
+    assert phase == KeyRefreshPhase.NORMAL
 
 
 def _network_pdus_to(proxy: VirtualProxy, node: SimulatedNode) -> list[bytes]:
@@ -137,7 +109,7 @@ async def test_deleting_a_device_resets_the_node_and_refreshes_the_keys(
     assert network.node_by_address(gone_address or 0) is None
     assert gone_address in network.excluded_addresses()
 
-    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
     new_net_key, new_app_key = network.net_keys[0].key, network.app_keys[0].key
     assert new_net_key != old_net_key
     assert new_app_key != old_app_key
@@ -198,7 +170,7 @@ async def test_unreachable_node_holds_the_refresh_with_a_repair_issue(
 
     late.faults.stop_answering = False
     await clock.advance(35, step=5)
-    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
     assert registry.async_get_issue(DOMAIN, issue_id) is None
     for node in (proxy_node, late):
         _assert_has_network_keys(node, network)
@@ -225,7 +197,7 @@ async def test_interrupted_refresh_resumes_after_a_restart(
 
     late.faults.stop_answering = False
     await bed.async_setup()
-    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
     network = bed.runtime.network
     assert network.net_keys[0].key == stored.net_keys[0].key  # the same new keys, resumed
     for node in (proxy_node, late):
@@ -245,7 +217,7 @@ async def test_refresh_interrupted_in_phase_2_resumes(
         receive(data, now, beacon=beacon)
         if (
             late.models is not None
-            and late.models.net_keys.get(0).phase == NodePhase.USING_NEW_KEYS
+            and late.models.net_keys.get(0).phase == KeyRefreshPhase.USING_NEW_KEYS
         ):
             late.faults.stop_answering = True
 
@@ -260,13 +232,13 @@ async def test_refresh_interrupted_in_phase_2_resumes(
     stored = bed.saved_network()
     assert stored.net_keys[0].phase == KeyRefreshPhase.USING_NEW_KEYS
     # The proxy node has revoked its old keys already; the silent node has not.
-    assert _node_keys(proxy_node)[2] == NodePhase.NORMAL
-    assert _node_keys(late)[2] == NodePhase.USING_NEW_KEYS
+    assert _node_keys(proxy_node)[2] == KeyRefreshPhase.NORMAL
+    assert _node_keys(late)[2] == KeyRefreshPhase.USING_NEW_KEYS
 
     late.air_receive = receive  # type: ignore[method-assign]
     late.faults.stop_answering = False
     await bed.async_setup()
-    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
     for node in (proxy_node, late):
         _assert_has_network_keys(node, bed.runtime.network)
 
@@ -285,7 +257,7 @@ async def test_node_out_of_reach_is_removed_anyway(
     assert "could not be reset" in caplog.text
     assert gone.is_provisioned  # it never heard the reset ...
     assert bed.runtime.network.node_by_uuid(record.uuid) is None
-    await settle(hass, lambda: _refresh_done(bed), "key refresh complete")
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
     # ... but what it holds is worthless now.
     assert _node_keys(gone)[0] != bed.runtime.network.net_keys[0].key
     for node in (proxy_node, other):
@@ -320,7 +292,7 @@ async def test_removing_a_node_that_holds_the_new_keys_owes_another_refresh(
         ext = network.extension
         return _refresh_done(bed) and ext is not None and not ext.key_refresh_pending
 
-    await settle(hass, done, "both refreshes complete")
+    await until(hass, done, "both refreshes complete")
     assert network.net_keys[0].key not in (old_key, first_new_key)
     _assert_has_network_keys(second, network)
 
@@ -331,7 +303,7 @@ async def test_leftover_device_without_a_node_is_simply_removed(
     (node,) = [bed.provision("dimmable")]
     bed.add(node)
     await bed.async_setup()
-    await settle(hass, lambda: bed.stored_node(node).config_complete, "configured")
+    await until(hass, lambda: bed.stored_node(node).config_complete, "configured")
     registry = dr.async_get(hass)
     leftover = registry.async_get_or_create(
         config_entry_id=bed.runtime.entry_id, identifiers={(DOMAIN, "gone-long-ago")}

@@ -6,7 +6,6 @@ nodes provisioned into the network; nothing of ours is mocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from homeassistant.components.light import (
@@ -19,7 +18,6 @@ from homeassistant.components.light import (
     ATTR_XY_COLOR,
     DOMAIN as LIGHT_DOMAIN,
 )
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -32,21 +30,6 @@ from simulator.virtual_proxy import VirtualProxy
 from .mesh_testbed import MeshTestbed, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
-
-
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
 
 
 async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:

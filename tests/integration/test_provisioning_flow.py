@@ -23,93 +23,21 @@ from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER
 from custom_components.ble_mesh.mesh.database import MeshNetwork, Security
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
-    DeviceFaults,
     InputAction,
     OutputAction,
     PduType,
     ProvisioningErrorCode,
 )
 from custom_components.ble_mesh.storage import now_iso
+from simulator.faults import DeviceFaults
 from simulator.node import NodeFaults, OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
 
+from .flows import configure, configure_until_input_oob, discover, flow_for
+
 STATIC_16 = bytes(range(1, 17))
 STATIC_32 = bytes(range(1, 33))
-
-
-@pytest.fixture(name="network_entry")
-async def network_entry_fixture(
-    hass: HomeAssistant, hass_storage: dict[str, Any], enable_bluetooth: None
-) -> MockConfigEntry:
-    """A loaded mesh network entry created the way the user flow creates one."""
-    network = MeshNetwork.create("Home mesh", PROVISIONER_NAME, now_iso())
-    mesh_uuid = network.mesh_uuid.hex
-    hass_storage[f"{DOMAIN}.{mesh_uuid}"] = {
-        "version": 1,
-        "key": f"{DOMAIN}.{mesh_uuid}",
-        "data": network.to_json(),
-    }
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Home mesh", unique_id=mesh_uuid, data={CONF_MESH_UUID: mesh_uuid}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
-def _flow_for(hass: HomeAssistant, node: SimulatedNode) -> dict[str, Any]:
-    flows = [
-        f
-        for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        if f["context"]["source"] == SOURCE_BLUETOOTH
-        and f["context"].get("unique_id") == node.device_uuid.hex()
-    ]
-    assert len(flows) == 1, flows
-    return flows[0]
-
-
-async def _configure(
-    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Submit a step, then follow progress steps until the flow needs the person again."""
-    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
-    for _ in range(20):
-        if result["type"] not in (FlowResultType.SHOW_PROGRESS, FlowResultType.SHOW_PROGRESS_DONE):
-            return result
-        await hass.async_block_till_done()
-        result = await hass.config_entries.flow.async_configure(flow_id)
-    raise AssertionError(f"flow stuck in progress: {result}")
-
-
-async def _configure_until_input_oob(
-    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Like _configure, but stop at the Input OOB progress step or any other form.
-
-    (Waiting for the whole event loop there would wait for the person, i.e. the timeout.)
-    """
-    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
-    for _ in range(20):
-        if result["type"] is FlowResultType.SHOW_PROGRESS:
-            if result["progress_action"] == "input_oob":
-                return result
-            await hass.async_block_till_done()
-        elif result["type"] is not FlowResultType.SHOW_PROGRESS_DONE:
-            return result
-        result = await hass.config_entries.flow.async_configure(flow_id)
-    raise AssertionError(f"flow stuck in progress: {result}")
-
-
-async def _discover(
-    hass: HomeAssistant, add_virtual_peripheral: AddPeripheral, node: SimulatedNode
-) -> tuple[str, dict[str, Any]]:
-    await add_virtual_peripheral(node)
-    flow = _flow_for(hass, node)
-    assert flow["step_id"] == "bluetooth_confirm"
-    result = await _configure(hass, flow["flow_id"], {})
-    return flow["flow_id"], result
 
 
 def _stored(hass: HomeAssistant, entry: MockConfigEntry) -> MeshNetwork:
@@ -130,12 +58,12 @@ async def test_no_oob_needs_an_explicit_confirmation(
     algorithm: Algorithm,
 ) -> None:
     node = SimulatedNode("dimmable", oob=OobCapabilities(algorithms=frozenset({algorithm})))
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
     assert result["step_id"] == "method"
     assert result["description_placeholders"]["elements"] == "1"
-    result = await _configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {"method": "no_oob"})
     assert result["step_id"] == "no_oob_warning"
-    result = await _configure(hass, flow_id, {})
+    result = await configure(hass, flow_id, {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "provisioned"
 
@@ -160,12 +88,12 @@ async def test_static_oob_typed(
     add_virtual_peripheral: AddPeripheral,
 ) -> None:
     node = SimulatedNode("ctl", oob=OobCapabilities(static_oob=STATIC_32))
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
     assert result["step_id"] == "method"
     assert result["data_schema"]({})["method"] == "static_oob"  # the strongest is the default
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"method": "static_oob"})
     assert result["step_id"] == "oob_data"
-    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
     stored = _stored(hass, network_entry).node_by_uuid(node.device_uuid.hex())
@@ -186,12 +114,12 @@ async def test_output_oob_numeric(
             output_size=4,
         ),
     )
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "output_oob"})
     assert result["step_id"] == "output_oob"
     assert result["description_placeholders"]["action"] == "number"
     assert node.shown_oob_value is not None
-    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
     assert node.is_provisioned
@@ -208,8 +136,8 @@ async def test_input_oob(
             input_actions=frozenset({InputAction.INPUT_ALPHANUMERIC}), input_size=6
         ),
     )
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
     assert result["progress_action"] == "input_oob"
     value = result["description_placeholders"]["value"]
     assert len(value) == 6
@@ -217,7 +145,7 @@ async def test_input_oob(
     # The person types the value HA shows on the device.
     node.enter_input_oob(value)
     await hass.async_block_till_done()
-    result = await _configure(hass, flow_id)
+    result = await configure(hass, flow_id)
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
 
@@ -228,10 +156,10 @@ async def test_oob_public_key_from_qr_text(
     add_virtual_peripheral: AddPeripheral,
 ) -> None:
     node = SimulatedNode("xyl", oob=OobCapabilities(public_key_oob=True, static_oob=STATIC_32))
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "static_oob"})
     assert result["step_id"] == "oob_data"
-    result = await _configure(hass, flow_id, {"oob_text": node.qr_text()})
+    result = await configure(hass, flow_id, {"oob_text": node.qr_text()})
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
 
@@ -244,13 +172,13 @@ async def test_first_device_creates_the_network(
 ) -> None:
     node = SimulatedNode("onoff_plug", oob=OobCapabilities(static_oob=STATIC_16))
     await add_virtual_peripheral(node)
-    flow = _flow_for(hass, node)
+    flow = flow_for(hass, node)
     # No network yet: the flow offers to create one first.
     assert flow["step_id"] == "bluetooth_new_network"
-    result = await _configure(hass, flow["flow_id"], {"name": "Flat"})
+    result = await configure(hass, flow["flow_id"], {"name": "Flat"})
     assert result["step_id"] == "method"
-    result = await _configure(hass, flow["flow_id"], {"method": "static_oob"})
-    result = await _configure(hass, flow["flow_id"], {"oob_text": STATIC_16.hex()})
+    result = await configure(hass, flow["flow_id"], {"method": "static_oob"})
+    result = await configure(hass, flow["flow_id"], {"oob_text": STATIC_16.hex()})
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     assert result["title"] == "Flat"
     mesh_uuid = result["data"][CONF_MESH_UUID]
@@ -318,7 +246,7 @@ async def _failed_then_retry(
     assert result["step_id"] == "failed"
     assert result["errors"] == {"base": error}
     assert not proxy.connected_addresses, "the failed attempt left the link open"
-    return await _configure(hass, flow_id, {})
+    return await configure(hass, flow_id, {})
 
 
 def _provisioner_public_keys(proxy: VirtualProxy, node: SimulatedNode) -> list[bytes]:
@@ -344,19 +272,19 @@ async def test_wrong_output_value_then_retry_with_fresh_keys(
         "dimmable",
         oob=OobCapabilities(output_actions=frozenset({OutputAction.OUTPUT_NUMERIC}), output_size=6),
     )
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "output_oob"})
     shown = int(node.shown_oob_value or 0)
-    result = await _configure(hass, flow_id, {"value": str((shown + 1) % 1_000_000)})
+    result = await configure(hass, flow_id, {"value": str((shown + 1) % 1_000_000)})
     result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "confirmation_failed")
     # Nothing was stored for the failed attempt.
     assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
     assert not node.is_provisioned
     # The retry is a new session: a new key pair, and the device shows a new value.
     assert result["step_id"] == "method"
-    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    result = await configure(hass, flow_id, {"method": "output_oob"})
     assert result["step_id"] == "output_oob"
-    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
     keys = _provisioner_public_keys(virtual_proxy, node)
     assert len(keys) == 2
@@ -376,12 +304,12 @@ async def test_malformed_output_value_is_refused_in_the_form(
         "dimmable",
         oob=OobCapabilities(output_actions=frozenset({OutputAction.OUTPUT_NUMERIC}), output_size=2),
     )
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "output_oob"})
-    result = await _configure(hass, flow_id, {"value": "12345"})  # more digits than 2
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "output_oob"})
+    result = await configure(hass, flow_id, {"value": "12345"})  # more digits than 2
     assert result["step_id"] == "output_oob"
     assert result["errors"] == {"base": "invalid_value"}
-    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
 
 
@@ -411,14 +339,14 @@ async def test_misbehaving_device_is_refused_and_retry_succeeds(
 ) -> None:
     node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
     node.faults = NodeFaults(device=DeviceFaults(**fault))
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
-    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     node.faults = NodeFaults()  # the next attempt meets a well-behaved device
     result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, error)
     assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
-    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     assert result["reason"] == "provisioned"
 
 
@@ -429,9 +357,9 @@ async def test_link_dropped_mid_provisioning(
     add_virtual_peripheral: AddPeripheral,
 ) -> None:
     node = SimulatedNode("dimmable", faults=NodeFaults(drop_link_after_pdu=3))
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "no_oob"})
-    result = await _configure(hass, flow_id, {})
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {})
     node.faults = NodeFaults()
     result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "connection_lost")
     assert result["step_id"] == "method"
@@ -444,14 +372,14 @@ async def test_device_stops_answering_times_out(
     add_virtual_peripheral: AddPeripheral,
 ) -> None:
     node = SimulatedNode("dimmable")
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
     node.faults = NodeFaults(stop_answering=True)
     result = await hass.config_entries.flow.async_configure(flow_id, {"method": "no_oob"})
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
     await hass.async_block_till_done()
-    result = await _configure(hass, flow_id)
+    result = await configure(hass, flow_id)
     assert result["step_id"] == "failed"
     assert result["errors"] == {"base": "timeout"}
 
@@ -465,13 +393,13 @@ async def test_unreachable_device(
 ) -> None:
     node = SimulatedNode("dimmable")
     await add_virtual_peripheral(node)
-    flow = _flow_for(hass, node)
+    flow = flow_for(hass, node)
     virtual_proxy.fail_next_connects(10, address=node.address)
-    result = await _configure(hass, flow["flow_id"], {})
+    result = await configure(hass, flow["flow_id"], {})
     assert result["step_id"] == "failed"
     assert result["errors"] == {"base": "cannot_connect"}
     virtual_proxy.clear_connect_failures()
-    result = await _configure(hass, flow["flow_id"], {})
+    result = await configure(hass, flow["flow_id"], {})
     assert result["step_id"] == "method"
 
 
@@ -485,8 +413,8 @@ async def test_closing_the_dialog_closes_the_link(
         "dimmable",
         oob=OobCapabilities(output_actions=frozenset({OutputAction.BLINK}), output_size=3),
     )
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "output_oob"})
     assert result["step_id"] == "output_oob"
     assert virtual_proxy.is_connected(node.address)
     hass.config_entries.flow.async_abort(flow_id)
@@ -526,14 +454,14 @@ async def test_qr_code_image_upload(
     file_id = (await response.json())["file_id"]
     assert file_id
 
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
     assert result["description_placeholders"]["public_key"] == "from its QR code (out of band)"
-    result = await _configure(hass, flow_id, {"method": "output_oob"})
+    result = await configure(hass, flow_id, {"method": "output_oob"})
     # A device with an OOB public key is asked for its QR code (optional) before the method.
     assert result["step_id"] == "public_key"
-    result = await _configure(hass, flow_id, {"qr_image": file_id})
+    result = await configure(hass, flow_id, {"qr_image": file_id})
     assert result["step_id"] == "output_oob", result
-    result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+    result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
     # With the key from the QR code, the device never sent its public key over the air.
     device_public_keys = [
@@ -567,13 +495,13 @@ async def test_qr_image_without_a_code(
     blank = io.BytesIO()
     Image.new("L", (64, 64), 255).save(blank, format="PNG")
     node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
-    result = await _configure(hass, flow_id, {"qr_image": await upload(blank.getvalue())})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"qr_image": await upload(blank.getvalue())})
     assert result["errors"] == {"base": "no_qr_code"}
-    result = await _configure(hass, flow_id, {"qr_image": await upload(b"not an image")})
+    result = await configure(hass, flow_id, {"qr_image": await upload(b"not an image")})
     assert result["errors"] == {"base": "invalid_image"}
-    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     assert result["reason"] == "provisioned"
 
 
@@ -584,15 +512,15 @@ async def test_wrong_qr_code_is_refused(
 ) -> None:
     node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
     other = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
-    result = await _configure(hass, flow_id, {"oob_text": other.qr_text()})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"oob_text": other.qr_text()})
     assert result["errors"] == {"base": "wrong_device"}
-    result = await _configure(hass, flow_id, {"oob_text": "UUID:zz"})
+    result = await configure(hass, flow_id, {"oob_text": "UUID:zz"})
     assert result["errors"] == {"base": "invalid_oob_data"}
-    result = await _configure(hass, flow_id, {"oob_text": ""})
+    result = await configure(hass, flow_id, {"oob_text": ""})
     assert result["errors"] == {"base": "static_oob_required"}
-    result = await _configure(hass, flow_id, {"oob_text": node.qr_text()})
+    result = await configure(hass, flow_id, {"oob_text": node.qr_text()})
     assert result["reason"] == "provisioned"
 
 
@@ -621,22 +549,22 @@ async def test_every_action_both_algorithms(
         input_size=0 if output else 4,
     )
     node = SimulatedNode("ctl", oob=oob)
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
     method = "output_oob" if output else "input_oob"
-    submit = _configure if output else _configure_until_input_oob
+    submit = configure if output else configure_until_input_oob
     result = await submit(hass, flow_id, {"method": method})
     if public_key_oob:
         assert result["step_id"] == "public_key"
         result = await submit(hass, flow_id, {"oob_text": node.qr_text()})
     if output:
         assert result["step_id"] == "output_oob"
-        result = await _configure(hass, flow_id, {"value": str(node.shown_oob_value)})
+        result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     else:
         assert result["type"] is FlowResultType.SHOW_PROGRESS
         assert result["progress_action"] == "input_oob"
         node.enter_input_oob(result["description_placeholders"]["value"])
         await hass.async_block_till_done()
-        result = await _configure(hass, flow_id)
+        result = await configure(hass, flow_id)
     assert result["reason"] == "provisioned", result
     stored = network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex())
     assert stored is not None
@@ -650,9 +578,9 @@ async def test_device_already_in_the_network_is_not_offered_again(
     add_virtual_peripheral: AddPeripheral,
 ) -> None:
     node = SimulatedNode("dimmable")
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    await _configure(hass, flow_id, {"method": "no_oob"})
-    result = await _configure(hass, flow_id, {})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    await configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {})
     assert result["reason"] == "provisioned"
     # The same device UUID shows up unprovisioned again (e.g. seen through another proxy
     # before its advertisement changed): it is not offered a second time.
@@ -685,11 +613,11 @@ async def test_choose_among_several_networks(
     assert await hass.config_entries.async_setup(garden.entry_id)
     node = SimulatedNode("dimmable")
     await add_virtual_peripheral(node)
-    flow = _flow_for(hass, node)
-    result = await _configure(hass, flow["flow_id"], {"network": garden.entry_id})
+    flow = flow_for(hass, node)
+    result = await configure(hass, flow["flow_id"], {"network": garden.entry_id})
     assert result["step_id"] == "method"
-    await _configure(hass, flow["flow_id"], {"method": "no_oob"})
-    result = await _configure(hass, flow["flow_id"], {})
+    await configure(hass, flow["flow_id"], {"method": "no_oob"})
+    result = await configure(hass, flow["flow_id"], {})
     assert result["reason"] == "provisioned"
     assert garden.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is not None
     assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
@@ -703,7 +631,7 @@ async def test_device_with_no_acceptable_method(
 ) -> None:
     # "Only OOB authenticated provisioning" but no OOB method: nothing is acceptable.
     node = SimulatedNode("dimmable", oob=OobCapabilities(only_oob_authenticated=True))
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
     assert result["step_id"] == "failed"
     assert result["errors"] == {"base": "no_acceptable_method"}
     assert not virtual_proxy.connected_addresses
@@ -723,12 +651,12 @@ async def test_oob_value_that_does_not_fit_the_algorithm(
             static_oob=STATIC_16,
         ),
     )
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
-    result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "invalid_oob_data")
-    result = await _configure(hass, flow_id, {"method": "static_oob"})
-    result = await _configure(hass, flow_id, {"oob_text": STATIC_16.hex()})
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_16.hex()})
     assert result["reason"] == "provisioned"
 
 
@@ -744,9 +672,9 @@ async def test_no_free_unicast_address(
     # Shrink our range to our own node's address: nothing is left for a device.
     provisioner.unicast_ranges[0].high = provisioner.unicast_ranges[0].low
     node = SimulatedNode("dimmable")
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "no_oob"})
-    result = await _configure(hass, flow_id, {})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {})
     assert result["step_id"] == "failed"
     assert result["errors"] == {"base": "no_free_address"}
     assert not virtual_proxy.connected_addresses
@@ -762,8 +690,8 @@ async def test_closing_the_dialog_while_waiting_for_input(
         "dimmable",
         oob=OobCapabilities(input_actions=frozenset({InputAction.PUSH}), input_size=1),
     )
-    flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    result = await configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
     assert result["progress_action"] == "input_oob"
     assert virtual_proxy.is_connected(node.address)
     hass.config_entries.flow.async_abort(flow_id)
@@ -787,14 +715,14 @@ async def test_qr_image_upload_unavailable_without_zbar(
     monkeypatch.setitem(sys.modules, "pyzbar", None)  # import fails like a missing libzbar
     try:
         node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
-        flow_id, _ = await _discover(hass, add_virtual_peripheral, node)
-        result = await _configure(hass, flow_id, {"method": "static_oob"})
+        flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+        result = await configure(hass, flow_id, {"method": "static_oob"})
         assert result["step_id"] == "oob_data"
         assert "qr_image" not in {str(key) for key in result["data_schema"].schema}
         assert result["description_placeholders"]["image_note"]  # says why
         with pytest.raises(qr_image.QrImageError, match="qr_image_unavailable"):
             qr_image.decode_image(b"")
-        result = await _configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+        result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
         assert result["reason"] == "provisioned"
     finally:
         qr_image._decoder.cache_clear()

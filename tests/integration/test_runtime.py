@@ -6,10 +6,8 @@ nodes; nothing of ours is mocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 import copy
 import logging
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -32,21 +30,6 @@ from simulator.virtual_proxy import VirtualProxy
 from .mesh_testbed import MeshTestbed, TimeMachine, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
-
-
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
 
 
 async def _configured(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode) -> None:
@@ -397,7 +380,7 @@ async def test_sequence_reservations_are_written_once_per_block(
     (node,) = await _configured_network(hass, bed, "onoff_plug")
     address = node.unicast_address
     assert address is not None
-    store = bed.runtime.store
+    store = bed.runtime.store.files
     writes, state_writes = store.writes, store.state_writes
     for _ in range(100):
         await bed.runtime.async_send(

@@ -13,10 +13,8 @@ from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
 
+from .flows import configure, discover
 from .mesh_testbed import TimeMachine, until
-from .test_provisioning_flow import _configure, _discover, network_entry_fixture
-
-__all__ = ["network_entry_fixture"]  # the fixture is used by name below
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
 
@@ -28,9 +26,9 @@ async def _provision_by_flow(
     profile: str,
 ) -> SimulatedNode:
     node = SimulatedNode(profile)
-    flow_id, result = await _discover(hass, add_virtual_peripheral, node)
-    result = await _configure(hass, flow_id, {"method": "no_oob"})
-    result = await _configure(hass, flow_id, {})
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "provisioned"
     # The node now advertises the Mesh Proxy service with our Network ID.

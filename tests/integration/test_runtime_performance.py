@@ -12,11 +12,8 @@ nodes; nothing of ours is mocked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 
@@ -47,21 +44,6 @@ from simulator.virtual_proxy import VirtualProxy
 from .mesh_testbed import MeshTestbed, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
-
-
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
 
 
 async def _configured_network(
@@ -127,7 +109,7 @@ async def test_sequence_blocks_go_to_the_small_store_not_the_database(
 ) -> None:
     (node,) = await _configured_network(hass, bed, "onoff_plug")
     address = _address(node)
-    store = bed.runtime.store
+    store = bed.runtime.store.files
     own = bed.runtime.unicast_address
     database_writes, state_writes = store.writes, store.state_writes
     for _ in range(600):  # more than two blocks of 256
@@ -204,7 +186,7 @@ async def test_state_of_version_0_1_is_migrated(hass: HomeAssistant, bed: MeshTe
     assert state.sequence["seq"] > 9000
     assert state.replay_list[f"{address:04x}"][1] >= 3
     # The database no longer carries the values once it is saved again.
-    await bed.runtime.async_save()
+    await bed.runtime.store.async_save()
     assert "sequenceNumbers" not in bed.hass_storage[key]["data"]["x-ble-mesh"]
 
 

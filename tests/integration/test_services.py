@@ -6,19 +6,17 @@ ours is mocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 import json
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
-from custom_components.ble_mesh.mesh.database import KeyRefreshPhase
 from custom_components.ble_mesh.mesh.models import model_ids as ids
+from custom_components.ble_mesh.mesh.network import KeyRefreshPhase
 from custom_components.ble_mesh.services import (
     SERVICE_EXPORT_NETWORK,
     SERVICE_IDENTIFY,
@@ -27,27 +25,10 @@ from custom_components.ble_mesh.services import (
     SERVICE_START_KEY_REFRESH,
 )
 from simulator.node import SimulatedNode
-from simulator.virtual_proxy import VirtualProxy
 
-from .mesh_testbed import MeshTestbed, TimeMachine
-from .test_key_refresh import settle
+from .mesh_testbed import MeshTestbed, TimeMachine, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
-
-
-@pytest.fixture(name="bed")
-async def bed_fixture(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    enable_bluetooth: None,
-    virtual_proxy: VirtualProxy,
-) -> AsyncGenerator[MeshTestbed]:
-    """A network with no node yet; tests provision nodes, then set it up."""
-    testbed = MeshTestbed(hass, hass_storage, virtual_proxy)
-    yield testbed
-    if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
-        await testbed.async_unload()
-    testbed.cleanup()
 
 
 async def _network(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:
@@ -56,7 +37,7 @@ async def _network(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> lis
         bed.add(node)
     await bed.async_setup()
     for node in nodes:
-        await settle(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
+        await until(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
     return nodes
 
 
@@ -146,7 +127,7 @@ async def test_reconfigure_node_runs_the_configuration_again(
     models.publications.clear()
 
     await _call(hass, SERVICE_RECONFIGURE_NODE, {"device_id": bed.device(node).id})
-    await settle(hass, lambda: bed.stored_node(node).config_complete, "configured again")
+    await until(hass, lambda: bed.stored_node(node).config_complete, "configured again")
     assert 0 in models.bindings[(0, ids.LIGHT_LIGHTNESS_SERVER)]
     assert models.publications[(0, ids.LIGHT_LIGHTNESS_SERVER)].address == (
         bed.runtime.unicast_address
@@ -163,7 +144,7 @@ async def test_reset_node_removes_node_and_device(hass: HomeAssistant, bed: Mesh
     assert dr.async_get(hass).async_get(device_id) is None
     assert bed.runtime.network.node_by_uuid(record.uuid) is None
     network = bed.runtime.network
-    await settle(
+    await until(
         hass,
         lambda: network.net_keys[0].phase == KeyRefreshPhase.NORMAL
         and network.net_keys[0].old_key is None,
@@ -190,7 +171,7 @@ async def test_start_key_refresh(hass: HomeAssistant, bed: MeshTestbed) -> None:
     node.faults.stop_answering = False
     clock = TimeMachine(hass)
     await clock.advance(60, step=5)
-    await settle(hass, lambda: network.net_keys[0].old_key is None, "refreshed")
+    await until(hass, lambda: network.net_keys[0].old_key is None, "refreshed")
     models = node.models
     assert models is not None
     assert models.net_keys.get(0).key == network.net_keys[0].key != old

@@ -24,6 +24,7 @@ from custom_components.ble_mesh.mesh.models.common import (
     TransitionTime,
 )
 from custom_components.ble_mesh.mesh.models.composition import CompositionDataPage0
+from custom_components.ble_mesh.mesh.network import KeyRefreshPhase
 from custom_components.ble_mesh.mesh.provisioning import ProvisioningStart
 from custom_components.ble_mesh.mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
 from custom_components.ble_mesh.mesh.proxy_config import (
@@ -492,13 +493,13 @@ def test_key_refresh() -> None:
     phase = client.config(
         cfg.ConfigKeyRefreshPhaseGet(NET_KEY_INDEX), cfg.ConfigKeyRefreshPhaseStatus
     )
-    assert phase.phase is cfg.KeyRefreshPhase.FIRST
+    assert phase.phase is KeyRefreshPhase.KEY_DISTRIBUTION
     # The client learns the new keys and moves on with phase 2.
     client.stack.net_keys.update(NET_KEY_INDEX, new_net_key)
     phase2 = client.config(
         cfg.ConfigKeyRefreshPhaseSet(NET_KEY_INDEX, 2), cfg.ConfigKeyRefreshPhaseStatus
     )
-    assert phase2.phase is cfg.KeyRefreshPhase.SECOND
+    assert phase2.phase is KeyRefreshPhase.USING_NEW_KEYS
     client.stack.net_keys.set_phase(NET_KEY_INDEX, 2)
     adv = node.advertisement()
     assert adv is not None
@@ -509,7 +510,7 @@ def test_key_refresh() -> None:
     phase3 = client.config(
         cfg.ConfigKeyRefreshPhaseSet(NET_KEY_INDEX, 3), cfg.ConfigKeyRefreshPhaseStatus
     )
-    assert phase3.phase is cfg.KeyRefreshPhase.NORMAL
+    assert phase3.phase is KeyRefreshPhase.NORMAL
     client.stack.net_keys.set_phase(NET_KEY_INDEX, 3)
     assert node.models is not None
     assert node.models.app_key_records[APP_KEY_INDEX][1] == new_app_key

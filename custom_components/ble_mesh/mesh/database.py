@@ -46,6 +46,7 @@ from uuid import UUID, uuid4
 
 from .crypto import virtual_address
 from .errors import DecodeError, UsageError
+from .network import KeyRefreshPhase
 
 __all__ = [
     "CDB_ID",
@@ -64,7 +65,6 @@ __all__ = [
     "Group",
     "HeartbeatPublication",
     "HeartbeatSubscription",
-    "KeyRefreshPhase",
     "MeshAddress",
     "MeshExtension",
     "MeshNetwork",
@@ -148,14 +148,6 @@ class Security(StrEnum):
 
     SECURE = "secure"  # provisioned with an authenticated OOB method
     INSECURE = "insecure"
-
-
-class KeyRefreshPhase(IntEnum):
-    """Key Refresh Phase of a NetKey (MshPRT 1.1 Key Refresh procedure)."""
-
-    NORMAL = 0
-    KEY_DISTRIBUTION = 1
-    USING_NEW_KEYS = 2
 
 
 class FeatureState(IntEnum):
@@ -1249,9 +1241,12 @@ class MeshExtension:
 
         "x-ble-mesh": {
           "localProvisioner": "UUID",        # which provisioner this Home Assistant is
-          "keyRefreshPending": true          # another Key Refresh must follow the current one
+          "keyRefreshPending": true,         # another Key Refresh must follow the current one
+          "reservedAddresses": [{"lowAddress": "0005", "highAddress": "0007"}]
         }
 
+    ``reservedAddresses`` (optional) are unicast ranges promised to devices being provisioned:
+    no other node is given them until the node is recorded or the range released.
     ``keyRefreshPending`` is optional: set when a node that already held the *new* keys of a
     running Key Refresh was removed: the new keys are then compromised too, and a fresh Key
     Refresh (MshPRT 1.1 §3.11.4) must run once the current one has finished. A database
@@ -1261,6 +1256,7 @@ class MeshExtension:
 
     local_provisioner: UUID | None = None
     key_refresh_pending: bool = False
+    reserved: list[tuple[int, int]] = field(default_factory=list)
     legacy: LegacyRuntimeFields | None = None
     extra: JsonDict = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
@@ -1276,9 +1272,18 @@ class MeshExtension:
             legacy = LegacyRuntimeFields.from_json(data, path)
             for name in LegacyRuntimeFields.FIELDS:
                 o.consumed(name)
+        reserved: list[tuple[int, int]] = []
+        for item, item_path in o.opt("reservedAddresses", _list) or []:
+            r = _Obj(item, item_path)
+            low = r.get("lowAddress", _unicast)
+            high = r.get("highAddress", _unicast)
+            if high < low:
+                raise CdbFormatError(item_path, "highAddress below lowAddress")
+            reserved.append((low, high))
         return cls(
             local_provisioner=local[0] if local is not None else None,
             key_refresh_pending=bool(o.opt("keyRefreshPending", _bool)),
+            reserved=reserved,
             legacy=legacy,
             extra=o.extra(),
             key_order=tuple(k for k in o.order() if k not in LegacyRuntimeFields.FIELDS),
@@ -1293,6 +1298,11 @@ class MeshExtension:
                 else None
             ),
             "keyRefreshPending": True if self.key_refresh_pending else None,
+            "reservedAddresses": (
+                [{"lowAddress": _h4(low), "highAddress": _h4(high)} for low, high in self.reserved]
+                if self.reserved
+                else None
+            ),
         }
         return _emit(known, self.extra, self.key_order)
 
@@ -1615,6 +1625,25 @@ class MeshNetwork:
 
     # ---- address bookkeeping -------------------------------------------------------------
 
+    def reserved_addresses(self) -> list[tuple[int, int]]:
+        """Unicast ranges promised to devices being provisioned (see :class:`MeshExtension`)."""
+        return list(self.extension.reserved) if self.extension is not None else []
+
+    def reserve_addresses(self, low: int, high: int) -> None:
+        """Promise ``low .. high`` to a device being provisioned (it must be free)."""
+        if not UNICAST_MIN <= low <= high <= UNICAST_MAX:
+            raise DatabaseError("reserved addresses outside 0001-7FFF")
+        if any(a <= high and low <= b for a, b in self.reserved_addresses()) or any(
+            n.unicast_address <= high and low <= n.last_address for n in self.nodes
+        ):
+            raise DatabaseError("the range is taken")
+        self._ext().reserved.append((low, high))
+
+    def release_addresses(self, low: int, high: int) -> None:
+        """The device was recorded, or not provisioned: the promise ends."""
+        if self.extension is not None:
+            self.extension.reserved = [r for r in self.extension.reserved if r != (low, high)]
+
     def excluded_addresses(self, iv_index: int | None = None) -> set[int]:
         """Unicast addresses of removed nodes that may not be reused yet at ``iv_index``.
 
@@ -1633,6 +1662,7 @@ class MeshNetwork:
     ) -> list[tuple[int, int]]:
         blocked = [(n.unicast_address, n.last_address) for n in self.nodes]
         blocked += [(a, a) for a in self.excluded_addresses(iv_index)]
+        blocked += self.reserved_addresses()
         for other in self.provisioners:
             if other is not besides:
                 blocked += [(r.low, r.high) for r in other.unicast_ranges]
@@ -1665,10 +1695,14 @@ class MeshNetwork:
             )
         return found
 
-    def allocate_group_address(self, provisioner_uuid: UUID | str) -> int:
-        """Lowest group address in the provisioner's group ranges not used by a group."""
+    def allocate_group_address(
+        self, provisioner_uuid: UUID | str, *, besides: Iterable[int] = ()
+    ) -> int:
+        """Lowest group address in the provisioner's group ranges not used by a group (nor
+        in ``besides``, addresses held for groups being created)."""
         provisioner = self._need_provisioner(provisioner_uuid)
         used = [(g.address, g.address) for g in self.groups if isinstance(g.address, int)]
+        used += [(a, a) for a in besides]
         for other in self.provisioners:
             if other is not provisioner:
                 used += [(r.low, r.high) for r in other.group_ranges]
@@ -1716,6 +1750,7 @@ class MeshNetwork:
         taken_unicast = [(r.low, r.high) for p in self.provisioners for r in p.unicast_ranges]
         taken_unicast += [(n.unicast_address, n.last_address) for n in self.nodes]
         taken_unicast += [(a, a) for a in self.excluded_addresses()]
+        taken_unicast += self.reserved_addresses()
         taken_group = [(r.low, r.high) for p in self.provisioners for r in p.group_ranges]
         taken_group += [(g.address, g.address) for g in self.groups if isinstance(g.address, int)]
         taken_scene = [(r.first, r.last) for p in self.provisioners for r in p.scene_ranges]

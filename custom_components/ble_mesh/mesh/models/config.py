@@ -39,6 +39,7 @@ from custom_components.ble_mesh.mesh.access import (
     register,
 )
 from custom_components.ble_mesh.mesh.errors import DecodeError
+from custom_components.ble_mesh.mesh.network import KeyRefreshPhase
 
 from .common import (
     MODEL_ID,
@@ -89,14 +90,6 @@ class FeatureState(IntEnum):
     DISABLED = 0x00
     ENABLED = 0x01
     NOT_SUPPORTED = 0x02
-
-
-class KeyRefreshPhase(IntEnum):
-    """Key Refresh Phase state (MshPRT 1.1 §4.2)."""
-
-    NORMAL = 0x00
-    FIRST = 0x01
-    SECOND = 0x02
 
 
 STATUS = codec(EnumField(ConfigStatus))
@@ -1384,5 +1377,4 @@ __all__ = [
     "ConfigVendorModelSubscriptionList",
     "FeatureState",
     "KeyIndexPairs",
-    "KeyRefreshPhase",
 ]

@@ -1,0 +1,252 @@
+"""The Configuration Manager: the background work a network owes its nodes.
+
+Two kinds of work, in one pass at a time, whenever a proxy node is reachable:
+
+* the automatic configuration of every node that is not configured yet (:mod:`.node_config`);
+  a node that keeps failing gets the ``node_not_configured`` repair issue after
+  :data:`CONFIG_ATTEMPTS_BEFORE_ISSUE` attempts;
+* the Key Refresh in progress, or owed (:mod:`.key_refresh`); nodes that do not take a step
+  get the ``key_refresh_stuck`` repair issue and the refresh waits in its phase.
+
+A failed pass is retried after :data:`CONFIG_RETRY_DELAY` seconds; new work (a node added, a
+node removed, an action) runs at once. The manager talks to the mesh through a
+:class:`~.client.MeshClient` (the runtime) and never imports the runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+
+from .const import DOMAIN
+from .exceptions import MeshCommunicationError
+from .key_refresh import KeyRefreshStuckError, async_refresh_keys, node_label
+from .mesh.database import Node
+from .network_store import work_pending
+from .node_config import async_configure_node
+
+if TYPE_CHECKING:
+    from .client import MeshClient
+
+_LOGGER = logging.getLogger(__name__)
+
+CONFIG_ATTEMPTS_BEFORE_ISSUE = 3
+CONFIG_RETRY_DELAY = 30.0
+
+
+class ConfigurationManager:
+    """Configure new nodes and run the Key Refresh in the background (see the module)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        client: MeshClient,
+        *,
+        wake: Callable[[], None],
+        all_configured: Callable[[], None],
+    ) -> None:
+        """``wake()`` reconnects a released link; ``all_configured()`` runs when no node is
+        left to configure (the runtime stops preferring a node's own proxy then)."""
+        self._hass = hass
+        self._entry_id = entry_id
+        self._client = client
+        self._wake = wake
+        self._all_configured = all_configured
+        self._task: asyncio.Task[None] | None = None
+        self._attempts: dict[str, int] = {}
+        self._cancel_retry: CALLBACK_TYPE | None = None
+        self._refresh_stuck: list[Node] = []
+        self._again = False
+        self._running = False
+
+    @property
+    def busy(self) -> bool:
+        """Whether a pass runs now."""
+        return self._task is not None and not self._task.done()
+
+    def unconfigured(self) -> list[Node]:
+        """The nodes still to configure (not provisioners' own, not excluded)."""
+        network = self._client.store.network
+        provisioners = {p.uuid for p in network.provisioners}
+        return [
+            n
+            for n in network.nodes
+            if not n.config_complete and not n.excluded and n.uuid not in provisioners
+        ]
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the manager knows, for diagnostics (no key material)."""
+        network = self._client.store.network
+        return {
+            "unconfigured_nodes": [f"{n.unicast_address:04X}" for n in self.unconfigured()],
+            "configuration_attempts": dict(self._attempts),
+            "refresh_phases": {
+                str(k.index): int(k.phase) for k in network.net_keys if k.old_key is not None
+            },
+            "refresh_pending": work_pending(network),
+            "refresh_waiting_for": [f"{n.unicast_address:04X}" for n in self._refresh_stuck],
+        }
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> None:
+        """Work may run from now on (when connected)."""
+        self._running = True
+
+    async def async_stop(self) -> None:
+        """Cancel the pass and the retry timer."""
+        self._running = False
+        if self._cancel_retry is not None:
+            self._cancel_retry()
+            self._cancel_retry = None
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- what changed ----------------------------------------------------------------------------
+
+    @callback
+    def async_node_removed(self, node: Node) -> None:
+        """Forget ``node``'s attempts and its repair issue."""
+        self._attempts.pop(node.uuid.hex, None)
+        ir.async_delete_issue(self._hass, DOMAIN, self._node_issue(node))
+        self._refresh_stuck = [n for n in self._refresh_stuck if n is not node]
+
+    @callback
+    def async_forget_attempts(self, node: Node) -> None:
+        """``node``'s configuration starts afresh (the reconfigure action)."""
+        self._attempts.pop(node.uuid.hex, None)
+
+    @callback
+    def async_kick(self) -> None:
+        """Run pending work now rather than after the retry delay (connecting if released)."""
+        if self._cancel_retry is not None:
+            self._cancel_retry()
+            self._cancel_retry = None
+        if self.unconfigured() or work_pending(self._client.store.network):
+            self._wake()
+        self.async_schedule()
+
+    @callback
+    def async_schedule(self) -> None:
+        """Start a pass when connected and there is work (or mark one to follow)."""
+        if not self._running or not self._client.connected:
+            return
+        if self.busy:
+            self._again = True  # picked up when the running pass ends
+            return
+        if not self.unconfigured() and not work_pending(self._client.store.network):
+            return
+        self._task = self._hass.async_create_background_task(
+            self._async_pass(), f"ble_mesh {self._client.store.network.mesh_name} configuration"
+        )
+
+    # --- the pass ------------------------------------------------------------------------------
+
+    async def _async_pass(self) -> None:
+        self._again = False
+        failed = await self._async_configure_pending()
+        if self._client.connected and work_pending(self._client.store.network):
+            failed = not await self._async_refresh_keys() or failed
+        if self._again and self._running:
+            self._hass.loop.call_soon(self.async_schedule)  # asked for during the pass
+        elif failed and self._running:
+            if self._cancel_retry is not None:
+                self._cancel_retry()
+            self._cancel_retry = async_call_later(self._hass, CONFIG_RETRY_DELAY, self._retry)
+
+    @callback
+    def _retry(self, _now: object) -> None:
+        self._cancel_retry = None
+        self.async_schedule()
+
+    def _node_issue(self, node: Node) -> str:
+        return f"node_not_configured_{self._entry_id}_{node.uuid.hex}"
+
+    async def _async_configure_pending(self) -> bool:
+        """Configure every unconfigured node; True when one of them failed."""
+        failed = False
+        client = self._client
+        network = client.store.network
+        for node in self.unconfigured():
+            if not client.connected:
+                return failed
+            if network.node_by_uuid(node.uuid) is None:
+                continue  # removed meanwhile
+            key = node.uuid.hex
+            try:
+                await async_configure_node(client, node)
+            except MeshCommunicationError as err:
+                failed = True
+                attempts = self._attempts.get(key, 0) + 1
+                self._attempts[key] = attempts
+                _LOGGER.info(
+                    "Configuring mesh node %04X failed (attempt %d): %s",
+                    node.unicast_address,
+                    attempts,
+                    err,
+                )
+                if attempts >= CONFIG_ATTEMPTS_BEFORE_ISSUE:
+                    ir.async_create_issue(
+                        self._hass,
+                        DOMAIN,
+                        self._node_issue(node),
+                        is_fixable=False,
+                        severity=ir.IssueSeverity.WARNING,
+                        translation_key="node_not_configured",
+                        translation_placeholders={
+                            "name": node.name or f"{node.unicast_address:04X}",
+                            "address": f"{node.unicast_address:04X}",
+                            "network": network.mesh_name,
+                            "error": str(err),
+                        },
+                    )
+                continue
+            self._attempts.pop(key, None)
+            ir.async_delete_issue(self._hass, DOMAIN, self._node_issue(node))
+            if not self.unconfigured():
+                self._all_configured()
+            _LOGGER.debug("Mesh node %04X configured", node.unicast_address)
+        return failed
+
+    async def _async_refresh_keys(self) -> bool:
+        """Run the Key Refresh; False (and the repair issue) when nodes did not take a step."""
+        issue_id = f"key_refresh_stuck_{self._entry_id}"
+        network = self._client.store.network
+        try:
+            await async_refresh_keys(self._client)
+        except KeyRefreshStuckError as err:
+            if not self._client.connected:
+                return False  # the connection went away: resumed on the next one
+            self._refresh_stuck = err.nodes
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="key_refresh_stuck",
+                translation_placeholders={
+                    "network": network.mesh_name,
+                    "phase": str(err.phase),
+                    "nodes": ", ".join(node_label(n) for n in err.nodes),
+                },
+            )
+            return False
+        except MeshCommunicationError as err:
+            _LOGGER.info("Key refresh of %s interrupted: %s", network.mesh_name, err)
+            return False
+        self._refresh_stuck = []
+        ir.async_delete_issue(self._hass, DOMAIN, issue_id)
+        return True
