@@ -125,7 +125,7 @@ async def async_remove_config_entry_device(
     """Deleting a node's device removes the node from the mesh network.
 
     Config Node Reset, removal from the database and the Key Refresh that evicts the node's
-    keys from the other nodes (:meth:`MeshRuntime.async_remove_node`). A node out of reach
+    keys from the other nodes (:meth:`ConfigurationManager.async_remove_node`). A node out of reach
     is removed all the same (logged): after the refresh its keys open nothing. A device that
     stands for no node (left over) simply goes. Home Assistant's own node is no device.
     """
@@ -133,5 +133,5 @@ async def async_remove_config_entry_device(
         return False  # the keys and the network are not loaded: nothing can be done safely
     node = node_for_device(hass, entry, device)
     if node is not None:
-        await entry.runtime_data.async_remove_node(node)
+        await entry.runtime_data.nodes.async_remove_node(node)
     return True

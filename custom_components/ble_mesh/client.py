@@ -29,6 +29,11 @@ class MeshClient(Protocol):
         ...
 
     @property
+    def available(self) -> bool:
+        """True while connected, or while the link is released on purpose (idle release)."""
+        ...
+
+    @property
     def unicast_address(self) -> int:
         """Home Assistant's own unicast address in the network."""
         ...

@@ -27,10 +27,10 @@ from homeassistant.helpers.event import async_call_later
 
 from .const import DOMAIN
 from .exceptions import MeshCommunicationError
-from .key_refresh import KeyRefreshStuckError, async_refresh_keys, node_label
+from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_node, node_label
 from .mesh.database import Node
-from .network_store import work_pending
-from .node_config import async_configure_node
+from .network_store import in_progress, work_pending
+from .node_config import async_configure_node, reset_configuration
 
 if TYPE_CHECKING:
     from .client import MeshClient
@@ -117,6 +117,49 @@ class ConfigurationManager:
     # --- what changed ----------------------------------------------------------------------------
 
     @callback
+    # --- what services and the device page ask for -------------------------------------------
+
+    async def async_remove_node(self, node: Node) -> None:
+        """Reset ``node``, remove it from the network and refresh the keys of the others.
+
+        The node is removed even when it cannot be reset (out of reach, no proxy): the Key
+        Refresh that follows makes the keys it still holds useless (MshPRT 1.1 §3.11.4).
+        """
+        client, network = self._client, self._client.store.network
+        if client.unicast_address and client.available:  # released: the send reconnects
+            await async_reset_node(client, node)
+        else:
+            _LOGGER.warning(
+                "Mesh node %s cannot be reset (no proxy node of %s is reachable); it is removed "
+                "anyway, and the key refresh makes the keys it still holds useless",
+                node_label(node),
+                network.mesh_name,
+            )
+        if network.node_by_uuid(node.uuid) is None:
+            return  # removed meanwhile (a second request for the same node)
+        started = await client.store.async_remove_node(node, iv_index=client.iv_index)
+        _LOGGER.info(
+            "Mesh node %s removed from network %s%s",
+            node_label(node),
+            network.mesh_name,
+            "; key refresh started" if started else "",
+        )
+        self.async_kick()
+
+    async def async_start_key_refresh(self) -> bool:
+        """Start a Key Refresh of every NetKey; False when one is already in progress."""
+        if in_progress(self._client.store.network):
+            return False
+        await self._client.store.async_begin_key_refresh()
+        self.async_kick()
+        return True
+
+    async def async_reconfigure_node(self, node: Node) -> None:
+        """Run the automatic configuration of ``node`` again (see node_config)."""
+        await self._client.store.async_update_node(node, reset_configuration)
+        self.async_forget_attempts(node)
+        self.async_kick()
+
     def async_node_removed(self, node: Node) -> None:
         """Forget ``node``'s attempts and its repair issue."""
         self._attempts.pop(node.uuid.hex, None)

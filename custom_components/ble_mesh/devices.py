@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from bluetooth_numbers import company
 from bluetooth_numbers.exceptions import UnknownCICError
+from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import DOMAIN
+from .const import DOMAIN, MESH_PROVISIONING_SERVICE_UUID
+from .mesh.beacons import MeshProvisioningServiceData
 from .mesh.database import MeshNetwork, Node
+from .mesh.errors import DecodeError
 
 
 def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
@@ -64,3 +67,22 @@ def async_update_node_devices(hass: HomeAssistant, entry_id: str, network: MeshN
     for node in network.nodes:
         if node.uuid not in provisioner_uuids:
             async_register_node(hass, entry_id, network.mesh_uuid.hex, node)
+
+
+def bluetooth_address(hass: HomeAssistant, node: Node) -> str | None:
+    """The Bluetooth address ``node`` advertised from while unprovisioned, if still known.
+
+    Its provisioning advertisement carried its Device UUID; a new node is best configured over
+    its own proxy service, at that address.
+    """
+    for info in bluetooth.async_discovered_service_info(hass, connectable=True):
+        raw = info.service_data.get(MESH_PROVISIONING_SERVICE_UUID)
+        if not raw:
+            continue
+        try:
+            data = MeshProvisioningServiceData.from_bytes(bytes(raw))
+        except DecodeError:
+            continue
+        if data.uuid == node.uuid:
+            return info.address
+    return None

@@ -40,7 +40,8 @@ from .mesh.database import (
     NodeKey,
     Scene,
 )
-from .mesh.network import KeyRefreshPhase
+from .mesh.network import KeyRefreshPhase, NetworkKeyring
+from .mesh.node import MeshNode
 from .storage import MeshStore, now_iso
 
 _LOGGER = logging.getLogger(__name__)
@@ -396,3 +397,49 @@ def _begin(network: MeshNetwork, net_key_indexes: set[int] | None) -> list[int]:
                     key.updated = mine
         started.append(net_key.index)
     return started
+
+
+# --- the database as the engine's node holds it ---------------------------------------
+
+
+def load_keys(node: MeshNode, network: MeshNetwork) -> None:
+    """Hand the database's NetKeys and AppKeys to the node, Key Refresh state included.
+
+    During a refresh the database holds the new key in ``key`` and the old one in
+    ``old_key`` (MshCDB); the node holds the old key with the new one beside it, in the same
+    phase, so it transmits with the old keys in phase 1 and with the new ones in phase 2
+    (NetKey and bound AppKeys alike, MshPRT 1.1 §3.11.4), and receives with both.
+    """
+    for net_key in network.net_keys:
+        refreshing = net_key.old_key is not None
+        node.set_net_key(
+            net_key.index,
+            net_key.old_key or net_key.key,
+            new_key=net_key.key if refreshing else None,
+            phase=KeyRefreshPhase(int(net_key.phase)) if refreshing else KeyRefreshPhase.NORMAL,
+        )
+    for app_key in network.app_keys:
+        node.set_app_key(
+            app_key.index,
+            app_key.old_key or app_key.key,
+            net_key_index=app_key.bound_net_key,
+            new_key=app_key.key if app_key.old_key is not None else None,
+        )
+
+
+def build_mesh_node(network: MeshNetwork, own: Node, store: MeshStore) -> MeshNode:
+    """Home Assistant's node (``own``) as the engine runs it: state, keys, device keys."""
+    groups = {g.destination for g in network.groups if g.destination != 0}
+    node = MeshNode(
+        address=own.unicast_address,
+        element_count=own.element_count,
+        net_keys=NetworkKeyring(),
+        state=store.node_state,
+        subscriptions=None,  # a controller listens to every group
+        proxy_filter=groups,
+    )
+    load_keys(node, network)
+    for other in network.nodes:
+        if other is not own and other.device_key is not None:
+            node.set_device_key(other.unicast_address, other.element_count, other.device_key)
+    return node

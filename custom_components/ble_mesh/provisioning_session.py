@@ -15,18 +15,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
+from datetime import datetime
 import logging
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
+from .clock import SchedulerClock
 from .mesh.provisioning import (
     Action,
     CapabilitiesReceived,
     Completed,
     Failed,
     FailureReason,
-    Provisioner as EngineProvisioner,
+    Provisioner,
     ProvisionerResult,
     ProvisioningCapabilities,
     ProvisioningData,
@@ -63,14 +65,14 @@ class ProvisioningSession:
         """Prepare a session; nothing happens until :meth:`async_start`."""
         self._hass = hass
         self.address = address
-        self._engine = EngineProvisioner(data, attention_duration=attention_duration)
+        self._engine = Provisioner(data, attention_duration=attention_duration)
         self._bearer = PbGattBearer()
         self._link = link_factory(hass, address, PB_GATT, self._on_data, self._on_link_lost)
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._writes: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._cancel_timer: CALLBACK_TYPE | None = None
-        self._timer_deadline = 0.0
+        self._clock = SchedulerClock()
         self.link_error: str | None = None
         self.finished = False
 
@@ -85,7 +87,7 @@ class ProvisioningSession:
         return self._link.writes
 
     def _now(self) -> float:
-        return self._hass.loop.time()
+        return self._clock.now()
 
     # --- what the flow calls -------------------------------------------------------------
 
@@ -167,13 +169,11 @@ class ProvisioningSession:
         self._handle(self._engine.link_closed(self._now()))
 
     @callback
-    def _on_timer(self, _now: object) -> None:
+    def _on_timer(self, fired_at: datetime) -> None:
         self._cancel_timer = None
         if self._engine.finished:
             return
-        # The timer fires at the deadline it was set for (Home Assistant's scheduler may
-        # report a slightly earlier loop time, and tests move time with the scheduler).
-        now = max(self._now(), self._timer_deadline)
+        now = self._clock.fired(fired_at)
         if self._bearer.timeout(now) is not None:
             self.link_error = "timeout"
             self._handle(self._engine.link_closed(now))
@@ -208,8 +208,7 @@ class ProvisioningSession:
             d for d in (self._engine.next_deadline(), self._bearer.next_deadline()) if d is not None
         ]
         if deadlines:
-            self._timer_deadline = min(deadlines)
-            delay = max(0.0, self._timer_deadline - self._now())
+            delay = max(0.0, min(deadlines) - self._now())
             self._cancel_timer = async_call_later(self._hass, delay, self._on_timer)
 
     def _finish(self) -> None:

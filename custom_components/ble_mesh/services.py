@@ -32,7 +32,7 @@ from homeassistant.helpers import (
 )
 
 from .compat import vol
-from .const import CONF_MESH_UUID, DOMAIN
+from .const import APP_KEY_INDEX, CONF_MESH_UUID, DOMAIN
 from .devices import is_network_device, node_identifier
 from .diagnostics import TO_REDACT
 from .groups import all_members, group_unique_id, members
@@ -42,7 +42,7 @@ from .mesh.models.common import TRANSITION_SECONDS_MAX, ModelId, TransitionTime
 from .mesh.models.config import ConfigModelAppBind, ConfigModelAppStatus, ConfigStatus
 from .mesh.models.health import HealthAttentionSet, HealthAttentionStatus
 from .mesh.models.scenes import SceneRecallUnacknowledged, SceneStoreUnacknowledged
-from .node_config import APP_KEY_INDEX, ConfigurationRefusedError, bind_app_key
+from .node_config import ConfigurationRefusedError, bind_app_key
 from .runtime import MeshConfigEntry, MeshRuntime
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -158,20 +158,20 @@ def _device_node(hass: HomeAssistant, device_id: str) -> tuple[MeshConfigEntry, 
 
 async def _async_reconfigure_node(call: ServiceCall) -> None:
     entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
-    await entry.runtime_data.async_reconfigure_node(node)
+    await entry.runtime_data.nodes.async_reconfigure_node(node)
 
 
 async def _async_reset_node(call: ServiceCall) -> None:
     device_id = call.data[ATTR_DEVICE_ID]
     entry, node = _device_node(call.hass, device_id)
-    await entry.runtime_data.async_remove_node(node)
+    await entry.runtime_data.nodes.async_remove_node(node)
     # The device belongs to this network only, so it goes as a whole.
     dr.async_get(call.hass).async_remove_device(device_id)
 
 
 async def _async_start_key_refresh(call: ServiceCall) -> None:
     entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    if not await entry.runtime_data.async_start_key_refresh():
+    if not await entry.runtime_data.nodes.async_start_key_refresh():
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="key_refresh_in_progress",

@@ -442,7 +442,6 @@ async def test_create_and_delete_without_a_connection(
     assert result["step_id"] == "delete_group"
     assert result["errors"] == {"base": "not_connected"}
     assert [g.name for g in bed.runtime.network.groups] == ["Den"]
-    bed.runtime.async_add_group_to_filter(0xC001)  # no link: the next one's accept list has it
     assert _subscriptions(light, ids.GENERIC_ONOFF_SERVER) == [0xC000]
 
 

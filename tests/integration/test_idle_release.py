@@ -292,7 +292,7 @@ async def test_work_for_the_nodes_reconnects(
     await TimeMachine(hass).advance(IDLE + 2)
     await _released(hass, bed, node)
     # Reconfiguring a node (the reconfigure action) needs the link: it connects again.
-    await bed.runtime.async_reconfigure_node(bed.stored_node(node))
+    await bed.runtime.nodes.async_reconfigure_node(bed.stored_node(node))
     assert not bed.stored_node(node).config_complete
     await until(hass, lambda: bed.stored_node(node).config_complete, "configured again")
     assert virtual_proxy.is_connected(node.address)

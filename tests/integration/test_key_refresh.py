@@ -150,7 +150,7 @@ async def test_unreachable_node_holds_the_refresh_with_a_repair_issue(
     late.faults.stop_answering = True
     clock = TimeMachine(hass)
 
-    await bed.runtime.async_remove_node(bed.stored_node(gone))
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
     assert not gone.is_provisioned
     issue_id = f"key_refresh_stuck_{bed.runtime.entry_id}"
     registry = ir.async_get(hass)
@@ -182,7 +182,7 @@ async def test_interrupted_refresh_resumes_after_a_restart(
     proxy_node, gone, late = await _network(hass, bed)
     late.faults.stop_answering = True
     clock = TimeMachine(hass)
-    await bed.runtime.async_remove_node(bed.stored_node(gone))
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
     await clock.advance(20)
     await bed.async_unload()  # Home Assistant restarts in the middle of phase 1
 
@@ -223,7 +223,7 @@ async def test_refresh_interrupted_in_phase_2_resumes(
 
     late.air_receive = receive_then_fall_silent  # type: ignore[method-assign]
     clock = TimeMachine(hass)
-    await bed.runtime.async_remove_node(bed.stored_node(gone))
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
     await clock.advance(20)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"key_refresh_stuck_{bed.runtime.entry_id}")
     assert issue is not None
@@ -251,7 +251,7 @@ async def test_node_out_of_reach_is_removed_anyway(
     caplog.set_level(logging.INFO, logger="custom_components.ble_mesh")
     clock = TimeMachine(hass)
     record = bed.stored_node(gone)
-    task = hass.async_create_background_task(bed.runtime.async_remove_node(record), "remove")
+    task = hass.async_create_background_task(bed.runtime.nodes.async_remove_node(record), "remove")
     await clock.advance(10)
     await task
     assert "could not be reset" in caplog.text
@@ -272,7 +272,7 @@ async def test_removing_a_node_that_holds_the_new_keys_owes_another_refresh(
     old_key = network.net_keys[0].key
     second.faults.stop_answering = True  # holds the refresh in phase 1
     clock = TimeMachine(hass)
-    await bed.runtime.async_remove_node(bed.stored_node(first))
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(first))
     await clock.advance(20)
     first_new_key = network.net_keys[0].key
     assert bed.stored_node(proxy_node).net_keys[0].updated
@@ -280,7 +280,7 @@ async def test_removing_a_node_that_holds_the_new_keys_owes_another_refresh(
     second.faults.stop_answering = False
     assert bed.runtime.network.extension is not None
     task = hass.async_create_background_task(
-        bed.runtime.async_remove_node(bed.stored_node(proxy_node)), "remove"
+        bed.runtime.nodes.async_remove_node(bed.stored_node(proxy_node)), "remove"
     )
     await clock.advance(10)
     await task

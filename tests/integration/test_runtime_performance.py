@@ -266,9 +266,9 @@ async def test_subscriber_with_src_gets_only_that_source(
     remove_all()
     nobody = 0x7000  # no entity listens to it
     remove = runtime.async_subscribe(lambda s, m: None, src=nobody)
-    assert nobody in runtime._subscribers_by_src
+    assert nobody in runtime._subscriptions._by_src
     remove()
-    assert nobody not in runtime._subscribers_by_src  # nothing left behind
+    assert nobody not in runtime._subscriptions._by_src  # nothing left behind
 
 
 # --- 3. users' commands before background traffic --------------------------------------------
