@@ -30,3 +30,6 @@ CONF_IDLE_SECONDS: Final = "idle_seconds"
 DEFAULT_IDLE_SECONDS: Final = 60
 MIN_IDLE_SECONDS: Final = 10
 MAX_IDLE_SECONDS: Final = 3600
+
+# The network's application key: every model Home Assistant talks to is bound to AppKey 0.
+APP_KEY_INDEX: Final = 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import logging
 from typing import TYPE_CHECKING
 
+from .const import APP_KEY_INDEX
 from .exceptions import MeshCommunicationError
 from .mesh.database import Element, Group, MeshNetwork, Model, Node
 from .mesh.models import model_ids as ids
@@ -32,7 +33,7 @@ from .mesh.models.config import (
     ConfigModelSubscriptionStatus,
     ConfigStatus,
 )
-from .node_config import APP_KEY_INDEX, ConfigurationRefusedError, bind_app_key
+from .node_config import ConfigurationRefusedError, bind_app_key
 
 if TYPE_CHECKING:
     from .client import MeshClient

@@ -25,18 +25,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from .const import APP_KEY_INDEX
 from .exceptions import MeshCommunicationError
 from .mesh.access import Message
 from .mesh.database import (
+    CdbPublishPeriod,
+    CdbRetransmit,
     Element,
     Features,
-    FeatureState,
     Model,
     Node,
     NodeKey,
     Publish,
-    PublishPeriod as DbPublishPeriod,
-    Retransmit as DbRetransmit,
     address_value,
 )
 from .mesh.models import model_ids as ids
@@ -52,12 +52,12 @@ from .mesh.models.config import (
     ConfigModelPublicationSet,
     ConfigModelPublicationStatus,
     ConfigStatus,
+    FeatureState,
 )
 
 if TYPE_CHECKING:
     from .client import MeshClient
 
-APP_KEY_INDEX = 0
 # Publish TTL 0xFF: the node uses its Default TTL (MshPRT 1.1 §4.2.3.4).
 PUBLISH_TTL_DEFAULT = 0xFF
 
@@ -121,7 +121,7 @@ def apply_composition(node: Node, page: CompositionDataPage0) -> None:
         ("low_power", page.low_power),
     ):
         if not supported:
-            setattr(features, name, FeatureState.UNSUPPORTED)
+            setattr(features, name, FeatureState.NOT_SUPPORTED)
     node.features = features
     elements: list[Element] = []
     for index, composed in enumerate(page.elements):
@@ -252,9 +252,9 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
             address=own,
             index=APP_KEY_INDEX,
             ttl=PUBLISH_TTL_DEFAULT,
-            period=DbPublishPeriod(),
+            period=CdbPublishPeriod(),
             credentials=0,
-            retransmit=DbRetransmit(0, 50),
+            retransmit=CdbRetransmit(0, 50),
         )
         await store.async_update_node(node, set_publication(primary, publish))
 

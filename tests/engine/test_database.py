@@ -20,7 +20,6 @@ from custom_components.ble_mesh.mesh.database import (
     CdbFormatError,
     DatabaseError,
     Element,
-    FeatureState,
     MeshNetwork,
     Node,
     NodeKey,
@@ -30,6 +29,7 @@ from custom_components.ble_mesh.mesh.database import (
     address_value,
 )
 from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
+from custom_components.ble_mesh.mesh.models.config import FeatureState
 from custom_components.ble_mesh.mesh.network import KeyRefreshPhase
 from tests.sig_vectors import ids, vectors
 
@@ -101,7 +101,7 @@ def test_fixture_node_details() -> None:
     assert (kitchen.cid, kitchen.pid, kitchen.vid, kitchen.crpl) == (0x0059, 1, 2, 0x28)
     assert kitchen.features is not None
     assert kitchen.features.relay is FeatureState.ENABLED
-    assert kitchen.features.low_power is FeatureState.UNSUPPORTED
+    assert kitchen.features.low_power is FeatureState.NOT_SUPPORTED
     assert kitchen.network_transmit is not None
     assert (kitchen.network_transmit.count, kitchen.network_transmit.interval) == (3, 20)
     assert kitchen.element_count == 2

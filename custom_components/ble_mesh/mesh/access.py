@@ -36,6 +36,7 @@ import itertools
 from typing import Any, ClassVar, Self
 
 from .errors import DecodeError, MeshError, UsageError
+from .network import is_unicast
 
 type JsonValue = None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
 
@@ -684,11 +685,6 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
 
 
-def is_unicast(address: int) -> bool:
-    """MshPRT 1.1 §3.4.2.2: 0x0001-0x7FFF."""
-    return 0x0001 <= address <= 0x7FFF
-
-
 @dataclass(frozen=True, slots=True)
 class SendRequest:
     """Action: send ``payload`` (the encoded ``message``) to ``dst``; attempt 0 is the first.
@@ -948,7 +944,6 @@ __all__ = [
     "describe",
     "encode_message",
     "encode_opcode",
-    "is_unicast",
     "jsonable",
     "layout",
     "message_class",

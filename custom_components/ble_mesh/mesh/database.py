@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 import json
 import re
 import secrets
@@ -46,6 +46,7 @@ from uuid import UUID, uuid4
 
 from .crypto import virtual_address
 from .errors import DecodeError, UsageError
+from .models.config import FeatureState
 from .network import KeyRefreshPhase
 
 __all__ = [
@@ -57,10 +58,11 @@ __all__ = [
     "AllocationError",
     "AppKey",
     "CdbFormatError",
+    "CdbPublishPeriod",
+    "CdbRetransmit",
     "DatabaseError",
     "Element",
     "ExclusionList",
-    "FeatureState",
     "Features",
     "Group",
     "HeartbeatPublication",
@@ -74,8 +76,6 @@ __all__ = [
     "NodeKey",
     "Provisioner",
     "Publish",
-    "PublishPeriod",
-    "Retransmit",
     "Scene",
     "SceneRange",
     "Security",
@@ -148,14 +148,6 @@ class Security(StrEnum):
 
     SECURE = "secure"  # provisioned with an authenticated OOB method
     INSECURE = "insecure"
-
-
-class FeatureState(IntEnum):
-    """State of a node feature as MshCDB records it."""
-
-    DISABLED = 0
-    ENABLED = 1
-    UNSUPPORTED = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,7 +621,7 @@ class Features:
 
 
 @dataclass(slots=True)
-class Retransmit:
+class CdbRetransmit:
     """``count`` and ``interval`` (ms) of networkTransmit, relayRetransmit or a publication.
 
     Ranges differ by use: network transmit / relay retransmit count 1-8, interval 10-320 ms
@@ -659,12 +651,12 @@ class Retransmit:
         return _emit(known, self.extra, self.key_order)
 
 
-def _transmit(value: object, path: str) -> Retransmit:
-    return Retransmit.from_json(value, path)
+def _transmit(value: object, path: str) -> CdbRetransmit:
+    return CdbRetransmit.from_json(value, path)
 
 
 @dataclass(slots=True)
-class PublishPeriod:
+class CdbPublishPeriod:
     """Publish period: ``number_of_steps`` (0-63) x ``resolution`` ms (100/1000/10000/600000)."""
 
     number_of_steps: int = 0
@@ -698,9 +690,9 @@ class Publish:
     address: MeshAddress
     index: int
     ttl: int
-    period: PublishPeriod
+    period: CdbPublishPeriod
     credentials: int
-    retransmit: Retransmit
+    retransmit: CdbRetransmit
     extra: JsonDict = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
@@ -719,9 +711,11 @@ class Publish:
             address=o.get("address", _mesh_address),
             index=o.get("index", lambda v, p: _int(v, p, 0, KEY_INDEX_MAX)),
             ttl=o.get("ttl", ttl),
-            period=o.get("period", lambda v, p: PublishPeriod.from_json(v, p)),
+            period=o.get("period", lambda v, p: CdbPublishPeriod.from_json(v, p)),
             credentials=o.get("credentials", lambda v, p: _int(v, p, 0, 1)),
-            retransmit=o.get("retransmit", lambda v, p: Retransmit.from_json(v, p, publish=True)),
+            retransmit=o.get(
+                "retransmit", lambda v, p: CdbRetransmit.from_json(v, p, publish=True)
+            ),
             extra=o.extra(),
             key_order=o.order(),
         )
@@ -934,8 +928,8 @@ class Node:
     features: Features | None = None
     secure_network_beacon: bool | None = None
     default_ttl: int | None = None
-    network_transmit: Retransmit | None = None
-    relay_retransmit: Retransmit | None = None
+    network_transmit: CdbRetransmit | None = None
+    relay_retransmit: CdbRetransmit | None = None
     heartbeat_pub: HeartbeatPublication | None = None
     heartbeat_sub: HeartbeatSubscription | None = None
     extra: JsonDict = field(default_factory=dict, repr=False)
@@ -1059,7 +1053,7 @@ class Node:
         return _emit(known, self.extra, self.key_order)
 
 
-def _opt_json(value: Retransmit | HeartbeatPublication | HeartbeatSubscription | None) -> Any:
+def _opt_json(value: CdbRetransmit | HeartbeatPublication | HeartbeatSubscription | None) -> Any:
     return None if value is None else value.to_json()
 
 
