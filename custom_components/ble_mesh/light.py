@@ -349,9 +349,9 @@ class MeshLight(LightEntity):
         await self._async_command(message)
 
     async def _async_command(self, message: Message) -> None:
-        response = await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
-        if response is not None:
-            self._on_message(self.address, response)
+        # The status answering it reaches _on_message through the subscription, like any
+        # other message from this element: applied once, there.
+        await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
 
 
 def _colour_set(

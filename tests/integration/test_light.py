@@ -18,12 +18,21 @@ from homeassistant.components.light import (
     ATTR_XY_COLOR,
     DOMAIN as LIGHT_DOMAIN,
 )
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
+from custom_components.ble_mesh.mesh.access import Message
+from custom_components.ble_mesh.mesh.models.lighting import LightLightnessStatus
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
@@ -113,6 +122,34 @@ async def test_brightness_and_transition(hass: HomeAssistant, bed: MeshTestbed) 
     assert light.lights[0].lightness == 0xFFFF
     await _call(hass, "turn_off", entity_id, **{ATTR_TRANSITION: 0})
     assert hass.states.get(entity_id).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_a_status_reaches_the_entity_once(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    """The status answering a command is applied where every message is, not again."""
+    (light,) = await _ready(hass, bed, "dimmable")
+    (entity_id,) = _entity_ids(hass, bed, light)
+    address = bed.stored_node(light).unicast_address
+    statuses: list[Message] = []
+    writes: list[str] = []
+    remove = bed.runtime.async_subscribe(lambda _src, m: statuses.append(m), src=address)
+
+    @callback
+    def _ours(data: Any) -> bool:
+        return bool(data["entity_id"] == entity_id)
+
+    @callback
+    def _written(event: Event[Any]) -> None:
+        writes.append(event.event_type)
+
+    stop_changed = hass.bus.async_listen(EVENT_STATE_CHANGED, _written, _ours)
+    stop_reported = hass.bus.async_listen(EVENT_STATE_REPORTED, _written, _ours)
+    await _call(hass, "turn_on", entity_id, **{ATTR_BRIGHTNESS: 100})
+    for stop in (remove, stop_changed, stop_reported):
+        stop()
+    # The response, and the publication the node makes of its new state (MshMDL 1.1 §7.4).
+    assert statuses
+    assert all(isinstance(m, LightLightnessStatus) for m in statuses)
+    assert len(writes) == len(statuses)
 
 
 async def test_color_temperature(hass: HomeAssistant, bed: MeshTestbed) -> None:
