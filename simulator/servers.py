@@ -46,6 +46,7 @@ from custom_components.ble_mesh.mesh.models.common import (
     TransitionTime,
 )
 from custom_components.ble_mesh.mesh.models.config import FEATURE_RELAY
+from custom_components.ble_mesh.mesh.models.registry import HANDLED_BY
 from custom_components.ble_mesh.mesh.network import (
     KeyRefreshPhase,
     NetworkKeyring,
@@ -248,135 +249,6 @@ class _Ctx:
     now: float
     repeated: bool  # same TID within 6 s: answer, do not act again
 
-
-# Which SIG model of an element handles each message class (MshMDL 1.1 §7.1 message tables).
-def _handled_by() -> dict[type[Message], int]:
-    table: dict[int, tuple[type[Message], ...]] = {
-        ids.GENERIC_ONOFF_SERVER: (
-            gen.GenericOnOffGet,
-            gen.GenericOnOffSet,
-            gen.GenericOnOffSetUnacknowledged,
-        ),
-        ids.GENERIC_LEVEL_SERVER: (
-            gen.GenericLevelGet,
-            gen.GenericLevelSet,
-            gen.GenericLevelSetUnacknowledged,
-            gen.GenericDeltaSet,
-            gen.GenericDeltaSetUnacknowledged,
-            gen.GenericMoveSet,
-            gen.GenericMoveSetUnacknowledged,
-        ),
-        ids.GENERIC_DEFAULT_TRANSITION_TIME_SERVER: (
-            gen.GenericDefaultTransitionTimeGet,
-            gen.GenericDefaultTransitionTimeSet,
-            gen.GenericDefaultTransitionTimeSetUnacknowledged,
-        ),
-        ids.GENERIC_POWER_ONOFF_SERVER: (gen.GenericOnPowerUpGet,),
-        ids.GENERIC_POWER_ONOFF_SETUP_SERVER: (
-            gen.GenericOnPowerUpSet,
-            gen.GenericOnPowerUpSetUnacknowledged,
-        ),
-        ids.HEALTH_SERVER: (
-            hl.HealthAttentionGet,
-            hl.HealthAttentionSet,
-            hl.HealthAttentionSetUnacknowledged,
-            hl.HealthFaultGet,
-            hl.HealthFaultClear,
-            hl.HealthFaultClearUnacknowledged,
-            hl.HealthPeriodGet,
-            hl.HealthPeriodSet,
-            hl.HealthPeriodSetUnacknowledged,
-        ),
-        ids.LIGHT_LIGHTNESS_SERVER: (
-            li.LightLightnessGet,
-            li.LightLightnessSet,
-            li.LightLightnessSetUnacknowledged,
-            li.LightLightnessLinearGet,
-            li.LightLightnessLinearSet,
-            li.LightLightnessLinearSetUnacknowledged,
-            li.LightLightnessLastGet,
-            li.LightLightnessDefaultGet,
-            li.LightLightnessRangeGet,
-        ),
-        ids.LIGHT_LIGHTNESS_SETUP_SERVER: (
-            li.LightLightnessDefaultSet,
-            li.LightLightnessDefaultSetUnacknowledged,
-            li.LightLightnessRangeSet,
-            li.LightLightnessRangeSetUnacknowledged,
-        ),
-        ids.LIGHT_CTL_SERVER: (
-            li.LightCtlGet,
-            li.LightCtlSet,
-            li.LightCtlSetUnacknowledged,
-            li.LightCtlTemperatureRangeGet,
-            li.LightCtlDefaultGet,
-        ),
-        ids.LIGHT_CTL_SETUP_SERVER: (
-            li.LightCtlDefaultSet,
-            li.LightCtlDefaultSetUnacknowledged,
-            li.LightCtlTemperatureRangeSet,
-            li.LightCtlTemperatureRangeSetUnacknowledged,
-        ),
-        ids.LIGHT_CTL_TEMPERATURE_SERVER: (
-            li.LightCtlTemperatureGet,
-            li.LightCtlTemperatureSet,
-            li.LightCtlTemperatureSetUnacknowledged,
-        ),
-        ids.LIGHT_HSL_SERVER: (
-            li.LightHslGet,
-            li.LightHslSet,
-            li.LightHslSetUnacknowledged,
-            li.LightHslTargetGet,
-            li.LightHslDefaultGet,
-            li.LightHslRangeGet,
-        ),
-        ids.LIGHT_HSL_SETUP_SERVER: (
-            li.LightHslDefaultSet,
-            li.LightHslDefaultSetUnacknowledged,
-            li.LightHslRangeSet,
-            li.LightHslRangeSetUnacknowledged,
-        ),
-        ids.LIGHT_HSL_HUE_SERVER: (
-            li.LightHslHueGet,
-            li.LightHslHueSet,
-            li.LightHslHueSetUnacknowledged,
-        ),
-        ids.LIGHT_HSL_SATURATION_SERVER: (
-            li.LightHslSaturationGet,
-            li.LightHslSaturationSet,
-            li.LightHslSaturationSetUnacknowledged,
-        ),
-        ids.LIGHT_XYL_SERVER: (
-            li.LightXylGet,
-            li.LightXylSet,
-            li.LightXylSetUnacknowledged,
-            li.LightXylTargetGet,
-            li.LightXylDefaultGet,
-            li.LightXylRangeGet,
-        ),
-        ids.LIGHT_XYL_SETUP_SERVER: (
-            li.LightXylDefaultSet,
-            li.LightXylDefaultSetUnacknowledged,
-            li.LightXylRangeSet,
-            li.LightXylRangeSetUnacknowledged,
-        ),
-        ids.SCENE_SERVER: (
-            sc.SceneGet,
-            sc.SceneRecall,
-            sc.SceneRecallUnacknowledged,
-            sc.SceneRegisterGet,
-        ),
-        ids.SCENE_SETUP_SERVER: (
-            sc.SceneStore,
-            sc.SceneStoreUnacknowledged,
-            sc.SceneDelete,
-            sc.SceneDeleteUnacknowledged,
-        ),
-    }
-    return {cls: model for model, classes in table.items() for cls in classes}
-
-
-HANDLED_BY = _handled_by()
 
 # The status each server model publishes when its state changes.
 _PUBLISHED_STATUS: dict[int, str] = {

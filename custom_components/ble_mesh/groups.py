@@ -33,24 +33,13 @@ from .mesh.models.config import (
     ConfigModelSubscriptionStatus,
     ConfigStatus,
 )
+from .mesh.models.registry import GROUP_MODELS
 from .node_config import ConfigurationRefusedError, bind_app_key
 
 if TYPE_CHECKING:
     from .client import MeshClient
 
 _LOGGER = logging.getLogger(__name__)
-
-# The server models a group-addressed light command or scene message is handled by (MshMDL
-# 1.1 §7.1 message tables): Scene Store is the Scene Setup Server's.
-GROUP_MODELS: tuple[int, ...] = (
-    ids.GENERIC_ONOFF_SERVER,
-    ids.LIGHT_LIGHTNESS_SERVER,
-    ids.LIGHT_CTL_SERVER,
-    ids.LIGHT_HSL_SERVER,
-    ids.LIGHT_XYL_SERVER,
-    ids.SCENE_SERVER,
-    ids.SCENE_SETUP_SERVER,
-)
 
 
 @dataclass(slots=True)

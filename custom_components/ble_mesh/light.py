@@ -34,34 +34,29 @@ from .devices import node_identifier
 from .groups import group_unique_id, members
 from .mesh.access import Message
 from .mesh.database import Element, Group, Node
-from .mesh.models import model_ids
 from .mesh.models.common import TRANSITION_SECONDS_MAX, TransitionTime
 from .mesh.models.generic import (
-    GenericOnOffGet,
     GenericOnOffSet,
     GenericOnOffSetUnacknowledged,
     GenericOnOffStatus,
 )
 from .mesh.models.lighting import (
-    LightCtlGet,
     LightCtlSet,
     LightCtlSetUnacknowledged,
     LightCtlStatus,
     LightCtlTemperatureRangeGet,
     LightCtlTemperatureRangeStatus,
-    LightHslGet,
     LightHslSet,
     LightHslSetUnacknowledged,
     LightHslStatus,
-    LightLightnessGet,
     LightLightnessSet,
     LightLightnessSetUnacknowledged,
     LightLightnessStatus,
-    LightXylGet,
     LightXylSet,
     LightXylSetUnacknowledged,
     LightXylStatus,
 )
+from .mesh.models.registry import LightRole, light_roles, primary_light_model
 from .runtime import MeshConfigEntry, MeshRuntime
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,20 +77,17 @@ class LightFeatures:
 
     @classmethod
     def of(cls, element: Element) -> LightFeatures | None:
-        """The features of an element, or None when it is not a light."""
-        ids = {m.model_id for m in element.models if m.company_id is None}
-        features = cls(
-            onoff=model_ids.GENERIC_ONOFF_SERVER in ids,
-            lightness=model_ids.LIGHT_LIGHTNESS_SERVER in ids,
-            ctl=model_ids.LIGHT_CTL_SERVER in ids,
-            hsl=model_ids.LIGHT_HSL_SERVER in ids,
-            xyl=model_ids.LIGHT_XYL_SERVER in ids,
-        )
-        if not (
-            features.onoff or features.lightness or features.ctl or features.hsl or features.xyl
-        ):
+        """The features of an element, or None when it is not a light (see the registry)."""
+        roles = light_roles({m.model_id for m in element.models if m.company_id is None})
+        if not roles:
             return None
-        return features
+        return cls(
+            onoff=LightRole.ONOFF in roles,
+            lightness=LightRole.LIGHTNESS in roles,
+            ctl=LightRole.CTL in roles,
+            hsl=LightRole.HSL in roles,
+            xyl=LightRole.XYL in roles,
+        )
 
     @property
     def color_modes(self) -> set[ColorMode]:
@@ -198,6 +190,7 @@ class MeshLight(LightEntity):
         """Describe the light from the element's models."""
         self._runtime = runtime
         self._features = features
+        self._model_ids = {m.model_id for m in element.models if m.company_id is None}
         self.address = node.unicast_address + element.index
         self._attr_unique_id = f"{runtime.mesh_uuid}_{self.address:04x}"
         self._attr_device_info = {"identifiers": {node_identifier(runtime.mesh_uuid, node)}}
@@ -253,17 +246,11 @@ class MeshLight(LightEntity):
                     expect=LightCtlTemperatureRangeStatus,
                     background=True,
                 )
-            get: Message
-            if features.hsl:
-                get = LightHslGet()
-            elif features.xyl:
-                get = LightXylGet()
-            elif features.ctl:
-                get = LightCtlGet()
-            elif features.lightness:
-                get = LightLightnessGet()
-            else:
-                get = GenericOnOffGet()
+            # The richest model's status says everything the entity shows.
+            spec = primary_light_model(self._model_ids)
+            if spec is None or spec.get is None:
+                return
+            get = spec.get()
             await self._runtime.async_send(self.address, get, expect=get.RESPONSE, background=True)
         except Exception as err:  # noqa: BLE001 - a failed read only leaves the state unknown
             _LOGGER.debug("Reading the state of %04x failed: %s", self.address, err)

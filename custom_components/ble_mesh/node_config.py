@@ -39,7 +39,6 @@ from .mesh.database import (
     Publish,
     address_value,
 )
-from .mesh.models import model_ids as ids
 from .mesh.models.common import ModelId, PublishPeriod, Retransmit
 from .mesh.models.composition import CompositionDataPage0
 from .mesh.models.config import (
@@ -54,40 +53,13 @@ from .mesh.models.config import (
     ConfigStatus,
     FeatureState,
 )
+from .mesh.models.registry import CONFIGURED_MODELS, primary_light_model
 
 if TYPE_CHECKING:
     from .client import MeshClient
 
 # Publish TTL 0xFF: the node uses its Default TTL (MshPRT 1.1 §4.2.3.4).
 PUBLISH_TTL_DEFAULT = 0xFF
-
-# Server models whose messages the light entities send or receive (MshMDL 1.1 §3, §6, §5).
-LIGHT_SERVER_MODELS: frozenset[int] = frozenset(
-    {
-        ids.GENERIC_ONOFF_SERVER,
-        ids.GENERIC_LEVEL_SERVER,
-        ids.GENERIC_POWER_ONOFF_SERVER,
-        ids.GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
-        ids.LIGHT_LIGHTNESS_SERVER,
-        ids.LIGHT_CTL_SERVER,
-        ids.LIGHT_CTL_TEMPERATURE_SERVER,
-        ids.LIGHT_HSL_SERVER,
-        ids.LIGHT_HSL_HUE_SERVER,
-        ids.LIGHT_HSL_SATURATION_SERVER,
-        ids.LIGHT_XYL_SERVER,
-        ids.SCENE_SERVER,
-        ids.SCENE_SETUP_SERVER,  # Scene Store (to a group, too) is the Setup Server's
-    }
-)
-
-# The element's primary light server: the one whose status says the most about the light.
-PUBLISH_PRIORITY: tuple[int, ...] = (
-    ids.LIGHT_HSL_SERVER,
-    ids.LIGHT_CTL_SERVER,
-    ids.LIGHT_XYL_SERVER,
-    ids.LIGHT_LIGHTNESS_SERVER,
-    ids.GENERIC_ONOFF_SERVER,
-)
 
 
 class ConfigurationRefusedError(MeshCommunicationError):
@@ -145,7 +117,7 @@ def reset_configuration(node: Node) -> None:
     node.app_keys = [k for k in node.app_keys if k.index != APP_KEY_INDEX]
     for element in node.elements:
         for model in element.models:
-            if model.is_vendor or model.model_id not in LIGHT_SERVER_MODELS:
+            if model.is_vendor or model.model_id not in CONFIGURED_MODELS:
                 continue
             model.bind = [i for i in model.bind if i != APP_KEY_INDEX]
             model.publish = None
@@ -213,7 +185,7 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
     for element in node.elements:
         element_address = node.unicast_address + element.index
         for model in element.models:
-            if model.is_vendor or model.model_id not in LIGHT_SERVER_MODELS:
+            if model.is_vendor or model.model_id not in CONFIGURED_MODELS:
                 continue
             if APP_KEY_INDEX in model.bind:
                 continue
@@ -225,9 +197,8 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
             )
             _check(node, "Model App Bind", bound.status)
             await store.async_update_node(node, bind_app_key(model))
-        primary = next(
-            (m for wanted in PUBLISH_PRIORITY if (m := element.model(wanted)) is not None), None
-        )
+        spec = primary_light_model({m.model_id for m in element.models if not m.is_vendor})
+        primary = element.model(spec.model_id) if spec is not None else None
         if primary is None:
             continue
         if primary.publish is not None and address_value(primary.publish.address) == own:

@@ -22,8 +22,8 @@ from custom_components.ble_mesh.mesh.models.config import (
     ConfigCompositionDataGet,
     ConfigCompositionDataStatus,
 )
+from custom_components.ble_mesh.mesh.models.registry import CONFIGURED_MODELS
 from custom_components.ble_mesh.mesh.node import IV_UPDATE_SEQ_THRESHOLD
-from custom_components.ble_mesh.node_config import LIGHT_SERVER_MODELS
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
@@ -66,7 +66,7 @@ async def test_new_node_is_configured_automatically(
     assert models is not None
     for element in record.elements:
         for model in element.models:
-            if model.model_id in LIGHT_SERVER_MODELS:
+            if model.model_id in CONFIGURED_MODELS:
                 assert 0 in model.bind
                 assert 0 in models.bindings[(element.index, model.model_id)]
     # The primary element's CTL server publishes to Home Assistant.
