@@ -9,7 +9,6 @@ the entity at once, so a wall switch or the vendor app shows up without polling.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import logging
 from typing import Any
 
 from homeassistant.components.light import (
@@ -30,7 +29,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 
 from . import conversions as conv
 from .const import DOMAIN, SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED, SIGNAL_NODE_CONFIGURED
-from .devices import node_identifier
+from .entity import MeshElementEntity, MeshEntity
 from .groups import group_unique_id, members
 from .mesh.access import Message
 from .mesh.database import Element, Group, Node
@@ -56,10 +55,8 @@ from .mesh.models.lighting import (
     LightXylSetUnacknowledged,
     LightXylStatus,
 )
-from .mesh.models.registry import LightRole, light_roles, primary_light_model
+from .mesh.models.registry import LightRole, light_roles
 from .runtime import MeshConfigEntry, MeshRuntime
-
-_LOGGER = logging.getLogger(__name__)
 
 # Commands are queued by the runtime on one proxy link; let HA run them concurrently.
 PARALLEL_UPDATES = 0
@@ -172,11 +169,8 @@ def _node_lights(runtime: MeshRuntime, node: Node) -> list[MeshLight]:
     ]
 
 
-class MeshLight(LightEntity):
+class MeshLight(MeshElementEntity, LightEntity):
     """A light on one element of a mesh node."""
-
-    _attr_has_entity_name = True
-    _attr_should_poll = False
 
     def __init__(
         self,
@@ -188,12 +182,8 @@ class MeshLight(LightEntity):
         numbered: bool,
     ) -> None:
         """Describe the light from the element's models."""
-        self._runtime = runtime
+        super().__init__(runtime, node, element)
         self._features = features
-        self._model_ids = {m.model_id for m in element.models if m.company_id is None}
-        self.address = node.unicast_address + element.index
-        self._attr_unique_id = f"{runtime.mesh_uuid}_{self.address:04x}"
-        self._attr_device_info = {"identifiers": {node_identifier(runtime.mesh_uuid, node)}}
         if numbered:
             self._attr_translation_key = "element_light"
             self._attr_translation_placeholders = {"number": str(element.index + 1)}
@@ -208,57 +198,13 @@ class MeshLight(LightEntity):
         self._attr_is_on = None
         self._lightness = 0
 
-    @property
-    def available(self) -> bool:
-        """Available while a proxy connection is up, or released on purpose when idle."""
-        return self._runtime.available
+    def state_reads(self) -> list[Message]:
+        """The colour temperature range first (it bounds the temperature), then the state."""
+        reads = super().state_reads()
+        return [LightCtlTemperatureRangeGet(), *reads] if self._features.ctl else reads
 
-    async def async_added_to_hass(self) -> None:
-        """Follow the node's statuses and the proxy connection; ask for the current state."""
-        self.async_on_remove(self._runtime.async_subscribe(self._on_message, src=self.address))
-        self.async_on_remove(self._runtime.async_add_connection_listener(self._on_connection))
-        if self._runtime.connected:
-            self._request_state()
-
-    @callback
-    def _on_connection(self) -> None:
-        self.async_write_ha_state()
-        if self._runtime.connected:
-            self._request_state()
-
-    @callback
-    def _request_state(self) -> None:
-        self._runtime.hass.async_create_background_task(
-            self._async_request_state(), f"{DOMAIN} state of {self.address:04x}"
-        )
-
-    async def _async_request_state(self) -> None:
-        """Read the state once (after that, the node's publications keep it current).
-
-        In the background: a user's command goes out before these reads.
-        """
-        features = self._features
-        try:
-            if features.ctl:
-                await self._runtime.async_send(
-                    self.address,
-                    LightCtlTemperatureRangeGet(),
-                    expect=LightCtlTemperatureRangeStatus,
-                    background=True,
-                )
-            # The richest model's status says everything the entity shows.
-            spec = primary_light_model(self._model_ids)
-            if spec is None or spec.get is None:
-                return
-            get = spec.get()
-            await self._runtime.async_send(self.address, get, expect=get.RESPONSE, background=True)
-        except Exception as err:  # noqa: BLE001 - a failed read only leaves the state unknown
-            _LOGGER.debug("Reading the state of %04x failed: %s", self.address, err)
-
-    @callback
-    def _on_message(self, src: int, message: Message) -> None:
-        if src != self.address:
-            return
+    def apply(self, message: Message) -> bool:
+        """Take a status of the element's light models into the entity's state."""
         if isinstance(message, GenericOnOffStatus):
             self._attr_is_on = bool(
                 message.target_on if message.target_on is not None else message.present_on
@@ -287,8 +233,8 @@ class MeshLight(LightEntity):
             self._attr_min_color_temp_kelvin = message.range_min
             self._attr_max_color_temp_kelvin = message.range_max
         else:
-            return
-        self.async_write_ha_state()
+            return False
+        return True
 
     def _set_lightness(self, lightness: int) -> None:
         self._attr_is_on = lightness > 0
@@ -334,11 +280,6 @@ class MeshLight(LightEntity):
         else:
             message = LightLightnessSet(lightness=0, tid=tid, transition=_transition(kwargs))
         await self._async_command(message)
-
-    async def _async_command(self, message: Message) -> None:
-        # The status answering it reaches _on_message through the subscription, like any
-        # other message from this element: applied once, there.
-        await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
 
 
 def _colour_set(
@@ -408,7 +349,7 @@ def group_features(features: list[LightFeatures]) -> LightFeatures:
     )
 
 
-class MeshGroupLight(LightEntity):
+class MeshGroupLight(MeshEntity, LightEntity):
     """A mesh group as one light: one group-addressed message switches every member.
 
     Commands are unacknowledged Sets to the group address (MshMDL 1.1 §3.1.1.2, §6.3): one
@@ -417,14 +358,11 @@ class MeshGroupLight(LightEntity):
     state follows theirs: on when any member is on, the members' average brightness.
     """
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     _attr_translation_key = "group_light"
 
     def __init__(self, runtime: MeshRuntime, group: Group) -> None:
         """Describe the group from what all its members can do."""
-        self._runtime = runtime
-        self.address = group.destination
+        super().__init__(runtime, group.destination)
         self._attr_unique_id = group_unique_id(runtime.mesh_uuid, self.address)
         self._attr_translation_placeholders = {"name": group.name}
         member_list = members(runtime.network, self.address)
@@ -441,13 +379,9 @@ class MeshGroupLight(LightEntity):
         self._attr_extra_state_attributes = {"group_address": f"{self.address:04X}"}
         self._member_ids: list[str] = []
 
-    @property
-    def available(self) -> bool:
-        """Available while a proxy connection is up, or released on purpose when idle."""
-        return self._runtime.available
-
     async def async_added_to_hass(self) -> None:
         """Follow the members' entities and the proxy connection."""
+        await super().async_added_to_hass()
         registry = er.async_get(self.hass)
         self._member_ids = [
             entity_id
@@ -462,7 +396,6 @@ class MeshGroupLight(LightEntity):
         self.async_on_remove(
             async_track_state_change_event(self.hass, self._member_ids, self._on_member_state)
         )
-        self.async_on_remove(self._runtime.async_add_connection_listener(self.async_write_ha_state))
         self._update_from_members()
 
     @callback

@@ -73,6 +73,7 @@ from .network_store import (
 from .outbox import Outbox, Outgoing, Write
 from .proxy_connection import ProxyConnection
 from .proxy_link import LinkError
+from .state_reader import StateReader
 from .subscriptions import MessageCallback, Subscriptions
 
 _LOGGER = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class MeshRuntime:
         )
         self._link_waiters: set[asyncio.Future[None]] = set()
         self._started = False
+        self.state_reader = StateReader(hass, self, network.mesh_name)
+        """Entities' state reads after a (re)connection, one element at a time."""
         self.nodes = ConfigurationManager(
             hass, entry_id, self, wake=self._resume, all_configured=self._all_configured
         )
@@ -185,6 +188,7 @@ class MeshRuntime:
         self._cancel_timers()
         self._idle.cancel()
         await self.nodes.async_stop()
+        await self.state_reader.async_stop()
         await self._outbox.async_stop()
         futures: list[asyncio.Future[Any]] = [*self._waiters.values(), *self._link_waiters]
         for future in futures:

@@ -7,6 +7,7 @@ nodes provisioned into the network; nothing of ours is mocked.
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components.light import (
     ATTR_BRIGHTNESS,
@@ -33,6 +34,8 @@ import pytest
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.access import Message
 from custom_components.ble_mesh.mesh.models.lighting import LightLightnessStatus
+from custom_components.ble_mesh.mesh.models.registry import HANDLED_BY
+from custom_components.ble_mesh.runtime import MeshRuntime
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
@@ -150,6 +153,52 @@ async def test_a_status_reaches_the_entity_once(hass: HomeAssistant, bed: MeshTe
     assert statuses
     assert all(isinstance(m, LightLightnessStatus) for m in statuses)
     assert len(writes) == len(statuses)
+
+
+async def test_state_is_read_one_element_at_a_time_on_connection(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """After a restart every light asks for its state when the link comes up: one read in
+    flight at a time for the whole network, not one per entity at once."""
+    nodes = await _ready(hass, bed, "dimmable", "ctl", "hsl", "onoff_plug", "dimmable")
+    await bed.async_unload()
+    reads: list[tuple[int, str]] = []
+    outstanding = [0]
+    most = [0]
+    original = MeshRuntime.async_send
+
+    async def counting_send(
+        self: MeshRuntime, dst: int, message: Message, **kwargs: Any
+    ) -> Message | None:
+        if not kwargs.get("background") or type(message) not in HANDLED_BY:
+            return await original(self, dst, message, **kwargs)
+        reads.append((dst, type(message).__name__))
+        outstanding[0] += 1
+        most[0] = max(most[0], outstanding[0])
+        try:
+            return await original(self, dst, message, **kwargs)
+        finally:
+            outstanding[0] -= 1
+
+    with patch.object(MeshRuntime, "async_send", counting_send):
+        await bed.async_setup()  # every entity exists before the link is up
+        await until(
+            hass,
+            lambda: len(reads) == len(nodes) + 1 and outstanding[0] == 0,
+            "every state read",
+        )
+    assert most[0] == 1, reads
+    addresses = sorted(dst for dst, _ in reads)
+    ctl = bed.stored_node(nodes[1]).unicast_address
+    assert addresses == sorted([ctl, *(bed.stored_node(n).unicast_address for n in nodes)])
+    # The CTL light reads its temperature range, then its state; the others one Get each.
+    assert [name for dst, name in reads if dst == ctl] == [
+        "LightCtlTemperatureRangeGet",
+        "LightCtlGet",
+    ]
+    for node in nodes:
+        (entity_id,) = _entity_ids(hass, bed, node)
+        assert hass.states.get(entity_id).state == STATE_OFF  # type: ignore[union-attr]
 
 
 async def test_color_temperature(hass: HomeAssistant, bed: MeshTestbed) -> None:

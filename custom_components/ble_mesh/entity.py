@@ -1,0 +1,92 @@
+"""Base classes of this integration's entities.
+
+:class:`MeshEntity` is an entity of one mesh network: available while a proxy node is
+reachable (or the link is released on purpose), with a state written whenever that changes.
+:class:`MeshElementEntity` is the entity of one element of a node: it hears every message
+from the element's unicast address once (responses and publications alike: a status reaches
+it exactly once, in :meth:`MeshElementEntity.apply`) and asks for its state after every
+(re)connection through the network's :class:`~.state_reader.StateReader`, with the Gets the
+model registry names (:mod:`.mesh.models.registry`).
+"""
+
+from __future__ import annotations
+
+from homeassistant.core import callback
+from homeassistant.helpers.entity import Entity
+
+from .devices import node_identifier
+from .mesh.access import Message
+from .mesh.database import Element, Node
+from .mesh.models.registry import primary_light_model
+from .runtime import MeshRuntime
+
+
+class MeshEntity(Entity):
+    """An entity of one mesh network (see the module)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, runtime: MeshRuntime, address: int) -> None:
+        """``address``: the unicast or group address the entity stands for."""
+        self._runtime = runtime
+        self.address = address
+
+    @property
+    def available(self) -> bool:
+        """Available while a proxy connection is up, or released on purpose when idle."""
+        return self._runtime.available
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the proxy connection."""
+        self.async_on_remove(self._runtime.async_add_connection_listener(self._on_connection))
+
+    @callback
+    def _on_connection(self) -> None:
+        self.async_write_ha_state()
+
+
+class MeshElementEntity(MeshEntity):
+    """The entity of one element of a node (see the module)."""
+
+    def __init__(self, runtime: MeshRuntime, node: Node, element: Element) -> None:
+        """Identify the entity by network and element address; attach it to the node's device."""
+        super().__init__(runtime, node.unicast_address + element.index)
+        self._model_ids = {m.model_id for m in element.models if m.company_id is None}
+        self._attr_unique_id = f"{runtime.mesh_uuid}_{self.address:04x}"
+        self._attr_device_info = {"identifiers": {node_identifier(runtime.mesh_uuid, node)}}
+
+    async def async_added_to_hass(self) -> None:
+        """Hear the element's messages; ask for the current state."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._runtime.async_subscribe(self._on_message, src=self.address))
+        if self._runtime.connected:
+            self._request_state()
+
+    @callback
+    def _on_connection(self) -> None:
+        super()._on_connection()
+        if self._runtime.connected:
+            self._request_state()
+
+    def state_reads(self) -> list[Message]:
+        """The Gets that read this entity's state (default: its richest model's Get)."""
+        spec = primary_light_model(self._model_ids)
+        return [spec.get()] if spec is not None and spec.get is not None else []
+
+    @callback
+    def _request_state(self) -> None:
+        self._runtime.state_reader.async_request(self.address, self.state_reads())
+
+    @callback
+    def _on_message(self, src: int, message: Message) -> None:
+        if src == self.address and self.apply(message):
+            self.async_write_ha_state()
+
+    def apply(self, message: Message) -> bool:
+        """Take ``message`` into the entity's state; True when it was one of its statuses."""
+        raise NotImplementedError
+
+    async def _async_command(self, message: Message) -> None:
+        """Send an acknowledged message; its status arrives through :meth:`apply`."""
+        await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
