@@ -27,6 +27,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
+from homeassistant.helpers import translation
 from homeassistant.helpers.selector import (
     FileSelector,
     FileSelectorConfig,
@@ -110,60 +111,19 @@ INPUT_ACTION_KEYS: dict[InputAction, str] = {
 }
 
 
-# Placeholder texts (Home Assistant translates the sentences around them, not the values).
+# Placeholder values: names that are the same in every language.
 ALGORITHM_NAMES: dict[Algorithm, str] = {
     Algorithm.BTM_ECDH_P256_HMAC_SHA256_AES_CCM: "HMAC-SHA256",
     Algorithm.BTM_ECDH_P256_CMAC_AES128_AES_CCM: "CMAC (Mesh 1.0)",
 }
-OUTPUT_ACTION_TEXT: dict[OutputAction, str] = {
-    OutputAction.BLINK: "blinking",
-    OutputAction.BEEP: "beeping",
-    OutputAction.VIBRATE: "vibrating",
-    OutputAction.OUTPUT_NUMERIC: "showing a number",
-    OutputAction.OUTPUT_ALPHANUMERIC: "showing text",
-}
-INPUT_ACTION_TEXT: dict[InputAction, str] = {
-    InputAction.PUSH: "button pushes",
-    InputAction.TWIST: "twists",
-    InputAction.INPUT_NUMERIC: "typing a number",
-    InputAction.INPUT_ALPHANUMERIC: "typing text",
-}
-HINT_TEXT: dict[str, str] = {
-    "other": "elsewhere",
-    "uri": "at a web address",
-    "qr_code": "in a QR code",
-    "bar_code": "in a bar code",
-    "nfc": "in an NFC tag",
-    "number": "as a number",
-    "string": "as text",
-    "certificate": "in a certificate",
-    "provisioning_records": "in provisioning records",
-    "on_box": "on the box",
-    "inside_box": "inside the box",
-    "on_paper": "on a piece of paper",
-    "inside_manual": "in the manual",
-    "on_device": "on the device",
-}
-
-
-def _output_instruction(action: OutputAction, size: int, name: str) -> str:
-    """What the person does to read an Output OOB value, in words."""
-    largest = 10**size - 1
-    if action in (OutputAction.BLINK, OutputAction.BEEP, OutputAction.VIBRATE):
-        verb = {OutputAction.BLINK: "blinks", OutputAction.BEEP: "beeps"}.get(action, "vibrates")
-        return f"Count how many times {name} {verb} (1 to {largest})"
-    if action is OutputAction.OUTPUT_NUMERIC:
-        return f"Read the number {name} shows (up to {size} digits)"
-    return f"Read the text {name} shows (up to {size} characters)"
-
-
-def _input_instruction(action: InputAction, value: str, name: str) -> str:
-    """What the person does to enter an Input OOB value, in words."""
-    if action is InputAction.PUSH:
-        return f"Push the button on {name} {value} times"
-    if action is InputAction.TWIST:
-        return f"Twist {name} {value} times"
-    return f"Enter **{value}** on {name}"
+# Words that go into a sentence as a placeholder (lists of the device's capabilities and OOB
+# hints) are option labels of these selector keys in strings.json, read in Home Assistant's
+# language. Whole sentences never are: each kind of Output/Input action has its own step
+# (``output_oob_<key>``) or progress action (``input_oob_<key>``), with its own sentence.
+WORDS_HINT = "oob_hint"
+WORDS_OUTPUT = "output_action"
+WORDS_INPUT = "input_action"
+WORDS_CAPABILITY = "capability"
 
 
 def _action_key(action: OutputAction | InputAction) -> str:
@@ -179,7 +139,8 @@ class _Device:
     address: str
     name: str
     device_uuid: uuid.UUID
-    hints: list[str]
+    hints: str
+    """Where its OOB information is, in words (translated)."""
 
 
 @dataclass(slots=True)
@@ -242,11 +203,12 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             if entry.runtime_data.network.node_by_uuid(service_data.uuid) is not None:
                 return self.async_abort(reason="already_provisioned")
         name = discovery_info.name or discovery_info.address
+        hints = oob_hints(service_data.oob_information) or ["not_stated"]
         self._device = _Device(
             address=discovery_info.address,
             name=name,
             device_uuid=service_data.uuid,
-            hints=oob_hints(service_data.oob_information),
+            hints=await self._async_words(WORDS_HINT, hints),
         )
         self.context["title_placeholders"] = {"name": name}
         return await self.async_step_bluetooth_confirm()
@@ -356,7 +318,9 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         if isinstance(event, CapabilitiesReceived):
             return "method"
         if isinstance(event, RequestInput):
-            return "output_oob" if event.kind is InputKind.OUTPUT_OOB else "oob_data"
+            # One Output OOB step per kind of output (Output OOB always names its action).
+            action = event.action if event.kind is InputKind.OUTPUT_OOB else None
+            return f"output_oob_{_action_key(action)}" if action is not None else "oob_data"
         if isinstance(event, ShowValue):
             return "input_oob"
         if isinstance(event, Completed):
@@ -401,7 +365,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                     )
                 }
             ),
-            description_placeholders=self._capability_placeholders(caps),
+            description_placeholders=await self._async_capability_placeholders(caps),
         )
 
     async def async_step_no_oob_warning(
@@ -503,14 +467,43 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         self._wait("exchanging_keys")
         return await self.async_step_progress()
 
-    async def async_step_output_oob(
+    async def async_step_output_oob_blink(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The device shows (blinks, beeps, vibrates, displays) a value: the person enters it."""
+        """The device blinks a number of times: the person counts and enters it."""
+        return await self._async_output_oob(user_input)
+
+    async def async_step_output_oob_beep(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The device beeps a number of times: the person counts and enters it."""
+        return await self._async_output_oob(user_input)
+
+    async def async_step_output_oob_vibrate(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The device vibrates a number of times: the person counts and enters it."""
+        return await self._async_output_oob(user_input)
+
+    async def async_step_output_oob_number(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The device displays a number: the person enters it."""
+        return await self._async_output_oob(user_input)
+
+    async def async_step_output_oob_text(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The device displays text: the person enters it."""
+        return await self._async_output_oob(user_input)
+
+    async def _async_output_oob(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """The device outputs a value (one step per kind of output, for its own sentence)."""
         attempt = self._attempt
         assert attempt is not None
         request = attempt.event
         assert isinstance(request, RequestInput)
+        assert isinstance(request.action, OutputAction)  # Output OOB always names its action
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
@@ -521,15 +514,11 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._wait("authenticating")
                 return await self.async_step_progress()
         placeholders = dict(self._device_placeholders())
-        assert request.action is not None  # Output OOB always names its action
-        placeholders["action"] = _action_key(request.action)
         placeholders["size"] = str(request.size)
-        assert isinstance(request.action, OutputAction)
-        placeholders["instruction"] = _output_instruction(
-            request.action, request.size, self._device_name()
-        )
+        # Counted outputs: 1 to 9 for one digit, 1 to 99 for two...
+        placeholders["largest"] = str(10**request.size - 1)
         return self.async_show_form(
-            step_id="output_oob",
+            step_id=f"output_oob_{_action_key(request.action)}",
             data_schema=vol.Schema({vol.Required(CONF_VALUE): TextSelector()}),
             errors=errors,
             description_placeholders=placeholders,
@@ -545,12 +534,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert isinstance(shown, ShowValue)
         attempt.shown = shown
         attempt.extra["value"] = str(shown.value)
-        attempt.extra["action"] = _action_key(shown.action)
-        assert isinstance(shown.action, InputAction)
-        attempt.extra["instruction"] = _input_instruction(
-            shown.action, str(shown.value), self._device_name()
-        )
-        self._wait("input_oob")
+        # One progress text per kind of input (push, twist, number, text): its own sentence.
+        self._wait(f"input_oob_{_action_key(shown.action)}")
         return await self.async_step_progress()
 
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -645,33 +630,43 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
     def _device_placeholders(self) -> dict[str, str]:
         device = self._device
         assert device is not None
-        return {
-            "name": device.name,
-            "uuid": str(device.device_uuid),
-            "hints": ", ".join(HINT_TEXT.get(h, h) for h in device.hints)
-            if device.hints
-            else "not stated",
-        }
+        return {"name": device.name, "uuid": str(device.device_uuid), "hints": device.hints}
 
-    def _capability_placeholders(self, caps: ProvisioningCapabilities) -> dict[str, str]:
+    async def _async_capability_placeholders(
+        self, caps: ProvisioningCapabilities
+    ) -> dict[str, str]:
         placeholders = self._device_placeholders()
+        output = [OUTPUT_ACTION_KEYS[a] for a in sorted(caps.output_actions)] or ["nothing"]
+        input_ = [INPUT_ACTION_KEYS[a] for a in sorted(caps.input_actions)] or ["nothing"]
         placeholders.update(
             {
                 "elements": str(caps.number_of_elements),
                 "algorithms": ", ".join(
                     ALGORITHM_NAMES[a] for a in sorted(caps.supported_algorithms, reverse=True)
                 ),
-                "public_key": "from its QR code (out of band)"
-                if caps.public_key_oob
-                else "over the air",
-                "output": ", ".join(OUTPUT_ACTION_TEXT[a] for a in sorted(caps.output_actions))
-                or "nothing",
-                "input": ", ".join(INPUT_ACTION_TEXT[a] for a in sorted(caps.input_actions))
-                or "nothing",
-                "static": "yes" if caps.static_oob else "no",
+                "public_key": await self._async_words(
+                    WORDS_CAPABILITY, ["public_key_oob" if caps.public_key_oob else "in_band"]
+                ),
+                "output": await self._async_words(WORDS_OUTPUT, output),
+                "input": await self._async_words(WORDS_INPUT, input_),
+                "static": await self._async_words(
+                    WORDS_CAPABILITY, ["yes" if caps.static_oob else "no"]
+                ),
             }
         )
         return placeholders
+
+    async def _async_words(self, selector: str, keys: list[str]) -> str:
+        """The labels of ``keys`` among the options of ``selector`` in strings.json, as a list.
+
+        Read in Home Assistant's language, as Home Assistant's own flows translate a value
+        that goes into a placeholder (the frontend translates sentences, not placeholders).
+        """
+        translations = await translation.async_get_translations(
+            self.hass, self.hass.config.language, "selector", {DOMAIN}
+        )
+        prefix = f"component.{DOMAIN}.selector.{selector}.options."
+        return ", ".join(translations.get(prefix + key, key) for key in keys)
 
     def _offered_methods(self, caps: ProvisioningCapabilities) -> list[str]:
         offered = []

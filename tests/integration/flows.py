@@ -48,7 +48,7 @@ async def configure_until_input_oob(
     result = await hass.config_entries.flow.async_configure(flow_id, user_input)
     for _ in range(20):
         if result["type"] is FlowResultType.SHOW_PROGRESS:
-            if result["progress_action"] == "input_oob":
+            if result["progress_action"].startswith("input_oob_"):
                 return result
             await hass.async_block_till_done()
         elif result["type"] is not FlowResultType.SHOW_PROGRESS_DONE:

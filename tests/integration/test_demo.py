@@ -109,7 +109,7 @@ async def _provision(hass: HomeAssistant, handle: DemoHandle, name: str) -> Simu
     assert result["step_id"] == "method"
     if node.oob.output_actions:
         result = await configure(hass, flow_id, {"method": "output_oob"})
-        assert result["step_id"] == "output_oob"
+        assert result["step_id"].startswith("output_oob_")
         result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     else:
         result = await configure(hass, flow_id, {"method": "no_oob"})
@@ -281,7 +281,7 @@ async def test_output_oob_value_is_shown_in_a_notification(
     (flow,) = _flows(hass, node)
     result = await configure(hass, flow["flow_id"], {})
     result = await configure(hass, flow["flow_id"], {"method": "output_oob"})
-    assert result["step_id"] == "output_oob"
+    assert result["step_id"] == "output_oob_number"
     value = node.shown_oob_value
     assert value is not None
     assert _demo_notifications(hass) == [

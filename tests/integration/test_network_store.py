@@ -79,7 +79,7 @@ async def test_a_failed_dialog_releases_its_range(
     flow_id = flow_for(hass, node)["flow_id"]
     await configure(hass, flow_id, {})
     result = await configure(hass, flow_id, {"method": "output_oob"})
-    assert result["step_id"] == "output_oob"  # the light blinks; the person is counting
+    assert result["step_id"] == "output_oob_blink"  # the light blinks; the person is counting
     network: MeshNetwork = network_entry.runtime_data.network
     assert network.reserved_addresses() == [(0x0002, 0x0002)]
     # On disk before the Provisioning Data that names the address can be sent.

@@ -8,6 +8,8 @@ device role on the other side.
 from __future__ import annotations
 
 from datetime import timedelta
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_BLUETOOTH
@@ -19,7 +21,13 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.ble_mesh.config_flow import (
+    INPUT_ACTION_KEYS,
+    OUTPUT_ACTION_KEYS,
+    BleMeshConfigFlow,
+)
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
+from custom_components.ble_mesh.mesh.beacons import oob_hints
 from custom_components.ble_mesh.mesh.database import MeshNetwork, Security
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
@@ -37,6 +45,9 @@ from tests.simulator_fixtures import AddPeripheral
 from .flows import configure, configure_until_input_oob, discover, flow_for
 
 STATIC_16 = bytes(range(1, 17))
+STRINGS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "custom_components" / "ble_mesh" / "strings.json").read_text()
+)
 STATIC_32 = bytes(range(1, 33))
 
 
@@ -102,22 +113,48 @@ async def test_static_oob_typed(
     assert stored.element_count == node.profile.number_of_elements
 
 
-async def test_output_oob_numeric(
+def _text(*keys: str, **placeholders: str) -> str:
+    """A text of strings.json with its placeholders filled in (a missing one raises)."""
+    text: Any = STRINGS
+    for key in keys:
+        text = text[key]
+    assert isinstance(text, str), keys
+    return text.format(**placeholders)
+
+
+@pytest.mark.parametrize(
+    ("action", "size", "step_id", "sentence"),
+    [
+        (OutputAction.BLINK, 1, "output_oob_blink", "Count how many times {name} blinks (1 to 9)"),
+        (OutputAction.BEEP, 2, "output_oob_beep", "Count how many times {name} beeps (1 to 99)"),
+        (OutputAction.VIBRATE, 1, "output_oob_vibrate", "Count how many times {name} vibrates"),
+        (OutputAction.OUTPUT_NUMERIC, 4, "output_oob_number", "Read the number {name} shows (up"),
+        (OutputAction.OUTPUT_ALPHANUMERIC, 6, "output_oob_text", "Read the text {name} shows (up"),
+    ],
+)
+async def test_output_oob(
     hass: HomeAssistant,
     network_entry: MockConfigEntry,
     add_virtual_peripheral: AddPeripheral,
+    action: OutputAction,
+    size: int,
+    step_id: str,
+    sentence: str,
 ) -> None:
+    """Each kind of output has its own step, so its sentence is a translation of its own."""
     node = SimulatedNode(
-        "hsl",
-        oob=OobCapabilities(
-            output_actions=frozenset({OutputAction.OUTPUT_NUMERIC, OutputAction.BLINK}),
-            output_size=4,
-        ),
+        "hsl", oob=OobCapabilities(output_actions=frozenset({action}), output_size=size)
     )
     flow_id, result = await discover(hass, add_virtual_peripheral, node)
     result = await configure(hass, flow_id, {"method": "output_oob"})
-    assert result["step_id"] == "output_oob"
-    assert result["description_placeholders"]["action"] == "number"
+    assert result["step_id"] == step_id
+    placeholders = result["description_placeholders"]
+    name = placeholders["name"]
+    description = _text("config", "step", step_id, "description", **placeholders)
+    assert description.startswith(sentence.format(name=name)), description
+    assert ("digits" in description) is (action is OutputAction.OUTPUT_NUMERIC)
+    _text("config", "step", step_id, "title", **placeholders)
+    assert set(STRINGS["config"]["step"][step_id]["data"]) == {"value"}
     assert node.shown_oob_value is not None
     result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["type"] is FlowResultType.ABORT, result
@@ -125,29 +162,87 @@ async def test_output_oob_numeric(
     assert node.is_provisioned
 
 
+@pytest.mark.parametrize(
+    ("action", "size", "progress_action", "sentence"),
+    [
+        (InputAction.PUSH, 1, "input_oob_push", "Push the button on {name} {value} times."),
+        (InputAction.TWIST, 1, "input_oob_twist", "Twist {name} {value} times."),
+        (InputAction.INPUT_NUMERIC, 4, "input_oob_number", "Enter **{value}** on {name}."),
+        (InputAction.INPUT_ALPHANUMERIC, 6, "input_oob_text", "Enter **{value}** on {name}."),
+    ],
+)
 async def test_input_oob(
     hass: HomeAssistant,
     network_entry: MockConfigEntry,
     add_virtual_peripheral: AddPeripheral,
+    action: InputAction,
+    size: int,
+    progress_action: str,
+    sentence: str,
 ) -> None:
+    """Each kind of input has its own progress text; the placeholders carry only values."""
     node = SimulatedNode(
-        "dimmable",
-        oob=OobCapabilities(
-            input_actions=frozenset({InputAction.INPUT_ALPHANUMERIC}), input_size=6
-        ),
+        "dimmable", oob=OobCapabilities(input_actions=frozenset({action}), input_size=size)
     )
     flow_id, _ = await discover(hass, add_virtual_peripheral, node)
     result = await configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
-    assert result["progress_action"] == "input_oob"
-    value = result["description_placeholders"]["value"]
-    assert len(value) == 6
+    assert result["progress_action"] == progress_action
+    placeholders = result["description_placeholders"]
+    value = placeholders["value"]
+    if action is InputAction.INPUT_ALPHANUMERIC:
+        assert len(value) == size
+    text = _text("config", "progress", progress_action, **placeholders)
+    assert text.startswith(sentence.format(name=placeholders["name"], value=value)), text
     assert node.input_oob_request is not None
-    # The person types the value HA shows on the device.
+    # The person enters the value HA shows on the device.
     node.enter_input_oob(value)
     await hass.async_block_till_done()
     result = await configure(hass, flow_id)
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
+
+
+def test_every_output_step_and_input_text_is_translated() -> None:
+    # Computed step ids and progress actions, which the metadata test's patterns cannot see.
+    strings = STRINGS["config"]
+    for key in OUTPUT_ACTION_KEYS.values():
+        step = strings["step"][f"output_oob_{key}"]
+        assert {"title", "description", "data", "data_description"} <= set(step)
+        assert callable(getattr(BleMeshConfigFlow, f"async_step_output_oob_{key}"))
+    for key in INPUT_ACTION_KEYS.values():
+        assert f"input_oob_{key}" in strings["progress"]
+    # The words that go into placeholders (lists of capabilities and hints).
+    words = STRINGS["selector"]
+    assert set(OUTPUT_ACTION_KEYS.values()) | {"nothing"} == set(words["output_action"]["options"])
+    assert set(INPUT_ACTION_KEYS.values()) | {"nothing"} == set(words["input_action"]["options"])
+    assert set(oob_hints(0xFFFF)) | {"not_stated"} == set(words["oob_hint"]["options"])
+
+
+@pytest.mark.parametrize(
+    ("oob_information", "hints"),
+    [(0, "not stated"), (0x2004, "in a QR code, on a piece of paper")],
+)
+async def test_oob_hints_in_words(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+    oob_information: int,
+    hints: str,
+) -> None:
+    node = SimulatedNode("dimmable", oob_information=oob_information)
+    await add_virtual_peripheral(node)
+    flow = flow_for(hass, node)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert result["step_id"] == "bluetooth_confirm"
+    assert result["description_placeholders"]["hints"] == hints
+    result = await configure(hass, flow["flow_id"], {})
+    assert result["step_id"] == "method"
+    placeholders = result["description_placeholders"]
+    assert placeholders["hints"] == hints
+    assert placeholders["public_key"] == "over the air"
+    assert placeholders["static"] == "no"
+    assert placeholders["output"] == placeholders["input"] == "nothing"
+    _text("config", "step", "method", "description", **placeholders)
 
 
 async def test_oob_public_key_from_qr_text(
@@ -283,7 +378,7 @@ async def test_wrong_output_value_then_retry_with_fresh_keys(
     # The retry is a new session: a new key pair, and the device shows a new value.
     assert result["step_id"] == "method"
     result = await configure(hass, flow_id, {"method": "output_oob"})
-    assert result["step_id"] == "output_oob"
+    assert result["step_id"] == "output_oob_number"
     result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
     keys = _provisioner_public_keys(virtual_proxy, node)
@@ -307,7 +402,7 @@ async def test_malformed_output_value_is_refused_in_the_form(
     flow_id, _ = await discover(hass, add_virtual_peripheral, node)
     result = await configure(hass, flow_id, {"method": "output_oob"})
     result = await configure(hass, flow_id, {"value": "12345"})  # more digits than 2
-    assert result["step_id"] == "output_oob"
+    assert result["step_id"] == "output_oob_number"
     assert result["errors"] == {"base": "invalid_value"}
     result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
@@ -415,7 +510,7 @@ async def test_closing_the_dialog_closes_the_link(
     )
     flow_id, _ = await discover(hass, add_virtual_peripheral, node)
     result = await configure(hass, flow_id, {"method": "output_oob"})
-    assert result["step_id"] == "output_oob"
+    assert result["step_id"] == "output_oob_blink"
     assert virtual_proxy.is_connected(node.address)
     hass.config_entries.flow.async_abort(flow_id)
     await hass.async_block_till_done()
@@ -460,7 +555,7 @@ async def test_qr_code_image_upload(
     # A device with an OOB public key is asked for its QR code (optional) before the method.
     assert result["step_id"] == "public_key"
     result = await configure(hass, flow_id, {"qr_image": file_id})
-    assert result["step_id"] == "output_oob", result
+    assert result["step_id"] == "output_oob_number", result
     result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
     # With the key from the QR code, the device never sent its public key over the air.
@@ -557,11 +652,12 @@ async def test_every_action_both_algorithms(
         assert result["step_id"] == "public_key"
         result = await submit(hass, flow_id, {"oob_text": node.qr_text()})
     if output:
-        assert result["step_id"] == "output_oob"
+        assert isinstance(action, OutputAction)
+        assert result["step_id"] == f"output_oob_{OUTPUT_ACTION_KEYS[action]}"
         result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     else:
         assert result["type"] is FlowResultType.SHOW_PROGRESS
-        assert result["progress_action"] == "input_oob"
+        assert result["progress_action"].startswith("input_oob_")
         node.enter_input_oob(result["description_placeholders"]["value"])
         await hass.async_block_till_done()
         result = await configure(hass, flow_id)
@@ -692,7 +788,7 @@ async def test_closing_the_dialog_while_waiting_for_input(
     )
     flow_id, _ = await discover(hass, add_virtual_peripheral, node)
     result = await configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
-    assert result["progress_action"] == "input_oob"
+    assert result["progress_action"] == "input_oob_push"
     assert virtual_proxy.is_connected(node.address)
     hass.config_entries.flow.async_abort(flow_id)
     await hass.async_block_till_done()
