@@ -8,13 +8,14 @@ import the runtime, so there is no import cycle between it and them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .mesh.access import Message
     from .network_store import NetworkStore
 
 
+@runtime_checkable
 class MeshClient(Protocol):
     """Messaging and the network's store, as the runtime offers them."""
 

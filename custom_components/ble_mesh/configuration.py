@@ -30,7 +30,7 @@ from .exceptions import MeshCommunicationError
 from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_node, node_label
 from .mesh.database import Node
 from .network_store import in_progress, work_pending
-from .node_config import async_configure_node, reset_configuration
+from .node_config import CompositionMismatchError, async_configure_node, reset_configuration
 
 if TYPE_CHECKING:
     from .client import MeshClient
@@ -62,6 +62,7 @@ class ConfigurationManager:
         self._all_configured = all_configured
         self._task: asyncio.Task[None] | None = None
         self._attempts: dict[str, int] = {}
+        self._refused: set[str] = set()  # nodes whose composition does not fit: not retried
         self._cancel_retry: CALLBACK_TYPE | None = None
         self._refresh_stuck: list[Node] = []
         self._again = False
@@ -79,7 +80,10 @@ class ConfigurationManager:
         return [
             n
             for n in network.nodes
-            if not n.config_complete and not n.excluded and n.uuid not in provisioners
+            if not n.config_complete
+            and not n.excluded
+            and n.uuid not in provisioners
+            and n.uuid.hex not in self._refused
         ]
 
     def diagnostics(self) -> dict[str, Any]:
@@ -170,6 +174,7 @@ class ConfigurationManager:
     def async_forget_attempts(self, node: Node) -> None:
         """``node``'s configuration starts afresh (the reconfigure action)."""
         self._attempts.pop(node.uuid.hex, None)
+        self._refused.discard(node.uuid.hex)
 
     @callback
     def async_kick(self) -> None:
@@ -230,6 +235,27 @@ class ConfigurationManager:
             key = node.uuid.hex
             try:
                 await async_configure_node(client, node)
+            except CompositionMismatchError as err:
+                # Trying again cannot help: say so once and leave the database as it is.
+                failed = True
+                self._refused.add(key)
+                _LOGGER.info("Mesh node %04X not configured: %s", node.unicast_address, err)
+                ir.async_create_issue(
+                    self._hass,
+                    DOMAIN,
+                    self._node_issue(node),
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.ERROR,
+                    translation_key="node_composition_mismatch",
+                    translation_placeholders={
+                        "name": node.name or f"{node.unicast_address:04X}",
+                        "address": f"{node.unicast_address:04X}",
+                        "network": network.mesh_name,
+                        "provisioned": str(err.provisioned),
+                        "reported": str(err.reported),
+                    },
+                )
+                continue
             except MeshCommunicationError as err:
                 failed = True
                 attempts = self._attempts.get(key, 0) + 1

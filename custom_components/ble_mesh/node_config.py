@@ -33,6 +33,7 @@ from .mesh.database import (
     CdbRetransmit,
     Element,
     Features,
+    MeshNetwork,
     Model,
     Node,
     NodeKey,
@@ -60,6 +61,26 @@ if TYPE_CHECKING:
 
 # Publish TTL 0xFF: the node uses its Default TTL (MshPRT 1.1 §4.2.3.4).
 PUBLISH_TTL_DEFAULT = 0xFF
+
+
+class CompositionMismatchError(MeshCommunicationError):
+    """The node reports more or fewer elements than the addresses it was given.
+
+    Its unicast range was assigned for the element count in its Provisioning Capabilities; a
+    composition that changed needs the Node Composition Refresh procedure (MshPRT 1.1
+    §3.11.8.5), and a larger one would run into the next node's addresses. Nothing is recorded.
+    """
+
+    def __init__(self, address: int, provisioned: int, reported: int) -> None:
+        """Name the node and both counts."""
+        super().__init__(
+            "composition_mismatch",
+            address=f"{address:04X}",
+            provisioned=str(provisioned),
+            reported=str(reported),
+        )
+        self.provisioned = provisioned
+        self.reported = reported
 
 
 class ConfigurationRefusedError(MeshCommunicationError):
@@ -147,6 +168,18 @@ def _check(node: Node, step: str, status: ConfigStatus, *accepted: ConfigStatus)
         raise ConfigurationRefusedError(node.unicast_address, step, status)
 
 
+def _check_element_count(network: MeshNetwork, node: Node, reported: int) -> None:
+    """Refuse a composition that does not fit the node's addresses (see the error)."""
+    if node.elements:  # provisioned here (or imported with its elements): the count is known
+        if reported != node.element_count:
+            raise CompositionMismatchError(node.unicast_address, node.element_count, reported)
+        return
+    wanted = set(range(node.unicast_address, node.unicast_address + max(1, reported)))
+    for other in network.nodes:
+        if other is not node and wanted.intersection(other.addresses):
+            raise CompositionMismatchError(node.unicast_address, node.element_count, reported)
+
+
 async def async_configure_node(client: MeshClient, node: Node) -> None:
     """Run (or resume) the configuration of ``node``; raises MeshCommunicationError."""
     store = client.store
@@ -160,6 +193,7 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
             raise MeshCommunicationError(
                 "send_failed", address=f"{node.unicast_address:04X}", reason=str(err)
             ) from err
+        _check_element_count(store.network, node, len(page.elements))
         await store.async_update_node(node, lambda n: apply_composition(n, page))
 
     app_key = store.network.app_key(APP_KEY_INDEX)

@@ -7,13 +7,15 @@ nodes; nothing of ours is mocked.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
 
+from custom_components.ble_mesh.client import MeshClient
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.exceptions import MeshNotConnectedError, MeshTimeoutError
 from custom_components.ble_mesh.mesh.access import Message
@@ -24,6 +26,7 @@ from custom_components.ble_mesh.mesh.models.config import (
 )
 from custom_components.ble_mesh.mesh.models.registry import CONFIGURED_MODELS
 from custom_components.ble_mesh.mesh.node import IV_UPDATE_SEQ_THRESHOLD
+from custom_components.ble_mesh.mesh.proxy import MESH_PROXY_DATA_OUT_UUID
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
@@ -456,3 +459,105 @@ async def test_home_assistant_runs_a_whole_iv_update(hass: HomeAssistant, bed: M
     await hass.async_block_till_done()
     stored = bed.stored_node_state()
     assert (stored.iv.iv_index, stored.iv.update_in_progress) == (1, False)
+
+
+async def test_a_node_reporting_more_elements_than_provisioned_is_refused(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """Its composition would run over the next node's address: a repair issue, nothing else.
+
+    The twin fixture has two elements; its record says one (as if its firmware had grown an
+    element since it was provisioned), so the next node got the address right after it.
+    """
+    twin = bed.provision("two_element", rssi=-80)
+    record = bed.network.nodes[-1]  # its record, before anything is stored
+    record.elements = record.elements[:1]
+    lamp = bed.provision("dimmable", rssi=-40)  # the proxy: the twin would keep 0003 to itself
+    assert bed.network.nodes[-1].unicast_address == record.unicast_address + 1
+    for node in (twin, lamp):
+        bed.add(node)
+    await bed.async_setup()
+    await until(hass, lambda: bed.stored_node(lamp).config_complete, "the lamp configured")
+    issue_id = f"node_not_configured_{bed.entry.entry_id}_{record.uuid.hex}"  # type: ignore[union-attr]
+    await until(hass, lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "node_composition_mismatch"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["reported"] == "2"
+    stored = bed.stored_node(twin)
+    assert stored.element_count == 1  # nothing recorded over the lamp's address
+    assert not stored.config_complete
+    # The database stays valid: the entry loads again after a restart.
+    await bed.async_unload()
+    await bed.async_setup()
+    assert bed.entry is not None
+    assert bed.entry.state is ConfigEntryState.LOADED
+    assert bed.stored_node(lamp).config_complete
+
+
+@pytest.mark.parametrize("message_type", [0x04, 0x3F])
+async def test_a_reserved_proxy_message_type_is_ignored(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy, message_type: int
+) -> None:
+    """MshPRT 1.1 §6.3.1: a Proxy PDU of an RFU type is ignored; the link stays up."""
+    (node,) = await _configured_network(hass, bed, "dimmable")
+    connects = virtual_proxy.stats.connects[node.address.upper()]
+    link = node.connected_link
+    assert link is not None
+    assert link.notify(MESH_PROXY_DATA_OUT_UUID, bytes([message_type, 0x01, 0x02]))
+    await hass.async_block_till_done()
+    assert bed.runtime.connected
+    assert node.connected_link is link
+    assert virtual_proxy.stats.connects[node.address.upper()] == connects
+    address = node.unicast_address
+    assert address is not None
+    status = await bed.runtime.async_send(
+        address, gen.GenericOnOffGet(), expect=gen.GenericOnOffStatus
+    )
+    assert isinstance(status, gen.GenericOnOffStatus)
+
+
+async def test_no_sequence_number_leaves_before_its_reservation_is_on_disk_while_stopping(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """Home Assistant's Store does not write while HA stops; the reservation still must be
+    on disk before a PDU using it leaves, so a kill at any point of a shutdown that sends
+    cannot make a restart reuse a SEQ. Checked after every message across two blocks."""
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    address = node.unicast_address
+    assert address is not None
+    own = bed.runtime.unicast_address
+    files = bed.runtime.store.files
+    key = f"{DOMAIN}.{bed.mesh_uuid}.state"
+
+    def reserved_on_disk() -> int:
+        """What a restart after a kill now would read (the file once written directly)."""
+        if files.state_path.exists():
+            data = json.loads(files.state_path.read_text())["data"]
+        else:
+            data = bed.hass_storage[key]["data"]
+        return int(data["sequence"]["seq"])
+
+    before = len(bed.sent_sequence_numbers(node, own))
+    hass.set_state(CoreState.stopping)
+    try:
+        for _ in range(300):  # more than one block of 256
+            await bed.runtime.async_send(
+                address, gen.GenericOnOffSetUnacknowledged(True, bed.runtime.next_tid(address))
+            )
+            sent = bed.sent_sequence_numbers(node, own)
+            assert max(sent) < reserved_on_disk()
+    finally:
+        hass.set_state(CoreState.running)
+    assert len(bed.sent_sequence_numbers(node, own)) - before == 300
+    assert files.state_path.exists()  # written directly while stopping
+
+
+async def test_the_runtime_is_the_client_the_procedures_talk_to(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """Configuration, Key Refresh and groups need only MeshClient (client.py) of the runtime."""
+    await _configured_network(hass, bed, "onoff_plug")
+    assert isinstance(bed.runtime, MeshClient)
+    assert not isinstance(object(), MeshClient)
