@@ -5,10 +5,14 @@ access encode, upper transport (AES-CCM with the AppKey or device key), lower tr
 (segmentation), network layer (AES-CCM with the EncryptionKey, header obfuscation with
 AES-ECB), then the reverse on the receiving side down to the decoded access message.
 
-* ``ble_mesh``: two :class:`MeshStack` instances, the path Home Assistant uses:
-  ``encode_message`` -> ``send_access`` -> ``receive`` (per PDU) -> ``decode_message``. SEQ
-  allocation (with its persistence actions), the network message cache, the replay protection
-  list and reassembly are all exercised: every message has fresh, increasing SEQ numbers.
+* ``ble_mesh: MeshNode``: two :class:`MeshNode` instances, the façade Home Assistant and the
+  simulator drive: ``MeshNode.send`` (a message object) -> ``data_to_send`` -> the other
+  node's ``receive`` (advertising bearer: the Network PDU as is) -> its ``events`` (the
+  decoded message). SEQ allocation, the network message cache, the replay protection list,
+  the request tracker and the events are all exercised: every message has fresh, increasing
+  SEQ numbers.
+* ``ble_mesh: MeshStack``: the same below the façade, two :class:`MeshStack` instances:
+  ``encode_message`` -> ``send_access`` -> ``receive`` (per PDU) -> ``decode_message``.
 * ``btmesh``: the same work with the PyPI ``btmesh`` package's codec functions (it has no
   replay protection, message cache or SEQ persistence; it reassembles one message at a time).
   Installed from requirements/bench.txt only; the cases are left out when it is missing.
@@ -18,7 +22,10 @@ AES-ECB), then the reverse on the receiving side down to the decoded access mess
   encrypt/decrypt, ``encrypt_access``/``decrypt_access``, lower transport codec,
   ``parse_opcode``), to tell the codecs' cost from the stack's bookkeeping.
 
-Group "stack single-segment": Generic OnOff Set (AppKey, unsegmented). Group "stack
+Group "stack single-segment": Generic OnOff Set (AppKey, unsegmented). Group "stack decode":
+the receiving side alone (what a controller mostly does), on PDUs encoded beforehand with
+fresh SEQ numbers: ``MeshNode.receive`` down to the decoded message event, btmesh's decode
+functions, and the bare AES calls of decoding. Group "stack
 segmented": Config AppKey Add (device key, 20 octets of access payload: 2 segments) to a group
 address, where no Segment Acknowledgment is due, so all three do the same work; an extra case
 sends it to a unicast address and includes the receiver's Segment Acknowledgment and the
@@ -51,6 +58,13 @@ from custom_components.ble_mesh.mesh.network import (
     NetworkPdu,
     SequenceAllocator,
 )
+from custom_components.ble_mesh.mesh.node import (
+    Bearer,
+    MeshNode,
+    MessageReceived,
+    NodeFeatures,
+    NodeState,
+)
 from custom_components.ble_mesh.mesh.transport import (
     AccessMessage,
     AppKey,
@@ -78,6 +92,8 @@ TTL = 5
 SEQ_RESTART = 0xF00000  # rebuild both stacks before SEQ runs out (never within one measurement)
 
 SINGLE = "stack single-segment"
+DECODE = "stack decode"
+DECODE_BATCH = 20_000  # PDUs encoded ahead for the decode group (a fresh receiver per batch)
 SEGMENTED = "stack segmented"
 UNIT = "message"
 
@@ -181,6 +197,99 @@ def _our_codec_single() -> Callable[[], object]:
             iv_index=IV_INDEX,
         )
         return parse_opcode(opened)
+
+    return run
+
+
+class _NodePair:
+    """A sender and a receiver MeshNode on the advertising bearer (no proxy, no relaying)."""
+
+    def __init__(self) -> None:
+        self.tid = 0
+        self._build()
+
+    def _build(self) -> None:
+        self.sender = _node(SENDER)
+        self.receiver = _node(RECEIVER)
+
+    def exchange(self, message: Message) -> Message:
+        if self.sender.next_seq >= SEQ_RESTART:
+            self._build()
+        self.sender.send(RECEIVER, message, now=0.0)
+        receiver = self.receiver
+        for transmission in self.sender.data_to_send():
+            receiver.receive(transmission.data, 0.0, bearer=Bearer.ADV_NETWORK)
+        event = receiver.events()[0]
+        if not isinstance(event, MessageReceived):
+            raise RuntimeError(f"not delivered: {event}")
+        return event.message
+
+
+def _node(address: int) -> MeshNode:
+    ring = NetworkKeyring()
+    ring.add(0, NET_KEY)
+    state = NodeState(IvIndexState(iv_index=IV_INDEX), {"iv_index": IV_INDEX, "seq": 0}, {})
+    return MeshNode(
+        address=address,
+        net_keys=ring,
+        app_keys=[AppKey(0, APP_KEY)],
+        state=state,
+        features=NodeFeatures(advertising=True),
+        persist_sequence=False,  # the caller stores nothing here: no reservation to wait for
+    )
+
+
+def _node_single() -> Callable[[], object]:
+    pair = _NodePair()
+
+    def run() -> object:
+        pair.tid = (pair.tid + 1) & 0xFF
+        return pair.exchange(GenericOnOffSet(on=True, tid=pair.tid))
+
+    return run
+
+
+def _batch(sender: MeshNode) -> list[bytes]:
+    """DECODE_BATCH Generic OnOff Sets from ``sender``, each with its own SEQ."""
+    pdus = []
+    for n in range(DECODE_BATCH):
+        sender.send(RECEIVER, GenericOnOffSet(on=True, tid=n & 0xFF), now=0.0)
+        pdus.extend(t.data for t in sender.data_to_send())
+    return pdus
+
+
+def _node_decode() -> Callable[[], object]:
+    pdus = _batch(_node(SENDER))
+    state: dict[str, Any] = {"n": len(pdus), "receiver": None}
+
+    def run() -> object:
+        n = state["n"]
+        if n == len(pdus):  # a fresh receiver: its replay list has seen none of them
+            n = 0
+            state["receiver"] = _node(RECEIVER)
+        state["n"] = n + 1
+        receiver: MeshNode = state["receiver"]
+        receiver.receive(pdus[n], 0.0, bearer=Bearer.ADV_NETWORK)
+        return receiver.events()
+
+    return run
+
+
+def _bare_decode() -> Callable[[], object]:
+    pdus = _batch(_node(SENDER))  # PDU n has SEQ n
+    bare = _BareCrypto()
+    state = {"n": -1}
+
+    def run() -> object:
+        n = state["n"] = (state["n"] + 1) % len(pdus)
+        raw = pdus[n]
+        # Deobfuscate (one AES-ECB), decrypt the Network PDU, then the upper transport PDU.
+        bare.ecb.update(b"\x00\x00\x00\x00\x00\x12\x34\x56\x78" + raw[7:14])
+        seq = n.to_bytes(3, "big")
+        nonce = b"\x00\x05" + seq + b"\x00\x01\x00\x00\x12\x34\x56\x78"
+        clear = bare.net.decrypt(nonce, raw[7:], None)
+        nonce = b"\x01\x00" + seq + b"\x00\x01\x01\x00\x12\x34\x56\x78"
+        return bare.app.decrypt(nonce, clear[3:], None)
 
     return run
 
@@ -326,10 +435,40 @@ def _btmesh_cases() -> tuple[Callable[[], object], Callable[[], object]] | None:
     return single, segmented
 
 
+def _btmesh_decode() -> Callable[[], object] | None:
+    """btmesh's decode functions on the PDUs MeshNode encoded, or None without btmesh."""
+    if importlib.util.find_spec("btmesh") is None:
+        return None
+    from btmesh import access as bt_access, network as bt_network, transport as bt_transport
+
+    pdus = _batch(_node(SENDER))
+    rx = bt_network.NetworkContext(net_key=NET_KEY, iv_index=IV_INDEX, seq=0)
+    state = {"n": -1}
+
+    def run() -> object:
+        n = state["n"] = (state["n"] + 1) % len(pdus)
+        pdu = bt_network.decode(rx, pdus[n])
+        parsed = bt_transport.parse_access_lower(pdu.transport_pdu)
+        payload = bt_transport.decrypt_access(
+            APP_KEY,
+            akf=parsed.akf,
+            seq=pdu.seq,
+            src=pdu.src,
+            dst=pdu.dst,
+            iv_index=IV_INDEX,
+            upper_pdu=parsed.upper_pdu,
+        )
+        return bt_access.parse_access(payload)
+
+    return run
+
+
 # --- cases ----------------------------------------------------------------------------------
 
 BARE = "cryptography: bare AES calls"
 OURS = "ble_mesh: MeshStack send+receive"
+NODE = "ble_mesh: MeshNode send+receive"
+NODE_DECODE = "ble_mesh: MeshNode.receive (to the message event)"
 CODEC = "ble_mesh: codec functions only (btmesh's scope)"
 BARE_ACK = "cryptography: bare AES calls, with Segment Ack"
 OURS_ACK = "ble_mesh: MeshStack to unicast, with Segment Ack back"
@@ -340,11 +479,12 @@ def cases() -> list[Case]:
     found = _btmesh_cases()
     result = [
         Case(SINGLE, BARE, _bare_single(), unit=UNIT),
+        Case(SINGLE, NODE, _node_single(), baseline=BARE, unit=UNIT),
         Case(SINGLE, OURS, _our_single(), baseline=BARE, unit=UNIT),
     ]
     if found is not None:
         result.append(
-            Case(SINGLE, "btmesh 0.1.0 (ratio: btmesh/ours)", found[0], baseline=OURS, unit=UNIT)
+            Case(SINGLE, "btmesh 0.1.0 (ratio: btmesh/ours)", found[0], baseline=NODE, unit=UNIT)
         )
     result.append(Case(SINGLE, CODEC, _our_codec_single(), baseline=BARE, unit=UNIT))
     if found is not None:
@@ -354,6 +494,27 @@ def cases() -> list[Case]:
                 "btmesh 0.1.0 (ratio: btmesh/ours codec functions)",
                 found[0],
                 baseline=CODEC,
+                unit=UNIT,
+            )
+        )
+    result += [
+        Case(DECODE, "cryptography: bare AES calls (decode)", _bare_decode(), unit=UNIT),
+        Case(
+            DECODE,
+            NODE_DECODE,
+            _node_decode(),
+            baseline="cryptography: bare AES calls (decode)",
+            unit=UNIT,
+        ),
+    ]
+    bt_decode = _btmesh_decode()
+    if bt_decode is not None:
+        result.append(
+            Case(
+                DECODE,
+                "btmesh 0.1.0 decode functions (ratio: btmesh/ours)",
+                bt_decode,
+                baseline=NODE_DECODE,
                 unit=UNIT,
             )
         )

@@ -34,9 +34,12 @@ def auto_mock_bluetooth(mock_bluetooth: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def enable_event_loop_debug(event_loop: asyncio.AbstractEventLoop) -> None:
-    """Override phcc's fixture of that name: asyncio debug mode would distort every timing."""
-    event_loop.set_debug(False)
+async def enable_event_loop_debug() -> None:
+    """Override phcc's fixture of that name: asyncio debug mode would distort every timing.
+
+    Async, so it runs on the test's loop (pytest-asyncio 0.24 removed ``event_loop``).
+    """
+    asyncio.get_running_loop().set_debug(False)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -45,6 +45,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from benchmarks import scenario_report as report
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
 from custom_components.ble_mesh.mesh.database import MeshNetwork
+from custom_components.ble_mesh.mesh.models.registry import CONFIGURED_MODELS, LIGHT_MODELS
 from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
     NetworkKeyring,
@@ -56,7 +57,6 @@ from custom_components.ble_mesh.mesh.proxy import (
     ProxyMessageType,
     Reassembler,
 )
-from custom_components.ble_mesh.node_config import LIGHT_SERVER_MODELS, PUBLISH_PRIORITY
 from custom_components.ble_mesh.storage import now_iso
 from simulator.node import OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import TrafficRecord, VirtualProxy
@@ -156,12 +156,15 @@ class Traffic:
     other_control: int = 0
 
 
-def decode_traffic(records: list[TrafficRecord], network: MeshNetwork, address: str) -> Traffic:
-    """Classify every write HA made to ``address``."""
+def decode_traffic(
+    records: list[TrafficRecord], network: MeshNetwork, address: str, *, iv_index: int
+) -> Traffic:
+    """Classify every write HA made to ``address`` (the IV Index is the node's, not stored in
+    the network database)."""
     keys = NetworkKeyring()
     for net_key in network.net_keys:
         keys.add(net_key.index, net_key.key)
-    iv = IvIndexState(iv_index=network.iv_index)
+    iv = IvIndexState(iv_index=iv_index)
     prov = Reassembler()
     proxy = Reassembler()
     traffic = Traffic()
@@ -336,15 +339,20 @@ async def test_provision_and_configure(
         1
         for element in stored.elements
         for model in element.models
-        if not model.is_vendor and model.model_id in LIGHT_SERVER_MODELS
+        if not model.is_vendor and model.model_id in CONFIGURED_MODELS
     )
     publications = sum(
         1
         for element in stored.elements
-        if any(element.model(m) is not None for m in PUBLISH_PRIORITY)
+        if any(element.model(spec.model_id) is not None for spec in LIGHT_MODELS)
     )
-    prov = decode_traffic(proxy.stats.log[:log_split], runtime.network, node.address)
-    conf = decode_traffic(proxy.stats.log[log_split:], runtime.network, node.address)
+    iv_index = runtime.iv_index
+    prov = decode_traffic(
+        proxy.stats.log[:log_split], runtime.network, node.address, iv_index=iv_index
+    )
+    conf = decode_traffic(
+        proxy.stats.log[log_split:], runtime.network, node.address, iv_index=iv_index
+    )
     auth = next(length - 1 for kind, length in prov.provisioning_pdus if kind == 0x05)
     prov_min = provisioning_minimum(mtu, auth)
     conf_msgs_min, conf_writes_min = configuration_minimum(mtu, binds, publications)

@@ -25,6 +25,7 @@ from custom_components.ble_mesh.mesh.network import (
     SequenceExhaustedError,
     decrypt_with_keyring,
     friendship_p,
+    seal_network_pdu,
 )
 from tests.sig_vectors import h, ids, vectors
 
@@ -104,6 +105,41 @@ def test_encrypt_decrypt_round_trip(pdu: NetworkPdu, proxy: bool) -> None:
             continue
         with pytest.raises(MeshError):
             NetworkPdu.decrypt(bytes(tampered), creds, iv_index, proxy=proxy)
+
+
+@settings(max_examples=100)
+@given(pdu=pdu_strategy, proxy=st.booleans())
+def test_seal_network_pdu_is_what_encrypt_does(pdu: NetworkPdu, proxy: bool) -> None:
+    """One sealing implementation: NetworkPdu.encrypt is seal_network_pdu on its fields."""
+    iv_index = 0x12345678 | pdu.ivi if pdu.ivi else 0x12345678 & ~1
+    creds = NetworkCredentials.flooding(NET_KEY)
+    sealed = seal_network_pdu(
+        creds,
+        iv_index,
+        ctl=pdu.ctl,
+        ttl=pdu.ttl,
+        seq=pdu.seq,
+        src=pdu.src,
+        dst=pdu.dst,
+        transport_pdu=pdu.transport_pdu,
+        proxy=proxy,
+    )
+    assert sealed == pdu.encrypt(creds, iv_index, proxy=proxy)
+
+
+def test_seal_network_pdu_rejects_invalid_fields() -> None:
+    creds = NetworkCredentials.flooding(NET_KEY)
+    fields = {"ctl": False, "ttl": 3, "seq": 1, "src": 1, "dst": 2, "transport_pdu": b"abcde"}
+    for name, value in (
+        ("ttl", 128),
+        ("seq", 0x1000000),
+        ("src", 0x10000),
+        ("dst", -1),
+        ("transport_pdu", bytes(17)),
+        ("transport_pdu", b""),
+    ):
+        with pytest.raises(UsageError, match=name):
+            seal_network_pdu(creds, 0, **(fields | {name: value}))  # type: ignore[arg-type]
 
 
 def test_relay_decrements_ttl() -> None:

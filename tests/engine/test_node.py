@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
+from custom_components.ble_mesh.mesh.access import encode_message
+from custom_components.ble_mesh.mesh.beacons import SecureNetworkBeacon
+from custom_components.ble_mesh.mesh.errors import DecodeError, MeshError, UsageError
 from custom_components.ble_mesh.mesh.models.config import (
     ConfigCompositionDataGet,
     ConfigCompositionDataStatus,
@@ -40,6 +42,12 @@ from custom_components.ble_mesh.mesh.node import (
     UndecodableMessage,
 )
 from custom_components.ble_mesh.mesh.proxy_config import FilterType
+from custom_components.ble_mesh.mesh.transport import (
+    SegmentAck,
+    SegmentedAccessPdu,
+    UnsegmentedAccessPdu,
+    UnsegmentedControlPdu,
+)
 
 NET_KEY = bytes.fromhex("7dd7364cd842ad18c17c2b820c84c3d6")
 APP_KEY = bytes.fromhex("63964771734fbd76e3b40519d1d94a48")
@@ -407,3 +415,98 @@ def test_connection_lost_drops_what_was_queued_for_it(net: Net) -> None:
     net.ha.connection_lost()
     assert net.ha.data_to_send() == []
     assert not net.ha.connected
+
+
+# --- looking inside PDUs (inspect, inspect_beacon, encode) ----------------------------------
+
+
+def _air(node: MeshNode) -> list[bytes]:
+    return [t.data for t in node.data_to_send() if t.bearer is Bearer.ADV_NETWORK]
+
+
+def test_inspect_opens_every_layer_and_changes_nothing() -> None:
+    sender, reader = device(0x0002), device(0x0003)
+    sender.send(0x0002 + 0x100, GenericOnOffSet(on=True, tid=7), now=0.0)  # not for the reader
+    [pdu] = _air(sender)
+    for _ in range(2):  # inspecting twice: no replay protection, no message cache
+        found = reader.inspect(pdu)
+        assert found.network.pdu.src == 0x0002
+        assert found.network.pdu.dst == 0x0102
+        assert isinstance(found.lower, UnsegmentedAccessPdu)
+        assert found.seq_auth == found.network.pdu.seq
+        assert found.access is not None
+        assert found.access.payload == encode_message(GenericOnOffSet(on=True, tid=7))
+        assert found.access.app_key_index == 0
+    assert reader.replay_list_size == 0
+    assert reader.events() == []
+    # A PDU the node cannot open raises, like a malformed one.
+    with pytest.raises(MeshError):
+        controller().inspect(bytes(20))
+    stranger = MeshNode(address=0x0005, net_keys=_keys(), persist_sequence=False)
+    assert stranger.inspect(pdu).access is None  # no AppKey: the upper transport stays closed
+
+
+def test_inspect_segments_and_control_messages() -> None:
+    node = device(0x0002)
+    payload = bytes(range(0x20, 0x20 + 20))
+    first, second = node.encode(0x0003, payload, seq=50, app_key_index=None, src=0x0002)
+    found = node.inspect(first)
+    assert isinstance(found.lower, SegmentedAccessPdu)
+    assert (found.lower.seg_o, found.lower.seg_n) == (0, 1)
+    assert found.upper_transport_pdu is None  # needs segment 1 too
+    assert found.access is None
+    assert node.inspect(second).network.pdu.seq == 51
+    [ack] = node.encode(
+        0x0003, bytes([0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x03]), seq=9, control=True
+    )
+    control = node.inspect(ack)
+    assert isinstance(control.lower, UnsegmentedControlPdu)
+    assert isinstance(control.control, SegmentAck)
+    assert (control.control.seq_zero, control.control.block_ack) == (0x10, 3)
+
+
+def test_encode_numbers_from_the_given_seq_and_changes_nothing() -> None:
+    sender, receiver = device(0x0002), device(0x0003)
+    before = sender.next_seq
+    [pdu] = sender.encode(0x0003, encode_message(GenericOnOffSet(on=False, tid=1)), seq=1234)
+    assert sender.next_seq == before
+    assert sender.data_to_send() == []
+    assert sender.inspect(pdu).network.pdu.seq == 1234
+    receiver.receive(pdu, 0.0, bearer=Bearer.ADV_NETWORK)
+    [received] = [e for e in receiver.events() if isinstance(e, MessageReceived)]
+    assert received.message == GenericOnOffSet(on=False, tid=1)
+    # A retransmission of segment 1 only, with a new SEQ and the first SeqAuth.
+    payload = bytes(30)
+    whole = sender.encode(0x0003, payload, seq=100)
+    [again] = sender.encode(0x0003, payload, seq=103, seq_auth=100, segments=[1])
+    assert len(whole) == 3
+    assert sender.inspect(again).lower == sender.inspect(whole[1]).lower
+    with pytest.raises(UsageError):
+        sender.encode(0x0003, payload, seq=99, seq_auth=100)  # SEQ before SeqAuth
+    with pytest.raises(UsageError):
+        sender.encode(0x0003, b"\x82\x01", seq=1, segments=[1])  # unsegmented: no segment 1
+    with pytest.raises(UsageError):
+        sender.encode(0x0003, b"", seq=1)
+
+
+def test_inspect_beacon() -> None:
+    node = controller()
+    beacon = SecureNetworkBeacon.create(NET_KEY, 0x01020304, key_refresh=False, iv_update=True)
+    found = node.inspect_beacon(beacon.to_bytes())
+    assert found.beacon == beacon
+    assert (found.net_key_index, found.new_key) == (0, False)
+    other = SecureNetworkBeacon.create(OTHER_NET_KEY, 7, key_refresh=False, iv_update=False)
+    assert node.inspect_beacon(other.to_bytes()).net_key_index is None
+    assert node.iv_index == 0  # inspecting is not receiving
+    with pytest.raises(DecodeError):
+        node.inspect_beacon(b"\x01\x00")
+
+
+def test_inspect_reports_a_malformed_transport_layer() -> None:
+    node = device(0x0002)
+    # A Segment Acknowledgment with one octet of parameters: the network layer opens.
+    [pdu] = node.encode(0x0003, b"\x00\x01", seq=3, control=True)
+    found = node.inspect(pdu)
+    assert found.network.pdu.seq == 3
+    assert found.lower is None
+    assert found.error is not None

@@ -36,6 +36,11 @@ decodes a Secure Network beacon (§3.10.3) and prints JSON: ``key_refresh``, ``i
 is another network's or the Authentication Value does not match).
 
 Any error prints one line on stderr and exits with status 2.
+
+The command line drives a :class:`~.node.MeshNode` holding the given keys, like every other
+user of the engine: ``decode`` is :meth:`MeshNode.inspect`, ``encode`` is
+:meth:`MeshNode.encode`, ``beacon`` is :meth:`MeshNode.inspect_beacon`; this module only
+parses arguments and prints.
 """
 
 from __future__ import annotations
@@ -47,30 +52,13 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from . import crypto
-from .beacons import BeaconAuthenticationError, SecureNetworkBeacon, UnknownNetworkError
+from . import access
+from .beacons import SecureNetworkBeacon
 from .errors import MeshError
-from .network import (
-    MAX_SEQ,
-    MAX_TTL,
-    IvIndexState,
-    NetworkCredentials,
-    NetworkKeyring,
-    NetworkPdu,
-    ReceivedNetworkPdu,
-    decrypt_with_keyring,
-    is_unicast,
-    is_virtual,
-)
-from .proxy_config import decode_proxy_config
+from .network import MAX_SEQ, MAX_TTL, IvIndexState, NetworkKeyring, ReceivedNetworkPdu, is_unicast
+from .node import MeshNode, NodeState, PduInspection
 from .transport import (
-    ACCESS_SEGMENT_SIZE,
-    CONTROL_SEGMENT_SIZE,
-    HEARTBEAT_OPCODE,
     MAX_SEGMENTS,
-    MAX_UNSEGMENTED_CONTROL_PARAMETERS,
-    MAX_UNSEGMENTED_UPPER_ACCESS,
-    SEQ_ZERO_MASK,
     AppKey,
     DeviceKey,
     Heartbeat,
@@ -79,12 +67,11 @@ from .transport import (
     SegmentedControlPdu,
     UnsegmentedAccessPdu,
     UnsegmentedControlPdu,
-    decode_lower_transport,
-    decrypt_access,
-    encrypt_access,
 )
 
 EXIT_ERROR = 2
+ANY_UNICAST = 0x8000
+"""A device key given on the command line is tried for every unicast address."""
 
 
 class CliError(Exception):
@@ -203,6 +190,26 @@ def _address(value: int) -> str:
     return f"{value:04x}"
 
 
+def _node(args: argparse.Namespace, address: int = 0x0001) -> MeshNode:
+    """A node holding the keys of the command line (each ``--app-key`` n as AppKey n)."""
+    ring = NetworkKeyring()
+    ring.add(0, args.net_key)
+    iv_index = getattr(args, "iv_index", 0)
+    state = NodeState(IvIndexState(iv_index=iv_index), {"iv_index": iv_index, "seq": 0}, {})
+    return MeshNode(
+        address=address,
+        net_keys=ring,
+        app_keys=[AppKey(n, key) for n, key in enumerate(getattr(args, "app_key", []))],
+        device_keys=[DeviceKey(key, 0, ANY_UNICAST) for key in getattr(args, "dev_key", [])],
+        label_uuids=getattr(args, "label_uuid", []),
+        state=state,
+        persist_sequence=False,
+    )
+
+
+# --- decode (MshPRT 1.1 §3.4 - §3.7, §6.6) ---------------------------------------------------
+
+
 def _network_section(received: ReceivedNetworkPdu) -> dict[str, Any]:
     pdu = received.pdu
     return {
@@ -220,11 +227,6 @@ def _network_section(received: ReceivedNetworkPdu) -> dict[str, Any]:
 
 
 def _access_section(payload: bytes) -> dict[str, Any]:
-    # The access layer is another module; fall back to the opcode alone without it.
-    try:
-        from . import access
-    except ImportError:  # pragma: no cover - access.py is part of the engine
-        return _opcode_only(payload)
     try:
         opcode, _ = access.parse_opcode(payload)
     except MeshError as err:
@@ -234,99 +236,65 @@ def _access_section(payload: bytes) -> dict[str, Any]:
     return described
 
 
-def _opcode_only(payload: bytes) -> dict[str, Any]:
-    size = 1 if payload[0] < 0x80 else 2 if payload[0] < 0xC0 else 3
-    return {"opcode": int.from_bytes(payload[:size], "big")}
-
-
-def _open_upper(
-    received: ReceivedNetworkPdu,
-    *,
-    akf: bool,
-    aid: int,
-    szmic: bool,
-    seq: int,
-    upper: bytes,
-    args: argparse.Namespace,
-) -> tuple[dict[str, Any], bytes | None]:
-    pdu = received.pdu
-    keys: list[tuple[str, int, AppKey | DeviceKey]]
-    if akf:
-        keys = [
-            ("app_key", n, AppKey(0, key))
-            for n, key in enumerate(args.app_key)
-            if crypto.k4(key) == aid
-        ]
-    else:
-        keys = [("dev_key", n, DeviceKey(key)) for n, key in enumerate(args.dev_key)]
-    labels: list[bytes | None] = [None]
-    if is_virtual(pdu.dst):
-        labels = [u for u in args.label_uuid if crypto.virtual_address(u) == pdu.dst]
-    mic = 8 if szmic else 4
+def _upper_section(found: PduInspection, args: argparse.Namespace) -> dict[str, Any]:
+    upper = found.upper_transport_pdu
+    assert upper is not None
+    mic = 8 if found.szmic else 4
     section: dict[str, Any] = {
         "upper_transport_pdu": upper.hex(),
         "trans_mic": upper[-mic:].hex(),
-        "seq_auth": seq,
+        "seq_auth": found.seq_auth,
     }
-    for kind, number, key in keys:
-        for label in labels:
-            try:
-                payload = decrypt_access(
-                    upper,
-                    key,
-                    seq=seq,
-                    src=pdu.src,
-                    dst=pdu.dst,
-                    iv_index=received.iv_index,
-                    szmic=szmic,
-                    label_uuid=label,
-                )
-            except MeshError:
-                continue
-            section |= {"access_payload": payload.hex(), "key": kind, "key_number": number}
-            if label is not None:
-                section["label_uuid"] = label.hex()
-            return section, payload
-    section["error"] = "no given key opens the upper transport PDU"
-    return section, None
+    opened = found.access
+    if opened is None:
+        section["error"] = "no given key opens the upper transport PDU"
+        return section
+    key = opened.key
+    if isinstance(key, AppKey):
+        kind, number = "app_key", key.index
+    else:
+        kind, number = "dev_key", list(args.dev_key).index(key.key)
+    section |= {"access_payload": opened.payload.hex(), "key": kind, "key_number": number}
+    if opened.label_uuid is not None:
+        section["label_uuid"] = opened.label_uuid.hex()
+    return section
 
 
-def _control_parameters(opcode: int, parameters: bytes) -> dict[str, Any]:
-    if opcode == SegmentAck.OPCODE:
-        ack = SegmentAck.from_parameters(parameters)
-        return {"obo": int(ack.obo), "seq_zero": ack.seq_zero, "block_ack": ack.block_ack}
-    if opcode == HEARTBEAT_OPCODE:
-        heartbeat = Heartbeat.from_parameters(parameters)
-        return {"init_ttl": heartbeat.init_ttl, "features": heartbeat.features}
+def _control_parameters(found: PduInspection, parameters: bytes) -> dict[str, Any]:
+    control = found.control
+    if isinstance(control, SegmentAck):
+        return {
+            "obo": int(control.obo),
+            "seq_zero": control.seq_zero,
+            "block_ack": control.block_ack,
+        }
+    if isinstance(control, Heartbeat):
+        return {"init_ttl": control.init_ttl, "features": control.features}
     return {"raw": parameters.hex()}
 
 
 def _decode(args: argparse.Namespace) -> dict[str, Any]:
-    ring = NetworkKeyring()
-    ring.add(0, args.net_key)
-    iv = IvIndexState(iv_index=args.iv_index)
     try:
-        received = decrypt_with_keyring(args.pdu, ring, iv)
-    except MeshError as network_error:
-        try:
-            received = decrypt_with_keyring(args.pdu, ring, iv, proxy=True)
-        except MeshError:
-            raise CliError(f"network: {network_error}") from None
-        message = decode_proxy_config(received.pdu.transport_pdu)
+        found = _node(args).inspect(args.pdu)
+    except MeshError as err:
+        raise CliError(f"network: {err}") from None
+    if found.proxy_configuration is not None:
+        message = found.proxy_configuration
         return {
-            "network": _network_section(received) | {"nonce": "proxy"},
+            "network": _network_section(found.network) | {"nonce": "proxy"},
             "proxy_configuration": {"opcode": message.OPCODE, "name": type(message).__name__}
             | _proxy_fields(message),
         }
-    result: dict[str, Any] = {"network": _network_section(received)}
-    pdu = received.pdu
-    lower = decode_lower_transport(pdu.ctl, pdu.transport_pdu)
+    if found.error is not None:
+        raise CliError(found.error)
+    result: dict[str, Any] = {"network": _network_section(found.network)}
+    lower = found.lower
     if isinstance(lower, UnsegmentedControlPdu):
         result["lower_transport"] = {
             "seg": 0,
             "opcode": lower.opcode,
             "parameters": lower.parameters.hex(),
-        } | _control_parameters(lower.opcode, lower.parameters)
+        } | _control_parameters(found, lower.parameters)
         return result
     if isinstance(lower, SegmentedControlPdu):
         result["lower_transport"] = {
@@ -338,11 +306,10 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
             "segment": lower.segment.hex(),
         }
         return result
+    assert isinstance(lower, UnsegmentedAccessPdu | SegmentedAccessPdu)
     lower_section: dict[str, Any] = {"seg": int(isinstance(lower, SegmentedAccessPdu))}
     lower_section |= {"akf": int(lower.akf), "aid": lower.aid}
-    if isinstance(lower, UnsegmentedAccessPdu):
-        upper, szmic, seq = lower.upper_transport_pdu, False, pdu.seq
-    else:
+    if isinstance(lower, SegmentedAccessPdu):
         lower_section |= {
             "szmic": int(lower.szmic),
             "seq_zero": lower.seq_zero,
@@ -354,17 +321,12 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
         if lower.seg_n != 0:
             result["upper_transport"] = None  # other segments are needed to reassemble it
             return result
-        upper, szmic = lower.segment, lower.szmic
-        seq = pdu.seq - ((pdu.seq - lower.seq_zero) & SEQ_ZERO_MASK)
-        if len(upper) <= (8 if szmic else 4) or seq < 0:
+        if found.upper_transport_pdu is None:
             raise CliError("segment too short for its TransMIC")
     result["lower_transport"] = lower_section
-    upper_section, payload = _open_upper(
-        received, akf=lower.akf, aid=lower.aid, szmic=szmic, seq=seq, upper=upper, args=args
-    )
-    result["upper_transport"] = upper_section
-    if payload is not None:
-        result["access"] = _access_section(payload)
+    result["upper_transport"] = _upper_section(found, args)
+    if found.access is not None:
+        result["access"] = _access_section(found.access.payload)
     return result
 
 
@@ -386,127 +348,45 @@ def _proxy_fields(message: Any) -> dict[str, Any]:
 # --- encode (MshPRT 1.1 §3.4.4, §3.5.2, §3.9.7) ----------------------------------------------
 
 
-def _upper_access(args: argparse.Namespace, seq_auth: int) -> tuple[bool, int, bytes]:
-    """(AKF, AID, Upper Transport Access PDU) of the access payload."""
-    key: AppKey | DeviceKey
-    if args.app_key:
-        key = AppKey(0, args.app_key[0])
-    elif args.dev_key:
-        key = DeviceKey(args.dev_key[0])
-    else:
-        raise CliError("encode needs --app-key or --dev-key (or --ctl)")
-    label: bytes | None = None
-    if is_virtual(args.dst):
-        label = next((u for u in args.label_uuid if crypto.virtual_address(u) == args.dst), None)
-        if label is None:
-            raise CliError("dst is a virtual address: give its --label-uuid")
-    upper = encrypt_access(
-        args.payload,
-        key,
-        seq=seq_auth,
-        src=args.src,
-        dst=args.dst,
-        iv_index=args.iv_index,
-        szmic=args.szmic,
-        label_uuid=label,
-    )
-    if isinstance(key, AppKey):
-        return True, key.aid, upper
-    return False, 0, upper
-
-
-def _chunks(data: bytes, size: int) -> list[bytes]:
-    return [data[i : i + size] for i in range(0, len(data), size)]
-
-
-def _lower_pdus(args: argparse.Namespace, seq_auth: int) -> list[bytes]:
-    """Every Lower Transport PDU of the message, in SegO order (one when unsegmented)."""
-    payload: bytes = args.payload
-    if not payload:
-        raise CliError("the payload is empty")
-    segmented = bool(args.segmented or args.szmic)
-    if args.ctl:
-        if args.szmic:
-            raise CliError("--szmic applies to access messages only")
-        opcode, parameters = payload[0], payload[1:]
-        if opcode > 0x7F:
-            raise CliError("a control opcode is 0x00..0x7f")
-        if not segmented and len(parameters) <= MAX_UNSEGMENTED_CONTROL_PARAMETERS:
-            return [UnsegmentedControlPdu(opcode, parameters).to_bytes()]
-        if not parameters or len(parameters) > MAX_SEGMENTS * CONTROL_SEGMENT_SIZE:
-            raise CliError(f"segmented control parameters must be 1..{MAX_SEGMENTS * 8} octets")
-        pieces = _chunks(parameters, CONTROL_SEGMENT_SIZE)
-        return [
-            SegmentedControlPdu(opcode, seq_auth & SEQ_ZERO_MASK, n, len(pieces) - 1, p).to_bytes()
-            for n, p in enumerate(pieces)
-        ]
-    mic = 8 if args.szmic else 4
-    if len(payload) + mic > MAX_SEGMENTS * ACCESS_SEGMENT_SIZE:
-        raise CliError(f"access payload too long (at most {MAX_SEGMENTS * 12 - mic} octets)")
-    segmented = segmented or len(payload) + mic > MAX_UNSEGMENTED_UPPER_ACCESS
-    akf, aid, upper = _upper_access(args, seq_auth)
-    if not segmented:
-        return [UnsegmentedAccessPdu(akf, aid, upper).to_bytes()]
-    pieces = _chunks(upper, ACCESS_SEGMENT_SIZE)
-    seq_zero = seq_auth & SEQ_ZERO_MASK
-    return [
-        SegmentedAccessPdu(akf, aid, args.szmic, seq_zero, n, len(pieces) - 1, p).to_bytes()
-        for n, p in enumerate(pieces)
-    ]
-
-
 def _encode(args: argparse.Namespace) -> list[str]:
     if not is_unicast(args.src):
         raise CliError("src must be a unicast address (0001..7fff)")
     if args.dst == 0:
         raise CliError("dst must not be the unassigned address")
-    seq_auth = args.seq if args.seq_auth is None else args.seq_auth
-    lowers = _lower_pdus(args, seq_auth)
-    chosen = list(range(len(lowers))) if args.segments is None else args.segments
-    unsegmented = len(lowers) == 1 and not lowers[0][0] & 0x80  # SEG bit (§3.5.2)
-    if unsegmented and (seq_auth != args.seq or chosen != [0]):
-        raise CliError("--seq-auth/--segments apply to segmented messages only")
-    if any(n >= len(lowers) for n in chosen):
-        raise CliError(f"the message has {len(lowers)} segments")
-    last_seq = args.seq + len(chosen) - 1
-    if last_seq > MAX_SEQ:
-        raise CliError("SEQ would pass 0xffffff")
-    if not seq_auth <= args.seq or last_seq - seq_auth > SEQ_ZERO_MASK:
-        raise CliError("SEQ must be SeqAuth .. SeqAuth+8191 (§3.5.3.1)")
-    credentials = NetworkCredentials.flooding(args.net_key)
-    lines = []
-    for offset, segment in enumerate(chosen):
-        pdu = NetworkPdu(
-            ivi=args.iv_index & 1,
-            nid=credentials.nid,
-            ctl=args.ctl,
-            ttl=args.ttl,
-            seq=args.seq + offset,
-            src=args.src,
-            dst=args.dst,
-            transport_pdu=lowers[segment],
-        )
-        lines.append(pdu.encrypt(credentials, args.iv_index).hex())
-    return lines
+    if not args.payload:
+        raise CliError("the payload is empty")
+    if not args.ctl and not args.app_key and not args.dev_key:
+        raise CliError("encode needs --app-key or --dev-key (or --ctl)")
+    node = _node(args, address=args.src)
+    pdus = node.encode(
+        args.dst,
+        args.payload,
+        seq=args.seq,
+        app_key_index=0 if args.app_key else None,
+        control=args.ctl,
+        seq_auth=args.seq_auth,
+        segments=args.segments,
+        szmic=args.szmic,
+        segmented=args.segmented,
+        ttl=args.ttl,
+    )
+    return [pdu.hex() for pdu in pdus]
 
 
 # --- beacon (MshPRT 1.1 §3.10.3) --------------------------------------------------------------
 
 
 def _beacon(args: argparse.Namespace) -> dict[str, Any]:
-    beacon = SecureNetworkBeacon.from_bytes(args.beacon)
-    try:
-        beacon.authenticate(args.net_key)
-    except (UnknownNetworkError, BeaconAuthenticationError):
-        authenticated = False
-    else:
-        authenticated = True
+    found = _node(args).inspect_beacon(args.beacon)
+    beacon = found.beacon
+    if not isinstance(beacon, SecureNetworkBeacon):
+        raise CliError("not a Secure Network beacon")
     return {
         "key_refresh": beacon.key_refresh,
         "iv_update": beacon.iv_update,
         "network_id": beacon.network_id.hex(),
         "iv_index": beacon.iv_index,
-        "authenticated": authenticated,
+        "authenticated": found.net_key_index is not None,
     }
 
 

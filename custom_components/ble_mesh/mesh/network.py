@@ -1,9 +1,10 @@
 """Network layer (MshPRT 1.1 §3.4) and the network-wide security state around it.
 
 * :class:`NetworkPdu`: the Network PDU (§3.4.4) with its encryption and obfuscation
-  (§3.9.7.2, §3.9.7.3). The on-air form is produced by :meth:`NetworkPdu.encrypt` and read back
-  by :meth:`NetworkPdu.decrypt`; ``to_bytes``/``from_bytes`` are the clear-text layout (header
-  neither obfuscated nor encrypted), useful for logs and tests.
+  (§3.9.7.2, §3.9.7.3). The on-air form is produced by :func:`seal_network_pdu` (also as
+  :meth:`NetworkPdu.encrypt`, for a PDU object) and read back by :meth:`NetworkPdu.decrypt`;
+  ``to_bytes``/``from_bytes`` are the clear-text layout (header neither obfuscated nor
+  encrypted), useful for logs and tests.
 * :class:`NetworkCredentials`: NID, EncryptionKey, PrivacyKey of one NetKey (flooding or
   friendship credentials, §3.9.6.3.1).
 * :class:`NetworkKeyring`: the NetKeys of a node by NetKey Index with their Key Refresh state
@@ -260,11 +261,6 @@ class NetworkPdu:
 
     # -- security (§3.9.7.2, §3.9.7.3) -------------------------------------------------------
 
-    def _nonce(self, iv_index: int, proxy: bool) -> bytes:
-        if proxy:
-            return crypto.proxy_nonce(self.seq, self.src, iv_index)
-        return crypto.network_nonce(self._header()[0], self.seq, self.src, iv_index)
-
     def encrypt(
         self, credentials: NetworkCredentials, iv_index: int, *, proxy: bool = False
     ) -> bytes:
@@ -277,15 +273,15 @@ class NetworkPdu:
             raise UsageError("NetworkPdu.ivi is not the LSB of the IV Index")
         if credentials.nid != self.nid:
             raise UsageError("NetworkPdu.nid does not belong to these credentials")
-        return _seal(
+        return seal_network_pdu(
             credentials,
             iv_index,
-            self.ctl,
-            self.ttl,
-            self.seq,
-            self.src,
-            self.dst,
-            self.transport_pdu,
+            ctl=self.ctl,
+            ttl=self.ttl,
+            seq=self.seq,
+            src=self.src,
+            dst=self.dst,
+            transport_pdu=self.transport_pdu,
             proxy=proxy,
         )
 
@@ -345,19 +341,33 @@ class NetworkPdu:
         return replace(self, ttl=ttl, net_mic=b"")
 
 
-def _seal(
+def seal_network_pdu(
     credentials: NetworkCredentials,
     iv_index: int,
+    *,
     ctl: bool,
     ttl: int,
     seq: int,
     src: int,
     dst: int,
     transport_pdu: bytes,
-    *,
     proxy: bool = False,
 ) -> bytes:
-    """Encrypt DST||TransportPDU, then obfuscate CTL|TTL||SEQ||SRC (§3.9.7.2, §3.9.7.3)."""
+    """The on-air Network PDU: encrypt DST||TransportPDU, then obfuscate CTL|TTL||SEQ||SRC
+    (§3.9.7.2, §3.9.7.3). The one implementation: :meth:`NetworkPdu.encrypt` calls it.
+
+    ``proxy=True`` uses the proxy nonce (§3.9.5.4), for proxy configuration messages. A field
+    out of range raises :class:`UsageError`, as :class:`NetworkPdu` does.
+    """
+    if not (
+        0 <= ttl <= MAX_TTL
+        and 0 <= seq <= MAX_SEQ
+        and 0 <= src <= 0xFFFF
+        and 0 <= dst <= 0xFFFF
+        and 1 <= len(transport_pdu) <= (12 if ctl else 16)
+    ):
+        # The precise UsageError for the field that is wrong.
+        NetworkPdu(iv_index & 1, credentials.nid, ctl, ttl, seq, src, dst, transport_pdu)
     ctl_ttl = (0x80 if ctl else 0) | ttl
     if proxy:
         nonce = crypto.proxy_nonce(seq, src, iv_index)
@@ -372,33 +382,6 @@ def _seal(
     header = _HEADER.pack(ctl_ttl << 24 | seq, src)
     obfuscated = crypto.obfuscate(credentials.privacy_key, iv_index, sealed[:7], header)
     return bytes((((iv_index & 1) << 7) | credentials.nid,)) + obfuscated + sealed
-
-
-def seal_network_pdu(
-    credentials: NetworkCredentials,
-    iv_index: int,
-    *,
-    ctl: bool,
-    ttl: int,
-    seq: int,
-    src: int,
-    dst: int,
-    transport_pdu: bytes,
-) -> bytes:
-    """``NetworkPdu(...).encrypt(credentials, iv_index)`` without building the object.
-
-    The same checks (a UsageError for a field out of range); the stack's transmit path.
-    """
-    if not (
-        0 <= ttl <= MAX_TTL
-        and 0 <= seq <= MAX_SEQ
-        and 0 <= src <= 0xFFFF
-        and 0 <= dst <= 0xFFFF
-        and 1 <= len(transport_pdu) <= (12 if ctl else 16)
-    ):
-        pdu = NetworkPdu(iv_index & 1, credentials.nid, ctl, ttl, seq, src, dst, transport_pdu)
-        return pdu.encrypt(credentials, iv_index)  # raises the precise UsageError
-    return _seal(credentials, iv_index, ctl, ttl, seq, src, dst, transport_pdu)
 
 
 # --- NetKeys and Key Refresh (§3.11.4) ---------------------------------------------------

@@ -25,6 +25,10 @@ passed in and never read.
 * :meth:`MeshNode.snapshot` is the persistent security state (IV Index and IV Update state,
   the SEQ reservation, the replay protection list); a node built with ``state=`` continues
   from it.
+* Tools (the packet CLI, tests) look inside PDUs through the node too, without changing its
+  state: :meth:`MeshNode.inspect` opens one Network PDU layer by layer with the node's keys
+  (a :class:`PduInspection`), :meth:`MeshNode.encode` builds the PDUs of a message with the
+  SEQ numbers given (a retransmission, a sample from the specification).
 
 SEQ numbers are never reused (§3.9.3): they are reserved in blocks, and a reservation is an
 explicit :class:`SequenceReserved` event. Every transmission that uses a SEQ of that block stays
@@ -70,7 +74,9 @@ from .access import (
     encode_message,
 )
 from .beacons import (
+    MeshBeacon,
     MeshPrivateBeacon,
+    NetworkBeaconInfo,
     SecureNetworkBeacon,
     authenticate_network_beacon,
     decode_beacon,
@@ -93,28 +99,38 @@ from .proxy_config import (
     AddAddresses,
     FilterStatus,
     FilterType,
+    ProxyConfigMessage,
     RemoveAddresses,
     SetFilterType,
     decode_proxy_config,
     encrypt_proxy_config,
 )
 from .transport import (
+    SEQ_ZERO_MASK,
     AccessMessage,
     Action,
     AppKey,
     AppKeyring,
     DeviceKey,
+    Heartbeat,
+    LowerTransportPdu,
     MeshStack,
     PersistSequence,
     ReplayProtectionUpdated,
     SarConfig,
+    SegmentAck,
+    SegmentedAccessPdu,
     SendPdu,
     TransferBusyError,
     TransferFailed as StackTransferFailed,
+    UnsegmentedAccessPdu,
+    UnsegmentedControlPdu,
+    decode_lower_transport,
 )
 
 __all__ = [
     "IV_UPDATE_SEQ_THRESHOLD",
+    "BeaconInspection",
     "Bearer",
     "Event",
     "IvIndexChanged",
@@ -122,6 +138,7 @@ __all__ = [
     "MessageReceived",
     "NodeFeatures",
     "NodeState",
+    "PduInspection",
     "ProxyFilterStatusReceived",
     "ProxyProtocolError",
     "ReplayListChanged",
@@ -285,6 +302,46 @@ type Event = (
     | ProxyFilterStatusReceived
     | ProxyProtocolError
 )
+
+
+# --- inspection -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PduInspection:
+    """One Network PDU opened layer by layer (:meth:`MeshNode.inspect`)."""
+
+    network: ReceivedNetworkPdu
+    """The network layer (§3.4.4) and the NetKey / IV Index that opened it."""
+    proxy_configuration: ProxyConfigMessage | None = None
+    """A proxy configuration message (§6.6, proxy nonce): then there is no transport layer."""
+    lower: LowerTransportPdu | None = None
+    """The Lower Transport PDU (§3.5.2)."""
+    control: SegmentAck | Heartbeat | None = None
+    """An unsegmented transport control message the engine knows (§3.6.5), decoded."""
+    upper_transport_pdu: bytes | None = None
+    """The Upper Transport Access PDU (§3.6.2) when this PDU holds all of it: unsegmented, or
+    the only segment of a segmented message. None otherwise (other segments are needed)."""
+    seq_auth: int | None = None
+    """SeqAuth of that Upper Transport PDU (its nonce's SEQ, §3.5.3.1)."""
+    szmic: bool = False
+    """True for a 64-bit TransMIC."""
+    access: AccessMessage | None = None
+    """The access payload with the key (and Label UUID) that opened it, if one of ours did."""
+    error: str | None = None
+    """Why the transport layer did not decode (a malformed Lower Transport PDU or control
+    message); the network layer is still given."""
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconInspection:
+    """A mesh beacon and which of our NetKeys authenticates it (:meth:`MeshNode.inspect_beacon`)."""
+
+    beacon: MeshBeacon
+    net_key_index: int | None
+    """The NetKey that authenticates it; None: none of ours does, or not a network beacon."""
+    new_key: bool = False
+    """True when the new key of a Key Refresh authenticates it."""
 
 
 # --- persistent state -------------------------------------------------------------------------
@@ -619,6 +676,128 @@ class MeshNode:
         if proxy is None or proxy.addresses is None:
             return None
         return proxy.filter_type, frozenset(proxy.addresses)
+
+    # --- looking inside PDUs (tools) ----------------------------------------------------------
+
+    def inspect(self, data: bytes) -> PduInspection:
+        """Open an on-air Network PDU with our keys, layer by layer, changing no state.
+
+        Unlike :meth:`receive` nothing is filtered (any destination, replays, our own PDUs)
+        and nothing is remembered: for tools and logs. A PDU that opens only with the proxy
+        nonce is a proxy configuration message. Every key we hold is tried on the upper
+        transport PDU (device keys for the source, then for the destination).
+        Raises :class:`MeshError` when the Network PDU does not open (the error of the
+        network nonce); a malformed transport layer is reported in :attr:`PduInspection.error`.
+        """
+        stack = self._stack
+        try:
+            received = stack.open_network_pdu(data)
+        except MeshError as network_error:
+            try:
+                received = stack.open_network_pdu(data, proxy=True)
+            except MeshError:
+                raise network_error from None
+            message = decode_proxy_config(received.pdu.transport_pdu)
+            return PduInspection(received, proxy_configuration=message)
+        pdu = received.pdu
+        try:
+            lower = decode_lower_transport(pdu.ctl, pdu.transport_pdu)
+            control: SegmentAck | Heartbeat | None = None
+            if isinstance(lower, UnsegmentedControlPdu) and lower.opcode == SegmentAck.OPCODE:
+                control = SegmentAck.from_parameters(lower.parameters)
+            elif isinstance(lower, UnsegmentedControlPdu) and lower.opcode == Heartbeat.OPCODE:
+                control = Heartbeat.from_parameters(lower.parameters)
+        except DecodeError as err:
+            return PduInspection(received, error=str(err))
+        if isinstance(lower, UnsegmentedControlPdu):
+            return PduInspection(received, lower=lower, control=control)
+        if isinstance(lower, UnsegmentedAccessPdu):
+            upper, szmic, seq_auth = lower.upper_transport_pdu, False, pdu.seq
+        elif isinstance(lower, SegmentedAccessPdu) and lower.seg_n == 0:
+            upper, szmic = lower.segment, lower.szmic
+            seq_auth = pdu.seq - ((pdu.seq - lower.seq_zero) & SEQ_ZERO_MASK)
+            if len(upper) <= (8 if szmic else 4) or seq_auth < 0:
+                return PduInspection(received, lower=lower)  # no room for its TransMIC
+        else:
+            return PduInspection(received, lower=lower)
+        access = stack.open_access(
+            src=pdu.src,
+            dst=pdu.dst,
+            ttl=pdu.ttl,
+            net_key_index=received.net_key_index,
+            iv_index=received.iv_index,
+            akf=lower.akf,
+            aid=lower.aid,
+            szmic=szmic,
+            seq=seq_auth,
+            upper=upper,
+            segmented=isinstance(lower, SegmentedAccessPdu),
+        )
+        return PduInspection(
+            received,
+            lower=lower,
+            upper_transport_pdu=upper,
+            seq_auth=seq_auth,
+            szmic=szmic,
+            access=access,
+        )
+
+    def inspect_beacon(self, data: bytes) -> BeaconInspection:
+        """Decode a mesh beacon (§3.10) and authenticate it with our NetKeys, changing no state
+        (:meth:`receive` acts on it). Raises :class:`DecodeError` when it is malformed."""
+        beacon = decode_beacon(data)
+        if not isinstance(beacon, SecureNetworkBeacon | MeshPrivateBeacon):
+            return BeaconInspection(beacon, None)
+        found = self._authenticate_beacon(beacon)
+        if found is None:
+            return BeaconInspection(beacon, None)
+        (net_key_index, new_key), _info = found
+        return BeaconInspection(beacon, net_key_index, new_key)
+
+    def encode(
+        self,
+        dst: int,
+        payload: bytes,
+        *,
+        seq: int,
+        app_key_index: int | None = 0,
+        control: bool = False,
+        seq_auth: int | None = None,
+        segments: Iterable[int] | None = None,
+        szmic: bool = False,
+        segmented: bool = False,
+        src: int | None = None,
+        ttl: int | None = None,
+        label_uuid: bytes | None = None,
+        net_key_index: int = 0,
+    ) -> list[bytes]:
+        """The on-air Network PDUs of one message with SEQ numbers from ``seq``; no state
+        changes and nothing is queued (use :meth:`send` to send).
+
+        ``payload`` is an access payload (opcode + parameters) encrypted with AppKey
+        ``app_key_index`` or, for None, a device key as :meth:`send` picks it; with
+        ``control`` it is a transport control message (opcode octet 0x00..0x7f, then the
+        parameters, §3.6.5). Segmented when it does not fit one PDU, with ``szmic`` or with
+        ``segmented``; ``seq_auth`` and ``segments`` encode a retransmission of some
+        segments with new SEQ numbers (§3.5.3.3). ``src`` may be any unicast address (default:
+        ours); a virtual ``dst`` without ``label_uuid`` uses the Label UUID we know for it. Uses the transmit IV Index and the NetKey's flooding credentials. Raises
+        :class:`UsageError`.
+        """
+        key = None if control else self._key(dst, app_key_index)
+        return self._stack.encode_pdus(
+            dst,
+            payload,
+            seq=seq,
+            key=key,
+            seq_auth=seq_auth,
+            segments=None if segments is None else list(segments),
+            szmic=szmic,
+            segmented=segmented,
+            src=src,
+            ttl=ttl,
+            label_uuid=label_uuid,
+            net_key_index=net_key_index,
+        )
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -971,6 +1150,16 @@ class MeshNode:
             return
         self._send_proxy_config(FilterStatus(proxy.filter_type, len(proxy.addresses)))
 
+    def _authenticate_beacon(
+        self, beacon: SecureNetworkBeacon | MeshPrivateBeacon
+    ) -> tuple[tuple[int, bool], NetworkBeaconInfo] | None:
+        keys = {
+            (entry.index, new): key
+            for entry in self._stack.net_keys
+            for key, new in entry.rx_keys()
+        }
+        return authenticate_network_beacon(beacon, keys)
+
     def _receive_beacon(self, data: bytes, now: float) -> None:
         try:
             beacon = decode_beacon(data)
@@ -978,12 +1167,7 @@ class MeshNode:
             return
         if not isinstance(beacon, SecureNetworkBeacon | MeshPrivateBeacon):
             return
-        keys = {
-            (entry.index, new): key
-            for entry in self._stack.net_keys
-            for key, new in entry.rx_keys()
-        }
-        found = authenticate_network_beacon(beacon, keys)
+        found = self._authenticate_beacon(beacon)
         if found is None:
             return
         (net_key_index, _new), info = found

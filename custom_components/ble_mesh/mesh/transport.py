@@ -14,6 +14,10 @@
   :class:`ReplayProtectionUpdated`, :class:`AccessMessage`, ...); ``next_deadline`` says when to
   call ``handle_timeout`` again. Segmentation and reassembly (§3.5.3) with Segment
   Acknowledgments, the acknowledgment, incomplete and retransmission timers live here.
+  ``encode_pdus`` builds the PDUs of a message with given SEQ numbers (tools, samples).
+
+Every Lower Transport PDU is encoded by one function per kind (``_unsegmented_access`` and
+``_segment``), whether the PDU objects' ``to_bytes`` or the stack's transmit path asks.
 
 The caller performs the actions in order: a :class:`PersistSequence` must be stored before any
 later :class:`SendPdu` leaves, and a :class:`ReplayProtectionUpdated` before the message that
@@ -32,6 +36,7 @@ from typing import Self
 from . import crypto
 from .errors import DecodeError, MeshError, UsageError
 from .network import (
+    MAX_SEQ,
     MAX_TTL,
     IvIndexState,
     NetworkKeyring,
@@ -126,7 +131,7 @@ class UnsegmentedAccessPdu:
 
     def to_bytes(self) -> bytes:
         """Encode."""
-        return bytes([(0x40 if self.akf else 0) | self.aid]) + self.upper_transport_pdu
+        return _unsegmented_access(self.akf, self.aid, self.upper_transport_pdu)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
@@ -142,9 +147,25 @@ class UnsegmentedAccessPdu:
         return cls(akf, data[0] & 0x3F, bytes(data[1:]))
 
 
-def _seg_header(szmic_or_rfu: bool, seq_zero: int, seg_o: int, seg_n: int) -> bytes:
-    value = (int(szmic_or_rfu) << 23) | (seq_zero << 10) | (seg_o << 5) | seg_n
-    return value.to_bytes(3, "big")
+def _unsegmented_access(akf: bool, aid: int, upper_transport_pdu: bytes) -> bytes:
+    """SEG=0|AKF|AID || Upper Transport PDU (§3.5.2.1): the one encoder, fields already valid."""
+    return bytes(((0x40 | aid) if akf else aid,)) + upper_transport_pdu
+
+
+def _segment(
+    first: int, szmic_or_rfu: bool, seq_zero: int, seg_o: int, seg_n: int, segment: bytes
+) -> bytes:
+    """A Segmented Access or Control PDU (§3.5.2.2, §3.5.2.4): the one encoder of both.
+
+    ``first`` is SEG=1|AKF|AID or SEG=1|Opcode; the fields are already valid.
+    """
+    head = (first << 24) | (int(szmic_or_rfu) << 23) | (seq_zero << 10) | (seg_o << 5) | seg_n
+    return _SEGMENT_HEADER.pack(head) + segment
+
+
+def _chunks(data: bytes, size: int) -> list[bytes]:
+    """The SegmentM of a segmented message (§3.5.2.2: 12 octets, §3.5.2.4: 8 octets)."""
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def _check_seg_fields(name: str, seq_zero: int, seg_o: int, seg_n: int) -> None:
@@ -197,11 +218,7 @@ class SegmentedAccessPdu:
     def to_bytes(self) -> bytes:
         """Encode."""
         first = 0x80 | (0x40 if self.akf else 0) | self.aid
-        return (
-            bytes([first])
-            + _seg_header(self.szmic, self.seq_zero, self.seg_o, self.seg_n)
-            + self.segment
-        )
+        return _segment(first, self.szmic, self.seq_zero, self.seg_o, self.seg_n, self.segment)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
@@ -269,10 +286,8 @@ class SegmentedControlPdu:
 
     def to_bytes(self) -> bytes:
         """Encode."""
-        return (
-            bytes([0x80 | self.opcode])
-            + _seg_header(False, self.seq_zero, self.seg_o, self.seg_n)
-            + self.segment
+        return _segment(
+            0x80 | self.opcode, False, self.seq_zero, self.seg_o, self.seg_n, self.segment
         )
 
     @classmethod
@@ -694,6 +709,15 @@ class _Outgoing:
     def all_mask(self) -> int:
         return (1 << len(self.segments)) - 1
 
+    def lower_pdu(self, index: int) -> bytes:
+        """Segment ``index`` as a Lower Transport PDU."""
+        first = 0x80 | self.aid_or_opcode
+        if self.akf and not self.ctl:
+            first |= 0x40
+        seg_n = len(self.segments) - 1
+        seq_zero = self.seq_auth & SEQ_ZERO_MASK
+        return _segment(first, self.szmic, seq_zero, index, seg_n, self.segments[index])
+
 
 @dataclass(slots=True)
 class _Incoming:
@@ -916,8 +940,7 @@ class MeshStack:
             upper = encrypt_access(
                 payload, key, seq=seq, src=src, dst=dst, iv_index=iv_index, label_uuid=label_uuid
             )
-            # UnsegmentedAccessPdu(akf, aid, upper).to_bytes(), the fields being valid here.
-            lower = bytes(((0x40 | aid) if akf else 0,)) + upper
+            lower = _unsegmented_access(akf, aid, upper)
             actions.append(
                 self._encode_network(
                     net_key_index=net_key_index,
@@ -943,9 +966,7 @@ class MeshStack:
             szmic=szmic,
             label_uuid=label_uuid,
         )
-        segments = [
-            upper[i : i + ACCESS_SEGMENT_SIZE] for i in range(0, len(upper), ACCESS_SEGMENT_SIZE)
-        ]
+        segments = _chunks(upper, ACCESS_SEGMENT_SIZE)
         transfer = _Outgoing(
             net_key_index, src, dst, ttl, False, akf, aid, szmic, iv_index, seq, segments
         )
@@ -992,27 +1013,161 @@ class MeshStack:
             raise UsageError("control parameters too long (at most 256 octets)")
         if dst in self._outgoing:
             raise TransferBusyError(f"a segmented transfer to 0x{dst:04x} is in progress")
-        segments = [
-            parameters[i : i + CONTROL_SEGMENT_SIZE]
-            for i in range(0, len(parameters), CONTROL_SEGMENT_SIZE)
-        ]
+        segments = _chunks(parameters, CONTROL_SEGMENT_SIZE)
         seq, iv_index = self.allocate_seq(len(segments), actions)
         transfer = _Outgoing(
             net_key_index, src, dst, ttl, True, False, opcode, False, iv_index, seq, segments
         )
         return self._start_transfer(transfer, actions, now)
 
-    def _segment_pdu(self, transfer: _Outgoing, index: int) -> bytes:
-        seg_n = len(transfer.segments) - 1
-        seq_zero = transfer.seq_auth & SEQ_ZERO_MASK
-        if transfer.ctl:
-            return SegmentedControlPdu(
-                transfer.aid_or_opcode, seq_zero, index, seg_n, transfer.segments[index]
-            ).to_bytes()
-        # SegmentedAccessPdu(...).to_bytes() without the object: every field is valid here.
-        first = 0x80 | (0x40 if transfer.akf else 0) | transfer.aid_or_opcode
-        head = (int(transfer.szmic) << 23) | (seq_zero << 10) | (index << 5) | seg_n
-        return _SEGMENT_HEADER.pack(first << 24 | head) + transfer.segments[index]
+    def encode_pdus(
+        self,
+        dst: int,
+        payload: bytes,
+        *,
+        seq: int,
+        key: AppKey | DeviceKey | None,
+        seq_auth: int | None = None,
+        segments: Sequence[int] | None = None,
+        szmic: bool = False,
+        segmented: bool = False,
+        src: int | None = None,
+        ttl: int | None = None,
+        label_uuid: bytes | None = None,
+        net_key_index: int = 0,
+    ) -> list[bytes]:
+        """The on-air Network PDUs of one message, numbered from ``seq``; changes no state.
+
+        ``key`` None: ``payload`` is a transport control message (opcode octet, 0x00..0x7f,
+        then the parameters, §3.6.5); else an access payload encrypted with ``key``
+        (§3.9.7.1). The message is segmented (§3.5.2.2, §3.5.2.4) when it does not fit one
+        PDU, with ``szmic`` or with ``segmented``. ``seq_auth`` (default ``seq``) is the SEQ
+        the message was first sent with; ``segments`` picks which segments to emit (default
+        all), in that order, with SEQ ``seq``, ``seq + 1``, ...: a retransmission
+        (§3.5.3.3). No SEQ is allocated and nothing enters the message cache: this is for
+        tools that craft PDUs, not for sending. A virtual ``dst`` without ``label_uuid`` uses
+        the known Label UUID (:attr:`label_uuids`) whose address it is. Raises
+        :class:`UsageError`.
+        """
+        src = self.primary_address if src is None else src
+        ttl = self.default_ttl if ttl is None else ttl
+        seq_auth = seq if seq_auth is None else seq_auth
+        if not is_unicast(src):
+            raise UsageError("src must be a unicast address (0001..7fff)")
+        if dst == 0 or not 0 <= dst <= 0xFFFF:
+            raise UsageError("dst must not be the unassigned address")
+        if not payload:
+            raise UsageError("the payload is empty")
+        if not 0 <= seq <= MAX_SEQ or not 0 <= seq_auth <= MAX_SEQ:
+            raise UsageError("SEQ must be 0..0xffffff")
+        segmented = segmented or szmic
+        if key is None:
+            lowers = self._control_lowers(payload, seq_auth, segmented=segmented, szmic=szmic)
+        else:
+            lowers = self._access_lowers(
+                dst,
+                payload,
+                key,
+                seq_auth=seq_auth,
+                src=src,
+                szmic=szmic,
+                segmented=segmented,
+                label_uuid=label_uuid,
+            )
+        chosen = list(range(len(lowers))) if segments is None else list(segments)
+        if len(lowers) == 1 and not lowers[0][0] & 0x80 and (seq_auth != seq or chosen != [0]):
+            raise UsageError("SeqAuth and segments apply to segmented messages only")
+        if any(not 0 <= n < len(lowers) for n in chosen):
+            raise UsageError(f"the message has {len(lowers)} segments")
+        last_seq = seq + len(chosen) - 1
+        if last_seq > MAX_SEQ:
+            raise UsageError("SEQ would pass 0xffffff")
+        if not seq_auth <= seq or last_seq - seq_auth > SEQ_ZERO_MASK:
+            raise UsageError("SEQ must be SeqAuth .. SeqAuth+8191 (§3.5.3.1)")
+        credentials = self.net_keys.tx_credentials(net_key_index)
+        iv_index = self.iv.tx_iv_index
+        return [
+            seal_network_pdu(
+                credentials,
+                iv_index,
+                ctl=key is None,
+                ttl=ttl,
+                seq=seq + offset,
+                src=src,
+                dst=dst,
+                transport_pdu=lowers[n],
+            )
+            for offset, n in enumerate(chosen)
+        ]
+
+    @staticmethod
+    def _control_lowers(
+        payload: bytes, seq_auth: int, *, segmented: bool, szmic: bool
+    ) -> list[bytes]:
+        """The Lower Transport PDUs of a control message (opcode octet + parameters)."""
+        if szmic:
+            raise UsageError("SZMIC applies to access messages only")
+        opcode, parameters = payload[0], payload[1:]
+        if opcode > 0x7F:
+            raise UsageError("a control opcode is 0x00..0x7f")
+        if not segmented and len(parameters) <= MAX_UNSEGMENTED_CONTROL_PARAMETERS:
+            return [UnsegmentedControlPdu(opcode, parameters).to_bytes()]
+        if opcode == SEGMENT_ACK_OPCODE:
+            raise UsageError("a Segment Acknowledgment is never segmented")
+        if not parameters or len(parameters) > MAX_SEGMENTS * CONTROL_SEGMENT_SIZE:
+            raise UsageError(
+                f"segmented control parameters must be 1..{MAX_SEGMENTS * CONTROL_SEGMENT_SIZE}"
+                " octets"
+            )
+        pieces = _chunks(parameters, CONTROL_SEGMENT_SIZE)
+        transfer = _Outgoing(0, 0, 0, 0, True, False, opcode, False, 0, seq_auth, pieces)
+        return [transfer.lower_pdu(n) for n in range(len(pieces))]
+
+    def _access_lowers(
+        self,
+        dst: int,
+        payload: bytes,
+        key: AppKey | DeviceKey,
+        *,
+        seq_auth: int,
+        src: int,
+        szmic: bool,
+        segmented: bool,
+        label_uuid: bytes | None,
+    ) -> list[bytes]:
+        """The Lower Transport PDUs of an access message, encrypted with SeqAuth's nonce."""
+        mic = 8 if szmic else 4
+        if len(payload) + mic > MAX_SEGMENTS * ACCESS_SEGMENT_SIZE:
+            raise UsageError(
+                f"access payload too long (at most {MAX_SEGMENTS * ACCESS_SEGMENT_SIZE - mic}"
+                " octets)"
+            )
+        if is_virtual(dst) and label_uuid is None:
+            label_uuid = next(
+                (u for u in self.label_uuids if _virtual_address(bytes(u)) == dst), None
+            )
+            if label_uuid is None:
+                raise UsageError("dst is a virtual address: give its Label UUID")
+        if label_uuid is not None and _virtual_address(bytes(label_uuid)) != dst:
+            raise UsageError("dst is not the virtual address of label_uuid")
+        segmented = segmented or len(payload) + mic > MAX_UNSEGMENTED_UPPER_ACCESS
+        upper = encrypt_access(
+            payload,
+            key,
+            seq=seq_auth,
+            src=src,
+            dst=dst,
+            iv_index=self.iv.tx_iv_index,
+            szmic=szmic,
+            label_uuid=label_uuid,
+        )
+        akf = isinstance(key, AppKey)
+        aid = key.aid if isinstance(key, AppKey) else 0
+        if not segmented:
+            return [_unsegmented_access(akf, aid, upper)]
+        pieces = _chunks(upper, ACCESS_SEGMENT_SIZE)
+        transfer = _Outgoing(0, src, dst, 0, False, akf, aid, szmic, 0, seq_auth, pieces)
+        return [transfer.lower_pdu(n) for n in range(len(pieces))]
 
     def _start_transfer(
         self, transfer: _Outgoing, actions: list[Action], now: float
@@ -1026,7 +1181,7 @@ class MeshStack:
                 iv_index=transfer.iv_index,
                 src=transfer.src,
                 dst=transfer.dst,
-                transport_pdu=self._segment_pdu(transfer, index),
+                transport_pdu=transfer.lower_pdu(index),
             )
             for index in range(len(transfer.segments))
         )
@@ -1066,7 +1221,7 @@ class MeshStack:
                     iv_index=iv_index,
                     src=transfer.src,
                     dst=transfer.dst,
-                    transport_pdu=self._segment_pdu(transfer, index),
+                    transport_pdu=transfer.lower_pdu(index),
                 )
             )
         return True
@@ -1216,7 +1371,7 @@ class MeshStack:
         )
         return actions
 
-    def _open_access(
+    def open_access(
         self,
         *,
         src: int,
@@ -1231,6 +1386,8 @@ class MeshStack:
         upper: bytes,
         segmented: bool,
     ) -> AccessMessage | None:
+        """Open an Upper Transport Access PDU with every key and Label UUID that may fit
+        (§3.6.4.2, §3.9.7.1); None when none does. Changes no state."""
         keys: Sequence[AppKey | DeviceKey]
         if akf:
             keys = self.app_keys.candidates(aid, net_key_index)
@@ -1267,7 +1424,7 @@ class MeshStack:
         pdu = received.pdu
         if self.rpl.is_replay(pdu.src, pdu.seq, received.iv_index):
             return self._drop("replayed")
-        message = self._open_access(
+        message = self.open_access(
             src=pdu.src,
             dst=pdu.dst,
             ttl=pdu.ttl,
@@ -1412,7 +1569,7 @@ class MeshStack:
                 current.ttl,
             )
         else:
-            message = self._open_access(
+            message = self.open_access(
                 src=current.src,
                 dst=current.dst,
                 ttl=current.ttl,
