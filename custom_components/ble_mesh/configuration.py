@@ -222,6 +222,25 @@ class ConfigurationManager:
     def _node_issue(self, node: Node) -> str:
         return f"node_not_configured_{self._entry_id}_{node.uuid.hex}"
 
+    def _node_issue_raise(
+        self, node: Node, key: str, severity: ir.IssueSeverity, **placeholders: str
+    ) -> None:
+        """The repair issue of ``node`` (one per node), with the ``key`` text."""
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            self._node_issue(node),
+            is_fixable=False,
+            severity=severity,
+            translation_key=key,
+            translation_placeholders={
+                "name": node.name or f"{node.unicast_address:04X}",
+                "address": f"{node.unicast_address:04X}",
+                "network": self._client.store.network.mesh_name,
+                **placeholders,
+            },
+        )
+
     async def _async_configure_pending(self) -> bool:
         """Configure every unconfigured node; True when one of them failed."""
         failed = False
@@ -240,20 +259,12 @@ class ConfigurationManager:
                 failed = True
                 self._refused.add(key)
                 _LOGGER.info("Mesh node %04X not configured: %s", node.unicast_address, err)
-                ir.async_create_issue(
-                    self._hass,
-                    DOMAIN,
-                    self._node_issue(node),
-                    is_fixable=False,
-                    severity=ir.IssueSeverity.ERROR,
-                    translation_key="node_composition_mismatch",
-                    translation_placeholders={
-                        "name": node.name or f"{node.unicast_address:04X}",
-                        "address": f"{node.unicast_address:04X}",
-                        "network": network.mesh_name,
-                        "provisioned": str(err.provisioned),
-                        "reported": str(err.reported),
-                    },
+                self._node_issue_raise(
+                    node,
+                    "node_composition_mismatch",
+                    ir.IssueSeverity.ERROR,
+                    provisioned=str(err.provisioned),
+                    reported=str(err.reported),
                 )
                 continue
             except MeshCommunicationError as err:
@@ -267,19 +278,8 @@ class ConfigurationManager:
                     err,
                 )
                 if attempts >= CONFIG_ATTEMPTS_BEFORE_ISSUE:
-                    ir.async_create_issue(
-                        self._hass,
-                        DOMAIN,
-                        self._node_issue(node),
-                        is_fixable=False,
-                        severity=ir.IssueSeverity.WARNING,
-                        translation_key="node_not_configured",
-                        translation_placeholders={
-                            "name": node.name or f"{node.unicast_address:04X}",
-                            "address": f"{node.unicast_address:04X}",
-                            "network": network.mesh_name,
-                            "error": str(err),
-                        },
+                    self._node_issue_raise(
+                        node, "node_not_configured", ir.IssueSeverity.WARNING, error=str(err)
                     )
                 continue
             self._attempts.pop(key, None)

@@ -37,8 +37,6 @@ class StateReader:
         self._name = name
         self._pending: dict[int, Sequence[Message]] = {}
         self._task: asyncio.Task[None] | None = None
-        self.in_flight = 0
-        """Reads sent and not answered yet (at most one)."""
 
     @property
     def pending(self) -> int:
@@ -62,7 +60,6 @@ class StateReader:
             address = next(iter(self._pending))
             reads = self._pending.pop(address)
             for get in reads:
-                self.in_flight += 1
                 try:
                     await self._client.async_send(
                         address, get, expect=get.RESPONSE, background=True
@@ -71,8 +68,6 @@ class StateReader:
                     # A failed read only leaves the state unknown until the node publishes.
                     _LOGGER.debug("Reading the state of %04x failed: %s", address, err)
                     break
-                finally:
-                    self.in_flight -= 1
 
     async def async_stop(self) -> None:
         """Drop what is queued; stop reading."""

@@ -10,11 +10,9 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
-from custom_components.ble_mesh.mesh.database import MeshNetwork
-from custom_components.ble_mesh.storage import now_iso
 from simulator.virtual_proxy import VirtualProxy
 
+from .flows import async_add_network
 from .mesh_testbed import MeshTestbed
 
 
@@ -33,20 +31,7 @@ async def network_entry_fixture(
     hass: HomeAssistant, hass_storage: dict[str, Any], enable_bluetooth: None
 ) -> MockConfigEntry:
     """A loaded mesh network entry (no node yet), created the way the user flow creates one."""
-    network = MeshNetwork.create("Home mesh", PROVISIONER_NAME, now_iso())
-    mesh_uuid = network.mesh_uuid.hex
-    hass_storage[f"{DOMAIN}.{mesh_uuid}"] = {
-        "version": 1,
-        "key": f"{DOMAIN}.{mesh_uuid}",
-        "data": network.to_json(),
-    }
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Home mesh", unique_id=mesh_uuid, data={CONF_MESH_UUID: mesh_uuid}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await async_add_network(hass, hass_storage, "Home mesh")
 
 
 @pytest.fixture(name="bed")

@@ -7,8 +7,11 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_BLUETOOTH
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ble_mesh.const import DOMAIN
+from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
+from custom_components.ble_mesh.mesh.database import MeshNetwork
+from custom_components.ble_mesh.storage import now_iso
 from simulator.node import SimulatedNode
 from tests.simulator_fixtures import AddPeripheral
 
@@ -66,3 +69,23 @@ async def discover(
     assert flow["step_id"] == "bluetooth_confirm"
     result = await configure(hass, flow["flow_id"], {})
     return flow["flow_id"], result
+
+
+async def async_add_network(
+    hass: HomeAssistant, hass_storage: dict[str, Any], name: str
+) -> MockConfigEntry:
+    """A loaded mesh network entry with no node, stored the way the user flow stores one."""
+    network = MeshNetwork.create(name, PROVISIONER_NAME, now_iso())
+    mesh_uuid = network.mesh_uuid.hex
+    hass_storage[f"{DOMAIN}.{mesh_uuid}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{mesh_uuid}",
+        "data": network.to_json(),
+    }
+    entry = MockConfigEntry(
+        domain=DOMAIN, title=name, unique_id=mesh_uuid, data={CONF_MESH_UUID: mesh_uuid}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

@@ -26,7 +26,7 @@ from custom_components.ble_mesh.config_flow import (
     OUTPUT_ACTION_KEYS,
     BleMeshConfigFlow,
 )
-from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
+from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN
 from custom_components.ble_mesh.mesh.beacons import oob_hints
 from custom_components.ble_mesh.mesh.database import MeshNetwork, Security
 from custom_components.ble_mesh.mesh.provisioning import (
@@ -36,13 +36,12 @@ from custom_components.ble_mesh.mesh.provisioning import (
     PduType,
     ProvisioningErrorCode,
 )
-from custom_components.ble_mesh.storage import now_iso
 from simulator.faults import DeviceFaults
 from simulator.node import NodeFaults, OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
 
-from .flows import configure, configure_until_input_oob, discover, flow_for
+from .flows import async_add_network, configure, configure_until_input_oob, discover, flow_for
 
 STATIC_16 = bytes(range(1, 17))
 STRINGS: dict[str, Any] = json.loads(
@@ -695,18 +694,7 @@ async def test_choose_among_several_networks(
     hass_storage: dict[str, Any],
     add_virtual_peripheral: AddPeripheral,
 ) -> None:
-    second = MeshNetwork.create("Garden", PROVISIONER_NAME, now_iso())
-    uuid2 = second.mesh_uuid.hex
-    hass_storage[f"{DOMAIN}.{uuid2}"] = {
-        "version": 1,
-        "key": f"{DOMAIN}.{uuid2}",
-        "data": second.to_json(),
-    }
-    garden = MockConfigEntry(
-        domain=DOMAIN, title="Garden", unique_id=uuid2, data={CONF_MESH_UUID: uuid2}
-    )
-    garden.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(garden.entry_id)
+    garden = await async_add_network(hass, hass_storage, "Garden")
     node = SimulatedNode("dimmable")
     await add_virtual_peripheral(node)
     flow = flow_for(hass, node)

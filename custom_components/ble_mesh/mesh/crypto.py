@@ -38,7 +38,6 @@ __all__ = [
     "application_nonce",
     "beacon_key",
     "device_nonce",
-    "ecdh_shared_secret",
     "generate_ecdh_key_pair",
     "hmac_sha256",
     "identity_key",
@@ -368,7 +367,7 @@ class EcdhKeyPair:
 
     def shared_secret(self, peer_public_key: bytes) -> bytes:
         """ECDHSecret (the 32-octet X coordinate) with a validated peer public key."""
-        return ecdh_shared_secret(self, load_public_key(peer_public_key))
+        return self._private.exchange(ec.ECDH(), load_public_key(peer_public_key))
 
     def __repr__(self) -> str:
         return f"EcdhKeyPair(public_key={self.public_key.hex()})"
@@ -390,8 +389,3 @@ def load_public_key(public_key: bytes) -> ec.EllipticCurvePublicKey:
         return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + public_key)
     except ValueError as err:
         raise ValueError(f"public_key is not a valid P-256 point: {err}") from None
-
-
-def ecdh_shared_secret(key_pair: EcdhKeyPair, peer: ec.EllipticCurvePublicKey) -> bytes:
-    """The ECDH shared secret (32 octets) between our key pair and a validated peer key."""
-    return key_pair._private.exchange(ec.ECDH(), peer)  # noqa: SLF001
