@@ -46,7 +46,7 @@ from custom_components.ble_mesh.mesh.models.common import (
     TransitionTime,
 )
 from custom_components.ble_mesh.mesh.models.config import FEATURE_RELAY
-from custom_components.ble_mesh.mesh.models.registry import HANDLED_BY
+from custom_components.ble_mesh.mesh.models.registry import BY_ID, HANDLED_BY
 from custom_components.ble_mesh.mesh.network import (
     KeyRefreshPhase,
     NetworkKeyring,
@@ -248,20 +248,6 @@ class _Ctx:
     app_key_index: int | None
     now: float
     repeated: bool  # same TID within 6 s: answer, do not act again
-
-
-# The status each server model publishes when its state changes.
-_PUBLISHED_STATUS: dict[int, str] = {
-    ids.GENERIC_ONOFF_SERVER: "onoff",
-    ids.GENERIC_LEVEL_SERVER: "level",
-    ids.LIGHT_LIGHTNESS_SERVER: "lightness",
-    ids.LIGHT_CTL_SERVER: "ctl",
-    ids.LIGHT_CTL_TEMPERATURE_SERVER: "ctl_temperature",
-    ids.LIGHT_HSL_SERVER: "hsl",
-    ids.LIGHT_HSL_HUE_SERVER: "hue",
-    ids.LIGHT_HSL_SATURATION_SERVER: "saturation",
-    ids.LIGHT_XYL_SERVER: "xyl",
-}
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -937,25 +923,27 @@ class NodeModels:
         )
 
     def _status_for(self, model: int, element: _Element, now: float) -> Message | None:
+        """The status ``model`` publishes when its state changes: the registry's ``status``."""
+        spec = BY_ID.get(model)
+        status = spec.status if spec is not None else None
         light = self.lights[element.light]
-        kind = _PUBLISHED_STATUS.get(model)
-        if kind == "onoff":
+        if status is gen.GenericOnOffStatus:
             return self._onoff_status(light, now)
-        if kind == "level":
+        if status is gen.GenericLevelStatus:
             return self._level_status(element, now)
-        if kind == "lightness":
+        if status is li.LightLightnessStatus:
             return self._lightness_status(light, now)
-        if kind == "ctl":
+        if status is li.LightCtlStatus:
             return self._ctl_status(light, now)
-        if kind == "ctl_temperature":
+        if status is li.LightCtlTemperatureStatus:
             return self._ctl_temperature_status(light, now)
-        if kind == "hsl":
+        if status is li.LightHslStatus:
             return self._hsl_status(light, now)
-        if kind == "hue":
+        if status is li.LightHslHueStatus:
             return self._hue_status(light, now)
-        if kind == "saturation":
+        if status is li.LightHslSaturationStatus:
             return self._saturation_status(light, now)
-        if kind == "xyl":
+        if status is li.LightXylStatus:
             return li.LightXylStatus(
                 light.value("lightness", now),
                 light.value("x", now),

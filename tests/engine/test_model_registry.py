@@ -47,6 +47,16 @@ def test_light_models_read_their_state_with_their_own_get(spec: ModelSpec) -> No
     assert spec.group
 
 
+@pytest.mark.parametrize(
+    "spec", [s for s in SERVER_MODELS if s.status is not None], ids=lambda s: f"{s.model_id:04x}"
+)
+def test_a_published_status_answers_the_models_own_get(spec: ModelSpec) -> None:
+    """What a server publishes is what its Get reads (the simulator publishes it too)."""
+    assert spec.get in spec.handles
+    assert spec.get is not None
+    assert spec.get.RESPONSE is spec.status
+
+
 def test_message_tables_of_mshmdl() -> None:
     """Spot checks of MshMDL 1.1 §7.1: Set messages go to the model whose state they set."""
     assert HANDLED_BY[gen.GenericOnOffSetUnacknowledged] == ids.GENERIC_ONOFF_SERVER

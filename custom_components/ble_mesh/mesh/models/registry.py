@@ -44,8 +44,8 @@ class ModelSpec:
     configured: bool = False  # bound to AppKey 0 by the automatic configuration
     group: bool = False  # acts on group-addressed light / scene messages
     light: LightRole | None = None
-    get: type[Message] | None = None  # reads the state (light models)
-    status: type[Message] | None = None  # reports the state (light models)
+    get: type[Message] | None = None  # reads the state
+    status: type[Message] | None = None  # reports the state, and is what the server publishes
 
 
 SERVER_MODELS: tuple[ModelSpec, ...] = (
@@ -74,6 +74,8 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             gen.GenericMoveSetUnacknowledged,
         ),
         configured=True,
+        get=gen.GenericLevelGet,
+        status=gen.GenericLevelStatus,
     ),
     ModelSpec(
         ids.GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
@@ -170,6 +172,8 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             li.LightCtlTemperatureSetUnacknowledged,
         ),
         configured=True,
+        get=li.LightCtlTemperatureGet,
+        status=li.LightCtlTemperatureStatus,
     ),
     ModelSpec(
         ids.LIGHT_HSL_SERVER,
@@ -204,6 +208,8 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             li.LightHslHueSetUnacknowledged,
         ),
         configured=True,
+        get=li.LightHslHueGet,
+        status=li.LightHslHueStatus,
     ),
     ModelSpec(
         ids.LIGHT_HSL_SATURATION_SERVER,
@@ -213,6 +219,8 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             li.LightHslSaturationSetUnacknowledged,
         ),
         configured=True,
+        get=li.LightHslSaturationGet,
+        status=li.LightHslSaturationStatus,
     ),
     ModelSpec(
         ids.LIGHT_XYL_SERVER,
