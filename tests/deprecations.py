@@ -21,9 +21,10 @@ import re
 
 import pytest
 
-NAMES_US = re.compile(r"ble_mesh")
-"""The integration (and the demo's ble_mesh_sim) by domain, logger or file path."""
-DEPRECATION = re.compile(r"deprecat|will stop working|report", re.IGNORECASE)
+NAMES_US = re.compile(r"(?<!\.cache/)\bble_mesh")
+"""The integration (and the demo's ble_mesh_sim) by domain, logger or file path; not the
+Python that scripts/setup builds under ~/.cache/ble_mesh, which every traceback names."""
+DEPRECATION = re.compile(r"deprecat|will stop working|\breport\b|report_usage", re.IGNORECASE)
 """HA's wording for a deprecation: the deprecation helpers, report_usage, its bug-report link."""
 LOG_LINE_LEVEL = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) ")
 """A record's first line in hass.log: ``2026-12-03 12:00:00.123 WARNING (MainThread) [...]``."""
