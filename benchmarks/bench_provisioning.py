@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from benchmarks.common import Case
 from custom_components.ble_mesh.mesh.provisioning import (
-    Action,
     AuthMethod,
     Completed,
     Device,
@@ -18,10 +17,11 @@ from custom_components.ble_mesh.mesh.provisioning import (
     InputKind,
     OutputAction,
     Provisioner,
+    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningData,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     ShowValue,
     capabilities,
     oob_public_key,
@@ -81,10 +81,10 @@ def provision(method: str) -> tuple[int, AuthMethod]:
     done: set[str] = set()
     wire: list[tuple[str, bytes]] = []  # (receiver, PDU)
 
-    def handle(actions: list[Action], role: str) -> None:
+    def handle(actions: list[ProvisioningAction], role: str) -> None:
         peer = "d" if role == "p" else "p"
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 wire.append((peer, action.data))
             elif isinstance(action, ShowValue):
                 shown[role] = action.value

@@ -26,13 +26,13 @@ import secrets
 
 from custom_components.ble_mesh.mesh.errors import DecodeError
 from custom_components.ble_mesh.mesh.provisioning import (
-    Action,
     Device,
     DeviceState,
     Failed,
     FailureReason,
     OobValue,
     PduType,
+    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningComplete,
     ProvisioningConfirmation,
@@ -41,7 +41,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisioningFailure,
     ProvisioningPublicKey,
     ProvisioningRandom,
-    SendPdu,
+    SendProvisioningPdu,
     decode_pdu,
 )
 
@@ -173,7 +173,7 @@ class FaultyDevice:
 
     # --- events -----------------------------------------------------------------------
 
-    def receive(self, data: bytes, now: float) -> list[Action]:
+    def receive(self, data: bytes, now: float) -> list[ProvisioningAction]:
         """One Provisioning PDU from the Provisioner, through the faults."""
         if self.device.finished:
             return self.device.receive(data, now)  # the engine refuses it
@@ -194,8 +194,8 @@ class FaultyDevice:
         if faults.silent_at is kind:
             return []  # held back: the device never sees it and never answers
         if faults.unexpected_pdu_at is kind:
-            return self._outgoing([SendPdu(ProvisioningComplete().to_bytes())])
-        actions: list[Action] = []
+            return self._outgoing([SendProvisioningPdu(ProvisioningComplete().to_bytes())])
+        actions: list[ProvisioningAction] = []
         if self._held_random is not None:
             # The rogue's postponed check: the device now sees the Provisioner's Random (and
             # refuses it if the Confirmation did not match); its Random has already gone out.
@@ -203,7 +203,9 @@ class FaultyDevice:
             actions += [
                 action
                 for action in self.device.receive(held, now)
-                if not (isinstance(action, SendPdu) and action.pdu_type is PduType.RANDOM)
+                if not (
+                    isinstance(action, SendProvisioningPdu) and action.pdu_type is PduType.RANDOM
+                )
             ]
             if self.device.finished:
                 return self._outgoing(actions)
@@ -216,29 +218,33 @@ class FaultyDevice:
             # A rogue device answers with its Random before checking the Provisioner's
             # Confirmation, which needs the AuthValue it may not know.
             self._held_random = data
-            return self._outgoing([SendPdu(ProvisioningRandom(self._random).to_bytes())])
+            return self._outgoing(
+                [SendProvisioningPdu(ProvisioningRandom(self._random).to_bytes())]
+            )
         actions += self.device.receive(data, now)
         return self._outgoing(actions)
 
-    def provide_oob(self, value: OobValue, now: float) -> list[Action]:
+    def provide_oob(self, value: OobValue, now: float) -> list[ProvisioningAction]:
         """The value a person entered on the device (Input OOB), through the faults."""
         return self._outgoing(self.device.provide_oob(value, now))
 
-    def timeout(self, now: float) -> list[Action]:
+    def timeout(self, now: float) -> list[ProvisioningAction]:
         """The device's protocol timer fired."""
         return self.device.timeout(now)
 
-    def cancel(self, now: float) -> list[Action]:
+    def cancel(self, now: float) -> list[ProvisioningAction]:
         """Abandon the session."""
         return self.device.cancel(now)
 
-    def link_closed(self, now: float) -> list[Action]:
+    def link_closed(self, now: float) -> list[ProvisioningAction]:
         """The bearer closed under the device."""
         return self.device.link_closed(now)
 
     # --- tampering --------------------------------------------------------------------
 
-    def _send_failed(self, code: ProvisioningErrorCode, at: PduType, now: float) -> list[Action]:
+    def _send_failed(
+        self, code: ProvisioningErrorCode, at: PduType, now: float
+    ) -> list[ProvisioningAction]:
         # The honest session ends (keys forgotten, timer stopped); its own Failed is replaced
         # by ours: Provisioning Failed with the chosen code, then wait for the Provisioner to
         # close the link (§5.4.4).
@@ -247,18 +253,18 @@ class FaultyDevice:
             FailureReason.REMOTE_FAILED, code, f"the device sent {code.name} on {at.name}"
         )
         return [
-            SendPdu(ProvisioningFailed(code).to_bytes()),
+            SendProvisioningPdu(ProvisioningFailed(code).to_bytes()),
             Failed(self._failure, close_link=False),
         ]
 
-    def _outgoing(self, actions: list[Action]) -> list[Action]:
-        out: list[Action] = []
+    def _outgoing(self, actions: list[ProvisioningAction]) -> list[ProvisioningAction]:
+        out: list[ProvisioningAction] = []
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 data = self._tamper(action.data)
                 if data is None:
                     continue
-                action = SendPdu(data)  # noqa: PLW2901 - the tampered replacement
+                action = SendProvisioningPdu(data)  # noqa: PLW2901 - the tampered replacement
             out.append(action)
         return out
 

@@ -88,7 +88,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisioningCapabilities,
     ProvisioningFailure,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     ShowValue,
     capabilities,
     oob_public_key,
@@ -757,7 +757,7 @@ class SimulatedNode:
 
     def _perform(self, actions: list[Any], now: float) -> None:
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 self._send_provisioning_pdu(action.data)
             elif isinstance(action, ShowValue):
                 assert isinstance(action.action, OutputAction)

@@ -30,7 +30,7 @@ from custom_components.ble_mesh.mesh.models.config import (
     FEATURE_RELAY,
 )
 from custom_components.ble_mesh.mesh.models.model_ids import (
-    CONFIGURATION_SERVER as CONFIG_SERVER,
+    CONFIGURATION_SERVER,
     GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
     GENERIC_LEVEL_SERVER,
     GENERIC_ONOFF_SERVER,
@@ -127,7 +127,7 @@ class Profile:
 
 
 # Every light's primary element starts with the foundation models, then the generic ones.
-_FOUNDATION = (CONFIG_SERVER, HEALTH_SERVER)
+_FOUNDATION = (CONFIGURATION_SERVER, HEALTH_SERVER)
 _ONOFF = (
     GENERIC_ONOFF_SERVER,
     GENERIC_DEFAULT_TRANSITION_TIME_SERVER,

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from custom_components.ble_mesh.mesh.provisioning import (
-    Action,
     Algorithm,
     AuthMethod,
     CapabilitiesReceived,
@@ -26,12 +25,13 @@ from custom_components.ble_mesh.mesh.provisioning import (
     PduType,
     Provisioner,
     ProvisionerState,
+    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningData,
     ProvisioningErrorCode,
     ProvisioningStart,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     ShowValue,
     capabilities,
     oob_public_key,
@@ -60,8 +60,8 @@ class DeviceSide(Protocol):
     def finished(self) -> bool: ...
     @property
     def public_key(self) -> bytes: ...
-    def receive(self, data: bytes, now: float) -> list[Action]: ...
-    def provide_oob(self, value: OobValue, now: float) -> list[Action]: ...
+    def receive(self, data: bytes, now: float) -> list[ProvisioningAction]: ...
+    def provide_oob(self, value: OobValue, now: float) -> list[ProvisioningAction]: ...
 
 
 @dataclass
@@ -81,10 +81,10 @@ class Run:
     answer: dict[str, int | str | bytes] = field(default_factory=dict)
     _queue: list[tuple[str, bytes]] = field(default_factory=list)  # (receiver, PDU)
 
-    def handle(self, role: str, actions: list[Action]) -> None:
+    def handle(self, role: str, actions: list[ProvisioningAction]) -> None:
         peer = "D" if role == "P" else "P"
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 self.wire.append((role, action.data))
                 self._queue.append((peer, action.data))
             elif isinstance(action, ShowValue):

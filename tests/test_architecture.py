@@ -121,3 +121,54 @@ def test_no_test_module_imports_another() -> None:
         if target.rpartition(".")[2].startswith("test_")
     ]
     assert offenders == []
+
+
+def _public_definitions(path: Path) -> Iterator[str]:
+    """Classes, type aliases and UPPER_CASE constants a module defines at its top level."""
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.ClassDef):
+            name = node.name
+        elif isinstance(node, ast.TypeAlias):
+            name = node.name.id
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            name = target.id if isinstance(target, ast.Name) and target.id.isupper() else ""
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id if node.target.id.isupper() else ""
+        else:
+            continue
+        if name and not name.startswith("_"):
+            yield name
+
+
+def _defined_twice(paths: list[Path], root: Path = ROOT) -> dict[str, list[str]]:
+    homes: dict[str, list[str]] = {}
+    for path in paths:
+        for name in _public_definitions(path):
+            homes.setdefault(name, []).append(str(path.relative_to(root)))
+    return {name: where for name, where in homes.items() if len(where) > 1}
+
+
+def test_one_name_one_home() -> None:
+    """A public type or constant is defined in one module; callers import it, never rename it."""
+    assert _defined_twice(sorted(PACKAGE.rglob("*.py"))) == {}
+    renamed = [
+        f"{path.relative_to(ROOT)}: {alias.name} as {alias.asname}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        # Module aliases (``device_registry as dr``) are HA's convention; names are not renamed.
+        if alias.asname and not alias.name.islower()
+    ]
+    assert renamed == []
+
+
+def test_the_duplicate_finder_finds_a_duplicate(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    first.write_text("class AppKey:\n    pass\nLIMIT = 1\n_PRIVATE = 2\n")
+    second.write_text("type AppKey = int\nLIMIT: int = 2\n_PRIVATE = 3\n")
+    assert _defined_twice([first, second], tmp_path) == {
+        "AppKey": ["a.py", "b.py"],
+        "LIMIT": ["a.py", "b.py"],
+    }

@@ -44,11 +44,10 @@ from .const import (
     CONF_MESH_UUID,
     DEFAULT_NETWORK_NAME,
     DOMAIN,
-    MESH_PROVISIONING_SERVICE_UUID,
     PROVISIONER_NAME,
 )
 from .mesh.beacons import MeshProvisioningServiceData, oob_hints
-from .mesh.database import AllocationError, Element, MeshNetwork, Node, NodeKey, Security
+from .mesh.database import AllocationError, CdbElement, MeshNetwork, Node, NodeKey, Security
 from .mesh.errors import DecodeError, MeshError
 from .mesh.provisioning import (
     Algorithm,
@@ -71,6 +70,7 @@ from .mesh.provisioning import (
     ShowValue,
     select_method,
 )
+from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
 from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
 from .network_store import AddressReservation, async_create_network
 from .options_flow import BleMeshOptionsFlow
@@ -693,7 +693,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             security=Security.SECURE if result.authenticated else Security.INSECURE,
             net_keys=[NodeKey(index=0)],
             config_complete=False,
-            elements=[Element(index=i) for i in range(result.number_of_elements)],
+            elements=[CdbElement(index=i) for i in range(result.number_of_elements)],
             name=self._device.name,
         )
 

@@ -10,8 +10,6 @@ CONF_MESH_UUID: Final = "mesh_uuid"
 DEFAULT_NETWORK_NAME: Final = "Home mesh"
 
 # GATT services a mesh device advertises (MshPRT 1.1 §7.1, §7.2).
-MESH_PROVISIONING_SERVICE_UUID: Final = "00001827-0000-1000-8000-00805f9b34fb"
-MESH_PROXY_SERVICE_UUID: Final = "00001828-0000-1000-8000-00805f9b34fb"
 
 # How Home Assistant names itself as a provisioner in the network database.
 PROVISIONER_NAME: Final = "Home Assistant"

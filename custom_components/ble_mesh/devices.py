@@ -9,10 +9,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import DOMAIN, MESH_PROVISIONING_SERVICE_UUID
+from .const import DOMAIN
 from .mesh.beacons import MeshProvisioningServiceData
 from .mesh.database import MeshNetwork, Node
 from .mesh.errors import DecodeError
+from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
 
 
 def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:

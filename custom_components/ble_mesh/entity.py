@@ -16,7 +16,7 @@ from homeassistant.helpers.entity import Entity
 
 from .devices import node_identifier
 from .mesh.access import Message
-from .mesh.database import Element, Node
+from .mesh.database import CdbElement, Node
 from .mesh.models.registry import primary_light_model
 from .runtime import MeshRuntime
 
@@ -49,7 +49,7 @@ class MeshEntity(Entity):
 class MeshElementEntity(MeshEntity):
     """The entity of one element of a node (see the module)."""
 
-    def __init__(self, runtime: MeshRuntime, node: Node, element: Element) -> None:
+    def __init__(self, runtime: MeshRuntime, node: Node, element: CdbElement) -> None:
         """Identify the entity by network and element address; attach it to the node's device."""
         super().__init__(runtime, node.unicast_address + element.index)
         self._model_ids = {m.model_id for m in element.models if m.company_id is None}

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from .const import APP_KEY_INDEX
 from .exceptions import MeshCommunicationError
-from .mesh.database import Element, Group, MeshNetwork, Model, Node
+from .mesh.database import CdbElement, Group, MeshNetwork, Model, Node
 from .mesh.models import model_ids as ids
 from .mesh.models.common import ModelId
 from .mesh.models.config import (
@@ -47,7 +47,7 @@ class Member:
     """One element of a group: its node, the element and the element's unicast address."""
 
     node: Node
-    element: Element
+    element: CdbElement
 
     @property
     def address(self) -> int:

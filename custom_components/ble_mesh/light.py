@@ -32,7 +32,7 @@ from .const import DOMAIN, SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED, SIGNAL_NODE
 from .entity import MeshElementEntity, MeshEntity
 from .groups import group_unique_id, members
 from .mesh.access import Message
-from .mesh.database import Element, Group, Node
+from .mesh.database import CdbElement, Group, Node
 from .mesh.models.common import TRANSITION_SECONDS_MAX, TransitionTime
 from .mesh.models.generic import (
     GenericOnOffSet,
@@ -73,7 +73,7 @@ class LightFeatures:
     xyl: bool
 
     @classmethod
-    def of(cls, element: Element) -> LightFeatures | None:
+    def of(cls, element: CdbElement) -> LightFeatures | None:
         """The features of an element, or None when it is not a light (see the registry)."""
         roles = light_roles({m.model_id for m in element.models if m.company_id is None})
         if not roles:
@@ -158,7 +158,7 @@ async def async_setup_entry(
 
 
 def _node_lights(runtime: MeshRuntime, node: Node) -> list[MeshLight]:
-    lights: list[tuple[Element, LightFeatures]] = []
+    lights: list[tuple[CdbElement, LightFeatures]] = []
     for element in node.elements:
         features = LightFeatures.of(element)
         if features is not None:
@@ -176,7 +176,7 @@ class MeshLight(MeshElementEntity, LightEntity):
         self,
         runtime: MeshRuntime,
         node: Node,
-        element: Element,
+        element: CdbElement,
         features: LightFeatures,
         *,
         numbered: bool,

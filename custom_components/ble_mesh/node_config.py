@@ -29,9 +29,9 @@ from .const import APP_KEY_INDEX
 from .exceptions import MeshCommunicationError
 from .mesh.access import Message
 from .mesh.database import (
+    CdbElement,
     CdbPublishPeriod,
     CdbRetransmit,
-    Element,
     Features,
     MeshNetwork,
     Model,
@@ -116,10 +116,12 @@ def apply_composition(node: Node, page: CompositionDataPage0) -> None:
         if not supported:
             setattr(features, name, FeatureState.NOT_SUPPORTED)
     node.features = features
-    elements: list[Element] = []
+    elements: list[CdbElement] = []
     for index, composed in enumerate(page.elements):
         old = node.elements[index] if index < len(node.elements) else None
-        element = Element(index=index, location=composed.location, name=old.name if old else None)
+        element = CdbElement(
+            index=index, location=composed.location, name=old.name if old else None
+        )
         for model_id in composed.models:
             kept = old.model(model_id.model_id, model_id.company_id) if old else None
             element.models.append(kept or Model(model_id.model_id, model_id.company_id))

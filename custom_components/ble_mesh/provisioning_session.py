@@ -23,20 +23,20 @@ from homeassistant.helpers.event import async_call_later
 
 from .clock import SchedulerClock
 from .mesh.provisioning import (
-    Action,
     CapabilitiesReceived,
     Completed,
     Failed,
     FailureReason,
     Provisioner,
     ProvisionerResult,
+    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningData,
     ProvisioningErrorCode,
     ProvisioningFailure,
     ProvisioningStart,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     ShowValue,
 )
 from .mesh.provisioning.pb_gatt import PbGattBearer
@@ -181,9 +181,9 @@ class ProvisioningSession:
         self._handle(self._engine.timeout(now))
 
     @callback
-    def _handle(self, actions: list[Action]) -> None:
+    def _handle(self, actions: list[ProvisioningAction]) -> None:
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 for value in self._bearer.send(action.data):
                     self._writes.put_nowait(value)
             elif isinstance(action, Failed):

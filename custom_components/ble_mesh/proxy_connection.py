@@ -35,7 +35,7 @@ from homeassistant.components import bluetooth
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
-from .const import MESH_PROXY_SERVICE_UUID
+from .mesh.proxy import MESH_PROXY_SERVICE_UUID
 from .proxy_link import PROXY, GattLink, LinkError
 
 _LOGGER = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 
 from .mesh.proxy import (
+    DEFAULT_ATT_MTU,
     MESH_PROVISIONING_DATA_IN_UUID,
     MESH_PROVISIONING_DATA_OUT_UUID,
     MESH_PROXY_DATA_IN_UUID,
@@ -28,8 +29,6 @@ from .mesh.proxy import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_ATT_MTU = 23
 
 
 @dataclass(frozen=True, slots=True)

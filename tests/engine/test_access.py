@@ -11,13 +11,13 @@ from custom_components.ble_mesh.mesh.access import (
     MAX_ACCESS_PAYLOAD,
     MalformedMessageReceived,
     Message,
-    MessageReceived,
     RequestCompleted,
-    RequestTimedOut,
     RequestTracker,
     SendRequest,
+    TrackedRequestTimedOut,
     UnknownMessageReceived,
     UnknownOpcodeError,
+    UnsolicitedMessage,
     answers,
     decode_message,
     describe,
@@ -306,7 +306,7 @@ def test_request_retransmits_then_times_out() -> None:
     assert tracker.next_deadline() == 16.5
     assert tracker.poll(16.4) == []
     (timed_out,) = tracker.poll(16.5)
-    assert timed_out == RequestTimedOut(first.request_id, NODE, GenericOnOffGet(), 3)
+    assert timed_out == TrackedRequestTimedOut(first.request_id, NODE, GenericOnOffGet(), 3)
     assert tracker.pending == 0
     assert tracker.next_deadline() is None
     assert tracker.poll(100.0) == []
@@ -338,7 +338,7 @@ def test_unrelated_responses_are_ignored() -> None:
         (NODE, _status(False)),
     ]:
         (event,) = tracker.receive(src, payload, now=1.0)
-        assert isinstance(event, MessageReceived)
+        assert isinstance(event, UnsolicitedMessage)
         assert event.src == src
     assert tracker.pending == 1
     (done,) = tracker.receive(NODE, _status(True), now=1.0)
@@ -401,7 +401,7 @@ def test_unacknowledged_needs_explicit_expectation() -> None:
     )
     assert request.attempt == 0
     (timed_out,) = tracker.poll(1.0)
-    assert isinstance(timed_out, RequestTimedOut)
+    assert isinstance(timed_out, TrackedRequestTimedOut)
     assert timed_out.attempts == 1
 
 
@@ -442,7 +442,7 @@ def test_echoed_fields_tell_concurrent_config_requests_apart() -> None:
     (stray,) = tracker.receive(
         NODE, encode_message(ConfigAppKeyStatus(ConfigStatus.SUCCESS, 0, 7)), now=0.1
     )
-    assert isinstance(stray, MessageReceived)
+    assert isinstance(stray, UnsolicitedMessage)
     (done,) = tracker.receive(
         NODE, encode_message(ConfigAppKeyStatus(ConfigStatus.INVALID_NETKEY_INDEX, 0, 1)), now=0.2
     )
@@ -473,7 +473,7 @@ def test_context_travels_with_the_request() -> None:
     assert isinstance(again, SendRequest)
     assert again.context is context
     (gave_up,) = tracker.poll(2.0)
-    assert isinstance(gave_up, RequestTimedOut)
+    assert isinstance(gave_up, TrackedRequestTimedOut)
     assert gave_up.context is context
     tracker.send(NODE, GenericOnOffGet(), now=3.0, context="x")
     (done,) = tracker.receive(NODE, _status(True), now=3.1)

@@ -48,7 +48,7 @@ def test_provisioning_service_data_vector(v: dict[str, Any]) -> None:
     built = b.MeshProvisioningServiceData(h(i["device_uuid"]), b.OobInformation(oob))
     assert built.to_ad_structure(oob_byte_order="little") == adv_data
 
-    service_data = _service_data_of(adv_data, b.MESH_PROVISIONING_SERVICE_UUID)
+    service_data = _service_data_of(adv_data, b.MESH_PROVISIONING_SERVICE_UUID16)
     parsed = b.MeshProvisioningServiceData.from_bytes(service_data, oob_byte_order="little")
     assert parsed == built
     assert parsed.device_uuid == h(i["device_uuid"])
@@ -393,7 +393,7 @@ def test_proxy_service_data_vector(v: dict[str, Any]) -> None:
     net_key = h(i["net_key"])
     id_type = int(i["identification_type"], 16)
     adv_data = h(e["adv_data"])
-    service_data = _service_data_of(adv_data, b.MESH_PROXY_SERVICE_UUID)
+    service_data = _service_data_of(adv_data, b.MESH_PROXY_SERVICE_UUID16)
     material = crypto.network_key_material(net_key)
     if "identity_key" in e:
         assert material.identity_key == h(e["identity_key"])

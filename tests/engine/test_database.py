@@ -17,13 +17,13 @@ from custom_components.ble_mesh.mesh.database import (
     EXTENSION_KEY,
     AddressRange,
     AllocationError,
+    CdbElement,
     CdbFormatError,
+    CdbProvisioner,
     DatabaseError,
-    Element,
     MeshNetwork,
     Node,
     NodeKey,
-    Provisioner,
     SceneRange,
     Security,
     address_value,
@@ -57,7 +57,7 @@ def new_node(uuid: str, address: int, elements: int = 1) -> Node:
         unicast_address=address,
         device_key=bytes(16),
         net_keys=[NodeKey(0)],
-        elements=[Element(index=i) for i in range(elements)],
+        elements=[CdbElement(index=i) for i in range(elements)],
     )
 
 
@@ -659,12 +659,12 @@ def test_add_and_remove_node_records_exclusion() -> None:
 )
 def test_allocation_sequences_never_overlap(ops: list[tuple[str, int, int]]) -> None:
     provisioners = [
-        Provisioner(
+        CdbProvisioner(
             name="A",
             uuid=UUID(int=1),
             unicast_ranges=[AddressRange(0x0001, 0x0020), AddressRange(0x0040, 0x0048)],
         ),
-        Provisioner(name="B", uuid=UUID(int=2), unicast_ranges=[AddressRange(0x0018, 0x0030)]),
+        CdbProvisioner(name="B", uuid=UUID(int=2), unicast_ranges=[AddressRange(0x0018, 0x0030)]),
     ]
     net = MeshNetwork.create("Test", "A", NOW, provisioner_uuid=provisioners[0].uuid)
     net.provisioners = provisioners

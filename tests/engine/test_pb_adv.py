@@ -12,10 +12,8 @@ import pytest
 from custom_components.ble_mesh.mesh.errors import DecodeError, MeshError, UsageError
 from custom_components.ble_mesh.mesh.provisioning.pb_adv import (
     LINK_ESTABLISHMENT_TIMEOUT,
-    LINK_TIMEOUT,
     MAX_PROVISIONING_PDU_SIZE,
     TRANSACTION_ACK_TIMEOUT,
-    Action,
     CloseReason,
     Deliver,
     LinkAck,
@@ -24,6 +22,7 @@ from custom_components.ble_mesh.mesh.provisioning.pb_adv import (
     LinkOpen,
     LinkOpened,
     LinkState,
+    PbAdvAction,
     PbAdvLink,
     PbAdvPdu,
     PbAdvRole,
@@ -35,6 +34,7 @@ from custom_components.ble_mesh.mesh.provisioning.pb_adv import (
     fcs,
     segment_provisioning_pdu,
 )
+from custom_components.ble_mesh.mesh.provisioning.pdus import LINK_TIMEOUT
 from tests.sig_vectors import h, ids, vectors
 
 LINK_ID = 0x23AF5850
@@ -48,11 +48,11 @@ ACKS = {
 }
 
 
-def _transmitted(actions: list[Action]) -> list[bytes]:
+def _transmitted(actions: list[PbAdvAction]) -> list[bytes]:
     return [p for a in actions if isinstance(a, Transmit) for p in a.payloads]
 
 
-def _delivered(actions: list[Action]) -> list[bytes]:
+def _delivered(actions: list[PbAdvAction]) -> list[bytes]:
     return [a.pdu for a in actions if isinstance(a, Deliver)]
 
 
@@ -92,7 +92,7 @@ def test_transaction_vector_received_by_peer_link(v: dict[str, Any]) -> None:
     role = PbAdvRole.DEVICE if number < 0x80 else PbAdvRole.PROVISIONER
     receiver = _open_link(role)
     payloads = [h(p) for p in v["expected"]["advertising_payloads"]]
-    actions: list[Action] = []
+    actions: list[PbAdvAction] = []
     for payload in reversed(payloads):
         actions += receiver.receive(payload, now=1.0)
     assert _delivered(actions) == [h(v["inputs"]["provisioning_pdu"])]
@@ -443,7 +443,7 @@ class LossyAir:
         self.dropped = 0
         self.duplicated = 0
 
-    def transmit(self, now: float, to: str, actions: list[Action]) -> None:
+    def transmit(self, now: float, to: str, actions: list[PbAdvAction]) -> None:
         for payload in _transmitted(actions):
             copies = 0 if self.rng.random() < self.drop else 1
             copies += self.rng.random() < self.duplicate
@@ -471,7 +471,7 @@ def test_links_exchange_over_lossy_air(seed: int) -> None:
     opened: set[str] = set()
     closed: list[LinkClosed] = []
 
-    def handle(name: str, actions: list[Action], now: float) -> None:
+    def handle(name: str, actions: list[PbAdvAction], now: float) -> None:
         air.transmit(now, peer[name], actions)
         for action in actions:
             if isinstance(action, Deliver):

@@ -9,7 +9,6 @@ import pytest
 
 from custom_components.ble_mesh.mesh.errors import MeshError, UsageError
 from custom_components.ble_mesh.mesh.provisioning.pb_gatt import (
-    LINK_TIMEOUT,
     MESH_PROVISIONING_DATA_IN_UUID,
     MESH_PROVISIONING_DATA_OUT_UUID,
     MESH_PROVISIONING_SERVICE_UUID,
@@ -17,6 +16,7 @@ from custom_components.ble_mesh.mesh.provisioning.pb_gatt import (
     PbGattExpiry,
     PbGattMessageTypeError,
 )
+from custom_components.ble_mesh.mesh.provisioning.pdus import LINK_TIMEOUT
 from custom_components.ble_mesh.mesh.proxy import (
     SAR_TIMEOUT,
     ProxyMessageType,

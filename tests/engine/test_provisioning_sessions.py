@@ -20,7 +20,6 @@ from benchmarks.bench_provisioning import METHODS, count_exchanges
 from custom_components.ble_mesh.mesh.provisioning import (
     PROTOCOL_TIMEOUT,
     PROTOCOL_TIMEOUT_OOB,
-    Action,
     Algorithm,
     AuthMethod,
     CapabilitiesReceived,
@@ -40,6 +39,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     Provisioner,
     ProvisionerResult,
     ProvisionerState,
+    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningConfirmation,
     ProvisioningData,
@@ -53,7 +53,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisioningUsageError,
     PublicKeyMethod,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     SessionClosedError,
     ShowValue,
     capabilities,
@@ -355,7 +355,9 @@ def test_only_oob_authenticated_device() -> None:
     d = Device(caps, static_oob=STATIC32)
     d.receive(ProvisioningInvite().to_bytes(), 0.0)
     out = d.receive(ProvisioningStart(HMAC).to_bytes(), 0.0)
-    assert out[0] == SendPdu(ProvisioningFailed(ProvisioningErrorCode.INVALID_FORMAT).to_bytes())
+    assert out[0] == SendProvisioningPdu(
+        ProvisioningFailed(ProvisioningErrorCode.INVALID_FORMAT).to_bytes()
+    )
     assert isinstance(out[1], Failed)
     assert out[1].failure.reason is FailureReason.INVALID_START
     assert not out[1].close_link
@@ -446,8 +448,10 @@ def _device_at_public_key(caps: ProvisioningCapabilities | None = None) -> Devic
     return device
 
 
-def _device_failed(out: list[Action], code: ProvisioningErrorCode, reason: FailureReason) -> None:
-    assert out[0] == SendPdu(ProvisioningFailed(code).to_bytes())
+def _device_failed(
+    out: list[ProvisioningAction], code: ProvisioningErrorCode, reason: FailureReason
+) -> None:
+    assert out[0] == SendProvisioningPdu(ProvisioningFailed(code).to_bytes())
     assert isinstance(out[1], Failed)
     assert out[1].failure.reason is reason
     assert len(out) == 2
@@ -509,8 +513,8 @@ class _ManualProvisioner:
         self.to_device: list[bytes] = []
         self._feed_provisioner(self.provisioner.start(0.0))
 
-    def _feed_provisioner(self, actions: list[Action]) -> None:
-        self.to_device += [a.data for a in actions if isinstance(a, SendPdu)]
+    def _feed_provisioner(self, actions: list[ProvisioningAction]) -> None:
+        self.to_device += [a.data for a in actions if isinstance(a, SendProvisioningPdu)]
 
     def step_until(self, pdu_type: PduType) -> bytes:
         """Deliver provisioner PDUs to the device until the next is of ``pdu_type``."""
@@ -519,7 +523,7 @@ class _ManualProvisioner:
             if pdu_type_of(data) is pdu_type:
                 return data
             for action in self.device.receive(data, 0.0):
-                if isinstance(action, SendPdu):
+                if isinstance(action, SendProvisioningPdu):
                     self._feed_provisioner(self.provisioner.receive(action.data, 0.0))
 
 
@@ -528,7 +532,7 @@ def test_device_refuses_wrong_provisioner_confirmation() -> None:
     m.step_until(PduType.CONFIRMATION)
     out = m.device.receive(ProvisioningConfirmation(b"\x01" * 32).to_bytes(), 0.0)
     device_confirmation = out[0]
-    assert isinstance(device_confirmation, SendPdu)
+    assert isinstance(device_confirmation, SendProvisioningPdu)
     _device_failed(
         m.device.receive(ProvisioningRandom(b"\x02" * 32).to_bytes(), 0.0),
         ProvisioningErrorCode.CONFIRMATION_FAILED,
@@ -763,9 +767,14 @@ def _drive(session: Provisioner | Device, sequence: list[bytes], when: list[floa
         for action in actions:
             assert isinstance(
                 action,
-                SendPdu | CapabilitiesReceived | RequestInput | ShowValue | Completed | Failed,
+                SendProvisioningPdu
+                | CapabilitiesReceived
+                | RequestInput
+                | ShowValue
+                | Completed
+                | Failed,
             )
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 decode_pdu(action.data)  # we only ever send well-formed PDUs
         if session.finished:
             assert session.next_deadline() is None
@@ -804,7 +813,7 @@ def test_fuzz_mutated_real_session(index: int, pos: int, xor: int, towards_devic
     device = Device(caps, static_oob=STATIC32)
     provisioner = Provisioner(DATA, static_oob=STATIC32, auto_select=True)
     queue: list[tuple[str, bytes]] = [
-        ("D", a.data) for a in provisioner.start(0.0) if isinstance(a, SendPdu)
+        ("D", a.data) for a in provisioner.start(0.0) if isinstance(a, SendProvisioningPdu)
     ]
     results: dict[str, Any] = {}
     count = 0
@@ -819,7 +828,7 @@ def test_fuzz_mutated_real_session(index: int, pos: int, xor: int, towards_devic
         if session.finished:
             continue
         for action in session.receive(data, 0.0):
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 queue.append(("P" if receiver == "D" else "D", action.data))
             elif isinstance(action, Completed):
                 results[receiver] = action.result
@@ -830,10 +839,10 @@ def test_fuzz_mutated_real_session(index: int, pos: int, xor: int, towards_devic
 
 
 def test_send_pdu_type_for_logs() -> None:
-    assert SendPdu(b"\x08").pdu_type is PduType.COMPLETE
-    assert SendPdu(b"").pdu_type is None
-    assert SendPdu(b"\x48").pdu_type is None
-    assert SendPdu(b"\x3f").pdu_type is None
+    assert SendProvisioningPdu(b"\x08").pdu_type is PduType.COMPLETE
+    assert SendProvisioningPdu(b"").pdu_type is None
+    assert SendProvisioningPdu(b"\x48").pdu_type is None
+    assert SendProvisioningPdu(b"\x3f").pdu_type is None
 
 
 def test_select_method_restricted_to_a_chosen_method() -> None:

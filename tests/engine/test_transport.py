@@ -21,7 +21,6 @@ from custom_components.ble_mesh.mesh.network import (
 )
 from custom_components.ble_mesh.mesh.transport import (
     AccessMessage,
-    Action,
     AppKey,
     AppKeyring,
     ControlMessage,
@@ -34,10 +33,11 @@ from custom_components.ble_mesh.mesh.transport import (
     SegmentAck,
     SegmentedAccessPdu,
     SegmentedControlPdu,
+    SegmentedTransferFailed,
     SendPdu,
+    StackAction,
     TransferBusyError,
     TransferCompleted,
-    TransferFailed,
     UnsegmentedAccessPdu,
     UnsegmentedControlPdu,
     decode_lower_transport,
@@ -78,7 +78,7 @@ def make_stack(
     )
 
 
-def kinds(actions: list[Action], kind: type) -> list[Any]:
+def kinds(actions: list[StackAction], kind: type) -> list[Any]:
     return [a for a in actions if isinstance(a, kind)]
 
 
@@ -230,7 +230,7 @@ def test_segmented_control_message_and_heartbeat() -> None:
     params = bytes(range(20))
     actions = a.send_control(B, 0x0B, params, now=0)
     assert len(sent_pdus(actions)) == 3  # 8-octet segments
-    got: list[Action] = []
+    got: list[StackAction] = []
     for data in sent_pdus(actions):
         got += b.receive(data, 0)
     assert [(m.opcode, m.parameters) for m in kinds(got, ControlMessage)] == [(0x0B, params)]
@@ -259,7 +259,7 @@ def test_one_segmented_transfer_per_destination_and_busy_receiver() -> None:
     assert isinstance(seq_zero, SegmentedAccessPdu)
     ack = _ack_from(b, to=A, seq_zero=seq_zero.seq_zero, block_ack=0)
     result = a.receive(ack, 0.1)
-    assert kinds(result, TransferFailed)[0].reason == "busy"
+    assert kinds(result, SegmentedTransferFailed)[0].reason == "busy"
     assert not a.transfers_pending
 
 
@@ -284,7 +284,7 @@ def test_retransmission_limit_then_failure() -> None:
         now = deadline
         actions += a.handle_timeout(now)
     assert len(sent_pdus(actions)) == 3 * 3  # first send + 2 retransmissions
-    assert kinds(actions, TransferFailed)[0].reason == "timeout"
+    assert kinds(actions, SegmentedTransferFailed)[0].reason == "timeout"
     # Retransmissions use new SEQ numbers with the same SeqZero (MshPRT 1.1 §8.3.8).
     opened = [a.open_network_pdu(p).pdu for p in sent_pdus(actions)]
     assert len({p.seq for p in opened}) == 9
@@ -295,7 +295,7 @@ def test_partial_ack_resends_only_missing_segments() -> None:
     a, b = make_stack(A), make_stack(B)
     pdus = sent_pdus(a.send_access(B, bytes(range(40)), key=APP_KEY, now=0))
     assert len(pdus) == 4
-    got: list[Action] = []
+    got: list[StackAction] = []
     for index in (0, 2):
         got += b.receive(pdus[index], 0.01)
     assert got == []
@@ -337,9 +337,9 @@ class Wire:
     stacks: dict[int, MeshStack]
     in_flight: list[tuple[float, int, int, bytes]] = field(default_factory=list)
     counter: int = 0
-    events: dict[int, list[Action]] = field(default_factory=dict)
+    events: dict[int, list[StackAction]] = field(default_factory=dict)
 
-    def emit(self, sender: int, actions: list[Action], now: float) -> None:
+    def emit(self, sender: int, actions: list[StackAction], now: float) -> None:
         self.events.setdefault(sender, []).extend(actions)
         other = next(k for k in self.stacks if k != sender)
         for data in sent_pdus(actions):
@@ -378,7 +378,7 @@ def test_sar_under_loss_delivers_exactly_once(size: int, drops: set[int], seed: 
     wire.run()
     delivered = kinds(wire.events.get(B, []), AccessMessage)
     completed = kinds(wire.events[A], TransferCompleted)
-    failed = kinds(wire.events[A], TransferFailed)
+    failed = kinds(wire.events[A], SegmentedTransferFailed)
     assert len(completed) + len(failed) == 1
     assert len(delivered) <= 1
     if completed:
@@ -427,7 +427,7 @@ def test_restarts_never_reuse_seq_nor_accept_replays(
     used: list[tuple[int, int, int]] = []
     acted: list[bytes] = []
 
-    def transmit(stack: MeshStack, actions: list[Action]) -> list[bytes]:
+    def transmit(stack: MeshStack, actions: list[StackAction]) -> list[bytes]:
         out = []
         for action in actions:
             if isinstance(action, PersistSequence):
@@ -549,7 +549,7 @@ def test_undecryptable_segmented_message_is_still_acknowledged() -> None:
     a = make_stack(A)
     b = make_stack(B)
     b.app_keys = AppKeyring()  # B lost the AppKey
-    got: list[Action] = []
+    got: list[StackAction] = []
     for data in sent_pdus(a.send_access(B, bytes(30), key=APP_KEY, now=0)):
         got += b.receive(data, 0)
     assert kinds(got, AccessMessage) == []

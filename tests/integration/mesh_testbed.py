@@ -32,7 +32,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.ble_mesh.compat import device_by_identifier
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
 from custom_components.ble_mesh.devices import node_identifier
-from custom_components.ble_mesh.mesh.database import Element, MeshNetwork, Node, NodeKey, Security
+from custom_components.ble_mesh.mesh.database import (
+    CdbElement,
+    MeshNetwork,
+    Node,
+    NodeKey,
+    Security,
+)
 from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
     NetworkKeyring,
@@ -152,7 +158,7 @@ class MeshTestbed:
                 security=Security.SECURE if run.result.authenticated else Security.INSECURE,
                 net_keys=[NodeKey(index=0)],
                 config_complete=False,
-                elements=[Element(index=i) for i in range(run.result.number_of_elements)],
+                elements=[CdbElement(index=i) for i in range(run.result.number_of_elements)],
                 name=node.name,
             )
         )

@@ -288,7 +288,7 @@ async def test_proxy_advertisement_of_a_provisioned_node_is_not_offered(
 ) -> None:
     from homeassistant.helpers.service_info.bluetooth import BluetoothServiceInfo
 
-    from custom_components.ble_mesh.const import MESH_PROXY_SERVICE_UUID
+    from custom_components.ble_mesh.mesh.proxy import MESH_PROXY_SERVICE_UUID
 
     info = BluetoothServiceInfo(
         name="Mesh Light",
@@ -311,7 +311,7 @@ async def test_malformed_provisioning_advertisement(
 ) -> None:
     from homeassistant.helpers.service_info.bluetooth import BluetoothServiceInfo
 
-    from custom_components.ble_mesh.const import MESH_PROVISIONING_SERVICE_UUID
+    from custom_components.ble_mesh.mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
 
     info = BluetoothServiceInfo(
         name="Odd",

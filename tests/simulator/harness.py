@@ -23,7 +23,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisioningFailure,
     ProvisioningStart,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     ShowValue,
 )
 from custom_components.ble_mesh.mesh.provisioning.pb_gatt import PbGattBearer
@@ -148,7 +148,7 @@ class ProvisioningRun:
     def perform(self, actions: Sequence[object]) -> None:
         now = self.clock.now
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 self._writes.extend(self.bearer.send(action.data))
             elif isinstance(action, CapabilitiesReceived):
                 self.capabilities = action

@@ -29,7 +29,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisioningInvite,
     ProvisioningRandom,
     PublicKeyMethod,
-    SendPdu,
+    SendProvisioningPdu,
     SessionClosedError,
     capabilities,
 )
@@ -244,20 +244,22 @@ def test_postponed_check_still_refuses_a_provisioner() -> None:
     # Provisioner's Confirmation against its Random at the next PDU, and refuses a mismatch.
     device = FaultyDevice(capabilities(), faults=DeviceFaults(ignore_confirmation_failure=True))
     provisioner = Provisioner(DATA, auto_select=True)
-    to_device = [a.data for a in provisioner.start(0.0) if isinstance(a, SendPdu)]
+    to_device = [a.data for a in provisioner.start(0.0) if isinstance(a, SendProvisioningPdu)]
     while to_device[0][0] != PduType.RANDOM:
         for action in device.receive(to_device.pop(0), 0.0):
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 to_device += [
-                    a.data for a in provisioner.receive(action.data, 0.0) if isinstance(a, SendPdu)
+                    a.data
+                    for a in provisioner.receive(action.data, 0.0)
+                    if isinstance(a, SendProvisioningPdu)
                 ]
     out = device.receive(ProvisioningRandom(b"\x02" * 32).to_bytes(), 0.0)  # not its Random
     assert len(out) == 1
-    assert isinstance(out[0], SendPdu)
+    assert isinstance(out[0], SendProvisioningPdu)
     assert out[0].pdu_type is PduType.RANDOM
     assert device.state is DeviceState.WAIT_RANDOM
     out = device.receive(b"\x07" + bytes(33), 0.0)  # whatever comes next
-    assert out[0] == SendPdu(
+    assert out[0] == SendProvisioningPdu(
         ProvisioningFailed(ProvisioningErrorCode.CONFIRMATION_FAILED).to_bytes()
     )
     assert isinstance(out[1], Failed)
@@ -270,7 +272,9 @@ def test_wrapper_refuses_like_the_device() -> None:
     # The device's own refusals go out untouched (no fault applies to Provisioning Failed).
     device = FaultyDevice(capabilities(), faults=DeviceFaults(truncate_pdu=PduType.FAILED))
     out = device.receive(b"\x00", 0.0)  # an Invite without its Attention Duration
-    assert out[0] == SendPdu(ProvisioningFailed(ProvisioningErrorCode.INVALID_FORMAT).to_bytes())
+    assert out[0] == SendProvisioningPdu(
+        ProvisioningFailed(ProvisioningErrorCode.INVALID_FORMAT).to_bytes()
+    )
     assert device.failure is not None
     assert device.failure.reason is FailureReason.MALFORMED_PDU
     assert "state=FAILED" in repr(device)

@@ -20,7 +20,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     Failed,
     Provisioner,
     ProvisionerResult,
-    SendPdu,
+    SendProvisioningPdu,
 )
 from custom_components.ble_mesh.mesh.provisioning.pb_gatt import PbGattBearer
 from custom_components.ble_mesh.mesh.proxy import (
@@ -37,7 +37,7 @@ from custom_components.ble_mesh.mesh.transport import (
     AppKey,
     DeviceKey,
     MeshStack,
-    SendPdu as NetworkSend,
+    SendPdu,
 )
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualPeripheral, VirtualProxy
@@ -81,7 +81,7 @@ async def test_provision_and_control_through_home_assistant(
     async def perform(actions: list[object]) -> None:
         nonlocal result
         for action in actions:
-            if isinstance(action, SendPdu):
+            if isinstance(action, SendProvisioningPdu):
                 for value in bearer.send(action.data):
                     await client.write_gatt_char(
                         MESH_PROVISIONING_DATA_IN_UUID, value, response=False
@@ -136,7 +136,7 @@ async def test_provision_and_control_through_home_assistant(
         for action in stack.receive(message.data, virtual_proxy.clock()):
             if isinstance(action, AccessMessage):
                 messages.put_nowait(decode_message(action.payload))
-            elif isinstance(action, NetworkSend):
+            elif isinstance(action, SendPdu):
                 pending_writes.append(action.data)  # segment acknowledgments
 
     await client.start_notify(MESH_PROXY_DATA_OUT_UUID, on_notify)
@@ -145,7 +145,7 @@ async def test_provision_and_control_through_home_assistant(
 
     async def send(dst: int, payload: bytes, key: AppKey | DeviceKey) -> None:
         for action in stack.send_access(dst, payload, key=key, now=virtual_proxy.clock()):
-            if isinstance(action, NetworkSend):
+            if isinstance(action, SendPdu):
                 for value in segment(ProxyMessageType.NETWORK_PDU, action.data, 20):
                     await client.write_gatt_char(MESH_PROXY_DATA_IN_UUID, value, response=False)
 

@@ -713,7 +713,7 @@ class RequestCompleted:
 
 
 @dataclass(frozen=True, slots=True)
-class RequestTimedOut:
+class TrackedRequestTimedOut:
     """Event: every attempt of request ``request_id`` went unanswered."""
 
     request_id: int
@@ -724,7 +724,7 @@ class RequestTimedOut:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageReceived:
+class UnsolicitedMessage:
     """Event: a decoded message that answered no pending request (e.g. a publication)."""
 
     src: int
@@ -752,8 +752,8 @@ class MalformedMessageReceived:
 type TrackerEvent = (
     SendRequest
     | RequestCompleted
-    | RequestTimedOut
-    | MessageReceived
+    | TrackedRequestTimedOut
+    | UnsolicitedMessage
     | UnknownMessageReceived
     | MalformedMessageReceived
 )
@@ -860,7 +860,7 @@ class RequestTracker:
             return [
                 RequestCompleted(pending.request_id, src, pending.message, message, pending.context)
             ]
-        return [MessageReceived(src, message)]
+        return [UnsolicitedMessage(src, message)]
 
     def poll(self, now: float) -> list[TrackerEvent]:
         """Retransmissions and time-outs due at ``now``."""
@@ -885,7 +885,7 @@ class RequestTracker:
             else:
                 del self._pending[pending.request_id]
                 events.append(
-                    RequestTimedOut(
+                    TrackedRequestTimedOut(
                         pending.request_id,
                         pending.dst,
                         pending.message,
@@ -924,20 +924,20 @@ __all__ = [
     "KeyIndexList",
     "MalformedMessageReceived",
     "Message",
-    "MessageReceived",
     "Octets",
     "Reader",
     "RequestCompleted",
-    "RequestTimedOut",
     "RequestTracker",
     "SInt",
     "SendRequest",
     "Tail",
+    "TrackedRequestTimedOut",
     "TrackerEvent",
     "U16List",
     "UInt",
     "UnknownMessageReceived",
     "UnknownOpcodeError",
+    "UnsolicitedMessage",
     "answers",
     "codec",
     "decode_message",

@@ -54,9 +54,9 @@ from .errors import AuthenticationError, DecodeError, MeshError, UsageError
 
 __all__ = [
     "MESH_BEACON_AD_TYPE",
-    "MESH_PROVISIONING_SERVICE_UUID",
-    "MESH_PROXY_SERVICE_UUID",
-    "MESH_PROXY_SOLICITATION_UUID",
+    "MESH_PROVISIONING_SERVICE_UUID16",
+    "MESH_PROXY_SERVICE_UUID16",
+    "MESH_PROXY_SOLICITATION_UUID16",
     "NO_OOB_INFORMATION",
     "OOB_INFORMATION_RESERVED",
     "SERVICE_DATA_16_AD_TYPE",
@@ -96,9 +96,9 @@ __all__ = [
 
 # --- assigned numbers ---------------------------------------------------------------------
 
-MESH_PROVISIONING_SERVICE_UUID = 0x1827
-MESH_PROXY_SERVICE_UUID = 0x1828
-MESH_PROXY_SOLICITATION_UUID = 0x1859
+MESH_PROVISIONING_SERVICE_UUID16 = 0x1827
+MESH_PROXY_SERVICE_UUID16 = 0x1828
+MESH_PROXY_SOLICITATION_UUID16 = 0x1859
 SERVICE_DATA_16_AD_TYPE = 0x16  # CSS Part A §1.11 «Service Data - 16-bit UUID»
 URI_AD_TYPE = 0x24  # CSS Part A §1.18 «URI»
 MESH_BEACON_AD_TYPE = 0x2B  # «Mesh Beacon» (MshPRT 1.1 §3.3.1)
@@ -281,7 +281,7 @@ class MeshProvisioningServiceData:
     is only a UI hint, so a wrong guess is harmless (never decide security from it).
     """
 
-    SERVICE_UUID: ClassVar[int] = MESH_PROVISIONING_SERVICE_UUID
+    SERVICE_UUID: ClassVar[int] = MESH_PROVISIONING_SERVICE_UUID16
     SIZE: ClassVar[int] = DEVICE_UUID_SIZE + 2
 
     device_uuid: bytes
@@ -727,7 +727,7 @@ def _decode_identity(structure: str, data: bytes, expected_type: int) -> tuple[b
 class NetworkIdAdvertisement:
     """Proxy advertising with Network ID (§7.2.2.2.2): 0x00 || Network ID (8)."""
 
-    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SERVICE_UUID
+    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SERVICE_UUID16
     IDENTIFICATION_TYPE: ClassVar[ProxyIdentificationType] = ProxyIdentificationType.NETWORK_ID
 
     network_id: bytes
@@ -766,7 +766,7 @@ class NetworkIdAdvertisement:
 class _NodeIdentityBase:
     """Hash (8) || Random (8) naming one node; shared by the public and private forms."""
 
-    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SERVICE_UUID
+    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SERVICE_UUID16
     IDENTIFICATION_TYPE: ClassVar[ProxyIdentificationType]
     _PRIVATE: ClassVar[bool]
 
@@ -845,7 +845,7 @@ class PrivateNetworkIdentityAdvertisement:
     Hash = e(IdentityKey, Network ID || Random) mod 2^64.
     """
 
-    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SERVICE_UUID
+    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SERVICE_UUID16
     IDENTIFICATION_TYPE: ClassVar[ProxyIdentificationType] = (
         ProxyIdentificationType.PRIVATE_NETWORK_IDENTITY
     )
@@ -973,7 +973,7 @@ class ProxySolicitationPdu:
     service data of UUID 0x1859 is Identification Type 0x00 || this PDU.
     """
 
-    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SOLICITATION_UUID
+    SERVICE_UUID: ClassVar[int] = MESH_PROXY_SOLICITATION_UUID16
 
     nid: int
     obfuscated_header: bytes

@@ -44,6 +44,7 @@ import secrets
 from typing import Any, ClassVar, Final, Self
 from uuid import UUID, uuid4
 
+from .access import KEY_INDEX_MAX
 from .crypto import virtual_address
 from .errors import DecodeError, UsageError
 from .models.config import FeatureState
@@ -56,12 +57,13 @@ __all__ = [
     "EXTENSION_KEY",
     "AddressRange",
     "AllocationError",
-    "AppKey",
+    "CdbAppKey",
+    "CdbElement",
     "CdbFormatError",
+    "CdbProvisioner",
     "CdbPublishPeriod",
     "CdbRetransmit",
     "DatabaseError",
-    "Element",
     "ExclusionList",
     "Features",
     "Group",
@@ -74,7 +76,6 @@ __all__ = [
     "NetKey",
     "Node",
     "NodeKey",
-    "Provisioner",
     "Publish",
     "Scene",
     "SceneRange",
@@ -100,7 +101,6 @@ GROUP_MIN: Final = 0xC000
 GROUP_MAX: Final = 0xFEFF  # 0xFF00-0xFFFF are fixed group addresses, never allocated
 SCENE_MIN: Final = 0x0001  # MshMDL 1.1 Scene Number: 0x0000 is prohibited
 SCENE_MAX: Final = 0xFFFF
-KEY_INDEX_MAX: Final = 0x0FFF
 IV_INDEX_MAX: Final = 0xFFFFFFFF
 SEQ_MAX: Final = 0xFFFFFF
 
@@ -390,7 +390,7 @@ class NetKey:
 
 
 @dataclass(slots=True)
-class AppKey:
+class CdbAppKey:
     """An application key bound to one NetKey (MshCDB 1.0.1 §2, appKeys)."""
 
     name: str
@@ -511,7 +511,7 @@ def _scene_number(value: object, path: str) -> int:
 
 
 @dataclass(slots=True)
-class Provisioner:
+class CdbProvisioner:
     """A provisioner and the address/scene ranges it may hand out (MshCDB 1.0.1 §2)."""
 
     name: str
@@ -792,7 +792,7 @@ class Model:
 
 
 @dataclass(slots=True)
-class Element:
+class CdbElement:
     """An element of a node: its index, GATT location descriptor and models."""
 
     index: int
@@ -918,7 +918,7 @@ class Node:
     net_keys: list[NodeKey] = field(default_factory=list)
     app_keys: list[NodeKey] = field(default_factory=list)
     config_complete: bool = False
-    elements: list[Element] = field(default_factory=list)
+    elements: list[CdbElement] = field(default_factory=list)
     excluded: bool = False
     name: str | None = None
     cid: int | None = None
@@ -964,7 +964,7 @@ class Node:
         """Whether ``address`` is one of this node's element addresses."""
         return self.unicast_address <= address <= self.last_address
 
-    def element_at(self, address: int) -> Element | None:
+    def element_at(self, address: int) -> CdbElement | None:
         """The element with this unicast address, if the node has it."""
         if not self.owns(address):
             return None
@@ -983,7 +983,7 @@ class Node:
         o = _Obj(data, path)
         uuid, text = o.get("UUID", _uuid)
         unicast = o.get("unicastAddress", _unicast)
-        elements = [Element.from_json(v, p) for v, p in o.items("elements")]
+        elements = [CdbElement.from_json(v, p) for v, p in o.items("elements")]
         for position, element in enumerate(elements):
             if element.index != position:
                 path = o.at(f"elements[{position}].index")
@@ -1373,8 +1373,8 @@ class MeshNetwork:
     mesh_name: str
     timestamp: str
     net_keys: list[NetKey] = field(default_factory=list)
-    app_keys: list[AppKey] = field(default_factory=list)
-    provisioners: list[Provisioner] = field(default_factory=list)
+    app_keys: list[CdbAppKey] = field(default_factory=list)
+    provisioners: list[CdbProvisioner] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     scenes: list[Scene] = field(default_factory=list)
@@ -1414,13 +1414,13 @@ class MeshNetwork:
         if not net_keys:
             raise CdbFormatError("netKeys", "a network has at least one NetKey")
         _unique((k.index for k in net_keys), "netKeys", "index")
-        app_keys = [AppKey.from_json(v, p) for v, p in o.items("appKeys")]
+        app_keys = [CdbAppKey.from_json(v, p) for v, p in o.items("appKeys")]
         _unique((k.index for k in app_keys), "appKeys", "index")
         net_indexes = {k.index for k in net_keys}
         for i, app_key in enumerate(app_keys):
             if app_key.bound_net_key not in net_indexes:
                 raise CdbFormatError(f"appKeys[{i}].boundNetKey", "no NetKey with this index")
-        provisioners = [Provisioner.from_json(v, p) for v, p in o.items("provisioners")]
+        provisioners = [CdbProvisioner.from_json(v, p) for v, p in o.items("provisioners")]
         _unique((p.uuid for p in provisioners), "provisioners", "UUID")
         nodes = [Node.from_json(v, p) for v, p in o.items("nodes")]
         _unique((n.uuid for n in nodes), "nodes", "UUID")
@@ -1526,7 +1526,7 @@ class MeshNetwork:
                 )
             ],
             app_keys=[
-                AppKey(
+                CdbAppKey(
                     name="Application Key 1",
                     index=0,
                     bound_net_key=0,
@@ -1538,7 +1538,7 @@ class MeshNetwork:
         )
         uuid = provisioner_uuid or uuid4()
         network.provisioners.append(
-            Provisioner(
+            CdbProvisioner(
                 name=provisioner_name,
                 uuid=uuid,
                 unicast_ranges=[AddressRange(UNICAST_MIN, 0x3FFF)],
@@ -1560,10 +1560,10 @@ class MeshNetwork:
     def net_key(self, index: int) -> NetKey | None:
         return next((k for k in self.net_keys if k.index == index), None)
 
-    def app_key(self, index: int) -> AppKey | None:
+    def app_key(self, index: int) -> CdbAppKey | None:
         return next((k for k in self.app_keys if k.index == index), None)
 
-    def provisioner(self, uuid: UUID | str) -> Provisioner | None:
+    def provisioner(self, uuid: UUID | str) -> CdbProvisioner | None:
         wanted = _as_uuid(uuid)
         return next((p for p in self.provisioners if p.uuid == wanted), None)
 
@@ -1579,7 +1579,7 @@ class MeshNetwork:
         """The node that owns this element address (any element, not only the primary)."""
         return next((n for n in self.nodes if n.owns(address)), None)
 
-    def element_at(self, address: int) -> tuple[Node, Element] | None:
+    def element_at(self, address: int) -> tuple[Node, CdbElement] | None:
         """The node and element with this unicast address, if the element is known."""
         node = self.node_for_element(address)
         if node is None:
@@ -1605,7 +1605,7 @@ class MeshNetwork:
         return self.extension
 
     @property
-    def local_provisioner(self) -> Provisioner | None:
+    def local_provisioner(self) -> CdbProvisioner | None:
         """The provisioner this Home Assistant acts as (from our extension)."""
         if self.extension is None or self.extension.local_provisioner is None:
             return None
@@ -1652,7 +1652,7 @@ class MeshNetwork:
         }
 
     def _unicast_blocked(
-        self, *, besides: Provisioner | None, iv_index: int | None
+        self, *, besides: CdbProvisioner | None, iv_index: int | None
     ) -> list[tuple[int, int]]:
         blocked = [(n.unicast_address, n.last_address) for n in self.nodes]
         blocked += [(a, a) for a in self.excluded_addresses(iv_index)]
@@ -1662,7 +1662,7 @@ class MeshNetwork:
                 blocked += [(r.low, r.high) for r in other.unicast_ranges]
         return blocked
 
-    def _need_provisioner(self, uuid: UUID | str) -> Provisioner:
+    def _need_provisioner(self, uuid: UUID | str) -> CdbProvisioner:
         provisioner = self.provisioner(uuid)
         if provisioner is None:
             raise DatabaseError("no provisioner with this UUID")
@@ -1728,7 +1728,7 @@ class MeshNetwork:
         group_size: int = 0x0400,
         scene_size: int = 0x0400,
         create_node: bool = True,
-    ) -> Provisioner:
+    ) -> CdbProvisioner:
         """Add a provisioner with ranges no other provisioner (or node) uses.
 
         Each range is the lowest free block of the requested size; if no gap is that large,
@@ -1755,7 +1755,7 @@ class MeshNetwork:
             raise AllocationError("no free unicast range left for a provisioner") from None
         group = _try_carve((GROUP_MIN, GROUP_MAX), taken_group, group_size)
         scene = _try_carve((SCENE_MIN, SCENE_MAX), taken_scene, scene_size)
-        provisioner = Provisioner(
+        provisioner = CdbProvisioner(
             name=name,
             uuid=wanted,
             unicast_ranges=[AddressRange(*unicast)],
@@ -1781,7 +1781,7 @@ class MeshNetwork:
             app_keys=[NodeKey(k.index) for k in self.app_keys],
             config_complete=True,
             elements=[
-                Element(
+                CdbElement(
                     index=0,
                     location=0x0000,
                     # Configuration Server and Configuration Client (MshPRT 1.1 §4.4).
@@ -1795,7 +1795,7 @@ class MeshNetwork:
         self.add_node(node)
         return node
 
-    def remove_provisioner(self, uuid: UUID | str, *, iv_index: int) -> Provisioner:
+    def remove_provisioner(self, uuid: UUID | str, *, iv_index: int) -> CdbProvisioner:
         """Remove a provisioner (and its own node, whose addresses become excluded at the
         network's current ``iv_index``)."""
         provisioner = self._need_provisioner(uuid)

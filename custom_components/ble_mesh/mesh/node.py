@@ -63,13 +63,13 @@ from .access import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     Message,
-    MessageReceived as TrackedMessage,
     RequestCompleted,
-    RequestTimedOut as TrackerTimedOut,
     RequestTracker,
     SendRequest,
+    TrackedRequestTimedOut,
     TrackerEvent,
     UnknownOpcodeError,
+    UnsolicitedMessage,
     decode_message,
     encode_message,
 )
@@ -93,7 +93,14 @@ from .network import (
     SequenceAllocator,
     is_unicast,
 )
-from .proxy import ATT_HEADER_SIZE, ProxyMessageType, ProxySarError, Reassembler, segment
+from .proxy import (
+    ATT_HEADER_SIZE,
+    DEFAULT_ATT_MTU,
+    ProxyMessageType,
+    ProxySarError,
+    Reassembler,
+    segment,
+)
 from .proxy_config import (
     MAX_ADDRESSES,
     AddAddresses,
@@ -108,7 +115,6 @@ from .proxy_config import (
 from .transport import (
     SEQ_ZERO_MASK,
     AccessMessage,
-    Action,
     AppKey,
     AppKeyring,
     DeviceKey,
@@ -120,9 +126,10 @@ from .transport import (
     SarConfig,
     SegmentAck,
     SegmentedAccessPdu,
+    SegmentedTransferFailed,
     SendPdu,
+    StackAction,
     TransferBusyError,
-    TransferFailed as StackTransferFailed,
     UnsegmentedAccessPdu,
     UnsegmentedControlPdu,
     decode_lower_transport,
@@ -157,8 +164,6 @@ which the node keeps transmitting with the old IV Index, so the 8.4 million SEQ 
 must last that long. They do up to 16 messages per second without a pause for six days, far
 more than a home's lights send; a threshold of 0xC00000 would leave 4.2 million, fewer than
 ten messages per second for 144 hours."""
-
-DEFAULT_ATT_MTU = 23
 
 
 class Bearer(Enum):
@@ -886,7 +891,7 @@ class MeshNode:
                 self._route_own(action.data, dst)
             elif isinstance(action, PersistSequence):
                 self._reserved(action.state)
-            elif isinstance(action, StackTransferFailed):
+            elif isinstance(action, SegmentedTransferFailed):
                 self._transfer_failed(action)
         # A segmented transfer still awaiting acknowledgment reports by handle.
         seq_auth = stack.outgoing_seq_auth(dst)
@@ -920,7 +925,7 @@ class MeshNode:
         self, message: AddAddresses | RemoveAddresses | SetFilterType | FilterStatus
     ) -> None:
         stack = self._stack
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         seq, iv_index = stack.allocate_seq(1, actions)
         for action in actions:
             if isinstance(action, PersistSequence):
@@ -1056,7 +1061,7 @@ class MeshNode:
         if to_gatt:
             self._queue(Bearer.GATT, ProxyMessageType.NETWORK_PDU, data)
 
-    def _handle_actions(self, actions: list[Action], now: float) -> None:
+    def _handle_actions(self, actions: list[StackAction], now: float) -> None:
         rpl_changed = False
         for action in actions:
             if isinstance(action, SendPdu):
@@ -1068,7 +1073,7 @@ class MeshNode:
                 rpl_changed = True
             elif isinstance(action, AccessMessage):
                 self._deliver(action, now)
-            elif isinstance(action, StackTransferFailed):
+            elif isinstance(action, SegmentedTransferFailed):
                 self._transfer_failed(action)
         if rpl_changed:
             self._events.append(ReplayListChanged())
@@ -1091,7 +1096,7 @@ class MeshNode:
         if isinstance(event, RequestCompleted):
             self._requests.pop(event.request_id, None)
             self._events.append(ResponseReceived(event.request_id, event.src, event.response))
-        elif isinstance(event, TrackedMessage) and access is not None:
+        elif isinstance(event, UnsolicitedMessage) and access is not None:
             self._events.append(
                 MessageReceived(
                     access.src,
@@ -1108,11 +1113,11 @@ class MeshNode:
                 # A retransmission that cannot go (keys changed meanwhile) times out instead.
                 with contextlib.suppress(MeshError):
                     self._transmit(event.request_id, event.dst, event.payload, context, now)
-        elif isinstance(event, TrackerTimedOut):
+        elif isinstance(event, TrackedRequestTimedOut):
             self._requests.pop(event.request_id, None)
             self._events.append(RequestTimedOut(event.request_id, event.dst, event.request))
 
-    def _transfer_failed(self, failed: StackTransferFailed) -> None:
+    def _transfer_failed(self, failed: SegmentedTransferFailed) -> None:
         handle = self._transfers.pop((failed.dst, failed.seq_auth), None)
         if handle is not None and handle not in self._requests:
             self._events.append(TransferFailed(handle, failed.dst, failed.reason))

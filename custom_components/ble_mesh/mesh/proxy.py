@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Self
 
+from .beacons import MESH_PROVISIONING_SERVICE_UUID16, MESH_PROXY_SERVICE_UUID16
 from .errors import DecodeError, UsageError
 
 __all__ = [
@@ -54,10 +55,13 @@ def _sig_uuid(short: int) -> str:
 
 
 # GATT identifiers (MshPRT 1.1 §7.1, §7.2; Bluetooth Assigned Numbers).
-MESH_PROVISIONING_SERVICE_UUID = _sig_uuid(0x1827)
+# The ATT MTU before any exchange (Core Vol 3 Part F §3.2.8): 20 octets of payload.
+DEFAULT_ATT_MTU = 23
+
+MESH_PROVISIONING_SERVICE_UUID = _sig_uuid(MESH_PROVISIONING_SERVICE_UUID16)
 MESH_PROVISIONING_DATA_IN_UUID = _sig_uuid(0x2ADB)  # write without response
 MESH_PROVISIONING_DATA_OUT_UUID = _sig_uuid(0x2ADC)  # notify
-MESH_PROXY_SERVICE_UUID = _sig_uuid(0x1828)
+MESH_PROXY_SERVICE_UUID = _sig_uuid(MESH_PROXY_SERVICE_UUID16)
 MESH_PROXY_DATA_IN_UUID = _sig_uuid(0x2ADD)  # write without response
 MESH_PROXY_DATA_OUT_UUID = _sig_uuid(0x2ADE)  # notify
 

@@ -19,7 +19,7 @@ from typing import ClassVar, Self
 
 from .errors import DecodeError, MeshError, UsageError
 from .network import NetworkCredentials, NetworkPdu, ReceivedNetworkPdu, decrypt_with_keyring
-from .transport import Action, MeshStack, ReplayProtectionUpdated, SendPdu
+from .transport import MeshStack, ReplayProtectionUpdated, SendPdu, StackAction
 
 __all__ = [
     "AddAddresses",
@@ -307,9 +307,9 @@ def _check_header(pdu: NetworkPdu) -> None:
 
 def send_proxy_config(
     stack: MeshStack, message: ProxyConfigMessage, *, net_key_index: int = 0
-) -> list[Action]:
+) -> list[StackAction]:
     """Encrypt ``message`` from our primary element with the stack's SEQ and keys."""
-    actions: list[Action] = []
+    actions: list[StackAction] = []
     seq, iv_index = stack.allocate_seq(1, actions)
     credentials = stack.net_keys.tx_credentials(net_key_index)
     data = encrypt_proxy_config(
@@ -325,7 +325,7 @@ def send_proxy_config(
 
 def receive_proxy_config(
     stack: MeshStack, data: bytes
-) -> tuple[ProxyConfigReceived | None, list[Action]]:
+) -> tuple[ProxyConfigReceived | None, list[StackAction]]:
     """Open an incoming proxy configuration PDU with the stack's keys (§6.6).
 
     Replay protection applies (§3.9.8). Returns (None, []) for anything invalid or replayed

@@ -54,7 +54,6 @@ from .network import (
 
 __all__ = [
     "AccessMessage",
-    "Action",
     "AppKey",
     "AppKeyring",
     "ControlMessage",
@@ -68,10 +67,11 @@ __all__ = [
     "SegmentAck",
     "SegmentedAccessPdu",
     "SegmentedControlPdu",
+    "SegmentedTransferFailed",
     "SendPdu",
+    "StackAction",
     "TransferBusyError",
     "TransferCompleted",
-    "TransferFailed",
     "UnsegmentedAccessPdu",
     "UnsegmentedControlPdu",
     "decode_lower_transport",
@@ -643,7 +643,7 @@ class TransferCompleted:
 
 
 @dataclass(frozen=True, slots=True)
-class TransferFailed:
+class SegmentedTransferFailed:
     """Our segmented message to ``dst`` was not acknowledged: ``reason`` says why."""
 
     dst: int
@@ -651,14 +651,14 @@ class TransferFailed:
     reason: str
 
 
-Action = (
+StackAction = (
     SendPdu
     | PersistSequence
     | ReplayProtectionUpdated
     | AccessMessage
     | ControlMessage
     | TransferCompleted
-    | TransferFailed
+    | SegmentedTransferFailed
 )
 
 
@@ -842,7 +842,7 @@ class MeshStack:
 
     # -- transmit ------------------------------------------------------------------------
 
-    def allocate_seq(self, count: int, actions: list[Action]) -> tuple[int, int]:
+    def allocate_seq(self, count: int, actions: list[StackAction]) -> tuple[int, int]:
         """Allocate ``count`` SEQ numbers for the transmit IV Index; PersistSequence goes to ``actions``."""
         tx_iv = self.iv.tx_iv_index
         if tx_iv != self.seq.iv_index:
@@ -897,7 +897,7 @@ class MeshStack:
         label_uuid: bytes | None = None,
         szmic: bool = False,
         segmented: bool | None = None,
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         """Encrypt and (if needed) segment an access payload (opcode + parameters).
 
         ``segmented`` None picks unsegmented when the payload fits (11 octets with a 32-bit
@@ -932,7 +932,7 @@ class MeshStack:
         entry = self.net_keys.get(net_key_index)
         if isinstance(key, AppKey):
             key = self.app_keys.lookup(key.index, new=entry.phase == 2) or key
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         akf = isinstance(key, AppKey)
         aid = key.aid if isinstance(key, AppKey) else 0
         if not segmented:
@@ -982,7 +982,7 @@ class MeshStack:
         src: int | None = None,
         ttl: int | None = None,
         net_key_index: int = 0,
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         """Send a transport control message (segmented when the parameters exceed 11 octets)."""
         src = self.primary_address if src is None else src
         ttl = self.default_ttl if ttl is None else ttl
@@ -992,7 +992,7 @@ class MeshStack:
         if not 1 <= opcode <= 0x7F:
             raise UsageError("control opcode must be 1..0x7f (0x00 is sent by the stack)")
         self.net_keys.get(net_key_index)
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         if len(parameters) <= MAX_UNSEGMENTED_CONTROL_PARAMETERS:
             seq, iv_index = self.allocate_seq(1, actions)
             lower = UnsegmentedControlPdu(opcode, parameters).to_bytes()
@@ -1170,8 +1170,8 @@ class MeshStack:
         return [transfer.lower_pdu(n) for n in range(len(pieces))]
 
     def _start_transfer(
-        self, transfer: _Outgoing, actions: list[Action], now: float
-    ) -> list[Action]:
+        self, transfer: _Outgoing, actions: list[StackAction], now: float
+    ) -> list[StackAction]:
         actions.extend(
             self._encode_network(
                 net_key_index=transfer.net_key_index,
@@ -1198,7 +1198,7 @@ class MeshStack:
             self._outgoing[transfer.dst] = transfer
         return actions
 
-    def _resend(self, transfer: _Outgoing, actions: list[Action]) -> bool:
+    def _resend(self, transfer: _Outgoing, actions: list[StackAction]) -> bool:
         """Resend unacknowledged segments with new SEQ numbers; False if impossible."""
         missing = [i for i in range(len(transfer.segments)) if not transfer.acked >> i & 1]
         try:
@@ -1226,18 +1226,18 @@ class MeshStack:
             )
         return True
 
-    def _fail(self, transfer: _Outgoing, reason: str, actions: list[Action]) -> None:
+    def _fail(self, transfer: _Outgoing, reason: str, actions: list[StackAction]) -> None:
         self._outgoing.pop(transfer.dst, None)
-        actions.append(TransferFailed(transfer.dst, transfer.seq_auth, reason))
+        actions.append(SegmentedTransferFailed(transfer.dst, transfer.seq_auth, reason))
 
     def outgoing_seq_auth(self, dst: int) -> int | None:
         """SeqAuth of our segmented transfer to ``dst`` while it awaits acknowledgment."""
         transfer = self._outgoing.get(dst)
         return None if transfer is None else transfer.seq_auth
 
-    def cancel_transfer(self, dst: int) -> list[Action]:
+    def cancel_transfer(self, dst: int) -> list[StackAction]:
         """Abandon our segmented transfer to ``dst`` (if any)."""
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         transfer = self._outgoing.get(dst)
         if transfer is not None:
             self._fail(transfer, "cancelled", actions)
@@ -1245,9 +1245,9 @@ class MeshStack:
 
     def _on_segment_ack(
         self, received: ReceivedNetworkPdu, ack: SegmentAck, now: float
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         pdu = received.pdu
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         transfer = self._outgoing.get(pdu.src)
         if transfer is None:
             # OBO: a Friend acknowledges for its LPN; find the transfer by SeqZero.
@@ -1291,7 +1291,7 @@ class MeshStack:
 
     # -- receive -------------------------------------------------------------------------
 
-    def _drop(self, reason: str) -> list[Action]:
+    def _drop(self, reason: str) -> list[StackAction]:
         self.last_drop_reason = reason
         return []
 
@@ -1299,7 +1299,7 @@ class MeshStack:
         """Decrypt a Network PDU with our keys (DecodeError / NoMatchingNetKeyError)."""
         return decrypt_with_keyring(data, self.net_keys, self.iv, proxy=proxy)
 
-    def receive(self, data: bytes, now: float) -> list[Action]:
+    def receive(self, data: bytes, now: float) -> list[StackAction]:
         """Process one on-air Network PDU. Invalid, foreign or replayed PDUs return []."""
         self.last_drop_reason = None
         try:
@@ -1310,7 +1310,7 @@ class MeshStack:
 
     def process(
         self, received: ReceivedNetworkPdu, now: float, *, cached: bool = False
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         """Process a Network PDU opened with :meth:`open_network_pdu`.
 
         ``cached``: the caller already entered it in :attr:`cache` (and found it new).
@@ -1336,7 +1336,7 @@ class MeshStack:
             return self._receive_unsegmented_access(received, lower)
         return self._receive_segment(received, lower, now)
 
-    def _rpl_update(self, src: int, seq: int, iv_index: int, actions: list[Action]) -> bool:
+    def _rpl_update(self, src: int, seq: int, iv_index: int, actions: list[StackAction]) -> bool:
         try:
             self.rpl.update(src, seq, iv_index)
         except RplFullError:
@@ -1346,7 +1346,7 @@ class MeshStack:
 
     def _receive_unsegmented_control(
         self, received: ReceivedNetworkPdu, lower: UnsegmentedControlPdu, now: float
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         pdu = received.pdu
         if self.rpl.is_replay(pdu.src, pdu.seq, received.iv_index):
             return self._drop("replayed")
@@ -1357,7 +1357,7 @@ class MeshStack:
                 return self._drop(str(err))
             if not is_unicast(pdu.dst):
                 return self._drop("segment ack to a group address")
-            actions: list[Action] = []
+            actions: list[StackAction] = []
             if not self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions):
                 return self._drop("replay protection list full")
             return actions + self._on_segment_ack(received, ack, now)
@@ -1420,7 +1420,7 @@ class MeshStack:
 
     def _receive_unsegmented_access(
         self, received: ReceivedNetworkPdu, lower: UnsegmentedAccessPdu
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         pdu = received.pdu
         if self.rpl.is_replay(pdu.src, pdu.seq, received.iv_index):
             return self._drop("replayed")
@@ -1439,7 +1439,7 @@ class MeshStack:
         )
         if message is None:
             return self._drop("no key opens the upper transport PDU")
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         if not self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions):
             return self._drop("replay protection list full")
         actions.append(message)
@@ -1447,8 +1447,8 @@ class MeshStack:
 
     def _send_ack(
         self, *, src: int, dst: int, seq_zero: int, block_ack: int, ttl: int, net_key_index: int
-    ) -> list[Action]:
-        actions: list[Action] = []
+    ) -> list[StackAction]:
+        actions: list[StackAction] = []
         try:
             seq, iv_index = self.allocate_seq(1, actions)
         except MeshError:
@@ -1475,7 +1475,7 @@ class MeshStack:
         received: ReceivedNetworkPdu,
         lower: SegmentedAccessPdu | SegmentedControlPdu,
         now: float,
-    ) -> list[Action]:
+    ) -> list[StackAction]:
         pdu = received.pdu
         iv_index = received.iv_index
         # SeqAuth: the SEQ of the first segment, recovered from SeqZero (§3.5.3.1).
@@ -1553,10 +1553,10 @@ class MeshStack:
             return []
         return self._complete(current)
 
-    def _complete(self, current: _Incoming) -> list[Action]:
+    def _complete(self, current: _Incoming) -> list[StackAction]:
         del self._incoming[current.src]
         whole = b"".join(current.segments[i] for i in range(current.seg_n + 1))
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         unicast = is_unicast(current.dst)
         block_ack = current.block_ack
         if current.ctl:
@@ -1623,9 +1623,9 @@ class MeshStack:
                 deadlines.append(incoming.ack_deadline)
         return min(deadlines, default=None)
 
-    def handle_timeout(self, now: float) -> list[Action]:
+    def handle_timeout(self, now: float) -> list[StackAction]:
         """Run every timer that expired at ``now``: retransmissions, acks, discards."""
-        actions: list[Action] = []
+        actions: list[StackAction] = []
         for transfer in list(self._outgoing.values()):
             if transfer.deadline > now:
                 continue
@@ -1672,6 +1672,6 @@ class MeshStack:
         return actions
 
 
-def sent_pdus(actions: Iterable[Action]) -> list[bytes]:
+def sent_pdus(actions: Iterable[StackAction]) -> list[bytes]:
     """The Network PDU bytes among ``actions`` (a convenience for callers and tests)."""
     return [a.data for a in actions if isinstance(a, SendPdu)]

@@ -22,9 +22,9 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.typing import ConfigType
 
-from simulator.demo import CONFIG_SCHEMA as DEMO_CONFIG_SCHEMA, DOMAIN, async_setup_demo
+from simulator.demo import CONFIG_SCHEMA, DOMAIN, async_setup_demo
 
-CONFIG_SCHEMA = DEMO_CONFIG_SCHEMA
+__all__ = ["CONFIG_SCHEMA", "DOMAIN", "async_setup"]  # HA reads CONFIG_SCHEMA from here
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

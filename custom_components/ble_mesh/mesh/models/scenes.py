@@ -34,7 +34,7 @@ class SceneStatusCode(IntEnum):
     SCENE_NOT_FOUND = 0x02
 
 
-STATUS = codec(EnumField(SceneStatusCode))
+SCENE_STATUS = codec(EnumField(SceneStatusCode))
 
 
 @register
@@ -43,7 +43,7 @@ class SceneStatus(Message):
     """Scene Status."""
 
     OPCODE: ClassVar[int] = 0x5E
-    status: SceneStatusCode = field(metadata=STATUS)
+    status: SceneStatusCode = field(metadata=SCENE_STATUS)
     current_scene: int = field(metadata=U16)
     target_scene: int | None = field(default=None, metadata=codec(UInt(2), optional=True))
     remaining_time: TransitionTime | None = field(default=None, metadata=REMAINING_TIME)
@@ -55,7 +55,7 @@ class SceneRegisterStatus(Message):
     """Scene Register Status: the current scene and every stored scene number."""
 
     OPCODE: ClassVar[int] = 0x8245
-    status: SceneStatusCode = field(metadata=STATUS)
+    status: SceneStatusCode = field(metadata=SCENE_STATUS)
     current_scene: int = field(metadata=U16)
     scenes: tuple[int, ...] = field(default=(), metadata=codec(U16List(frozenset({0}))))
 

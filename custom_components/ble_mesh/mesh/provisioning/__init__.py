@@ -1,7 +1,7 @@
 """Bluetooth Mesh provisioning (MshPRT 1.1 §5.4): PDUs, authentication, both state machines.
 
 Sans-IO: :class:`Provisioner` (Home Assistant's side) and :class:`Device` (a simulated
-light's side) consume PDU bytes and events and return actions (:class:`SendPdu`,
+light's side) consume PDU bytes and events and return actions (:class:`SendProvisioningPdu`,
 :class:`CapabilitiesReceived`, :class:`RequestInput`, :class:`ShowValue`, :class:`Completed`,
 :class:`Failed`); the caller owns the bearer (PB-GATT / PB-ADV) and the timer
 (``next_deadline()`` / ``timeout(now)``).
@@ -63,7 +63,6 @@ from .pdus import (
 from .provisioner import (
     PROTOCOL_TIMEOUT,
     PROTOCOL_TIMEOUT_OOB,
-    Action,
     CapabilitiesReceived,
     Completed,
     Failed,
@@ -73,9 +72,10 @@ from .provisioner import (
     Provisioner,
     ProvisionerResult,
     ProvisionerState,
+    ProvisioningAction,
     ProvisioningFailure,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     SessionClosedError,
     ShowValue,
 )
@@ -86,7 +86,6 @@ StartParameters = ProvisioningStart
 __all__ = [
     "PROTOCOL_TIMEOUT",
     "PROTOCOL_TIMEOUT_OOB",
-    "Action",
     "Algorithm",
     "AuthMethod",
     "CapabilitiesReceived",
@@ -108,6 +107,7 @@ __all__ = [
     "Provisioner",
     "ProvisionerResult",
     "ProvisionerState",
+    "ProvisioningAction",
     "ProvisioningCapabilities",
     "ProvisioningComplete",
     "ProvisioningConfirmation",
@@ -130,7 +130,7 @@ __all__ = [
     "ProvisioningUsageError",
     "PublicKeyMethod",
     "RequestInput",
-    "SendPdu",
+    "SendProvisioningPdu",
     "SessionClosedError",
     "SessionKeys",
     "ShowValue",

@@ -70,15 +70,15 @@ from .pdus import (
 from .provisioner import (
     PROTOCOL_TIMEOUT,
     PROTOCOL_TIMEOUT_OOB,
-    Action,
     Completed,
     Failed,
     FailureReason,
     InputKind,
     InvalidStateError,
+    ProvisioningAction,
     ProvisioningFailure,
     RequestInput,
-    SendPdu,
+    SendProvisioningPdu,
     SessionBase,
     ShowValue,
     _Abort,
@@ -228,10 +228,10 @@ class Device(SessionBase):
 
     # --- events -----------------------------------------------------------------------
 
-    def receive(self, data: bytes, now: float) -> list[Action]:
+    def receive(self, data: bytes, now: float) -> list[ProvisioningAction]:
         """Process one Provisioning PDU received from the Provisioner."""
         self._check_open()
-        actions: list[Action] = []
+        actions: list[ProvisioningAction] = []
         try:
             pdu = decode_or_abort(data)
             self._restart_timer(now)
@@ -246,7 +246,7 @@ class Device(SessionBase):
             actions.extend(self._failed(abort.failure))
         return actions
 
-    def provide_oob(self, value: OobValue, now: float) -> list[Action]:
+    def provide_oob(self, value: OobValue, now: float) -> list[ProvisioningAction]:
         """The value a person entered on the device after :class:`RequestInput` (Input OOB).
 
         Raises :class:`~.auth.InvalidOobValueError` (state unchanged) for a malformed value.
@@ -258,14 +258,16 @@ class Device(SessionBase):
         assert start.auth_action is not None
         self._oob_value = normalize_oob_value(start.auth_action, start.auth_size, value)
         self.state = DeviceState.WAIT_CONFIRMATION
-        actions: list[Action] = []
+        actions: list[ProvisioningAction] = []
         self._restart_timer(now)
         self._send(actions, ProvisioningInputComplete(), now)
         return actions
 
     # --- handlers ---------------------------------------------------------------------
 
-    def _dispatch(self, actions: list[Action], pdu: ProvisioningPdu, now: float) -> None:
+    def _dispatch(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningPdu, now: float
+    ) -> None:
         if isinstance(pdu, ProvisioningInvite):
             self._invite = pdu
             self.state = DeviceState.WAIT_START
@@ -302,7 +304,9 @@ class Device(SessionBase):
         self.public_key = self._s.key_pair.public_key
         self.state = DeviceState.WAIT_PUBLIC_KEY
 
-    def _on_public_key(self, actions: list[Action], pdu: ProvisioningPublicKey, now: float) -> None:
+    def _on_public_key(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningPublicKey, now: float
+    ) -> None:
         start, invite = self._start, self._invite
         assert start is not None
         assert invite is not None
@@ -328,7 +332,7 @@ class Device(SessionBase):
             self.state = DeviceState.WAIT_CONFIRMATION
 
     def _on_confirmation(
-        self, actions: list[Action], pdu: ProvisioningConfirmation, now: float
+        self, actions: list[ProvisioningAction], pdu: ProvisioningConfirmation, now: float
     ) -> None:
         start = self._start
         assert start is not None
@@ -369,7 +373,9 @@ class Device(SessionBase):
         self.state = DeviceState.WAIT_RANDOM
         self._send(actions, ProvisioningConfirmation(self._s.confirmation), now)
 
-    def _on_random(self, actions: list[Action], pdu: ProvisioningRandom, now: float) -> None:
+    def _on_random(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningRandom, now: float
+    ) -> None:
         start = self._start
         assert start is not None
         if len(pdu.random) != start.algorithm.auth_size:
@@ -398,7 +404,9 @@ class Device(SessionBase):
         self.state = DeviceState.WAIT_DATA
         self._send(actions, ProvisioningRandom(self._s.random), now)
 
-    def _on_data(self, actions: list[Action], pdu: ProvisioningDataPdu, now: float) -> None:
+    def _on_data(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningDataPdu, now: float
+    ) -> None:
         start, keys = self._start, self._s.keys
         assert start is not None
         assert keys is not None
@@ -442,15 +450,15 @@ class Device(SessionBase):
 
     # --- plumbing ---------------------------------------------------------------------
 
-    def _send(self, actions: list[Action], pdu: ProvisioningPdu, now: float) -> None:
-        actions.append(SendPdu(pdu.to_bytes()))
+    def _send(self, actions: list[ProvisioningAction], pdu: ProvisioningPdu, now: float) -> None:
+        actions.append(SendProvisioningPdu(pdu.to_bytes()))
         self._restart_timer(now)
 
     def _forget(self) -> None:
         self._s = _Secrets(None)
         self._oob_value = None
 
-    def _failed(self, failure: ProvisioningFailure) -> list[Action]:
+    def _failed(self, failure: ProvisioningFailure) -> list[ProvisioningAction]:
         self.state = DeviceState.FAILED
         self._failure = failure
         self._forget()
@@ -466,6 +474,6 @@ class Device(SessionBase):
             return [Failed(failure, close_link=True)]
         # §5.4.4: send Provisioning Failed, then wait for the Provisioner to close the link.
         return [
-            SendPdu(ProvisioningFailed(code).to_bytes()),
+            SendProvisioningPdu(ProvisioningFailed(code).to_bytes()),
             Failed(failure, close_link=False),
         ]

@@ -41,17 +41,16 @@ import secrets
 from typing import ClassVar, Self
 
 from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
+from custom_components.ble_mesh.mesh.provisioning.pdus import LINK_TIMEOUT
 
 __all__ = [
     "CONTINUATION_DATA_SIZE",
     "GPDU_MTU",
     "LINK_ESTABLISHMENT_TIMEOUT",
-    "LINK_TIMEOUT",
     "MAX_PROVISIONING_PDU_SIZE",
     "PB_ADV_AD_TYPE",
     "START_DATA_SIZE",
     "TRANSACTION_ACK_TIMEOUT",
-    "Action",
     "BearerOpcode",
     "CloseReason",
     "Deliver",
@@ -62,6 +61,7 @@ __all__ = [
     "LinkOpen",
     "LinkOpened",
     "LinkState",
+    "PbAdvAction",
     "PbAdvLink",
     "PbAdvPdu",
     "PbAdvRole",
@@ -89,7 +89,6 @@ _UUID_SIZE = 16
 # Timers (§5.3.2, §5.3.3, §5.2.1).
 LINK_ESTABLISHMENT_TIMEOUT = 60.0  # Link Open sent -> Link ACK received
 TRANSACTION_ACK_TIMEOUT = 30.0  # transaction started -> acknowledged, else close (Timeout)
-LINK_TIMEOUT = 60.0  # link open -> first Provisioning PDU received, else close (Timeout)
 DEFAULT_RETRANSMIT_INTERVAL = 0.5  # not set by the spec; Zephyr's pb_adv.c uses 500 ms
 LINK_CLOSE_REPEATS = 3  # §5.3.1.4.3: Link Close is sent at least three times
 
@@ -470,7 +469,7 @@ class LinkClosed:
     by_peer: bool
 
 
-type Action = Transmit | Deliver | LinkOpened | LinkClosed
+type PbAdvAction = Transmit | Deliver | LinkOpened | LinkClosed
 
 
 # --- Link state machine (§5.3.2, §5.3.3) -------------------------------------------------
@@ -589,7 +588,7 @@ class PbAdvLink:
 
     # -- commands --
 
-    def open(self, now: float) -> list[Action]:
+    def open(self, now: float) -> list[PbAdvAction]:
         """Provisioner: send Link Open and start the 60 s link establishment timer."""
         if self.role is not PbAdvRole.PROVISIONER:
             raise UsageError("only the provisioner opens a PB-ADV link")
@@ -600,7 +599,7 @@ class PbAdvLink:
         self._open_retransmit_at = now + self._retransmit_interval
         return [Transmit((self._link_open_payload(),))]
 
-    def send(self, pdu: bytes, now: float) -> list[Action]:
+    def send(self, pdu: bytes, now: float) -> list[PbAdvAction]:
         """Send one Provisioning PDU as a transaction (queued behind an unacknowledged one)."""
         if self._state is not LinkState.OPEN:
             raise UsageError(f"cannot send on a link that is {self._state.value}")
@@ -611,7 +610,7 @@ class PbAdvLink:
             return []
         return self._start_next(now)
 
-    def close(self, reason: int, now: float) -> list[Action]:
+    def close(self, reason: int, now: float) -> list[PbAdvAction]:
         """Close the link: Link Close sent three times (§5.3.1.4.3), every timer stopped."""
         if self._state in (LinkState.IDLE, LinkState.CLOSED):
             self._shutdown()
@@ -620,7 +619,7 @@ class PbAdvLink:
 
     # -- events --
 
-    def receive(self, payload: bytes, now: float) -> list[Action]:
+    def receive(self, payload: bytes, now: float) -> list[PbAdvAction]:
         """Feed one received PB-ADV advertising payload; returns what to do."""
         if self._state is LinkState.CLOSED:
             return []
@@ -657,7 +656,7 @@ class PbAdvLink:
         present = [d for d in deadlines if d is not None]
         return min(present) if present else None
 
-    def timeout(self, now: float) -> list[Action]:
+    def timeout(self, now: float) -> list[PbAdvAction]:
         """Run every timer that has expired at ``now``."""
         if self._state is LinkState.OPENING:
             if self._open_deadline is not None and now >= self._open_deadline:
@@ -701,8 +700,8 @@ class PbAdvLink:
         self._queue = []
         self._incoming = None
 
-    def _close(self, reason: int, *, by_peer: bool) -> list[Action]:
-        actions: list[Action] = []
+    def _close(self, reason: int, *, by_peer: bool) -> list[PbAdvAction]:
+        actions: list[PbAdvAction] = []
         if not by_peer and self._link_id is not None:
             close = self._payload(0, LinkClose(reason))
             actions.append(Transmit((close,) * LINK_CLOSE_REPEATS))
@@ -710,7 +709,7 @@ class PbAdvLink:
         actions.append(LinkClosed(reason, by_peer=by_peer))
         return actions
 
-    def _on_link_open(self, link_id: int, pdu: LinkOpen, now: float) -> list[Action]:
+    def _on_link_open(self, link_id: int, pdu: LinkOpen, now: float) -> list[PbAdvAction]:
         if self.role is not PbAdvRole.DEVICE or pdu.device_uuid != self.device_uuid:
             return []
         ack = PbAdvPdu(link_id, 0, LinkAck()).to_bytes()
@@ -723,7 +722,7 @@ class PbAdvLink:
             return [Transmit((ack,))]  # our Link ACK was lost: acknowledge again
         return []  # already linked with another provisioner
 
-    def _on_link_ack(self, now: float) -> list[Action]:
+    def _on_link_ack(self, now: float) -> list[PbAdvAction]:
         if self.role is not PbAdvRole.PROVISIONER or self._state is not LinkState.OPENING:
             return []
         self._state = LinkState.OPEN
@@ -733,7 +732,7 @@ class PbAdvLink:
         assert self._link_id is not None
         return [LinkOpened(self._link_id)]
 
-    def _start_next(self, now: float) -> list[Action]:
+    def _start_next(self, now: float) -> list[PbAdvAction]:
         if not self._queue:
             return []
         pdu = self._queue.pop(0)
@@ -752,7 +751,7 @@ class PbAdvLink:
         )
         return [Transmit(payloads)]
 
-    def _on_ack(self, number: int, now: float) -> list[Action]:
+    def _on_ack(self, number: int, now: float) -> list[PbAdvAction]:
         if self._outgoing is None or self._outgoing.number != number:
             return []  # a duplicate ack of an earlier transaction
         self._outgoing = None
@@ -760,7 +759,7 @@ class PbAdvLink:
 
     def _on_segment(
         self, number: int, pdu: TransactionStart | TransactionContinuation
-    ) -> list[Action]:
+    ) -> list[PbAdvAction]:
         if _in_range(self.role, number):
             return []  # our own range: not from the peer
         ack = (self._payload(number, TransactionAck()),)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from enum import Enum
 
 from custom_components.ble_mesh.mesh.errors import UsageError
+from custom_components.ble_mesh.mesh.provisioning.pdus import LINK_TIMEOUT
 from custom_components.ble_mesh.mesh.proxy import (
     MESH_PROVISIONING_DATA_IN_UUID,
     MESH_PROVISIONING_DATA_OUT_UUID,
@@ -36,7 +37,6 @@ from custom_components.ble_mesh.mesh.proxy import (
 )
 
 __all__ = [
-    "LINK_TIMEOUT",
     "MESH_PROVISIONING_DATA_IN_UUID",
     "MESH_PROVISIONING_DATA_OUT_UUID",
     "MESH_PROVISIONING_SERVICE_UUID",
@@ -44,9 +44,6 @@ __all__ = [
     "PbGattExpiry",
     "PbGattMessageTypeError",
 ]
-
-# MshPRT 1.1 §5.2.2: link timer, 60 s from link open to the first Provisioning PDU.
-LINK_TIMEOUT = 60.0
 
 
 class PbGattMessageTypeError(ProxySarError):

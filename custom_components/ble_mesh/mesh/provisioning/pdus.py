@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import ClassVar, Self
 
+from custom_components.ble_mesh.mesh.crypto import PUBLIC_KEY_SIZE
 from custom_components.ble_mesh.mesh.errors import DecodeError
 
 __all__ = [
     "ALPHANUMERIC_CHARSET",
+    "LINK_TIMEOUT",
     "Algorithm",
     "AuthMethod",
     "InputAction",
@@ -59,8 +61,10 @@ __all__ = [
 # MshPRT 1.1 §5.4.2.4: alphanumeric OOB values use the digits and the upper-case letters.
 ALPHANUMERIC_CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_OOB_SIZE = 8  # Output/Input OOB Size and Authentication Size: 0x01..0x08 (§5.4.1.2, §5.4.1.3)
-PUBLIC_KEY_SIZE = 64
 ENCRYPTED_DATA_SIZE = 25
+# Both bearers close a link that carries no Provisioning PDU for 60 s after it opened
+# (MshPRT 1.1 §5.2.1.1 for PB-ADV, §5.2.2 for PB-GATT).
+LINK_TIMEOUT = 60.0
 DATA_MIC_SIZE = 8
 
 

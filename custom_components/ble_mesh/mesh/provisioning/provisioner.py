@@ -4,7 +4,7 @@ Theory of operation (sans-IO, in the style of h11): a :class:`Provisioner` is on
 session. The caller feeds it events -- :meth:`~Provisioner.start`, received PDU bytes
 (:meth:`~Provisioner.receive`), the method choice (:meth:`~Provisioner.choose`), a value the
 user typed (:meth:`~Provisioner.provide_oob`), the clock (:meth:`~Provisioner.timeout`) -- and
-gets back a list of actions to perform: :class:`SendPdu`, :class:`CapabilitiesReceived`,
+gets back a list of actions to perform: :class:`SendProvisioningPdu`, :class:`CapabilitiesReceived`,
 :class:`RequestInput`, :class:`ShowValue`, :class:`Completed`, :class:`Failed`. After every
 call the caller re-arms its timer from :meth:`~Provisioner.next_deadline`.
 
@@ -82,7 +82,6 @@ from .pdus import (
 __all__ = [
     "PROTOCOL_TIMEOUT",
     "PROTOCOL_TIMEOUT_OOB",
-    "Action",
     "CapabilitiesReceived",
     "Completed",
     "Failed",
@@ -92,9 +91,10 @@ __all__ = [
     "Provisioner",
     "ProvisionerResult",
     "ProvisionerState",
+    "ProvisioningAction",
     "ProvisioningFailure",
     "RequestInput",
-    "SendPdu",
+    "SendProvisioningPdu",
     "SessionClosedError",
     "ShowValue",
 ]
@@ -162,7 +162,7 @@ class ProvisioningFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class SendPdu:
+class SendProvisioningPdu:
     """Send these Provisioning PDU bytes (type octet included) over the bearer."""
 
     data: bytes
@@ -277,7 +277,14 @@ class Failed:
         return self.reason
 
 
-type Action = SendPdu | CapabilitiesReceived | RequestInput | ShowValue | Completed[object] | Failed
+type ProvisioningAction = (
+    SendProvisioningPdu
+    | CapabilitiesReceived
+    | RequestInput
+    | ShowValue
+    | Completed[object]
+    | Failed
+)
 
 
 class ProvisionerState(Enum):
@@ -404,11 +411,11 @@ class SessionBase:
         self._finished = True
         self._deadline = None
 
-    def _failed(self, failure: ProvisioningFailure) -> list[Action]:
+    def _failed(self, failure: ProvisioningFailure) -> list[ProvisioningAction]:
         """Subclasses turn a failure into their actions (and maybe a Failed PDU)."""
         raise NotImplementedError
 
-    def timeout(self, now: float) -> list[Action]:
+    def timeout(self, now: float) -> list[ProvisioningAction]:
         """The timer fired: fail with Timeout if the deadline passed (else nothing)."""
         self._check_open()
         if self._deadline is None or now < self._deadline:
@@ -419,21 +426,21 @@ class SessionBase:
             )
         )
 
-    def cancel(self, now: float) -> list[Action]:
+    def cancel(self, now: float) -> list[ProvisioningAction]:
         """Abandon the session (user cancel); the link is closed."""
         self._check_open()
         return self._failed(
             ProvisioningFailure(FailureReason.CANCELLED, None, "provisioning was cancelled")
         )
 
-    def link_closed(self, now: float) -> list[Action]:
+    def link_closed(self, now: float) -> list[ProvisioningAction]:
         """The bearer closed under us: provisioning has failed (§5.4.4)."""
         self._check_open()
         failure = ProvisioningFailure(
             FailureReason.LINK_CLOSED, None, "the provisioning bearer closed"
         )
         actions = self._failed(failure)
-        return [a for a in actions if not isinstance(a, SendPdu)]
+        return [a for a in actions if not isinstance(a, SendProvisioningPdu)]
 
 
 @dataclass(slots=True)
@@ -525,7 +532,7 @@ class Provisioner(SessionBase):
 
     # --- events -----------------------------------------------------------------------
 
-    def start(self, now: float) -> list[Action]:
+    def start(self, now: float) -> list[ProvisioningAction]:
         """Send Provisioning Invite (the bearer link is open)."""
         self._check_open()
         if self.state is not ProvisionerState.IDLE:
@@ -533,12 +540,12 @@ class Provisioner(SessionBase):
         self.state = ProvisionerState.WAIT_CAPABILITIES
         return self._send([], self._invite, now)
 
-    def receive(self, data: bytes, now: float) -> list[Action]:
+    def receive(self, data: bytes, now: float) -> list[ProvisioningAction]:
         """Process one Provisioning PDU received from the device."""
         self._check_open()
         if self.state is ProvisionerState.IDLE:
             raise InvalidStateError("receive() before start()")
-        actions: list[Action] = []
+        actions: list[ProvisioningAction] = []
         try:
             pdu = decode_or_abort(data)
             self._restart_timer(now)
@@ -567,7 +574,7 @@ class Provisioner(SessionBase):
         static_oob: bytes | None = None,
         device_public_key: bytes | None = None,
         unicast_address: int | None = None,
-    ) -> list[Action]:
+    ) -> list[ProvisioningAction]:
         """Provision with ``parameters`` (after :class:`CapabilitiesReceived`).
 
         ``unicast_address`` replaces the address given at construction: the caller can only
@@ -616,7 +623,7 @@ class Provisioner(SessionBase):
             self._data = replace(self._data, unicast_address=unicast_address)
         self._start = parameters
         self._use_oob_timer(parameters)
-        actions: list[Action] = []
+        actions: list[ProvisioningAction] = []
         try:
             self._send(actions, parameters, now)
             self._send(actions, ProvisioningPublicKey(self.public_key), now)
@@ -630,7 +637,7 @@ class Provisioner(SessionBase):
             actions.extend(self._failed(abort.failure))
         return actions
 
-    def provide_oob(self, value: OobValue | bytes, now: float) -> list[Action]:
+    def provide_oob(self, value: OobValue | bytes, now: float) -> list[ProvisioningAction]:
         """The value a person entered after :class:`RequestInput`.
 
         Static OOB: ``bytes`` (16 octets for CMAC, 32 for HMAC; shorter is zero padded).
@@ -651,14 +658,16 @@ class Provisioner(SessionBase):
             if isinstance(value, bytes):
                 raise InvalidOobValueError("an Output OOB value must be a number or a string")
             self._oob_value = normalize_oob_value(start.auth_action, start.auth_size, value)
-        actions: list[Action] = []
+        actions: list[ProvisioningAction] = []
         self._restart_timer(now)
         self._send_confirmation(actions, now)
         return actions
 
     # --- handlers ---------------------------------------------------------------------
 
-    def _dispatch(self, actions: list[Action], pdu: ProvisioningPdu, now: float) -> None:
+    def _dispatch(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningPdu, now: float
+    ) -> None:
         if isinstance(pdu, ProvisioningCapabilities):
             self._on_capabilities(actions, pdu, now)
         elif isinstance(pdu, ProvisioningPublicKey):
@@ -674,7 +683,7 @@ class Provisioner(SessionBase):
             self._on_complete(actions)
 
     def _on_capabilities(
-        self, actions: list[Action], caps: ProvisioningCapabilities, now: float
+        self, actions: list[ProvisioningAction], caps: ProvisioningCapabilities, now: float
     ) -> None:
         last = self._data.unicast_address + caps.number_of_elements - 1
         if last > 0x7FFF:
@@ -718,7 +727,7 @@ class Provisioner(SessionBase):
         )
         self._s.conf_salt = confirmation_salt(self._start.algorithm, inputs)
 
-    def _authenticate(self, actions: list[Action], now: float) -> None:
+    def _authenticate(self, actions: list[ProvisioningAction], now: float) -> None:
         start = self._start
         assert start is not None
         if start.auth_method is AuthMethod.NO_OOB or (
@@ -739,7 +748,7 @@ class Provisioner(SessionBase):
             self.state = ProvisionerState.WAIT_INPUT_COMPLETE
             actions.append(ShowValue(value, start.auth_action))
 
-    def _send_confirmation(self, actions: list[Action], now: float) -> None:
+    def _send_confirmation(self, actions: list[ProvisioningAction], now: float) -> None:
         start = self._start
         assert start is not None
         value: OobValue | bytes | None = (
@@ -775,7 +784,7 @@ class Provisioner(SessionBase):
             )
 
     def _on_confirmation(
-        self, actions: list[Action], pdu: ProvisioningConfirmation, now: float
+        self, actions: list[ProvisioningAction], pdu: ProvisioningConfirmation, now: float
     ) -> None:
         self._check_size("Confirmation", pdu.confirmation)
         # §5.4.2.4.2: a device Confirmation equal to ours fails (reflection).
@@ -789,7 +798,9 @@ class Provisioner(SessionBase):
         self.state = ProvisionerState.WAIT_RANDOM
         self._send(actions, ProvisioningRandom(self._s.random), now)
 
-    def _on_random(self, actions: list[Action], pdu: ProvisioningRandom, now: float) -> None:
+    def _on_random(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningRandom, now: float
+    ) -> None:
         start = self._start
         assert start is not None
         self._check_size("Random", pdu.random)
@@ -815,7 +826,7 @@ class Provisioner(SessionBase):
         self.state = ProvisionerState.WAIT_COMPLETE
         self._send(actions, data_pdu, now)
 
-    def _on_complete(self, actions: list[Action]) -> None:
+    def _on_complete(self, actions: list[ProvisioningAction]) -> None:
         start, caps, keys = self._start, self._capabilities, self._s.keys
         assert start is not None
         assert caps is not None
@@ -839,8 +850,10 @@ class Provisioner(SessionBase):
 
     # --- plumbing ---------------------------------------------------------------------
 
-    def _send(self, actions: list[Action], pdu: ProvisioningPdu, now: float) -> list[Action]:
-        actions.append(SendPdu(pdu.to_bytes()))
+    def _send(
+        self, actions: list[ProvisioningAction], pdu: ProvisioningPdu, now: float
+    ) -> list[ProvisioningAction]:
+        actions.append(SendProvisioningPdu(pdu.to_bytes()))
         self._restart_timer(now)
         return actions
 
@@ -849,7 +862,7 @@ class Provisioner(SessionBase):
         self._oob_value = None
         self._static_oob = None
 
-    def _failed(self, failure: ProvisioningFailure) -> list[Action]:
+    def _failed(self, failure: ProvisioningFailure) -> list[ProvisioningAction]:
         # §5.4.4: the Provisioner closes the link and never sends Provisioning Failed.
         self.state = ProvisionerState.FAILED
         self._failure = failure
