@@ -40,8 +40,8 @@ from .mesh.database import (
     NodeKey,
     Scene,
 )
-from .mesh.network import KeyRefreshPhase, NetworkKeyring
-from .mesh.node import MeshNode
+from .mesh.network import IvIndexState, KeyRefreshPhase, NetworkKeyring
+from .mesh.node import MeshNode, NodeState
 from .storage import MeshStore, now_iso
 
 _LOGGER = logging.getLogger(__name__)
@@ -321,9 +321,19 @@ class NetworkStore:
             await self._async_commit()
 
 
-async def async_create_network(hass: HomeAssistant, network: MeshNetwork) -> None:
-    """Write a new network's database before its config entry exists (the first writer)."""
-    await MeshStore(hass, network.mesh_uuid.hex).async_save(network)
+async def async_create_network(
+    hass: HomeAssistant, network: MeshNetwork, *, iv: IvIndexState | None = None
+) -> None:
+    """Write a new network's database before its config entry exists (the first writer).
+
+    ``iv``: the IV Index to start Home Assistant's node with (an imported network; a Mesh CDB
+    file carries none, so it may be unknown until the first authenticated beacon). None: a new
+    network, which starts at IV Index 0.
+    """
+    store = MeshStore(hass, network.mesh_uuid.hex)
+    await store.async_save(network)
+    if iv is not None:
+        await store.async_save_state(NodeState(iv, {"iv_index": iv.tx_iv_index, "seq": 0}, {}))
 
 
 # --- Key Refresh state, read from the database -------------------------------------------------

@@ -116,6 +116,9 @@ class MeshRuntime:
             release=self._release,
         )
         self._link_waiters: set[asyncio.Future[None]] = set()
+        self._iv_known = asyncio.Event()  # set once the IV Index is known (see async_send)
+        if self._mesh is not None and self._mesh.iv_index_known:
+            self._iv_known.set()
         self._started = False
         self.state_reader = StateReader(hass, self, network.mesh_name)
         """Entities' state reads after a (re)connection, one element at a time."""
@@ -301,6 +304,13 @@ class MeshRuntime:
                 raise MeshNotConnectedError(self.network.mesh_name)
             # Released on purpose: connect again, within what the send itself may take.
             await self._async_reconnect(timeout * (retries + 1))
+        if not self._node.iv_index_known:
+            # An imported network: the proxy node's first beacon tells the IV Index (§3.11.5.2).
+            try:
+                async with asyncio.timeout(timeout * (retries + 1)):
+                    await self._iv_known.wait()
+            except TimeoutError:
+                raise MeshTimeoutError(dst) from None
         app_key_index = None if device_key else APP_KEY_INDEX
         if device_key and not self._node.has_device_key(dst):
             raise MeshSendError(dst, "no device key for this address")
@@ -474,6 +484,8 @@ class MeshRuntime:
             elif isinstance(event, ReplayListChanged):
                 self.store.files.async_schedule_state_save(node.snapshot, RPL_SAVE_DELAY)
             elif isinstance(event, IvIndexChanged):
+                if node.iv_index_known:
+                    self._iv_known.set()
                 _LOGGER.info(
                     "Mesh network %s: IV Index %d%s%s",
                     self.network.mesh_name,

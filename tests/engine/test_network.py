@@ -299,6 +299,43 @@ def test_iv_recovery_once_per_192_hours() -> None:
         IvIndexState.from_dict({"iv_index": -1, "update_in_progress": False})
 
 
+def test_an_unknown_iv_index_is_taken_from_the_first_primary_beacon() -> None:
+    """An imported network has no IV Index: the first authenticated primary-subnet beacon sets
+    it, more than 42 ahead included; then the +42 window and the 192 h rule apply again."""
+    iv = IvIndexState(known=False)
+    assert iv.on_beacon(100, False, 5.0, primary_subnet=False) is None  # not the primary subnet
+    assert not iv.known
+    change = iv.on_beacon(100, True, 5.0)
+    assert change is not None
+    assert (change.old_iv_index, change.iv_index, change.update_in_progress) == (0, 100, True)
+    assert change.reset_seq
+    assert (iv.iv_index, iv.update_in_progress, iv.known) == (100, True, True)
+    assert iv.tx_iv_index == 99
+    assert iv.last_recovery_at is None  # learning is not a recovery: no 192 h wait follows
+    assert iv.on_beacon(100, False, 6.0) is not None  # the update ends as usual
+    assert iv.on_beacon(100 + 43, False, 7.0) is None  # known now: too far ahead
+    assert iv.on_beacon(130, False, 8.0) is not None  # a recovery within +42 works at once
+    restored = IvIndexState.from_dict(json.loads(json.dumps(IvIndexState(known=False).to_dict())))
+    assert not restored.known
+    assert IvIndexState.from_dict({"iv_index": 3, "update_in_progress": False}).known
+
+
+def test_iv_rules_hold_across_a_restart() -> None:
+    """The recovery and update times are stored: a restart does not reopen the 192 h or the
+    96 h windows (16 -> 58, restart, 100 stays ignored; an update cannot end early)."""
+    iv = IvIndexState(iv_index=16, changed_at=0.0)
+    assert iv.on_beacon(58, False, 10.0) is not None
+    restored = IvIndexState.from_dict(json.loads(json.dumps(iv.to_dict())))
+    assert restored.on_beacon(100, False, 20.0) is None
+    assert restored.iv_index == 58
+    restored.on_beacon(59, True, 30.0)  # an IV Update starts (no 96 h limit after recovery)
+    assert restored.update_in_progress
+    again = IvIndexState.from_dict(json.loads(json.dumps(restored.to_dict())))
+    assert again.on_beacon(59, False, 31.0) is None  # normal again 1 s later: too early
+    assert again.update_in_progress
+    assert again.on_beacon(59, False, 30.0 + 96 * HOUR) is not None
+
+
 def test_iv_secondary_subnet_cannot_raise_the_iv_index() -> None:
     iv = IvIndexState(iv_index=7)
     assert iv.on_beacon(8, True, 0.0, primary_subnet=False) is None

@@ -25,7 +25,7 @@ from custom_components.ble_mesh.mesh.models.generic import (
     GenericOnOffSet,
     GenericOnOffStatus,
 )
-from custom_components.ble_mesh.mesh.network import HOUR, NetworkKeyring
+from custom_components.ble_mesh.mesh.network import HOUR, IvIndexState, NetworkKeyring
 from custom_components.ble_mesh.mesh.node import (
     Bearer,
     IvIndexChanged,
@@ -321,6 +321,34 @@ def test_proxy_filter(net: Net) -> None:
     net.devices[1].send(GROUP, GenericOnOffStatus(True), now=net.now)
     net.pump()
     assert net.take(0x0001, MessageReceived) == []
+
+
+def test_an_unknown_iv_index_waits_for_the_proxys_beacon() -> None:
+    """Imported network, devices at IV Index 100: the controller sets no proxy filter the proxy
+    could not open; the proxy's beacon on connection tells the IV Index, then the filter goes
+    out and a request gets its answer."""
+    iv = IvIndexState(known=False)
+    ha = controller(state=NodeState(iv, {"iv_index": 0, "seq": 0}, {}))
+    devices = [
+        device(address, state=NodeState(IvIndexState(100), {"iv_index": 100, "seq": 0}, {}))
+        for address in (0x0002, 0x0003)
+    ]
+    net = Net(ha, devices)
+    ha.connection_made(23, now=net.now)
+    assert not ha.iv_index_known
+    assert ha.data_to_send() == []  # no filter with a guessed IV Index
+    devices[0].connection_made(23, now=net.now)  # the proxy server sends its beacon
+    net.pump()
+    assert ha.iv_index_known
+    assert ha.iv_index == 100
+    assert net.take(0x0001, IvIndexChanged)
+    [status] = net.take(0x0001, ProxyFilterStatusReceived)
+    assert status.list_size == 1
+    handle = ha.send(0x0003, GenericOnOffGet(), now=net.now, expect=GenericOnOffStatus)
+    net.pump()
+    _answer_onoff(net, devices[1], True)
+    [response] = net.take(0x0001, ResponseReceived)
+    assert response.handle == handle
 
 
 def test_replay_of_a_captured_pdu_is_dropped(net: Net) -> None:

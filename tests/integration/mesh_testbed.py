@@ -106,6 +106,8 @@ class MeshTestbed:
         self.entry: MockConfigEntry | None = None
         self.start_iv_index = 0
         """The IV Index the network starts at (the state store written at the first setup)."""
+        self.start_iv_known = True
+        """False: Home Assistant starts without knowing the IV Index (an imported network)."""
 
     @property
     def mesh_uuid(self) -> str:
@@ -218,7 +220,7 @@ class MeshTestbed:
     def _write_storage(self) -> None:
         key = f"{DOMAIN}.{self.mesh_uuid}"
         self.hass_storage[key] = {"version": 1, "key": key, "data": self.network.to_json()}
-        iv = IvIndexState(iv_index=self.start_iv_index)
+        iv = IvIndexState(iv_index=self.start_iv_index, known=self.start_iv_known)
         state = NodeState(iv, {"iv_index": iv.tx_iv_index, "seq": 0}, {})
         self.hass_storage[f"{key}.state"] = {
             "version": STATE_VERSION,

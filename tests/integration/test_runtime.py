@@ -404,6 +404,37 @@ async def test_iv_index_follows_the_network_beacon(hass: HomeAssistant, bed: Mes
     assert bed.stored_node_state().iv.iv_index == 1
 
 
+async def test_an_unknown_iv_index_is_learnt_from_the_first_beacon(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """A network imported from a Mesh CDB file (no IV Index in it) whose nodes are at IV Index
+    100, more than the 42 a known IV Index may jump: Home Assistant takes the proxy node's
+    authenticated beacon, configures the node and keeps the IV Index as known."""
+    bed.start_iv_known = False
+    node = bed.provision("onoff_plug", iv_index=100)
+    bed.add(node)
+    await bed.async_setup()
+    await _configured(hass, bed, node)
+    assert bed.runtime.iv_index == 100
+    await hass.async_block_till_done()
+    stored = bed.stored_node_state().iv
+    assert (stored.iv_index, stored.known) == (100, True)
+
+
+async def test_a_known_iv_index_does_not_jump_more_than_42(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """The same node with Home Assistant's IV Index known (0): its beacon is ignored
+    (§3.11.5.2), and nothing is configured with a foreign IV Index."""
+    node = bed.provision("onoff_plug", iv_index=100)
+    bed.add(node)
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected")
+    await hass.async_block_till_done()
+    assert bed.runtime.iv_index == 0
+    assert not bed.stored_node(node).config_complete
+
+
 async def test_unload_closes_the_connection(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:

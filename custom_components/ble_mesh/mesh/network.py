@@ -606,6 +606,11 @@ class IvIndexState:
     ``changed_at`` is the ``now`` of the last state change (None: unknown, so the limits do not
     apply, e.g. right after provisioning, §5.4.2.5). ``test_mode`` is the IV Update test mode:
     it removes the 96-hour limits.
+
+    ``known`` is False while the IV Index is not known at all (a network imported from a Mesh
+    CDB file, which carries none): there is no "last known IV Index" to measure the +42 window
+    of §3.11.5.2 from, so the first authenticated Secure Network beacon of the primary subnet
+    sets it, whatever its distance. Once known, the spec's limits apply.
     """
 
     iv_index: int = 0
@@ -613,6 +618,18 @@ class IvIndexState:
     changed_at: float | None = None
     last_recovery_at: float | None = None
     test_mode: bool = False
+    known: bool = True
+
+    def copy(self) -> IvIndexState:
+        """An independent copy (a snapshot must not change with the live state)."""
+        return IvIndexState(
+            self.iv_index,
+            self.update_in_progress,
+            self.changed_at,
+            self.last_recovery_at,
+            self.test_mode,
+            self.known,
+        )
 
     @property
     def tx_iv_index(self) -> int:
@@ -685,6 +702,14 @@ class IvIndexState:
 
         Returns the change, or None when the beacon is ignored or changes nothing.
         """
+        if not self.known:
+            if not primary_subnet:
+                return None
+            # Learning the IV Index is not a recovery from a known one: no 192-hour clock starts.
+            self.known = True
+            old_iv, old_tx = self.iv_index, self.tx_iv_index
+            self.iv_index, self.update_in_progress, self.changed_at = iv_index, update_flag, None
+            return IvIndexChange(old_iv, iv_index, update_flag, True, self.tx_iv_index != old_tx)
         if iv_index < self.iv_index or iv_index > self.iv_index + IV_RECOVERY_LIMIT:
             return None  # older, or too far ahead: ignore
         if not primary_subnet and iv_index > self.iv_index:
@@ -714,6 +739,7 @@ class IvIndexState:
             "update_in_progress": self.update_in_progress,
             "changed_at": self.changed_at,
             "last_recovery_at": self.last_recovery_at,
+            "known": self.known,
         }
 
     @classmethod
@@ -730,6 +756,7 @@ class IvIndexState:
                 update_in_progress=bool(data["update_in_progress"]),
                 changed_at=None if changed is None else float(changed),
                 last_recovery_at=None if recovered is None else float(recovered),
+                known=bool(data.get("known", True)),
             )
         except (TypeError, KeyError, ValueError) as err:
             raise DecodeError("IvIndexState", None, f"malformed stored state ({err})") from None

@@ -440,12 +440,7 @@ class MeshNode:
         persist_sequence: bool = True,
     ) -> None:
         if state is not None:
-            iv = IvIndexState(
-                iv_index=state.iv.iv_index,
-                update_in_progress=state.iv.update_in_progress,
-                changed_at=state.iv.changed_at,
-                last_recovery_at=state.iv.last_recovery_at,
-            )
+            iv = state.iv.copy()
             seq = SequenceAllocator.restore(
                 state.sequence,
                 iv.tx_iv_index,
@@ -519,6 +514,12 @@ class MeshNode:
         return self._stack.iv.update_in_progress
 
     @property
+    def iv_index_known(self) -> bool:
+        """False until the first authenticated beacon when the IV Index is unknown (an imported
+        network): nothing sent before could be opened by the network, so wait for it."""
+        return self._stack.iv.known
+
+    @property
     def next_seq(self) -> int:
         """The SEQ our next transmission uses."""
         return self._stack.seq.next_seq
@@ -560,12 +561,7 @@ class MeshNode:
         """The state to store: restore it with ``MeshNode(..., state=...)``."""
         iv = self._stack.iv
         return NodeState(
-            IvIndexState(
-                iv_index=iv.iv_index,
-                update_in_progress=iv.update_in_progress,
-                changed_at=iv.changed_at,
-                last_recovery_at=iv.last_recovery_at,
-            ),
+            iv.copy(),
             self._stack.seq.persisted_state(),
             self._stack.rpl.to_dict(),
         )
@@ -643,10 +639,16 @@ class MeshNode:
             for entry in self._stack.net_keys:
                 self._beacon(entry.index, gatt=True, adv=False)
         else:
-            addresses = [self.address, *sorted(self._proxy_filter - {self.address})]
-            for start in range(0, len(addresses), MAX_ADDRESSES):
-                chunk = tuple(addresses[start : start + MAX_ADDRESSES])
-                self._send_proxy_config(AddAddresses(chunk))
+            self._send_proxy_filter()
+
+    def _send_proxy_filter(self) -> None:
+        """Proxy client: our address and the groups we listen to (§6.7). With the IV Index not
+        known yet, it waits for the beacon that tells it (the proxy could not open it)."""
+        if self._proxy is None or self.features.proxy_server or not self._stack.iv.known:
+            return
+        addresses = [self.address, *sorted(self._proxy_filter - {self.address})]
+        for start in range(0, len(addresses), MAX_ADDRESSES):
+            self._send_proxy_config(AddAddresses(tuple(addresses[start : start + MAX_ADDRESSES])))
 
     def connection_lost(self) -> None:
         """The GATT proxy connection went down: what was queued for it is dropped."""
@@ -657,7 +659,7 @@ class MeshNode:
         """Proxy client: also receive what is sent to these groups (§6.6.2.2)."""
         new = tuple(sorted(set(addresses) - self._proxy_filter))
         self._proxy_filter.update(new)
-        if self._proxy is not None and not self.features.proxy_server:
+        if self._proxy is not None and not self.features.proxy_server and self.iv_index_known:
             for start in range(0, len(new), MAX_ADDRESSES):
                 self._send_proxy_config(AddAddresses(new[start : start + MAX_ADDRESSES]))
 
@@ -665,7 +667,7 @@ class MeshNode:
         """Proxy client: stop receiving what is sent to these groups (§6.6.2.3)."""
         gone = tuple(sorted(set(addresses) & self._proxy_filter))
         self._proxy_filter.difference_update(gone)
-        if self._proxy is not None and not self.features.proxy_server:
+        if self._proxy is not None and not self.features.proxy_server and self.iv_index_known:
             for start in range(0, len(gone), MAX_ADDRESSES):
                 self._send_proxy_config(RemoveAddresses(gone[start : start + MAX_ADDRESSES]))
 
@@ -1176,6 +1178,7 @@ class MeshNode:
         if found is None:
             return
         (net_key_index, _new), info = found
+        learning = not self._stack.iv.known
         # §3.11.5: only the primary subnet (NetKey Index 0) moves the IV Index forward.
         change = self._stack.iv.on_beacon(
             info.iv_index, info.iv_update, now, primary_subnet=net_key_index == 0
@@ -1183,6 +1186,8 @@ class MeshNode:
         if change is not None:
             self._iv_initiated = False
             self._iv_changed(change, initiated=False)
+            if learning:
+                self._send_proxy_filter()
 
     # --- IV Update (§3.11.5) ------------------------------------------------------------------
 
