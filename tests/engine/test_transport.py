@@ -312,6 +312,30 @@ def test_partial_ack_resends_only_missing_segments() -> None:
     assert kinds(a.receive(sent_pdus(got)[0], deadline + 0.02), TransferCompleted)
 
 
+def test_retransmitted_segments_of_a_finished_message_get_one_ack_per_burst() -> None:
+    """Our acknowledgment is lost and the sender retransmits its 4 segments (new SEQs, same
+    SeqZero): one acknowledgment answers each burst, not one per segment (each costs a SEQ)."""
+    a, b = make_stack(A), make_stack(B)
+    got: list[StackAction] = []
+    for data in sent_pdus(a.send_access(B, bytes(range(40)), key=APP_KEY, now=0)):
+        got += b.receive(data, 0.0)
+    assert len(kinds(got, AccessMessage)) == 1
+    assert len(sent_pdus(got)) == 1  # the acknowledgment, lost on the way
+    seq = b.seq.next_seq
+    for burst in (1, 2):
+        deadline = a.next_deadline()
+        assert deadline is not None
+        resent = sent_pdus(a.handle_timeout(deadline))
+        assert len(resent) == 4
+        answers: list[StackAction] = []
+        for data in resent:
+            answers += b.receive(data, deadline + 0.001)
+        assert kinds(answers, AccessMessage) == []  # delivered once only
+        assert len(sent_pdus(answers)) == 1, burst
+    assert b.seq.next_seq == seq + 2
+    assert kinds(a.receive(sent_pdus(answers)[0], a.next_deadline() or 0.0), TransferCompleted)
+
+
 def test_incomplete_timer_drops_the_message() -> None:
     a, b = make_stack(A), make_stack(B)
     pdus = sent_pdus(a.send_access(B, bytes(20), key=APP_KEY, now=0))

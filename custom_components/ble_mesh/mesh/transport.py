@@ -745,11 +745,12 @@ class _Incoming:
         return mask
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Completed:
     iv_index: int
     seq_auth: int
     block_ack: int  # 0 when the transfer was abandoned
+    acked_at: float | None = None  # when its last Segment Acknowledgment went out
 
 
 class MeshStack:
@@ -1489,6 +1490,11 @@ class MeshStack:
             seq_auth,
         ):
             if unicast and completed.block_ack:  # acknowledge again, deliver nothing
+                # Once per burst of retransmitted segments, not once per segment (the SAR
+                # acknowledgment delay of §3.5.3.4): each acknowledgment costs a SEQ and airtime.
+                if completed.acked_at is not None and now - completed.acked_at < self.sar.ack_delay:
+                    return []
+                completed.acked_at = now
                 return self._send_ack(
                     src=pdu.dst,
                     dst=pdu.src,
@@ -1551,9 +1557,9 @@ class MeshStack:
             if unicast and current.ack_deadline is None:
                 current.ack_deadline = now + self.sar.ack_delay
             return []
-        return self._complete(current)
+        return self._complete(current, now)
 
-    def _complete(self, current: _Incoming) -> list[StackAction]:
+    def _complete(self, current: _Incoming, now: float) -> list[StackAction]:
         del self._incoming[current.src]
         whole = b"".join(current.segments[i] for i in range(current.seg_n + 1))
         actions: list[StackAction] = []
@@ -1583,7 +1589,8 @@ class MeshStack:
                 segmented=True,
             )
         self._remember_completed(
-            current.src, _Completed(current.iv_index, current.seq_auth, block_ack)
+            current.src,
+            _Completed(current.iv_index, current.seq_auth, block_ack, now if unicast else None),
         )
         if unicast:
             # The lower transport acknowledges a complete reassembly whatever the upper
