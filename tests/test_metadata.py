@@ -147,26 +147,40 @@ def test_every_flow_key_is_translated() -> None:
 def test_every_options_flow_key_is_translated() -> None:
     strings = _json(INTEGRATION / "strings.json")["options"]
     source = (INTEGRATION / "options_flow.py").read_text(encoding="utf-8")
-    steps = _flow_keys(source, "async_show_form", "step_id") | _flow_keys(
-        source, "async_show_progress", "step_id"
-    )
-    steps |= set(re.findall(r'step_id="([a-z_]+)", menu_options', source))
-    assert {"init", "create_group", "delete_group", "progress"} <= steps
-    assert steps <= set(strings["step"])
-    aborts = _flow_keys(source, "async_abort", "reason")
-    aborts |= set(re.findall(r'self\._result = \(\s*"([a-z_]+)"', source))
-    assert {"not_loaded", "no_lights", "group_created", "group_deleted"} <= aborts
-    assert aborts <= set(strings["abort"])
+    # Every step has a handler and a text, and the reverse: a result step is shown by its id
+    # (``self._result``), so the handlers are the list. Two handlers only start work.
+    handlers = set(re.findall(r"async def async_step_([a-z_]+)\(", source))
+    assert {"init", "create_group", "group_created", "remove_node", "node_removed"} <= handlers
+    assert handlers - {"finish", "key_refresh"} == set(strings["step"])
+    # The options dialog shows an abort without a title: every ending is a result step.
+    assert "async_abort" not in source
+    assert "abort" not in strings
+    for step_id, step in strings["step"].items():
+        if step_id.startswith(("group_", "node_removed")):
+            assert step["title"], step_id
+            assert step["submit"] == "Finish", step_id
+            assert "data" not in step, step_id
     errors = set(re.findall(r'errors\[[^]]+\]\s*=\s*"([a-z_]+)"', source))
     errors |= set(re.findall(r'state\.error = "([a-z_]+)"', source))
     assert "node_no_reply" in errors
     assert errors <= set(strings["error"])
-    actions = set(re.findall(r'_async_start\("([a-z_]+)"', source))
-    assert actions == {"create_group", "delete_group"}
+    actions = set(re.findall(r'_async_start\(\s*"([a-z_]+)"', source))
+    assert actions == {"create_group", "delete_group", "remove_node", "key_refresh"}
     assert actions <= set(strings["progress"])
     for step in strings["step"].values():
         for field in step.get("data", {}):
             assert field in step.get("data_description", {}), f"{field} lacks data_description"
+
+
+def test_fixable_issues_have_a_fix_flow_text() -> None:
+    from custom_components.ble_mesh.configuration import NODE_NOT_RESET
+
+    issue = _json(INTEGRATION / "strings.json")["issues"][NODE_NOT_RESET]
+    confirm = issue["fix_flow"]["step"]["confirm"]
+    assert issue["title"]
+    assert confirm["title"]
+    assert f"**{confirm['submit']}**" in confirm["description"]  # names its button
+    assert "description" not in issue  # hassfest: a fixable issue's text is its flow's
 
 
 def test_brand_icon_present() -> None:

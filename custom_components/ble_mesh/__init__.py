@@ -12,7 +12,7 @@ from pathlib import Path
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
@@ -126,11 +126,24 @@ async def async_remove_config_entry_device(
 
     Config Node Reset, removal from the database and the Key Refresh that evicts the node's
     keys from the other nodes (:meth:`ConfigurationManager.async_remove_node`). A node out of reach
-    is removed all the same (logged): after the refresh its keys open nothing. A device that
-    stands for no node (left over) simply goes. Home Assistant's own node is no device.
+    is removed all the same, with a repair issue asking to reset it by hand: after the refresh
+    its keys open nothing. A node that misses the refresh holds it, with its repair issue. A
+    device that stands for no node (left over) simply goes. Home Assistant's own node is no
+    device.
+
+    The device page asks with Home Assistant's own words ("Are you sure?") and, once the device
+    is gone, shows that it is not found; what will happen is told by *Configure, Remove a
+    device*, which also shows the key refresh as it runs. A refusal is raised, not returned:
+    the page shows the raised message, while ``False`` becomes an untranslated "rejected by
+    integration".
     """
     if entry.state is not ConfigEntryState.LOADED:
-        return False  # the keys and the network are not loaded: nothing can be done safely
+        # The keys and the network are not loaded: nothing can be done safely.
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="device_removal_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
     node = node_for_device(hass, entry, device)
     if node is not None:
         await entry.runtime_data.nodes.async_remove_node(node)

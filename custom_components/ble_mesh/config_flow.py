@@ -87,6 +87,11 @@ CONF_OOB_TEXT = "oob_text"
 CONF_QR_IMAGE = "qr_image"
 CONF_VALUE = "value"
 NEW_NETWORK = "new"
+# Failures that put the person's choice in doubt: a retry asks for it again. Any other failure
+# (the link, a timeout, a misbehaving device) keeps the method and the OOB data already given.
+# A device that refuses (Provisioning Failed) may refuse the method: it is chosen again.
+METHOD_FAILURES = frozenset({"remote_failed"})
+OOB_DATA_FAILURES = frozenset({"confirmation_failed", "invalid_oob_data", "invalid_public_key"})
 
 # The methods a person can pick, in the engine's terms.
 METHODS: dict[str, AuthMethod] = {
@@ -144,6 +149,19 @@ class _Device:
 
 
 @dataclass(slots=True)
+class _Choice:
+    """What the person chose, kept across attempts: a retry asks only for what failed."""
+
+    method: str
+    """The key of the method in :data:`METHODS`."""
+    confirmed: bool = False
+    """No OOB: the warning was confirmed."""
+    oob_given: bool = False
+    """The OOB data step was answered (``oob`` may still be None: no public key given)."""
+    oob: ProvisioningOobData | None = None
+
+
+@dataclass(slots=True)
 class _Attempt:
     """One provisioning attempt (a retry starts a new one: fresh keys, fresh AuthValue)."""
 
@@ -174,6 +192,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         self._network: MeshNetwork | None = None
         self._attempt: _Attempt | None = None
         self._error: str | None = None
+        self._choice: _Choice | None = None
 
     @staticmethod
     @callback
@@ -340,12 +359,21 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         offered = self._offered_methods(caps)
         if not offered:
             return await self._async_fail("no_acceptable_method")
+        choice = self._choice
+        if user_input is None and choice is not None and choice.method in offered:
+            user_input = {CONF_METHOD: choice.method}  # a retry: chosen already
         if user_input is not None:
-            method = METHODS[user_input[CONF_METHOD]]
+            if choice is None or choice.method != user_input[CONF_METHOD]:
+                self._choice = choice = _Choice(user_input[CONF_METHOD])
+            method = METHODS[choice.method]
             if method is AuthMethod.NO_OOB:
+                if choice.confirmed:
+                    return await self._async_choose(method)
                 return await self.async_step_no_oob_warning()
             if method is AuthMethod.STATIC_OOB or caps.public_key_oob:
-                attempt.extra["method"] = user_input[CONF_METHOD]
+                if choice.oob_given:
+                    attempt.oob = choice.oob
+                    return await self._async_choose(method)
                 return await self.async_step_oob_data()
             return await self._async_choose(method)
         # The strongest method the device offers, assuming the person can supply what it
@@ -373,6 +401,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """No OOB authenticates nothing: say so and ask for an explicit confirmation."""
         if user_input is not None:
+            assert self._choice is not None
+            self._choice.confirmed = True
             return await self._async_choose(AuthMethod.NO_OOB)
         return self.async_show_form(
             step_id="no_oob_warning", description_placeholders=self._device_placeholders()
@@ -386,7 +416,9 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert attempt is not None
         caps = attempt.capabilities
         assert caps is not None
-        method = METHODS[attempt.extra.get("method", "static_oob")]
+        choice = self._choice
+        assert choice is not None
+        method = METHODS[choice.method]
         errors: dict[str, str] = {}
         if user_input is not None:
             text = str(user_input.get(CONF_OOB_TEXT, "")).strip()
@@ -405,7 +437,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 elif method is AuthMethod.STATIC_OOB and (oob is None or oob.static_oob is None):
                     errors["base"] = "static_oob_required"
                 else:
-                    attempt.oob = oob
+                    attempt.oob = choice.oob = oob
+                    choice.oob_given = True
                     return await self._async_choose(method)
         schema: dict[Any, Any] = {vol.Optional(CONF_OOB_TEXT): TextSelector()}
         if qr_image.available():
@@ -568,13 +601,21 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Say what went wrong; submitting tries again with a new session."""
+        """Say what went wrong; *Try again* starts a new session with the same choice.
+
+        The method and the OOB data are kept unless the failure puts them in doubt (a value
+        that does not match, a method the device refused): then the retry asks for them again.
+        """
         attempt = self._attempt
         if attempt is not None and isinstance(attempt.event, Failed):
             self._error = failure_reason_key(attempt.event.failure, attempt.session.link_error)
             _LOGGER.info("Provisioning %s failed: %s", self._device_name(), attempt.event.failure)
             attempt.event = None
             await self._async_end_attempt()
+        if self._error in METHOD_FAILURES:
+            self._choice = None
+        elif self._error in OOB_DATA_FAILURES and self._choice is not None:
+            self._choice.oob_given, self._choice.oob = False, None
         if user_input is not None:
             self._error = None
             return await self._async_new_attempt()

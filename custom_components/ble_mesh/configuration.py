@@ -8,6 +8,10 @@ Two kinds of work, in one pass at a time, whenever a proxy node is reachable:
 * the Key Refresh in progress, or owed (:mod:`.key_refresh`); nodes that do not take a step
   get the ``key_refresh_stuck`` repair issue and the refresh waits in its phase.
 
+Removing a node (the device page, the reset action, the options flow) resets it first; a node
+that cannot be reset is removed anyway and gets the ``node_not_reset`` repair issue, which the
+person closes once they have reset it by hand.
+
 A failed pass is retried after :data:`CONFIG_RETRY_DELAY` seconds; new work (a node added, a
 node removed, an action) runs at once. The manager talks to the mesh through a
 :class:`~.client.MeshClient` (the runtime) and never imports the runtime.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
+from dataclasses import dataclass
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +44,23 @@ _LOGGER = logging.getLogger(__name__)
 
 CONFIG_ATTEMPTS_BEFORE_ISSUE = 3
 CONFIG_RETRY_DELAY = 30.0
+NODE_NOT_RESET = "node_not_reset"
+"""The repair issue (and its translation key) of a removed node that could not be reset."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRemoval:
+    """What removing a node did."""
+
+    reset: bool
+    """The node confirmed Config Node Reset (else it was removed without being reset)."""
+    key_refresh: bool
+    """A Key Refresh started or is owed, to evict the keys the node knew."""
+
+
+def node_not_reset_issue(entry_id: str, node: Node) -> str:
+    """The id of the ``node_not_reset`` repair issue of ``node``."""
+    return f"{NODE_NOT_RESET}_{entry_id}_{node.uuid.hex}"
 
 
 class ConfigurationManager:
@@ -67,6 +89,8 @@ class ConfigurationManager:
         self._refresh_stuck: list[Node] = []
         self._again = False
         self._running = False
+        self._idle = asyncio.Event()  # no pass runs and none is due (see async_wait_idle)
+        self._idle.set()
 
     @property
     def busy(self) -> bool:
@@ -85,6 +109,11 @@ class ConfigurationManager:
             and n.uuid not in provisioners
             and n.uuid.hex not in self._refused
         ]
+
+    @property
+    def refresh_waiting_for(self) -> list[Node]:
+        """The nodes that did not take the last step of the Key Refresh (its repair issue)."""
+        return list(self._refresh_stuck)
 
     def diagnostics(self) -> dict[str, Any]:
         """What the manager knows, for diagnostics (no key material)."""
@@ -117,21 +146,22 @@ class ConfigurationManager:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._idle.set()
 
-    # --- what changed ----------------------------------------------------------------------------
-
-    @callback
     # --- what services and the device page ask for -------------------------------------------
 
-    async def async_remove_node(self, node: Node) -> None:
+    async def async_remove_node(self, node: Node) -> NodeRemoval:
         """Reset ``node``, remove it from the network and refresh the keys of the others.
 
         The node is removed even when it cannot be reset (out of reach, no proxy): the Key
-        Refresh that follows makes the keys it still holds useless (MshPRT 1.1 §3.11.4).
+        Refresh that follows makes the keys it still holds useless (MshPRT 1.1 §3.11.4). It
+        then gets the ``node_not_reset`` repair issue: it still believes it belongs to the
+        network, and cannot be added again until it is reset by hand.
         """
         client, network = self._client, self._client.store.network
+        reset = False
         if client.unicast_address and client.available:  # released: the send reconnects
-            await async_reset_node(client, node)
+            reset = await async_reset_node(client, node)
         else:
             _LOGGER.warning(
                 "Mesh node %s cannot be reset (no proxy node of %s is reachable); it is removed "
@@ -140,7 +170,8 @@ class ConfigurationManager:
                 network.mesh_name,
             )
         if network.node_by_uuid(node.uuid) is None:
-            return  # removed meanwhile (a second request for the same node)
+            # Removed meanwhile (a second request for the same node).
+            return NodeRemoval(reset=reset, key_refresh=work_pending(network))
         started = await client.store.async_remove_node(node, iv_index=client.iv_index)
         _LOGGER.info(
             "Mesh node %s removed from network %s%s",
@@ -148,7 +179,31 @@ class ConfigurationManager:
             network.mesh_name,
             "; key refresh started" if started else "",
         )
+        if not reset:
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                node_not_reset_issue(self._entry_id, node),
+                is_fixable=True,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=NODE_NOT_RESET,
+                translation_placeholders={
+                    "name": node.name or f"{node.unicast_address:04X}",
+                    "address": f"{node.unicast_address:04X}",
+                    "network": network.mesh_name,
+                },
+            )
         self.async_kick()
+        return NodeRemoval(reset=reset, key_refresh=work_pending(network))
+
+    async def async_wait_idle(self) -> None:
+        """Return once no pass runs and none is due now (a retry later does not count).
+
+        The options flow waits here, behind a progress step, for the Key Refresh that a
+        removal started: when this returns, the refresh is complete, or waits for the nodes
+        of :attr:`refresh_waiting_for`, or for a connection.
+        """
+        await self._idle.wait()
 
     async def async_start_key_refresh(self) -> bool:
         """Start a Key Refresh of every NetKey; False when one is already in progress."""
@@ -190,12 +245,16 @@ class ConfigurationManager:
     def async_schedule(self) -> None:
         """Start a pass when connected and there is work (or mark one to follow)."""
         if not self._running or not self._client.connected:
+            if not self.busy:
+                self._idle.set()
             return
         if self.busy:
             self._again = True  # picked up when the running pass ends
             return
         if not self.unconfigured() and not work_pending(self._client.store.network):
+            self._idle.set()
             return
+        self._idle.clear()
         self._task = self._hass.async_create_background_task(
             self._async_pass(), f"ble_mesh {self._client.store.network.mesh_name} configuration"
         )
@@ -204,15 +263,21 @@ class ConfigurationManager:
 
     async def _async_pass(self) -> None:
         self._again = False
-        failed = await self._async_configure_pending()
-        if self._client.connected and work_pending(self._client.store.network):
-            failed = not await self._async_refresh_keys() or failed
-        if self._again and self._running:
-            self._hass.loop.call_soon(self.async_schedule)  # asked for during the pass
-        elif failed and self._running:
-            if self._cancel_retry is not None:
-                self._cancel_retry()
-            self._cancel_retry = async_call_later(self._hass, CONFIG_RETRY_DELAY, self._retry)
+        again = False
+        try:
+            failed = await self._async_configure_pending()
+            if self._client.connected and work_pending(self._client.store.network):
+                failed = not await self._async_refresh_keys() or failed
+            again = self._again and self._running
+            if again:
+                self._hass.loop.call_soon(self.async_schedule)  # asked for during the pass
+            elif failed and self._running:
+                if self._cancel_retry is not None:
+                    self._cancel_retry()
+                self._cancel_retry = async_call_later(self._hass, CONFIG_RETRY_DELAY, self._retry)
+        finally:
+            if not again:  # (else the next pass decides)
+                self._idle.set()
 
     @callback
     def _retry(self, _now: object) -> None:

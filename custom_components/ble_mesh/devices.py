@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
+from .compat import device_by_identifier
 from .const import DOMAIN
 from .mesh.beacons import MeshProvisioningServiceData
 from .mesh.database import MeshNetwork, Node
@@ -59,6 +60,17 @@ def async_register_node(hass: HomeAssistant, entry_id: str, mesh_uuid: str, node
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry_id, **node_device_info(mesh_uuid, node)
     )
+
+
+@callback
+def async_remove_node_device(
+    hass: HomeAssistant, entry_id: str, mesh_uuid: str, node: Node
+) -> None:
+    """Remove the device of a node that left the network (its entities go with it)."""
+    registry = dr.async_get(hass)
+    device = device_by_identifier(registry, node_identifier(mesh_uuid, node), entry_id)
+    if device is not None:
+        registry.async_remove_device(device.id)
 
 
 @callback

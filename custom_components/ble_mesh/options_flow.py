@@ -1,4 +1,4 @@
-"""Options flow of a mesh network: create and delete mesh groups, connection settings.
+"""Options flow of a mesh network: groups, removing a device, connection settings.
 
 A menu, then a form. The settings form (idle release of the proxy connection) is stored in
 ``entry.options`` and applied to the running network without a reload (``__init__``'s update
@@ -7,6 +7,15 @@ acknowledged message per model) runs in a task behind a progress step, as provis
 (STYLE item 11), because a node out of reach takes its retransmissions' worth of time to say
 so. The mesh work itself is :mod:`.groups`; this module only asks and maps its errors, once,
 to the translated form errors (``options.error`` in strings.json).
+
+Removing a device says first what will happen (reset, removal, a Key Refresh of the other
+nodes), then shows the reset and the Key Refresh as two progress steps, then what happened.
+
+How a flow ends: the options dialog has no title of its own for an abort (the frontend does
+not load the integration's title there) and shows only "Options successfully saved." for a
+created entry. So the outcome of a piece of work is a form step with a title, its description
+and no fields (a *result step*); its *Finish* button ends the flow as Home Assistant's options
+flows end (the entry with its options unchanged). Nothing ends with an abort.
 """
 
 from __future__ import annotations
@@ -41,13 +50,17 @@ from .const import (
     MAX_IDLE_SECONDS,
     MIN_IDLE_SECONDS,
 )
+from .devices import async_remove_node_device
 from .exceptions import MeshCommunicationError, MeshNotConnectedError, MeshTimeoutError
 from .groups import Member, async_create_group, async_delete_group, member_at
-from .mesh.database import AllocationError, Group
+from .key_refresh import node_label
+from .mesh.database import AllocationError, Group, Node
+from .network_store import targets, work_pending
 from .runtime import MeshRuntime
 
 CONF_LIGHTS = "lights"
 CONF_GROUP = "group"
+CONF_NODE = "node"
 
 
 @dataclass(slots=True)
@@ -55,6 +68,9 @@ class _Work:
     """The running group operation and what it ended with."""
 
     action: str  # progress action, and the step to go back to on an error
+    next_step: str = "finish"  # the step after the work succeeded
+    step: str = "progress"  # the progress step (its title)
+    progress: dict[str, str] = field(default_factory=dict)  # the progress text's placeholders
     task: asyncio.Task[None] | None = None
     error: str | None = None
     placeholders: dict[str, str] = field(default_factory=dict)
@@ -70,6 +86,7 @@ class BleMeshOptionsFlow(OptionsFlow):
         self._failure: tuple[str, dict[str, str]] | None = None
         self._input: dict[str, Any] = {}
         self._result: tuple[str, dict[str, str]] = ("group_created", {})
+        self._removed: tuple[Node, bool] | None = None  # the node removed, and whether reset
 
     @property
     def _runtime(self) -> MeshRuntime:
@@ -77,14 +94,26 @@ class BleMeshOptionsFlow(OptionsFlow):
         return runtime
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Create a group, or delete one when there are any; or change the settings."""
+        """Create a group, or delete one when there are any; remove a device; the settings."""
         if self.config_entry.state is not ConfigEntryState.LOADED:
-            return self.async_abort(reason="not_loaded")
+            return await self.async_step_not_loaded()
         options = ["create_group"]
         if self._runtime.network.groups:
             options.append("delete_group")
+        if self._removable():
+            options.append("remove_node")
         options.append("settings")
         return self.async_show_menu(step_id="init", menu_options=options)
+
+    async def async_step_not_loaded(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The network is not running: say so; *Try again* looks again."""
+        if user_input is not None and self.config_entry.state is ConfigEntryState.LOADED:
+            return await self.async_step_init()
+        return self.async_show_form(
+            step_id="not_loaded", description_placeholders={"network": self.config_entry.title}
+        )
 
     # --- settings ------------------------------------------------------------------------
 
@@ -143,7 +172,7 @@ class BleMeshOptionsFlow(OptionsFlow):
         """A name and the lights that join the group."""
         lights = self._lights()
         if not lights:
-            return self.async_abort(reason="no_lights")
+            return await self.async_step_no_lights()
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -174,6 +203,14 @@ class BleMeshOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    async def async_step_no_lights(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """No light to group yet: say what to do first; *Back* returns to the menu."""
+        if user_input is not None:
+            return await self.async_step_init()
+        return self.async_show_form(step_id="no_lights")
 
     async def _async_create(self, name: str, chosen: list[Member]) -> None:
         group = await async_create_group(self._runtime, name, chosen)
@@ -229,11 +266,108 @@ class BleMeshOptionsFlow(OptionsFlow):
         else:
             self._result = ("group_deleted", placeholders)
 
+    # --- remove a device -------------------------------------------------------------------
+
+    def _removable(self) -> dict[str, Node]:
+        """The nodes a person can remove (not a provisioner's own, Home Assistant's included)."""
+        network = self._runtime.network
+        provisioners = {p.uuid for p in network.provisioners}
+        return {n.uuid.hex: n for n in network.nodes if n.uuid not in provisioners}
+
+    async def async_step_remove_node(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the device; the description says what removing it does, before it is done."""
+        nodes = self._removable()
+        errors: dict[str, str] = {}
+        placeholders = {"network": self.config_entry.title, "others": str(max(len(nodes) - 1, 0))}
+        if user_input is not None:
+            node = nodes.get(user_input[CONF_NODE])
+            if node is not None:
+                self._removed = (node, False)
+                return await self._async_start(
+                    "remove_node",
+                    self._async_remove(node),
+                    next_step="key_refresh",
+                    step="removing",
+                    progress=self._removed_placeholders(),
+                )
+            errors[CONF_NODE] = "node_gone"
+        options = [
+            SelectOptionDict(value=key, label=node_label(n))
+            for key, n in sorted(nodes.items(), key=lambda item: item[1].unicast_address)
+        ]
+        return self.async_show_form(
+            step_id="remove_node",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_NODE): SelectSelector(
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+                    )
+                }
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _removed_placeholders(self) -> dict[str, str]:
+        assert self._removed is not None
+        node = self._removed[0]
+        return {"name": node.name or f"{node.unicast_address:04X}"}
+
+    async def _async_remove(self, node: Node) -> None:
+        runtime = self._runtime
+        removal = await runtime.nodes.async_remove_node(node)
+        # As after Delete on the device page: the node's device (and its entities) go too.
+        async_remove_node_device(self.hass, runtime.entry_id, runtime.mesh_uuid, node)
+        self._removed = (node, removal.reset)
+
+    async def async_step_key_refresh(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The node is out: wait, with its own progress text, while the other nodes get the
+        new keys (or until the nodes that do not answer hold the refresh)."""
+        return await self._async_start(
+            "key_refresh",
+            self._async_wait_for_keys(),
+            step="removing",
+            progress=self._removed_placeholders(),
+        )
+
+    async def _async_wait_for_keys(self) -> None:
+        runtime = self._runtime
+        await runtime.nodes.async_wait_idle()
+        assert self._removed is not None
+        reset = self._removed[1]
+        placeholders = self._removed_placeholders()
+        network = runtime.network
+        if not work_pending(network):
+            placeholders["count"] = str(len(self._removable()))
+            self._result = ("node_removed" if reset else "node_removed_not_reset", placeholders)
+            return
+        # Waiting: for the nodes that did not take a step or, without a connection, for all.
+        waiting = runtime.nodes.refresh_waiting_for or [
+            n for key in network.net_keys for n in targets(network, key.index)
+        ]
+        placeholders["nodes"] = ", ".join(dict.fromkeys(node_label(n) for n in waiting))
+        self._result = (
+            "node_removed_keys_pending" if reset else "node_removed_not_reset_keys_pending",
+            placeholders,
+        )
+
     # --- the work behind the progress step -------------------------------------------------
 
-    async def _async_start(self, action: str, work: Coroutine[Any, Any, None]) -> ConfigFlowResult:
+    async def _async_start(
+        self,
+        action: str,
+        work: Coroutine[Any, Any, None],
+        *,
+        next_step: str = "finish",
+        step: str = "progress",
+        progress: dict[str, str] | None = None,
+    ) -> ConfigFlowResult:
         # The state exists before the task: it starts at once (eagerly) and writes to it.
-        self._work = state = _Work(action)
+        self._work = state = _Work(action, next_step, step, progress or {})
         state.task = self.hass.async_create_task(self._async_run(state, work))
         return await self.async_step_progress()
 
@@ -270,15 +404,72 @@ class BleMeshOptionsFlow(OptionsFlow):
         if not work.task.done() or not work.shown:
             work.shown = True
             return self.async_show_progress(
-                step_id="progress", progress_action=work.action, progress_task=work.task
+                step_id=work.step,
+                progress_action=work.action,
+                progress_task=work.task,
+                description_placeholders=work.progress,
             )
         self._work = None
         if work.error is not None:
             self._failure = (work.error, work.placeholders)
             return self.async_show_progress_done(next_step_id=work.action)
-        return self.async_show_progress_done(next_step_id="finish")
+        return self.async_show_progress_done(next_step_id=work.next_step)
+
+    async def async_step_removing(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The progress step of a removal (its own title)."""
+        return await self.async_step_progress(user_input)
 
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Say what was done."""
-        reason, placeholders = self._result
-        return self.async_abort(reason=reason, description_placeholders=placeholders)
+        """Say what was done: the result step of the work (see the module)."""
+        step_id, placeholders = self._result
+        return self.async_show_form(step_id=step_id, description_placeholders=placeholders)
+
+    async def _async_finished(self) -> ConfigFlowResult:
+        """*Finish* on a result step: the flow ends, the entry's options as they were."""
+        return self.async_create_entry(data=dict(self.config_entry.options))
+
+    # One handler per result step (its own title and sentence); each only ends the flow.
+
+    async def async_step_group_created(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the group was created."""
+        return await self._async_finished()
+
+    async def async_step_group_deleted(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the group was deleted."""
+        return await self._async_finished()
+
+    async def async_step_group_deleted_unreachable(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the group was deleted; some of its nodes could not be reached."""
+        return await self._async_finished()
+
+    async def async_step_node_removed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the node was reset and removed; every other node has the new keys."""
+        return await self._async_finished()
+
+    async def async_step_node_removed_not_reset(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the node was removed without a reset; every other node has the new keys."""
+        return await self._async_finished()
+
+    async def async_step_node_removed_keys_pending(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the node was reset and removed; the key refresh waits for some nodes."""
+        return await self._async_finished()
+
+    async def async_step_node_removed_not_reset_keys_pending(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: removed without a reset; the key refresh waits for some nodes."""
+        return await self._async_finished()

@@ -190,9 +190,17 @@ async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
     first, second = _light(hass, bed, dimmable), _light(hass, bed, ctl)
 
     result = await _create(hass, bed, " Living room ", first, second)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "group_created"
+    # The outcome is a result step with its own title (an abort has none in the options
+    # dialog); Finish ends the flow and leaves the options as they were.
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "group_created"
     assert result["description_placeholders"] == {"name": "Living room", "address": "C000"}
+    assert result["data_schema"] is None or not result["data_schema"].schema
+    assert bed.entry is not None
+    options = dict(bed.entry.options)
+    done = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert bed.entry.options == options
 
     # The nodes hold the subscriptions, and the database says so.
     for node in (dimmable, ctl):
@@ -270,8 +278,10 @@ async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
 
     # Deleting: the nodes stop listening, the group and its light go.
     result = await _delete(hass, bed, 0xC000)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "group_deleted"
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "group_deleted"
+    done = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
     for node in (dimmable, ctl):
         for model in GROUP_MODELS:
             assert _subscriptions(node, model) == []
@@ -288,7 +298,7 @@ async def test_groups_come_back_after_a_restart(hass: HomeAssistant, bed: MeshTe
     """The group light is set up from the database; the accept list has the group again."""
     light, plug = await _ready(hass, bed, "dimmable", "onoff_plug")
     result = await _create(hass, bed, "Hall", _light(hass, bed, light), _light(hass, bed, plug))
-    assert result["reason"] == "group_created"
+    assert result["step_id"] == "group_created"
     await bed.async_unload()
     await bed.async_setup()
     await until(hass, lambda: bed.runtime.connected, "reconnected")
@@ -337,7 +347,7 @@ async def test_group_colour_modes(
     """A group of colour lights offers their common colour mode, as one group message."""
     nodes = await _ready(hass, bed, *profiles)
     result = await _create(hass, bed, "Colour", *(_light(hass, bed, n) for n in nodes))
-    assert result["reason"] == "group_created"
+    assert result["step_id"] == "group_created"
     group = _group_light(hass, bed, 0xC000)
     assert group is not None
     assert _state(hass, group).attributes[ATTR_SUPPORTED_COLOR_MODES] == modes
@@ -374,7 +384,7 @@ async def test_create_form_errors(hass: HomeAssistant, bed: MeshTestbed) -> None
     assert bed.runtime.network.groups == []
     # The menu offers no deletion while there is no group.
     menu = await hass.config_entries.options.async_init(bed.entry.entry_id)  # type: ignore[union-attr]
-    assert menu["menu_options"] == ["create_group", "settings"]
+    assert menu["menu_options"] == ["create_group", "remove_node", "settings"]
 
 
 async def test_create_when_a_node_does_not_answer(hass: HomeAssistant, bed: MeshTestbed) -> None:
@@ -403,7 +413,7 @@ async def test_create_when_a_node_does_not_answer(hass: HomeAssistant, bed: Mesh
     # The form keeps what was entered; once the node is back the same submit works.
     silent.faults.stop_answering = False
     result = await _configure(hass, form["flow_id"], {"name": "Den", "lights": [first, second]})
-    assert result["reason"] == "group_created"
+    assert result["step_id"] == "group_created"
     assert _subscriptions(silent, ids.GENERIC_ONOFF_SERVER) == [0xC000]
 
 
@@ -427,7 +437,7 @@ async def test_create_and_delete_without_a_connection(
 ) -> None:
     light, plug = await _ready(hass, bed, "dimmable", "onoff_plug")
     result = await _create(hass, bed, "Den", _light(hass, bed, light))
-    assert result["reason"] == "group_created"
+    assert result["step_id"] == "group_created"
     create = await _open(hass, bed, "create_group")
     delete = await _open(hass, bed, "delete_group")
     for node in (light, plug):
@@ -449,15 +459,17 @@ async def test_delete_when_a_node_does_not_answer(hass: HomeAssistant, bed: Mesh
     """The group goes; the node out of reach is named and keeps its (recorded) subscription."""
     light, gone = await _ready(hass, bed, "dimmable", "onoff_plug")
     result = await _create(hass, bed, "Den", _light(hass, bed, light), _light(hass, bed, gone))
-    assert result["reason"] == "group_created"
+    assert result["step_id"] == "group_created"
     gone.faults.stop_answering = True
     form = await _open(hass, bed, "delete_group")
     result = await hass.config_entries.options.async_configure(form["flow_id"], {"group": "c000"})
     assert result["progress_action"] == "delete_group"
     await _advance(hass, 30)
     result = await _configure(hass, form["flow_id"])
-    assert result["reason"] == "group_deleted_unreachable"
+    assert result["step_id"] == "group_deleted_unreachable"
     assert result["description_placeholders"]["nodes"] == bed.stored_node(gone).name
+    done = await hass.config_entries.options.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
     assert _subscriptions(light, ids.GENERIC_ONOFF_SERVER) == []
     assert _subscriptions(gone, ids.GENERIC_ONOFF_SERVER) == [0xC000]
     model = bed.stored_node(gone).elements[0].model(ids.GENERIC_ONOFF_SERVER)
@@ -471,7 +483,7 @@ async def test_delete_a_group_that_went_meanwhile(hass: HomeAssistant, bed: Mesh
     (light,) = await _ready(hass, bed, "dimmable")
     await _create(hass, bed, "Den", _light(hass, bed, light))
     stale = await _open(hass, bed, "delete_group")
-    assert (await _delete(hass, bed, 0xC000))["reason"] == "group_deleted"
+    assert (await _delete(hass, bed, 0xC000))["step_id"] == "group_deleted"
     result = await _configure(hass, stale["flow_id"], {"group": "c000"})
     assert result["errors"] == {"group": "group_gone"}
 
@@ -481,13 +493,23 @@ async def test_options_without_lights_or_when_not_loaded(
 ) -> None:
     await bed.async_setup()  # no node yet
     result = await _open(hass, bed, "create_group")
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "no_lights"
+    # Titled steps, not aborts: Back returns to the menu (no device to remove either).
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "no_lights"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["create_group", "settings"]
     await bed.async_unload()
     assert bed.entry is not None
     result = await hass.config_entries.options.async_init(bed.entry.entry_id)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "not_loaded"
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "not_loaded"
+    assert result["description_placeholders"] == {"network": "Home mesh"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "not_loaded"  # still not running
+    await bed.async_setup()
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.MENU  # Try again, once it runs
 
 
 # --- scenes for the whole network, and bad targets -------------------------------------------
@@ -554,6 +576,6 @@ async def test_scene_setup_server_bound_for_older_nodes(
     setup.bind.clear()
     light.models.bindings[(0, ids.SCENE_SETUP_SERVER)].clear()
     result = await _create(hass, bed, "Den", _light(hass, bed, light))
-    assert result["reason"] == "group_created"
+    assert result["step_id"] == "group_created"
     assert setup.bind == [0]
     assert 0 in light.models.bindings[(0, ids.SCENE_SETUP_SERVER)]

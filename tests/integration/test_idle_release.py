@@ -76,7 +76,7 @@ async def _open_settings(hass: HomeAssistant, bed: MeshTestbed) -> Any:
     assert bed.entry is not None
     menu = await hass.config_entries.options.async_init(bed.entry.entry_id)
     assert menu["type"] is FlowResultType.MENU
-    assert menu["menu_options"] == ["create_group", "settings"]  # no group to delete
+    assert menu["menu_options"] == ["create_group", "remove_node", "settings"]  # no group
     return await hass.config_entries.options.async_configure(
         menu["flow_id"], {"next_step_id": "settings"}
     )

@@ -6,13 +6,21 @@ mesh air; nothing of ours is mocked.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 import logging
 from typing import Any
 
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.ble_mesh.configuration import node_not_reset_issue
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.database import MeshNetwork
 from custom_components.ble_mesh.mesh.errors import MeshError
@@ -253,7 +261,9 @@ async def test_node_out_of_reach_is_removed_anyway(
     record = bed.stored_node(gone)
     task = hass.async_create_background_task(bed.runtime.nodes.async_remove_node(record), "remove")
     await clock.advance(10)
-    await task
+    removal = await task
+    assert not removal.reset
+    assert removal.key_refresh
     assert "could not be reset" in caplog.text
     assert gone.is_provisioned  # it never heard the reset ...
     assert bed.runtime.network.node_by_uuid(record.uuid) is None
@@ -262,6 +272,184 @@ async def test_node_out_of_reach_is_removed_anyway(
     assert _node_keys(gone)[0] != bed.runtime.network.net_keys[0].key
     for node in (proxy_node, other):
         _assert_has_network_keys(node, bed.runtime.network)
+    # Not only in the log: a repair asks to reset it by hand, and goes once that is confirmed.
+    issue_id = node_not_reset_issue(bed.runtime.entry_id, record)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "node_not_reset"
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {
+        "name": gone.name,
+        "address": f"{record.unicast_address:04X}",
+        "network": "Home mesh",
+    }
+    assert await async_setup_component(hass, "repairs", {})
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    flow = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert flow["step_id"] == "confirm"
+    assert flow["description_placeholders"]["name"] == gone.name
+    done = await manager.async_configure(flow["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_deleting_a_device_of_a_network_not_loaded_says_why(
+    hass: HomeAssistant, bed: MeshTestbed, hass_ws_client: Any
+) -> None:
+    """The device page shows the raised message; a refusal returned as False would read
+    "Failed to remove device entry, rejected by integration"."""
+    (node,) = [bed.provision("dimmable")]
+    bed.add(node)
+    await bed.async_setup()
+    device_id = bed.device(node).id
+    await bed.async_unload()
+    response = await bed.async_delete_device_in_ui(hass_ws_client, device_id)
+    assert not response["success"]
+    error = response["error"]
+    assert error.get("translation_key", "device_removal_not_loaded") == "device_removal_not_loaded"
+    assert error["message"].startswith(  # (newer releases drop the final full stop)
+        "Mesh network Home mesh is not loaded, so its device cannot be reset and removed now. "
+        "Try again once the network is running"
+    )
+    assert dr.async_get(hass).async_get(device_id) is not None
+
+
+# --- removing a device from the options: what will happen, progress, what happened ----------
+
+
+async def _follow(
+    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None, seconds: int = 0
+) -> tuple[Any, list[tuple[str, str]]]:
+    """Submit, then follow the progress steps (firing ``seconds`` of timers at each, without
+    waiting for the flow's task, which waits for them); return the result and the progress
+    steps shown as (step, action)."""
+    result = await hass.config_entries.options.async_configure(flow_id, user_input)
+    shown: list[tuple[str, str]] = []
+    elapsed = 0
+    for _ in range(20):
+        if result["type"] is FlowResultType.SHOW_PROGRESS:
+            shown.append((result["step_id"], result["progress_action"]))
+            for _second in range(seconds):
+                elapsed += 1
+                async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=elapsed))
+                for _ in range(10):
+                    await asyncio.sleep(0)
+            await hass.async_block_till_done()
+        elif result["type"] is not FlowResultType.SHOW_PROGRESS_DONE:
+            return result, shown
+        result = await hass.config_entries.options.async_configure(flow_id)
+    raise AssertionError(f"flow stuck in progress: {result}")
+
+
+async def _remove_node_form(hass: HomeAssistant, bed: MeshTestbed) -> Any:
+    assert bed.entry is not None
+    menu = await hass.config_entries.options.async_init(bed.entry.entry_id)
+    assert "remove_node" in menu["menu_options"]
+    return await hass.config_entries.options.async_configure(
+        menu["flow_id"], {"next_step_id": "remove_node"}
+    )
+
+
+async def test_remove_a_device_from_the_options(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    proxy_node, gone, other = await _network(hass, bed)
+    form = await _remove_node_form(hass, bed)
+    # Before: what removing does, for this network and its other nodes.
+    assert form["step_id"] == "remove_node"
+    assert form["description_placeholders"] == {"network": "Home mesh", "others": "2"}
+    (selector,) = form["data_schema"].schema.values()
+    labels = [option["label"] for option in selector.config["options"]]
+    assert labels == [
+        f"{n.name} ({bed.stored_node(n).unicast_address:04X})" for n in (proxy_node, gone, other)
+    ]
+    record = bed.stored_node(gone)
+    device_id = bed.device(gone).id
+
+    result, shown = await _follow(hass, form["flow_id"], {"node": record.uuid.hex})
+    # While: the reset, then the key refresh, each with its own text.
+    assert shown == [("removing", "remove_node"), ("removing", "key_refresh")]
+    # After: what happened, with a title (a form without fields, not an abort).
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "node_removed"
+    assert result["description_placeholders"] == {"name": gone.name, "count": "2"}
+    assert not gone.is_provisioned
+    assert _refresh_done(bed)
+    assert bed.runtime.network.node_by_uuid(record.uuid) is None
+    assert dr.async_get(hass).async_get(device_id) is None
+    for node in (proxy_node, other):
+        _assert_has_network_keys(node, bed.runtime.network)
+    done = await hass.config_entries.options.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("gone_answers", "late_answers", "step_id"),
+    [
+        (False, True, "node_removed_not_reset"),
+        (True, False, "node_removed_keys_pending"),
+        (False, False, "node_removed_not_reset_keys_pending"),
+    ],
+)
+async def test_remove_a_device_when_nodes_do_not_answer(
+    hass: HomeAssistant, bed: MeshTestbed, gone_answers: bool, late_answers: bool, step_id: str
+) -> None:
+    """The result says whether the device was reset and which nodes miss the new keys; the
+    repairs say it too, for as long as it matters."""
+    _proxy_node, gone, late = await _network(hass, bed)
+    gone.faults.stop_answering = not gone_answers
+    late.faults.stop_answering = not late_answers
+    form = await _remove_node_form(hass, bed)
+    record = bed.stored_node(gone)
+    late_record = bed.stored_node(late)
+    result, shown = await _follow(hass, form["flow_id"], {"node": record.uuid.hex}, seconds=30)
+    assert shown == [("removing", "remove_node"), ("removing", "key_refresh")]
+    assert result["step_id"] == step_id
+    expected = {"name": gone.name}
+    if late_answers:
+        expected["count"] = "2"
+    else:
+        expected["nodes"] = f"{late.name} ({late_record.unicast_address:04X})"
+    assert result["description_placeholders"] == expected
+    registry = ir.async_get(hass)
+    not_reset = node_not_reset_issue(bed.runtime.entry_id, record)
+    assert (registry.async_get_issue(DOMAIN, not_reset) is None) is gone_answers
+    stuck = f"key_refresh_stuck_{bed.runtime.entry_id}"
+    assert (registry.async_get_issue(DOMAIN, stuck) is None) is late_answers
+    assert gone.is_provisioned is not gone_answers
+    assert bed.runtime.network.node_by_uuid(record.uuid) is None
+    done = await hass.config_entries.options.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_remove_a_device_while_disconnected(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
+    """No proxy node: removed without a reset; the refresh waits for every other node."""
+    nodes = await _network(hass, bed)
+    form = await _remove_node_form(hass, bed)
+    for node in nodes:
+        virtual_proxy.set_unreachable(node.address, True)
+        virtual_proxy.drop_connection(node.address)
+    await until(hass, lambda: not bed.runtime.connected, "disconnected")
+    record = bed.stored_node(nodes[1])
+    result, _shown = await _follow(hass, form["flow_id"], {"node": record.uuid.hex})
+    assert result["step_id"] == "node_removed_not_reset_keys_pending"
+    waiting = [bed.stored_node(n) for n in (nodes[0], nodes[2])]
+    assert result["description_placeholders"]["nodes"] == ", ".join(
+        f"{n.name} ({n.unicast_address:04X})" for n in waiting
+    )
+
+
+async def test_remove_a_device_that_went_meanwhile(hass: HomeAssistant, bed: MeshTestbed) -> None:
+    _proxy_node, gone, _other = await _network(hass, bed)
+    form = await _remove_node_form(hass, bed)
+    record = bed.stored_node(gone)
+    await bed.runtime.nodes.async_remove_node(record)
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], {"node": record.uuid.hex}
+    )
+    assert result["step_id"] == "remove_node"
+    assert result["errors"] == {"node": "node_gone"}
 
 
 async def test_removing_a_node_that_holds_the_new_keys_owes_another_refresh(

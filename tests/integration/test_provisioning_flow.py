@@ -374,9 +374,8 @@ async def test_wrong_output_value_then_retry_with_fresh_keys(
     # Nothing was stored for the failed attempt.
     assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
     assert not node.is_provisioned
-    # The retry is a new session: a new key pair, and the device shows a new value.
-    assert result["step_id"] == "method"
-    result = await configure(hass, flow_id, {"method": "output_oob"})
+    # The retry is a new session with the method kept: a new key pair, and the device shows
+    # a new value, asked for at once.
     assert result["step_id"] == "output_oob_number"
     result = await configure(hass, flow_id, {"value": str(node.shown_oob_value)})
     assert result["reason"] == "provisioned"
@@ -437,10 +436,16 @@ async def test_misbehaving_device_is_refused_and_retry_succeeds(
     result = await configure(hass, flow_id, {"method": "static_oob"})
     result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     node.faults = NodeFaults()  # the next attempt meets a well-behaved device
-    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, error)
     assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
-    result = await configure(hass, flow_id, {"method": "static_oob"})
-    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, error)
+    # The method is kept unless the device refused it; the value is asked for again only
+    # when it may be what failed.
+    if error == "remote_failed":
+        assert result["step_id"] == "method"
+        result = await configure(hass, flow_id, {"method": "static_oob"})
+    if error in ("confirmation_failed", "invalid_public_key", "remote_failed"):
+        assert result["step_id"] == "oob_data"
+        result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     assert result["reason"] == "provisioned"
 
 
@@ -456,8 +461,41 @@ async def test_link_dropped_mid_provisioning(
     result = await configure(hass, flow_id, {})
     node.faults = NodeFaults()
     result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "connection_lost")
-    assert result["step_id"] == "method"
-    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is None
+    # No OOB was chosen and confirmed already: the retry goes through without asking.
+    assert result["reason"] == "provisioned"
+    assert network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex()) is not None
+
+
+async def test_retry_keeps_the_static_oob_value(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    """The link drops after the value was given: the retry neither asks for the method nor
+    for the value (which was not the problem)."""
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(static_oob=STATIC_32),
+        faults=NodeFaults(drop_link_after_pdu=4),  # at the Confirmation, after the value
+    )
+    flow_id, result = await discover(hass, add_virtual_peripheral, node)
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    node.faults = NodeFaults()
+    result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "connection_lost")
+    assert result["type"] is FlowResultType.ABORT, result
+    assert result["reason"] == "provisioned"
+    stored = network_entry.runtime_data.network.node_by_uuid(node.device_uuid.hex())
+    assert stored is not None
+    assert stored.security is Security.SECURE
+
+
+def test_failed_step_names_its_button() -> None:
+    """The failed step's text tells to press the button by the label the button has."""
+    step = STRINGS["config"]["step"]["failed"]
+    assert step["submit"] in step["description"]
+    assert "Submit" not in step["description"]
 
 
 async def test_device_stops_answering_times_out(
@@ -739,7 +777,8 @@ async def test_oob_value_that_does_not_fit_the_algorithm(
     result = await configure(hass, flow_id, {"method": "static_oob"})
     result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
     result = await _failed_then_retry(hass, virtual_proxy, flow_id, result, "invalid_oob_data")
-    result = await configure(hass, flow_id, {"method": "static_oob"})
+    # The method is kept, the value that did not fit is asked for again.
+    assert result["step_id"] == "oob_data"
     result = await configure(hass, flow_id, {"oob_text": STATIC_16.hex()})
     assert result["reason"] == "provisioned"
 
