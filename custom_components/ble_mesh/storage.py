@@ -10,6 +10,9 @@
   :meth:`MeshStore.async_save_state` returns, also while Home Assistant stops (its Store defers
   writes then; this one writes itself).
 
+What Home Assistant's Store cannot write back unchanged is refused before anything is stored
+(:func:`ensure_storable`): the Store only logs such a failure, and the data would be lost.
+
 This file is the one home of that state. When it is missing for a network that has sent
 before, sequence numbers that nodes saw cannot be known: the node then starts at
 :data:`~.mesh.node.IV_UPDATE_SEQ_THRESHOLD`, above anything used in Normal Operation, which
@@ -23,19 +26,22 @@ value of each winning, and written back as a snapshot.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 import logging
+import math
 from pathlib import Path
 import shutil
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.file import write_utf8_file_atomic
+from homeassistant.util.json import json_loads
 
 from .const import DOMAIN
-from .mesh.database import LegacyRuntimeFields, MeshNetwork
+from .mesh.database import LegacyRuntimeFields, MeshNetwork, parse_document
 from .mesh.errors import MeshError
 from .mesh.network import MAX_SEQ, IvIndexState
 from .mesh.node import IV_UPDATE_SEQ_THRESHOLD, NodeState
@@ -45,6 +51,114 @@ _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
 STATE_VERSION = 2
 SAVE_DELAY = 1.0
+
+
+#: The deepest a stored document may nest: orjson, which the Store writes with, refuses more
+#: than 255 levels, and the Store wraps the data in an object of its own.
+STORE_MAX_DEPTH: Final = 254
+_PATH_PARTS_SHOWN = 4
+
+
+class Unstorable(StrEnum):
+    """Why data cannot be stored unchanged; the values are the import form's error keys."""
+
+    NUMBER = "unstorable_number"
+    """NaN, an infinity, or a whole number beyond 64 bits."""
+    TEXT = "unstorable_text"
+    """Text that is not valid Unicode (a lone surrogate, from a ``\\ud800`` escape)."""
+    DEPTH = "unstorable_depth"
+    """Nested deeper than :data:`STORE_MAX_DEPTH`."""
+    OTHER = "unstorable"
+    """Anything else that does not come back unchanged."""
+
+
+class UnstorableError(Exception):
+    """Home Assistant's Store cannot write the data and read it back unchanged."""
+
+    def __init__(self, problem: Unstorable, path: str) -> None:
+        """Remember what is wrong and where (a JSON path like ``nodes[1].name``)."""
+        super().__init__(f"{path}: {problem}")
+        self.problem = problem
+        self.path = path
+
+
+def ensure_storable(data: dict[str, Any]) -> None:
+    """Raise :class:`UnstorableError` unless the Store writes ``data`` and reads it back unchanged.
+
+    The round trip uses Home Assistant's own encoder and decoder (orjson, as the Store does):
+    it refuses whole numbers beyond 64 bits, nesting deeper than 255 levels and lone
+    surrogates, and writes NaN and infinities as ``null``.
+    """
+    envelope = {"data": data}  # the Store's file is an object around the data
+    try:
+        same = json_loads(json_bytes(envelope)) == envelope
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        same = False
+    if not same:
+        raise UnstorableError(*_first_unstorable(data))
+
+
+def _first_unstorable(data: dict[str, Any]) -> tuple[Unstorable, str]:
+    """What the round trip of :func:`ensure_storable` refused, and where (no recursion)."""
+    stack: list[tuple[object, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, parts = stack.pop()
+        problem: Unstorable | None = None
+        if isinstance(value, dict | list):
+            if len(parts) >= STORE_MAX_DEPTH:
+                problem = Unstorable.DEPTH
+            elif isinstance(value, dict):
+                for key in value:
+                    if not isinstance(key, str):
+                        return Unstorable.OTHER, _path_text(parts)
+                    if not _is_text(key):
+                        return Unstorable.TEXT, _path_text(parts)
+                children = [(v, (*parts, f".{k}")) for k, v in value.items()]
+                stack.extend(reversed(children))
+            else:
+                stack.extend(reversed([(v, (*parts, f"[{i}]")) for i, v in enumerate(value)]))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            problem = None if -(2**63) <= value < 2**64 else Unstorable.NUMBER
+        elif isinstance(value, float):
+            problem = None if math.isfinite(value) else Unstorable.NUMBER
+        elif isinstance(value, str):
+            problem = None if _is_text(value) else Unstorable.TEXT
+        else:
+            problem = Unstorable.OTHER
+        if problem is not None:
+            return problem, _path_text(parts)
+    return Unstorable.OTHER, ""
+
+
+def _is_text(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _path_text(parts: tuple[str, ...]) -> str:
+    """``nodes[1].name``; a deep path shows its first parts and an ellipsis."""
+    text = "".join(parts[:_PATH_PARTS_SHOWN]).lstrip(".")
+    return text + "…" if len(parts) > _PATH_PARTS_SHOWN else text
+
+
+def importable_network(text: str) -> MeshNetwork:
+    """An exported Mesh Configuration Database, if it can be stored unchanged.
+
+    Runs in the executor (a large file takes seconds). Raises
+    :class:`~.mesh.database.CdbFormatError` (not a valid database) or
+    :class:`UnstorableError`; the storability is checked first, so the parser never sees
+    nesting deeper than the Store allows.
+    """
+    document = parse_document(text)
+    ensure_storable(document)
+    return MeshNetwork.from_json(document)
 
 
 class StorageCorruptError(Exception):
@@ -153,8 +267,8 @@ class MeshStore:
             raise StorageCorruptError(str(err), await self._async_backup()) from err
         if data is None:
             return None
-        try:
-            self._network = MeshNetwork.from_json(data)
+        try:  # in the executor: a large network takes seconds to parse
+            self._network = await self._hass.async_add_executor_job(MeshNetwork.from_json, data)
         except MeshError as err:
             raise StorageCorruptError(str(err), await self._async_backup()) from err
         self.node_state = await self._async_load_state(self._network)

@@ -10,11 +10,18 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.loader import async_get_bluetooth, async_get_integration
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN
 from custom_components.ble_mesh.devices import manufacturer_name
 from custom_components.ble_mesh.mesh.database import MeshNetwork
+from custom_components.ble_mesh.storage import (
+    STORE_MAX_DEPTH,
+    Unstorable,
+    UnstorableError,
+    ensure_storable,
+)
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"
 MESH_UUID = "8f2d4c1a5b6e4f709a1b2c3d4e5f6a7b"
@@ -112,3 +119,22 @@ def test_unknown_company_id_is_named_plainly() -> None:
     assert manufacturer_name(0x0059) == "Nordic Semiconductor ASA"
     assert manufacturer_name(0xFFFE) == "Unknown company 0xFFFE"
     assert manufacturer_name(0xFFFF) == "Unregistered (company ID 0xFFFF)"
+
+
+def test_what_the_store_can_keep() -> None:
+    """The limits :func:`ensure_storable` names are the Store's own (orjson's), exactly."""
+    ensure_storable({"a": json.loads("[" * (STORE_MAX_DEPTH - 1) + "]" * (STORE_MAX_DEPTH - 1))})
+    ensure_storable({"a": [2**64 - 1, -(2**63), 1.5e308, "\u00e9"]})
+    too_deep = {"a": json.loads("[" * STORE_MAX_DEPTH + "]" * STORE_MAX_DEPTH)}
+    cases: list[tuple[dict[str, Any], Unstorable, str]] = [
+        (too_deep, Unstorable.DEPTH, "a[0][0][0]…"),
+        ({"a": [2**64]}, Unstorable.NUMBER, "a[0]"),
+        ({"a": {"b": -(2**63) - 1}}, Unstorable.NUMBER, "a.b"),
+        ({"a": {"\ud800": 1}}, Unstorable.TEXT, "a"),
+        ({"a": {1, 2}}, Unstorable.OTHER, "a"),  # written as a list: not the same back
+        ({"a": {1: 2}}, Unstorable.OTHER, "a"),
+    ]
+    for data, problem, path in cases:
+        with pytest.raises(UnstorableError) as err:
+            ensure_storable(data)
+        assert (err.value.problem, err.value.path) == (problem, path)
