@@ -32,11 +32,12 @@ from .mesh.errors import MeshError
 from .network_store import NetworkStore
 from .runtime import MeshConfigEntry, MeshRuntime
 from .services import async_setup_services, node_for_device
-from .storage import MeshStore, StorageCorruptError
+from .storage import DroppedRecords, MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
 PLATFORMS = [Platform.LIGHT]
+_DROPPED_ISSUE = "storage_dropped_"
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -51,11 +52,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     store = MeshStore(hass, entry.data[CONF_MESH_UUID])
     issue_id = f"storage_corrupt_{entry.entry_id}"
 
-    def storage_failure(key: str, backup: Path | None = None) -> ConfigEntryError:
+    def storage_failure(key: str, error: Exception | None = None) -> ConfigEntryError:
         """A repair issue that says where the data is (and its backup), and the setup error."""
         placeholders = {"name": entry.title, "path": str(store.path)}
-        if key == "storage_corrupt":
+        if error is not None:
+            backup = error.backup if isinstance(error, StorageCorruptError) else None
             placeholders["backup"] = str(backup) if backup else "-"
+            placeholders["error"] = str(error)
         ir.async_create_issue(
             hass,
             DOMAIN,
@@ -74,7 +77,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     try:
         network = await store.async_load()
     except StorageCorruptError as err:
-        raise storage_failure("storage_corrupt", err.backup) from err
+        raise storage_failure("storage_corrupt", err) from err
     if network is None:
         raise storage_failure("storage_missing")
     try:
@@ -82,8 +85,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
             hass=hass, entry_id=entry.entry_id, store=NetworkStore(hass, store, network)
         )
     except MeshError as err:  # stored IV Index / SEQ / replay list that make no sense
-        raise storage_failure("storage_corrupt") from err
+        raise storage_failure("storage_corrupt", err) from err
     ir.async_delete_issue(hass, DOMAIN, issue_id)
+    if store.dropped is not None:
+        _async_report_dropped(hass, entry, store.path, store.dropped)
     entry.runtime_data = runtime
     async_update_node_devices(hass, entry.entry_id, network)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -93,6 +98,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, runtime.async_stop))
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
     return True
+
+
+def _async_report_dropped(
+    hass: HomeAssistant, entry: MeshConfigEntry, path: Path, dropped: DroppedRecords
+) -> None:
+    """One repair issue per node, group or scene the load left out (kept across restarts:
+    the valid part was written back, so the next load has nothing to report)."""
+    for record in dropped.records:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"{_DROPPED_ISSUE}{entry.entry_id}_{record.kind}_{record.index}",
+            is_fixable=False,
+            is_persistent=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=f"storage_dropped_{record.kind}",
+            translation_placeholders={
+                "network": entry.title,
+                "name": record.label,
+                "error": str(record.error),
+                "path": str(path),
+                "backup": str(dropped.backup),
+            },
+        )
 
 
 def idle_release(entry: MeshConfigEntry) -> float | None:
@@ -115,8 +144,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> boo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
-    """The network entry was deleted: delete its stored keys too."""
+    """The network entry was deleted: delete its stored keys (and what was left out) too."""
     await MeshStore(hass, entry.data[CONF_MESH_UUID]).async_remove()
+    prefix = f"{_DROPPED_ISSUE}{entry.entry_id}_"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 async def async_remove_config_entry_device(

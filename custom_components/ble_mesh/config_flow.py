@@ -76,7 +76,7 @@ from .network_store import AddressReservation, async_create_network
 from .options_flow import BleMeshOptionsFlow
 from .provisioning_session import ProvisioningSession, SessionEvent, failure_reason_key
 from .runtime import MeshConfigEntry
-from .storage import now_iso
+from .storage import STORE_MAX_DEPTH, UnstorableError, importable_network, now_iso
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -766,13 +766,15 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Import a Mesh Configuration Database export (nRF Mesh and others)."""
         errors: dict[str, str] = {}
-        placeholders = {"error": ""}
+        placeholders = {"error": "", "path": "", "limit": str(STORE_MAX_DEPTH)}
         if user_input is not None:
             try:
-                text = await self.hass.async_add_executor_job(
-                    _read_uploaded_text, self.hass, user_input[CONF_FILE]
+                network = await self.hass.async_add_executor_job(
+                    _read_uploaded_network, self.hass, user_input[CONF_FILE]
                 )
-                network = MeshNetwork.from_json(text)
+            except UnstorableError as err:
+                errors["base"] = err.problem.value
+                placeholders["path"] = err.path
             except (UnicodeDecodeError, ValueError) as err:
                 if isinstance(err, MeshError):
                     errors["base"] = "invalid_network"
@@ -807,7 +809,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=network.mesh_name, data={CONF_MESH_UUID: mesh_uuid})
 
 
-def _read_uploaded_text(hass: Any, file_id: str) -> str:
-    """Read an uploaded file (runs in the executor; the upload is deleted afterwards)."""
+def _read_uploaded_network(hass: Any, file_id: str) -> MeshNetwork:
+    """Read and parse an uploaded export (runs in the executor; the upload is deleted after)."""
     with process_uploaded_file(hass, file_id) as path:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+    return importable_network(text)

@@ -10,6 +10,15 @@
   :meth:`MeshStore.async_save_state` returns, also while Home Assistant stops (its Store defers
   writes then; this one writes itself).
 
+A database that fails validation loads what it can (:func:`~.mesh.database.load_valid_part`:
+the nodes, groups and scenes that fail are left out) once its original file is kept beside it
+(``ble_mesh.<mesh uuid>.corrupt-<time>``, never over an earlier copy); the valid part is then
+written back and :attr:`MeshStore.dropped` says what was left out. A database whose keys,
+provisioners or own fields fail does not load at all (:class:`StorageCorruptError`).
+
+What Home Assistant's Store cannot write back unchanged is refused before anything is stored
+(:func:`ensure_storable`): the Store only logs such a failure, and the data would be lost.
+
 This file is the one home of that state. When it is missing for a network that has sent
 before, sequence numbers that nodes saw cannot be known: the node then starts at
 :data:`~.mesh.node.IV_UPDATE_SEQ_THRESHOLD`, above anything used in Normal Operation, which
@@ -23,19 +32,32 @@ value of each winning, and written back as a snapshot.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+import filecmp
+import glob
 import logging
+import math
+import os
 from pathlib import Path
 import shutil
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.file import write_utf8_file_atomic
+from homeassistant.util.json import json_loads
 
 from .const import DOMAIN
-from .mesh.database import LegacyRuntimeFields, MeshNetwork
+from .mesh.database import (
+    DroppedRecord,
+    LegacyRuntimeFields,
+    MeshNetwork,
+    load_valid_part,
+    parse_document,
+)
 from .mesh.errors import MeshError
 from .mesh.network import MAX_SEQ, IvIndexState
 from .mesh.node import IV_UPDATE_SEQ_THRESHOLD, NodeState
@@ -47,6 +69,114 @@ STATE_VERSION = 2
 SAVE_DELAY = 1.0
 
 
+#: The deepest a stored document may nest: orjson, which the Store writes with, refuses more
+#: than 255 levels, and the Store wraps the data in an object of its own.
+STORE_MAX_DEPTH: Final = 254
+_PATH_PARTS_SHOWN = 4
+
+
+class Unstorable(StrEnum):
+    """Why data cannot be stored unchanged; the values are the import form's error keys."""
+
+    NUMBER = "unstorable_number"
+    """NaN, an infinity, or a whole number beyond 64 bits."""
+    TEXT = "unstorable_text"
+    """Text that is not valid Unicode (a lone surrogate, from a ``\\ud800`` escape)."""
+    DEPTH = "unstorable_depth"
+    """Nested deeper than :data:`STORE_MAX_DEPTH`."""
+    OTHER = "unstorable"
+    """Anything else that does not come back unchanged."""
+
+
+class UnstorableError(Exception):
+    """Home Assistant's Store cannot write the data and read it back unchanged."""
+
+    def __init__(self, problem: Unstorable, path: str) -> None:
+        """Remember what is wrong and where (a JSON path like ``nodes[1].name``)."""
+        super().__init__(f"{path}: {problem}")
+        self.problem = problem
+        self.path = path
+
+
+def ensure_storable(data: dict[str, Any]) -> None:
+    """Raise :class:`UnstorableError` unless the Store writes ``data`` and reads it back unchanged.
+
+    The round trip uses Home Assistant's own encoder and decoder (orjson, as the Store does):
+    it refuses whole numbers beyond 64 bits, nesting deeper than 255 levels and lone
+    surrogates, and writes NaN and infinities as ``null``.
+    """
+    envelope = {"data": data}  # the Store's file is an object around the data
+    try:
+        same = json_loads(json_bytes(envelope)) == envelope
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        same = False
+    if not same:
+        raise UnstorableError(*_first_unstorable(data))
+
+
+def _first_unstorable(data: dict[str, Any]) -> tuple[Unstorable, str]:
+    """What the round trip of :func:`ensure_storable` refused, and where (no recursion)."""
+    stack: list[tuple[object, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, parts = stack.pop()
+        problem: Unstorable | None = None
+        if isinstance(value, dict | list):
+            if len(parts) >= STORE_MAX_DEPTH:
+                problem = Unstorable.DEPTH
+            elif isinstance(value, dict):
+                for key in value:
+                    if not isinstance(key, str):
+                        return Unstorable.OTHER, _path_text(parts)
+                    if not _is_text(key):
+                        return Unstorable.TEXT, _path_text(parts)
+                children = [(v, (*parts, f".{k}")) for k, v in value.items()]
+                stack.extend(reversed(children))
+            else:
+                stack.extend(reversed([(v, (*parts, f"[{i}]")) for i, v in enumerate(value)]))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            problem = None if -(2**63) <= value < 2**64 else Unstorable.NUMBER
+        elif isinstance(value, float):
+            problem = None if math.isfinite(value) else Unstorable.NUMBER
+        elif isinstance(value, str):
+            problem = None if _is_text(value) else Unstorable.TEXT
+        else:
+            problem = Unstorable.OTHER
+        if problem is not None:
+            return problem, _path_text(parts)
+    return Unstorable.OTHER, ""
+
+
+def _is_text(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _path_text(parts: tuple[str, ...]) -> str:
+    """``nodes[1].name``; a deep path shows its first parts and an ellipsis."""
+    text = "".join(parts[:_PATH_PARTS_SHOWN]).lstrip(".")
+    return text + "…" if len(parts) > _PATH_PARTS_SHOWN else text
+
+
+def importable_network(text: str) -> MeshNetwork:
+    """An exported Mesh Configuration Database, if it can be stored unchanged.
+
+    Runs in the executor (a large file takes seconds). Raises
+    :class:`~.mesh.database.CdbFormatError` (not a valid database) or
+    :class:`UnstorableError`; the storability is checked first, so the parser never sees
+    nesting deeper than the Store allows.
+    """
+    document = parse_document(text)
+    ensure_storable(document)
+    return MeshNetwork.from_json(document)
+
+
 class StorageCorruptError(Exception):
     """The stored network could not be read; a backup copy was kept."""
 
@@ -55,6 +185,14 @@ class StorageCorruptError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.backup = backup
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedRecords:
+    """What a load left out of a database that failed validation, and where its original is."""
+
+    records: list[DroppedRecord]
+    backup: Path
 
 
 def now_iso() -> str:
@@ -132,6 +270,8 @@ class MeshStore:
         self._save_pending = False
         self.node_state: NodeState | None = None
         """The node state as loaded (migrated, or recovered when it was lost)."""
+        self.dropped: DroppedRecords | None = None
+        """What the load left out of a database that failed validation (None: nothing)."""
         self.writes = 0
         self.state_writes = 0
 
@@ -146,26 +286,49 @@ class MeshStore:
         return Path(self._hass.config.path(".storage", self.state_key))
 
     async def async_load(self) -> MeshNetwork | None:
-        """The stored network, ``None`` if there is none; raises StorageCorruptError."""
+        """The stored network, ``None`` if there is none; raises StorageCorruptError.
+
+        Parsed in the executor (a large network takes seconds). A database that fails
+        validation loads without the nodes, groups and scenes that fail, and only once its
+        original is kept: the valid part is written back at once and :attr:`dropped` lists
+        what was left out (see the module's notes).
+        """
         try:
             data = await self._store.async_load()
         except (ValueError, OSError) as err:  # unreadable JSON
-            raise StorageCorruptError(str(err), await self._async_backup()) from err
+            raise await self._async_corrupt(str(err)) from err
         if data is None:
             return None
         try:
-            self._network = MeshNetwork.from_json(data)
+            network, dropped = await self._hass.async_add_executor_job(load_valid_part, data)
         except MeshError as err:
-            raise StorageCorruptError(str(err), await self._async_backup()) from err
-        self.node_state = await self._async_load_state(self._network)
-        return self._network
+            raise await self._async_corrupt(str(err)) from err
+        if dropped:
+            backup = await self._async_backup()
+            if backup is None:  # never write over the only copy of what was dropped
+                raise self._corrupt(str(dropped[0].error), self.path, None)
+            _LOGGER.warning(
+                "Mesh network %s: %d invalid record(s) of %s were left out (%s); "
+                "the original was kept at %s",
+                network.mesh_name,
+                len(dropped),
+                self.path,
+                ", ".join(record.path for record in dropped),
+                backup,
+            )
+            self.dropped = DroppedRecords(dropped, backup)
+        self._network = network
+        self.node_state = await self._async_load_state(network)
+        if dropped:
+            await self.async_save(network)
+        return network
 
     async def _async_load_state(self, network: MeshNetwork) -> NodeState | None:
         """The node state, migrated from 0.1's forms or recovered when lost (None: new)."""
         try:
             raw = await self._state_store.async_load()
         except (ValueError, OSError) as err:
-            raise StorageCorruptError(str(err), await self._async_backup(self.state_path)) from err
+            raise await self._async_corrupt(str(err), self.state_path) from err
         extension = network.extension
         legacy = [extension.legacy] if extension is not None and extension.legacy else []
         own = _own_address(network)
@@ -175,7 +338,7 @@ class MeshStore:
             if raw is not None:  # version 1: the extension's shape
                 legacy.append(LegacyRuntimeFields.from_json(raw[_LEGACY_V1], self.state_key))
         except MeshError as err:
-            raise StorageCorruptError(str(err), await self._async_backup(self.state_path)) from err
+            raise await self._async_corrupt(str(err), self.state_path) from err
         if own is None:
             return None
         state, knew_seq = legacy_node_state(legacy, own)
@@ -196,16 +359,33 @@ class MeshStore:
         return recovered
 
     async def _async_backup(self, source: Path | None = None) -> Path | None:
-        """Copy the unreadable file aside so nothing is lost when the user recovers."""
+        """Copy the unreadable file aside so nothing is lost when the user recovers.
+
+        The copy is ``<file>.corrupt-<UTC time>`` beside it, private like the file (it holds
+        the keys), never written over an earlier one; an earlier identical copy is reused.
+        None: there is no file, or it could not be copied.
+        """
         source = source or self.path
-        if not source.exists():
+        stamp = f"{dt_util.utcnow():%Y%m%d%H%M%S}"
+        try:
+            return await self._hass.async_add_executor_job(_keep_copy, source, stamp)
+        except OSError as err:
+            _LOGGER.error("Mesh network storage %s could not be copied aside: %s", source, err)
             return None
-        target = source.with_name(f"{source.name}.corrupt-{dt_util.utcnow():%Y%m%d%H%M%S}")
-        await self._hass.async_add_executor_job(shutil.copy2, source, target)
+
+    async def _async_corrupt(self, reason: str, source: Path | None = None) -> StorageCorruptError:
+        """Keep a copy of the unreadable file; the error that says so."""
+        source = source or self.path
+        return self._corrupt(reason, source, await self._async_backup(source))
+
+    def _corrupt(self, reason: str, source: Path, backup: Path | None) -> StorageCorruptError:
         _LOGGER.error(
-            "Mesh network storage %s is unreadable; a copy was kept at %s", source, target
+            "Mesh network storage %s is unreadable (%s); copy kept: %s",
+            source,
+            reason,
+            backup,
         )
-        return target
+        return StorageCorruptError(reason, backup)
 
     async def async_save(self, network: MeshNetwork) -> None:
         """Write the database now (when creating the network, after a change of it)."""
@@ -285,6 +465,27 @@ class _StateStore(Store[dict[str, Any]]):
             # copy of the same values): MeshStore._async_load_state does it.
             return {_LEGACY_V1: old_data}
         raise NotImplementedError(f"unknown node state version {old_major_version}")
+
+
+def _keep_copy(source: Path, stamp: str) -> Path | None:
+    """Copy ``source`` to a new ``<name>.corrupt-<stamp>[-n]`` (see ``_async_backup``)."""
+    if not source.exists():
+        return None
+    earlier = sorted(source.parent.glob(f"{glob.escape(source.name)}.corrupt-*"))
+    for copy in earlier:
+        if filecmp.cmp(source, copy, shallow=False):
+            return copy
+    for attempt in range(1, 1000):
+        suffix = stamp if attempt == 1 else f"{stamp}-{attempt}"
+        target = source.with_name(f"{source.name}.corrupt-{suffix}")
+        try:  # O_EXCL: an existing file is never written over
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out)
+        return target
+    raise FileExistsError(f"no free name for a copy of {source}")
 
 
 def _write_now(path: Path, text: str) -> None:

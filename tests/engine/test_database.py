@@ -27,6 +27,8 @@ from custom_components.ble_mesh.mesh.database import (
     SceneRange,
     Security,
     address_value,
+    load_valid_part,
+    parse_document,
 )
 from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
 from custom_components.ble_mesh.mesh.models.config import FeatureState
@@ -873,3 +875,89 @@ def test_touch_updates_timestamp() -> None:
     net = network()
     net.touch(NOW)
     assert net.to_json()["timestamp"] == NOW
+
+
+# --- loading the valid part of a database ---------------------------------------------------
+
+
+def test_a_valid_database_loads_whole() -> None:
+    assert load_valid_part(load()) == (network(), [])
+
+
+def test_invalid_records_are_left_out_one_by_one() -> None:
+    data = load()
+    data["nodes"][1]["deviceKey"] = "not a key"  # Kitchen Light, 0002-0003
+    data["nodes"].append(copy.deepcopy(data["nodes"][2]))  # Hall Lamp again: same UUID
+    data["nodes"][4]["name"] = "Hall Lamp (copy)"
+    data["groups"][1]["address"] = "C000"
+    data["scenes"].append({"name": "Night", "addresses": [], "number": "0000"})
+    data["scenes"].append({"addresses": [], "number": "0001"})  # no name: named by its number
+    loaded, dropped = load_valid_part(data)
+
+    assert [(d.path, d.kind, d.label, str(d.error)) for d in dropped] == [
+        (
+            "nodes[1]",
+            "node",
+            "Kitchen Light",
+            "nodes[1].deviceKey: not a 128-bit key (32 hex digits)",
+        ),
+        ("nodes[4]", "node", "Hall Lamp (copy)", "nodes[4].UUID: duplicate UUID"),
+        ("groups[1]", "group", "Living Room Lamps", "groups[1].address: duplicate address"),
+        ("scenes[1]", "scene", "Night", "scenes[1].number: scene number 0000 is prohibited"),
+        ("scenes[2]", "scene", "0001", "scenes[2].name: missing"),
+    ]
+    assert "not a key" not in str(dropped)  # the key's text is never repeated
+    assert [n.name for n in loaded.nodes] == ["nRF Mesh Provisioner", "Hall Lamp", "Wall Switch"]
+    assert [g.name for g in loaded.groups] == ["Living Room"]
+    assert [s.name for s in loaded.scenes] == ["Evening"]
+    # Kitchen Light's device may still use 0002-0003; the copy of Hall Lamp's 0004 is a node's.
+    assert loaded.reserved_addresses() == [(0x0002, 0x0003)]
+    assert loaded.allocate_unicast(P1, 1) == 0x0005  # not 0002
+    MeshNetwork.from_json(loaded.to_json())  # what is written back is valid
+
+
+def test_overlapping_node_and_unreadable_address() -> None:
+    data = load()
+    data["nodes"][2]["unicastAddress"] = "0003"  # Hall Lamp on Kitchen Light's second element
+    data["nodes"][3]["unicastAddress"] = "zz"
+    loaded, dropped = load_valid_part(data)
+    assert [(d.label, str(d.error), d.addresses) for d in dropped] == [
+        ("Hall Lamp", "nodes[2].unicastAddress: overlaps the addresses of another node", (3, 3)),
+        ("Wall Switch", "nodes[3].unicastAddress: not a 4-digit hex address", None),
+    ]
+    assert loaded.reserved_addresses() == []  # 0003 is Kitchen Light's; 199B is not known
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d["netKeys"][0].update(key="not a key"), "netKeys[0].key"),
+        (lambda d: d["appKeys"][0].pop("key"), "appKeys[0].key"),
+        (lambda d: d["provisioners"][1].update(UUID="x"), "provisioners[1].UUID"),
+        (lambda d: d.update(nodes={}), "nodes"),
+        (lambda d: d.update(meshUUID=None), "meshUUID"),
+    ],
+    ids=["net-key", "app-key", "provisioner", "nodes-not-a-list", "document-field"],
+)
+def test_what_cannot_be_left_out_still_fails(
+    change: Callable[[dict[str, Any]], object], path: str
+) -> None:
+    data = load()
+    data["nodes"][1]["deviceKey"] = "not a key"
+    change(data)
+    with pytest.raises(CdbFormatError) as err:
+        load_valid_part(data)
+    assert err.value.path == path
+
+
+def test_nesting_deeper_than_python_copies_is_a_format_error() -> None:
+    data = load()
+    data["nodes"][1]["vendorData"] = json.loads("[" * 5000 + "]" * 5000)
+    with pytest.raises(CdbFormatError, match=r"^nodes\[1\]: nested too deeply$"):
+        MeshNetwork.from_json(data)
+    loaded, dropped = load_valid_part(data)
+    assert [d.label for d in dropped] == ["Kitchen Light"]
+    with pytest.raises(CdbFormatError, match="^nested too deeply$"):
+        parse_document("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(CdbFormatError, match="^not a JSON object$"):
+        parse_document("[]")

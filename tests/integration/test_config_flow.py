@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
+import threading
 from typing import Any
+import uuid
 
 from aiohttp import ClientSession, FormData
 from homeassistant import config_entries
@@ -176,3 +178,100 @@ async def test_import_without_free_range(hass: HomeAssistant, upload: Uploader) 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "no_free_range"}
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _with(field: str, value_json: str) -> bytes:
+    """The fixture with an unknown field on its second node, given as raw JSON text."""
+    data = json.loads(FIXTURE.read_text())
+    data["nodes"][1][field] = "@@value@@"
+    return json.dumps(data).replace('"@@value@@"', value_json).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "path"),
+    [
+        (_with("vendorSerial", "1" * 100), "unstorable_number", "nodes[1].vendorSerial"),
+        (_with("vendorLevel", "NaN"), "unstorable_number", "nodes[1].vendorLevel"),
+        (_with("vendorLevel", "[1, -Infinity]"), "unstorable_number", "nodes[1].vendorLevel[1]"),
+        (_with("vendorName", '"\\ud800"'), "unstorable_text", "nodes[1].vendorName"),
+        (_with("vendorData", _nested(400)), "unstorable_depth", "nodes[1].vendorData[0]…"),
+        (_with("vendorData", _nested(5000)), "unstorable_depth", "nodes[1].vendorData[0]…"),
+    ],
+    ids=["100-digit-int", "nan", "infinity", "lone-surrogate", "400-deep", "5000-deep"],
+)
+async def test_import_refuses_what_cannot_be_stored(
+    hass: HomeAssistant,
+    upload: Uploader,
+    hass_storage: dict[str, Any],
+    content: bytes,
+    error: str,
+    path: str,
+) -> None:
+    """Home Assistant's Store would log "Failed to serialize" (or write null for NaN) and
+    keep nothing: the form says what and where instead, and nothing is created."""
+    result = await _start_user_flow(hass, "import_network")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": await upload(content)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert result["description_placeholders"]["path"] == path
+    assert result["description_placeholders"]["limit"] == "254"
+    assert not hass.config_entries.async_entries(DOMAIN)
+    assert f"{DOMAIN}.{FIXTURE_MESH_UUID}" not in hass_storage
+
+
+async def test_import_deeper_than_python_reads_is_a_form_error(
+    hass: HomeAssistant, upload: Uploader
+) -> None:
+    """Nesting too deep for Python's own JSON reader is refused too, not a crash."""
+    result = await _start_user_flow(hass, "import_network")
+    content = _with("vendorData", _nested(200_000))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": await upload(content)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_network"}
+    assert "nested too deeply" in result["description_placeholders"]["error"]
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_a_large_import_is_parsed_off_the_event_loop(
+    hass: HomeAssistant,
+    upload: Uploader,
+    hass_storage: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A network of a thousand nodes takes seconds to read: never on the event loop, neither
+    in the import nor when the new entry loads it."""
+    data = json.loads(FIXTURE.read_text())
+    template = data["nodes"][1]
+    for n in range(1000):
+        node = json.loads(json.dumps(template))
+        node["UUID"] = str(uuid.UUID(int=n + 1)).upper()
+        node["unicastAddress"] = f"{0x2000 + 2 * n:04X}"
+        node["name"] = f"Light {n}"
+        data["nodes"].append(node)
+    threads: list[int] = []
+    parse = MeshNetwork.from_json.__func__  # type: ignore[attr-defined]
+
+    def recording_parse(cls: type[MeshNetwork], document: Any) -> MeshNetwork:
+        threads.append(threading.get_ident())
+        return parse(cls, document)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(MeshNetwork, "from_json", classmethod(recording_parse))
+    result = await _start_user_flow(hass, "import_network")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": await upload(json.dumps(data).encode())}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert result["result"].state is config_entries.ConfigEntryState.LOADED
+    nodes = result["result"].runtime_data.network.nodes
+    assert sum(1 for node in nodes if (node.name or "").startswith("Light ")) == 1000
+    assert len(threads) >= 2  # the import, then the entry's setup
+    assert hass.loop_thread_id not in threads

@@ -46,6 +46,11 @@ def test_collector_takes_only_deprecations_naming_us() -> None:
         logger.warning("Detected that custom integration 'other' calls x. Please report it")
         ours.debug("Scan Report from 0x0005 (a debug line, not a deprecation)")
         ours.warning("Proxy node 0x0002 did not answer; trying another")
+        logging.getLogger("asyncio").warning(  # a slow step under load, in a test named so
+            "Executing <Task finished coro=<test_missing_storage_is_reported() done> created "
+            "at /root/.cache/ble_mesh/cpython-3.14.7/lib/python3.14/asyncio/runners.py:110> "
+            "took 0.116 seconds"
+        )
         logger.warning(
             "Detected that custom integration 'ble_mesh' calls `async_get_device`, which is "
             "deprecated. This will stop working in Home Assistant 2027.8.0, please report it"

@@ -64,6 +64,7 @@ __all__ = [
     "CdbPublishPeriod",
     "CdbRetransmit",
     "DatabaseError",
+    "DroppedRecord",
     "ExclusionList",
     "Features",
     "Group",
@@ -81,6 +82,8 @@ __all__ = [
     "SceneRange",
     "Security",
     "address_value",
+    "load_valid_part",
+    "parse_document",
 ]
 
 type JsonDict = dict[str, Any]
@@ -285,7 +288,10 @@ class _Obj:
         self._seen.add(key)
 
     def extra(self) -> JsonDict:
-        return {k: copy.deepcopy(v) for k, v in self._data.items() if k not in self._seen}
+        try:
+            return {k: copy.deepcopy(v) for k, v in self._data.items() if k not in self._seen}
+        except RecursionError:  # an unknown field nested deeper than Python can copy
+            raise CdbFormatError(self.path, "nested too deeply") from None
 
     def order(self) -> tuple[str, ...]:
         return tuple(self._data)
@@ -1309,6 +1315,22 @@ def _unique(values: Iterable[object], path: str, what: str) -> None:
         seen.add(value)
 
 
+def parse_document(text: str) -> JsonDict:
+    """JSON text as the document object :meth:`MeshNetwork.from_json` reads.
+
+    Raises :class:`CdbFormatError` if it is not JSON or nested deeper than Python can read.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:  # its msg holds no document text
+        raise CdbFormatError("", f"not valid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise CdbFormatError("", "nested too deeply") from None
+    if not isinstance(data, dict):
+        raise CdbFormatError("", "not a JSON object")
+    return data
+
+
 # --------------------------------------------------------------------------------------------
 # Allocation helpers
 
@@ -1397,12 +1419,7 @@ class MeshNetwork:
         Raises :class:`CdbFormatError` naming the JSON path of the first problem found.
         """
         if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except json.JSONDecodeError as err:  # its msg holds no document text
-                raise CdbFormatError(
-                    "", f"not valid JSON ({err.msg} at line {err.lineno})"
-                ) from None
+            data = parse_document(data)
         o = _Obj(data, "")
         schema = o.get("$schema", _str)
         id_ = o.get("id", _str)
@@ -1901,3 +1918,143 @@ def _check_node_overlap(nodes: list[Node]) -> None:
                 f"nodes[{i}].unicastAddress", "overlaps the addresses of another node"
             )
         reach = max(reach, high)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading the valid part of a database
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedRecord:
+    """A node, group or scene that :func:`load_valid_part` left out, and why.
+
+    ``kind`` is ``"node"``, ``"group"`` or ``"scene"`` and ``index`` its position in that
+    list; ``label`` its name, else what identifies it as written (UUID, address, number),
+    else :attr:`path`; ``addresses`` a dropped node's unicast range where it could be read.
+    """
+
+    kind: str
+    index: int
+    label: str
+    error: CdbFormatError
+    addresses: tuple[int, int] | None = None
+
+    @property
+    def path(self) -> str:
+        """Where it was in the document: ``nodes[3]``."""
+        return f"{self.kind}s[{self.index}]"
+
+
+def load_valid_part(data: JsonDict) -> tuple[MeshNetwork, list[DroppedRecord]]:
+    """Parse a database, leaving out the nodes, groups and scenes that fail validation.
+
+    A valid document loads whole. Otherwise each node, group and scene is checked on its own
+    and against the ones kept before it (the rules of :meth:`MeshNetwork.from_json`: unique
+    UUIDs, disjoint node addresses, unique group addresses and scene numbers) and the failing
+    ones are left out: each can be made again (the device added again, the group or scene
+    created again) and nothing else in the document needs it to be valid. Anything else that
+    fails (keys, provisioners and their ranges, exclusion lists, our extension, the document's
+    own fields) still raises :class:`CdbFormatError`: loaded without it, keys or addresses
+    would be used wrongly.
+
+    A dropped node's addresses, where they can still be read, become reserved (see
+    :class:`MeshExtension`): the device may still use them, so no new device is given them.
+    """
+    try:
+        return MeshNetwork.from_json(data), []
+    except CdbFormatError:
+        pass
+    document = dict(data)
+    dropped: list[DroppedRecord] = []
+    _keep_valid(document, "nodes", Node.from_json, _node_clash, dropped)
+    _keep_valid(document, "groups", Group.from_json, _group_clash, dropped)
+    _keep_valid(document, "scenes", Scene.from_json, _scene_clash, dropped)
+    network = MeshNetwork.from_json(document)
+    for record in dropped:
+        if record.addresses is not None:
+            taken = [(n.unicast_address, n.last_address) for n in network.nodes]
+            for low, high in list(
+                _free_gaps(record.addresses, taken + network.reserved_addresses())
+            ):
+                network.reserve_addresses(low, high)
+    return network, dropped
+
+
+_KINDS: Final = {"nodes": "node", "groups": "group", "scenes": "scene"}
+_LABEL_FIELDS: Final = {
+    "nodes": ("name", "UUID", "unicastAddress"),
+    "groups": ("name", "address"),
+    "scenes": ("name", "number"),
+}
+
+
+def _keep_valid[T](
+    document: JsonDict,
+    key: str,
+    parse: Callable[[object, str], T],
+    clash: Callable[[T, list[T], str], None],
+    dropped: list[DroppedRecord],
+) -> None:
+    """Keep the items of ``document[key]`` that parse and clash with none kept before them."""
+    items = document.get(key)
+    if not isinstance(items, list):
+        return  # not droppable one by one: the strict parse says what is wrong
+    kept_items: list[object] = []
+    kept: list[T] = []
+    for index, item in enumerate(items):
+        path = f"{key}[{index}]"
+        try:
+            record = parse(item, path)
+            clash(record, kept, path)
+        except CdbFormatError as err:
+            label = next(
+                (
+                    value
+                    for name in _LABEL_FIELDS[key]
+                    if isinstance(item, dict)
+                    and isinstance(value := item.get(name), str)
+                    and value.strip()
+                ),
+                path,
+            )
+            addresses = _readable_range(item) if key == "nodes" else None
+            dropped.append(DroppedRecord(_KINDS[key], index, label, err, addresses))
+            continue
+        kept_items.append(item)
+        kept.append(record)
+    document[key] = kept_items
+
+
+def _node_clash(node: Node, kept: list[Node], path: str) -> None:
+    if any(other.uuid == node.uuid for other in kept):
+        raise CdbFormatError(_join(path, "UUID"), "duplicate UUID")
+    if any(
+        node.unicast_address <= o.last_address and o.unicast_address <= node.last_address
+        for o in kept
+    ):
+        raise CdbFormatError(
+            _join(path, "unicastAddress"), "overlaps the addresses of another node"
+        )
+
+
+def _group_clash(group: Group, kept: list[Group], path: str) -> None:
+    if any(other.address == group.address for other in kept):
+        raise CdbFormatError(_join(path, "address"), "duplicate address")
+
+
+def _scene_clash(scene: Scene, kept: list[Scene], path: str) -> None:
+    if any(other.number == scene.number for other in kept):
+        raise CdbFormatError(_join(path, "number"), "duplicate number")
+
+
+def _readable_range(item: object) -> tuple[int, int] | None:
+    """A node record's unicast range, as far as it can be read (at least its first address)."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        low = _unicast(item.get("unicastAddress"), "")
+    except CdbFormatError:
+        return None
+    elements = item.get("elements")
+    count = len(elements) if isinstance(elements, list) else 1
+    return low, min(low + max(count, 1) - 1, UNICAST_MAX)
