@@ -31,6 +31,9 @@ from homeassistant.helpers import translation
 from homeassistant.helpers.selector import (
     FileSelector,
     FileSelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -49,6 +52,7 @@ from .const import (
 from .mesh.beacons import MeshProvisioningServiceData, oob_hints
 from .mesh.database import AllocationError, CdbElement, MeshNetwork, Node, NodeKey, Security
 from .mesh.errors import DecodeError, MeshError
+from .mesh.network import IvIndexState
 from .mesh.provisioning import (
     Algorithm,
     AuthMethod,
@@ -81,6 +85,7 @@ from .storage import STORE_MAX_DEPTH, UnstorableError, importable_network, now_i
 _LOGGER = logging.getLogger(__name__)
 
 CONF_FILE = "file"
+CONF_IV_INDEX = "iv_index"
 CONF_NETWORK = "network"
 CONF_METHOD = "method"
 CONF_OOB_TEXT = "oob_text"
@@ -791,21 +796,34 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 else:
                     network.set_local_provisioner(provisioner.uuid)
                     network.touch(now_iso())
-                    return await self._async_create_network_entry(network)
+                    # A Mesh CDB file has no IV Index: the one typed here, else the network's
+                    # first authenticated beacon tells it (MshPRT 1.1 §3.11.5.2).
+                    given = user_input.get(CONF_IV_INDEX)
+                    iv = IvIndexState(iv_index=int(given or 0), known=given is not None)
+                    return await self._async_create_network_entry(network, iv=iv)
         return self.async_show_form(
             step_id="import_network",
             data_schema=vol.Schema(
-                {vol.Required(CONF_FILE): FileSelector(FileSelectorConfig(accept=".json"))}
+                {
+                    vol.Required(CONF_FILE): FileSelector(FileSelectorConfig(accept=".json")),
+                    vol.Optional(CONF_IV_INDEX): NumberSelector(
+                        NumberSelectorConfig(
+                            min=0, max=0xFFFFFFFF, step=1, mode=NumberSelectorMode.BOX
+                        )
+                    ),
+                }
             ),
             errors=errors,
             description_placeholders=placeholders,
         )
 
-    async def _async_create_network_entry(self, network: MeshNetwork) -> ConfigFlowResult:
+    async def _async_create_network_entry(
+        self, network: MeshNetwork, *, iv: IvIndexState | None = None
+    ) -> ConfigFlowResult:
         mesh_uuid = network.mesh_uuid.hex
         await self.async_set_unique_id(mesh_uuid, raise_on_progress=False)
         self._abort_if_unique_id_configured()
-        await async_create_network(self.hass, network)
+        await async_create_network(self.hass, network, iv=iv)
         return self.async_create_entry(title=network.mesh_name, data={CONF_MESH_UUID: mesh_uuid})
 
 

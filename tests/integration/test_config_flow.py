@@ -24,6 +24,7 @@ from custom_components.ble_mesh.const import (
     PROVISIONER_NAME,
 )
 from custom_components.ble_mesh.mesh.database import MeshNetwork
+from custom_components.ble_mesh.mesh.node import NodeState
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"
 FIXTURE_MESH_UUID = "8f2d4c1a5b6e4f709a1b2c3d4e5f6a7b"
@@ -120,6 +121,28 @@ async def test_import_network_from_nrf_export(
     for mine in ours.unicast_ranges:
         for other in (r for p in others for r in p.unicast_ranges):
             assert mine.high < other.low or mine.low > other.high
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(("typed", "stored"), [({}, (0, False)), ({"iv_index": 100}, (100, True))])
+async def test_import_takes_the_iv_index_or_waits_for_a_beacon(
+    hass: HomeAssistant,
+    upload: Uploader,
+    hass_storage: dict[str, Any],
+    typed: dict[str, int],
+    stored: tuple[int, bool],
+) -> None:
+    """A Mesh CDB file has no IV Index: the optional field gives it; left empty, Home
+    Assistant's node starts with it unknown (the first authenticated beacon sets it)."""
+    result = await _start_user_flow(hass, "import_network")
+    file_id = await upload(FIXTURE.read_bytes())
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"file": file_id, **typed}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    state = NodeState.from_json(hass_storage[f"{DOMAIN}.{FIXTURE_MESH_UUID}.state"]["data"])
+    assert (state.iv.iv_index, state.iv.known) == stored
+    assert state.sequence == {"iv_index": stored[0], "seq": 0}
     await hass.async_block_till_done()
 
 
