@@ -26,6 +26,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
 from .const import DOMAIN
+from .devices import bluetooth_address
+from .discovery import async_rediscover
 from .exceptions import MeshCommunicationError
 from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_node, node_label
 from .mesh.database import Node
@@ -128,8 +130,12 @@ class ConfigurationManager:
 
         The node is removed even when it cannot be reset (out of reach, no proxy): the Key
         Refresh that follows makes the keys it still holds useless (MshPRT 1.1 §3.11.4).
+        Either way the integration's page offers the device again at once (reset now, or to
+        be reset by hand): Home Assistant's Bluetooth matcher is asked to look at the address
+        it advertised from while unprovisioned, which alone would show it nothing new.
         """
         client, network = self._client, self._client.store.network
+        address = bluetooth_address(self._hass, node)
         if client.unicast_address and client.available:  # released: the send reconnects
             await async_reset_node(client, node)
         else:
@@ -142,6 +148,7 @@ class ConfigurationManager:
         if network.node_by_uuid(node.uuid) is None:
             return  # removed meanwhile (a second request for the same node)
         started = await client.store.async_remove_node(node, iv_index=client.iv_index)
+        async_rediscover(self._hass, address)
         _LOGGER.info(
             "Mesh node %s removed from network %s%s",
             node_label(node),
