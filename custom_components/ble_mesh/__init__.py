@@ -30,6 +30,7 @@ from .const import (
     DOMAIN,
 )
 from .devices import async_update_node_devices, element_unique_id
+from .discovery import async_end_offers
 from .mesh.errors import MeshError
 from .network_store import Change, NetworkStore, StoreChange
 from .runtime import MeshConfigEntry, MeshRuntime
@@ -92,6 +93,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     runtime.async_set_idle_release(idle_release(entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     entry.async_on_unload(runtime.store.async_add_listener(_nodes_changed(hass, entry)))
+
+    @callback
+    def _loaded() -> None:
+        # Devices offered while the network was not loaded may be its nodes: end those offers
+        # (their flows could not know).
+        if entry.state is ConfigEntryState.LOADED:
+            async_end_offers(hass, [n.uuid for n in network.nodes])
+
+    entry.async_on_unload(entry.async_on_state_change(_loaded))
     runtime.async_start()
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, runtime.async_stop))
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
@@ -99,14 +109,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
 
 
 def _nodes_changed(hass: HomeAssistant, entry: MeshConfigEntry) -> Callable[[StoreChange], None]:
-    """What a node removed changes outside the network: its entities."""
+    """What a node added or removed changes outside the network: offers and entities."""
 
     @callback
     def changed(change: StoreChange) -> None:
         node = change.node
         if node is None:
             return
-        if change.change is Change.NODE_REMOVED:
+        if change.change is Change.NODE_ADDED:
+            async_end_offers(hass, [node.uuid])
+        elif change.change is Change.NODE_REMOVED:
             # Its elements' entities go; the device stays when the node was replaced (added
             # again after a reset by hand: same device, new addresses, new entities).
             registry = er.async_get(hass)

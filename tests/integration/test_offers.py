@@ -5,6 +5,9 @@
 - A node reset by hand that advertises as new is offered again in place of its record: the
   record is replaced only once the device is provisioned again; a failed attempt changes
   nothing; the device in Home Assistant stays, with new entities for its new addresses.
+- A device offered before the network that has it as a node was loaded stops being offered
+  when it loads (the page's list follows without a reload); if it was reset by hand it is
+  offered again, in place of its record.
 
 Everything runs through Home Assistant's Bluetooth stack, the virtual proxy and simulated
 lights; nothing of ours is mocked.
@@ -237,3 +240,46 @@ async def test_an_offer_to_add_a_node_again_becomes_a_plain_offer_once_it_is_rem
     result = await configure(hass, offer["flow_id"], {})
     result = await _add_with_no_oob(hass, offer["flow_id"])
     assert result["reason"] == "provisioned"
+
+
+@pytest.mark.parametrize("reset_by_hand", [False, True], ids=["provisioned", "reset_by_hand"])
+async def test_offers_of_nodes_end_when_their_network_loads(
+    hass: HomeAssistant,
+    bed: MeshTestbed,
+    add_virtual_peripheral: AddPeripheral,
+    reset_by_hand: bool,
+) -> None:
+    """Seen unprovisioned before the network that has them was loaded (here: a network whose
+    nodes another provisioner added), they were offered as new devices."""
+    node = SimulatedNode("dimmable")
+    stranger = SimulatedNode("onoff_plug")
+    for device in (node, stranger):
+        await add_virtual_peripheral(device)
+        assert flow_for(hass, device)["step_id"] == "bluetooth_new_network"
+    bed.provision(node=node)  # by another provisioner, into the network loaded below
+    if reset_by_hand:
+        # ... and since reset by hand, still seen at its old address as unprovisioned.
+        node.cancel_timers()
+        bed.air.leave(node)
+        bed.proxy.remove(node.address)
+        node = SimulatedNode("dimmable", device_uuid=node.device_uuid, address=node.address)
+        bed.proxy.add(node)
+    else:
+        bed.proxy.advertise_now(node.address)  # its Mesh Proxy service now
+    (offer,) = _offers(hass, node)
+    removed: list[str] = []
+    unsubscribe = hass.config_entries.flow.async_subscribe_flow(
+        lambda change, flow_id: removed.append(flow_id) if change == "removed" else None
+    )
+
+    await bed.async_setup()
+    await hass.async_block_till_done()
+    unsubscribe()
+    # The page was told (config_entries/flow/subscribe): its list follows without a reload.
+    assert offer["flow_id"] in removed
+    offers = _offers(hass, node)
+    if reset_by_hand:
+        assert [f["step_id"] for f in offers] == ["bluetooth_readd"]
+    else:
+        assert offers == []
+    assert flow_for(hass, stranger)["flow_id"] not in removed  # not a node: still offered
