@@ -6,16 +6,18 @@ One config entry is one mesh network. The protocol lives in the sans-IO engine
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import logging
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
+    entity_registry as er,
     issue_registry as ir,
 )
 from homeassistant.helpers.typing import ConfigType
@@ -27,9 +29,10 @@ from .const import (
     DEFAULT_IDLE_SECONDS,
     DOMAIN,
 )
-from .devices import async_update_node_devices
+from .devices import async_update_node_devices, element_unique_id
+from .discovery import async_end_offers
 from .mesh.errors import MeshError
-from .network_store import NetworkStore
+from .network_store import Change, NetworkStore, StoreChange
 from .runtime import MeshConfigEntry, MeshRuntime
 from .services import async_setup_services, node_for_device
 from .storage import DroppedRecords, MeshStore, StorageCorruptError
@@ -94,6 +97,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     runtime.async_set_idle_release(idle_release(entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    entry.async_on_unload(runtime.store.async_add_listener(_nodes_changed(hass, entry)))
+
+    @callback
+    def _loaded() -> None:
+        # Devices offered while the network was not loaded may be its nodes: end those offers
+        # (their flows could not know).
+        if entry.state is ConfigEntryState.LOADED:
+            async_end_offers(hass, [n.uuid for n in network.nodes])
+
+    entry.async_on_unload(entry.async_on_state_change(_loaded))
     runtime.async_start()
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, runtime.async_stop))
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
@@ -122,6 +135,30 @@ def _async_report_dropped(
                 "backup": str(dropped.backup),
             },
         )
+
+
+def _nodes_changed(hass: HomeAssistant, entry: MeshConfigEntry) -> Callable[[StoreChange], None]:
+    """What a node added or removed changes outside the network: offers and entities."""
+
+    @callback
+    def changed(change: StoreChange) -> None:
+        node = change.node
+        if node is None:
+            return
+        if change.change is Change.NODE_ADDED:
+            async_end_offers(hass, [node.uuid])
+        elif change.change is Change.NODE_REMOVED:
+            # Its elements' entities go; the device stays when the node was replaced (added
+            # again after a reset by hand: same device, new addresses, new entities).
+            registry = er.async_get(hass)
+            mesh_uuid = entry.data[CONF_MESH_UUID]
+            for address in node.addresses:
+                unique_id = element_unique_id(mesh_uuid, address)
+                for platform in PLATFORMS:
+                    if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+                        registry.async_remove(entity_id)
+
+    return changed
 
 
 def idle_release(entry: MeshConfigEntry) -> float | None:

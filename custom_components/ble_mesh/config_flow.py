@@ -49,6 +49,7 @@ from .const import (
     DOMAIN,
     PROVISIONER_NAME,
 )
+from .discovery import STEP_OFFER, STEP_OFFER_AGAIN, STEP_OFFER_NEW_NETWORK
 from .mesh.beacons import MeshProvisioningServiceData, oob_hints
 from .mesh.database import AllocationError, CdbElement, MeshNetwork, Node, NodeKey, Security
 from .mesh.errors import DecodeError, MeshError
@@ -74,7 +75,7 @@ from .mesh.provisioning import (
     ShowValue,
     select_method,
 )
-from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
+from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID, MESH_PROXY_SERVICE_UUID
 from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
 from .network_store import AddressReservation, async_create_network
 from .options_flow import BleMeshOptionsFlow
@@ -151,6 +152,9 @@ class _Device:
     device_uuid: uuid.UUID
     hints: str
     """Where its OOB information is, in words (translated)."""
+    proxy_advertised: bool
+    """Its advertisement also shows the Mesh Proxy service: it is (or was, until a reset:
+    scanners merge what a device advertised, notes §2.2) a provisioned node."""
 
 
 @dataclass(slots=True)
@@ -198,6 +202,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         self._attempt: _Attempt | None = None
         self._error: str | None = None
         self._choice: _Choice | None = None
+        self._replaces: Node | None = None
+        """The network's record of the device, when it is added again after a reset by hand."""
 
     @staticmethod
     @callback
@@ -223,19 +229,64 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="not_mesh_device")
         await self.async_set_unique_id(service_data.uuid.hex)
         self._abort_if_unique_id_configured()
-        for entry in self._loaded_entries():
-            if entry.runtime_data.network.node_by_uuid(service_data.uuid) is not None:
-                return self.async_abort(reason="already_provisioned")
-        name = discovery_info.name or discovery_info.address
         hints = oob_hints(service_data.oob_information) or ["not_stated"]
         self._device = _Device(
             address=discovery_info.address,
-            name=name,
+            name=discovery_info.name or discovery_info.address,
             device_uuid=service_data.uuid,
             hints=await self._async_words(WORDS_HINT, hints),
+            proxy_advertised=MESH_PROXY_SERVICE_UUID in discovery_info.service_data,
         )
-        self.context["title_placeholders"] = {"name": name}
-        return await self.async_step_bluetooth_confirm()
+        return await self._async_offer()
+
+    def _known_node(self, device_uuid: uuid.UUID) -> tuple[MeshConfigEntry, Node] | None:
+        """The loaded network that has the device as a node, and its record there."""
+        for entry in self._loaded_entries():
+            if (node := entry.runtime_data.network.node_by_uuid(device_uuid)) is not None:
+                return entry, node
+        return None
+
+    async def _async_offer(self) -> ConfigFlowResult:
+        """Offer the device as the loaded networks know it.
+
+        Unknown: offered as a new device. A node of a loaded network that advertises only the
+        Mesh Provisioning service was reset by hand: offered again, in place of its record.
+        A node that (also) advertises the Mesh Proxy service is not offered. (A device that
+        becomes a node later has its offer ended: discovery.py.)
+        """
+        device = self._device
+        assert device is not None
+        known = self._known_node(device.device_uuid)
+        if known is None:
+            self.context["title_placeholders"] = {"name": device.name}
+            return await self.async_step_bluetooth_confirm()
+        if device.proxy_advertised:
+            return self.async_abort(reason="already_provisioned")
+        _entry, node = known
+        device.name = node.name or device.name  # the name it has in Home Assistant
+        self.context["title_placeholders"] = {"name": device.name}
+        return await self.async_step_bluetooth_readd()
+
+    async def async_step_bluetooth_readd(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A node reset by hand advertises as new: add it again, in place of its record."""
+        assert self._device is not None
+        known = self._known_node(self._device.device_uuid)
+        if known is None:  # its record was removed meanwhile: a new device now
+            return await self._async_offer()
+        entry, node = known
+        if user_input is not None:
+            self._entry, self._network, self._replaces = entry, entry.runtime_data.network, node
+            return await self._async_new_attempt()
+        return self.async_show_form(
+            step_id=STEP_OFFER_AGAIN,
+            description_placeholders={
+                **self._device_placeholders(),
+                "network": entry.title,
+                "address": f"{node.unicast_address:04X}",
+            },
+        )
 
     async def async_step_bluetooth_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -267,7 +318,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
             )
         return self.async_show_form(
-            step_id="bluetooth_confirm" if entries else "bluetooth_new_network",
+            step_id=STEP_OFFER if entries else STEP_OFFER_NEW_NETWORK,
             data_schema=vol.Schema(schema),
             description_placeholders=self._device_placeholders(),
         )
@@ -599,7 +650,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         # The store records it, then configures it (its listener, the runtime).
         await self._entry.runtime_data.store.async_commit_node(
-            node, iv_index=self._iv_index(), reservation=reservation
+            node, iv_index=self._iv_index(), reservation=reservation, replaces=self._replaces
         )
         return self.async_abort(
             reason="provisioned", description_placeholders={"name": self._device_name()}

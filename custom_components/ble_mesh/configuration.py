@@ -31,6 +31,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
 from .const import DOMAIN
+from .devices import bluetooth_address
+from .discovery import async_rediscover
 from .exceptions import MeshCommunicationError
 from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_node, node_label
 from .mesh.database import Node
@@ -156,10 +158,14 @@ class ConfigurationManager:
         The node is removed even when it cannot be reset (out of reach, no proxy): the Key
         Refresh that follows makes the keys it still holds useless (MshPRT 1.1 §3.11.4). It
         then gets the ``node_not_reset`` repair issue: it still believes it belongs to the
-        network, and cannot be added again until it is reset by hand.
+        network until it is reset by hand. Either way the integration's page offers the
+        device again at once (reset now, or once reset by hand): Home Assistant's Bluetooth
+        matcher is asked to look again at the address it advertised from while unprovisioned,
+        which alone would show it nothing new.
         """
         client, network = self._client, self._client.store.network
         reset = False
+        address = bluetooth_address(self._hass, node)
         if client.unicast_address and client.available:  # released: the send reconnects
             reset = await async_reset_node(client, node)
         else:
@@ -173,6 +179,7 @@ class ConfigurationManager:
             # Removed meanwhile (a second request for the same node).
             return NodeRemoval(reset=reset, key_refresh=work_pending(network))
         started = await client.store.async_remove_node(node, iv_index=client.iv_index)
+        async_rediscover(self._hass, address)
         _LOGGER.info(
             "Mesh node %s removed from network %s%s",
             node_label(node),

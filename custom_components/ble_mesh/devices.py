@@ -22,6 +22,11 @@ def node_identifier(mesh_uuid: str, node: Node) -> tuple[str, str]:
     return (DOMAIN, f"{mesh_uuid}_{node.uuid.hex}")
 
 
+def element_unique_id(mesh_uuid: str, address: int) -> str:
+    """The unique ID of the entity of the element at ``address`` in this network."""
+    return f"{mesh_uuid}_{address:04x}"
+
+
 def is_network_device(mesh_uuid: str, identifiers: set[tuple[str, str]]) -> bool:
     """Whether a device's identifiers name a node of this network (see node_identifier)."""
     prefix = f"{mesh_uuid}_"

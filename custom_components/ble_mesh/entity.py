@@ -14,7 +14,7 @@ from __future__ import annotations
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
 
-from .devices import node_identifier
+from .devices import element_unique_id, node_identifier
 from .mesh.access import Message
 from .mesh.database import CdbElement, Node
 from .mesh.models.registry import primary_light_model
@@ -53,7 +53,7 @@ class MeshElementEntity(MeshEntity):
         """Identify the entity by network and element address; attach it to the node's device."""
         super().__init__(runtime, node.unicast_address + element.index)
         self._model_ids = {m.model_id for m in element.models if m.company_id is None}
-        self._attr_unique_id = f"{runtime.mesh_uuid}_{self.address:04x}"
+        self._attr_unique_id = element_unique_id(runtime.mesh_uuid, self.address)
         self._attr_device_info = {"identifiers": {node_identifier(runtime.mesh_uuid, node)}}
 
     async def async_added_to_hass(self) -> None:

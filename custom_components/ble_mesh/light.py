@@ -29,6 +29,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 
 from . import conversions as conv
 from .const import DOMAIN, SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED, SIGNAL_NODE_CONFIGURED
+from .devices import element_unique_id
 from .entity import MeshElementEntity, MeshEntity
 from .groups import group_unique_id, members
 from .mesh.access import Message
@@ -388,7 +389,7 @@ class MeshGroupLight(MeshEntity, LightEntity):
             for address in self._member_addresses
             if (
                 entity_id := registry.async_get_entity_id(
-                    "light", DOMAIN, f"{self._runtime.mesh_uuid}_{address:04x}"
+                    "light", DOMAIN, element_unique_id(self._runtime.mesh_uuid, address)
                 )
             )
         ]

@@ -160,9 +160,22 @@ class NetworkStore:
             await self._async_commit()
 
     async def async_commit_node(
-        self, node: Node, *, iv_index: int, reservation: AddressReservation | None = None
+        self,
+        node: Node,
+        *,
+        iv_index: int,
+        reservation: AddressReservation | None = None,
+        replaces: Node | None = None,
     ) -> None:
-        """Record a provisioned node (at its reserved range), save, tell the listeners."""
+        """Record a provisioned node (at its reserved range), save, tell the listeners.
+
+        ``replaces``: the record of the same device from before it was reset by hand. It goes
+        in the same change, and only now that the device is provisioned again: its addresses
+        join the exclusion list as any removed node's do (the new node got a new, reserved
+        range and is configured afresh); its device in Home Assistant stays (same Device UUID).
+        """
+        if replaces is not None and reservation is None:
+            raise AllocationError("a node that replaces another needs a reserved range")
         async with self._lock:
             network = self._network
             if reservation is not None:
@@ -172,13 +185,21 @@ class NetworkStore:
                 ):
                     raise AllocationError("the node does not occupy the range reserved for it")
                 network.release_addresses(reservation.first, reservation.last)
+            stale = network.node_by_uuid(replaces.uuid) if replaces is not None else None
+            if stale is not None:
+                # The reserved range was free of nodes and excluded addresses and held since,
+                # so adding the node below cannot fail once the old record is gone.
+                network.remove_node(stale.uuid, iv_index=iv_index)
             network.add_node(node, iv_index=iv_index)
             # Provisioned during a Key Refresh: it was given the database's (new) NetKey.
             for key in node.net_keys:
                 net_key = network.net_key(key.index)
                 if net_key is not None and refreshing(net_key):
                     key.updated = True
-            await self._async_commit(StoreChange(Change.NODE_ADDED, node=node))
+            changes = [StoreChange(Change.NODE_ADDED, node=node)]
+            if stale is not None:
+                changes.insert(0, StoreChange(Change.NODE_REMOVED, node=stale))
+            await self._async_commit(*changes)
 
     async def async_update_node(self, node: Node, change: Callable[[Node], None]) -> None:
         """Record something about ``node`` (composition, keys, bindings, subscriptions...)."""

@@ -132,11 +132,16 @@ class MeshTestbed:
         return runtime
 
     def provision(
-        self, profile: str = "dimmable", *, rssi: int = -60, iv_index: int | None = None
+        self,
+        profile: str = "dimmable",
+        *,
+        rssi: int = -60,
+        iv_index: int | None = None,
+        node: SimulatedNode | None = None,
     ) -> SimulatedNode:
-        """Provision a new simulated node into the network (not configured yet)."""
+        """Provision a new simulated node (or ``node``) into the network (not configured yet)."""
         loop = asyncio.get_running_loop()
-        node = SimulatedNode(profile, rssi=rssi)
+        node = node or SimulatedNode(profile, rssi=rssi)
         net_key = self.network.net_keys[0]
         assert self.network.local_provisioner is not None
         address = self.network.allocate_unicast(

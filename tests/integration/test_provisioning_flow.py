@@ -705,7 +705,7 @@ async def test_every_action_both_algorithms(
     assert stored.device_key == node.provisioned.device_key
 
 
-async def test_device_already_in_the_network_is_not_offered_again(
+async def test_device_already_in_the_network_is_not_offered_as_new(
     hass: HomeAssistant,
     network_entry: MockConfigEntry,
     add_virtual_peripheral: AddPeripheral,
@@ -715,15 +715,17 @@ async def test_device_already_in_the_network_is_not_offered_again(
     await configure(hass, flow_id, {"method": "no_oob"})
     result = await configure(hass, flow_id, {})
     assert result["reason"] == "provisioned"
-    # The same device UUID shows up unprovisioned again (e.g. seen through another proxy
-    # before its advertisement changed): it is not offered a second time.
+    # The same device UUID shows up unprovisioned again (at another address, only the
+    # provisioning service): never as a new device; only to be added again in place of its
+    # node (it was reset by hand: tests/integration/test_offers.py).
     twin = SimulatedNode("dimmable", device_uuid=node.device_uuid, address="02:11:22:33:44:55")
     await add_virtual_peripheral(twin)
-    assert not [
+    offers = [
         f
         for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         if f["context"].get("unique_id") == node.device_uuid.hex()
     ]
+    assert [f["step_id"] for f in offers] == ["bluetooth_readd"]
 
 
 async def test_choose_among_several_networks(
