@@ -401,7 +401,7 @@ def test_replay_protection_list_rules_and_persistence() -> None:
 def test_replay_marks_are_reserved_once_per_margin() -> None:
     """The stored list reaches ``margin`` SEQ numbers ahead: one write per margin + 1
     messages of a source, never beyond the IV Index's last SEQ, lowered for a clean stop."""
-    rpl = ReplayProtectionList(margin=8)
+    rpl = ReplayProtectionList(margin=8, known=[0x0002])
     reservations = 0
     for seq in range(100, 190):
         assert rpl.accept(0x0002, seq, 3)
@@ -418,13 +418,13 @@ def test_replay_marks_are_reserved_once_per_margin() -> None:
     assert rpl.reserve(0x0002, 0, 4)
     assert rpl.to_dict() == {"0002": [4, 8]}
     # A restart from the marks refuses what the source has not sent yet, up to the margin.
-    crashed = ReplayProtectionList.from_dict(rpl.to_dict(), margin=8)
+    crashed = ReplayProtectionList.from_dict(rpl.to_dict(), margin=8, known=[0x0002])
     assert not crashed.accept(0x0002, 8, 4)
     assert crashed.accept(0x0002, 9, 4)
     # A clean stop stores what was accepted: nothing the source sends next is lost.
     rpl.release_marks()
     assert rpl.to_dict() == {"0002": [4, 0]}
-    clean = ReplayProtectionList.from_dict(rpl.to_dict(), margin=8)
+    clean = ReplayProtectionList.from_dict(rpl.to_dict(), margin=8, known=[0x0002])
     assert not clean.accept(0x0002, 0, 4)
     assert clean.accept(0x0002, 1, 4)
     assert rpl.accept(0x0002, 1, 4)
@@ -445,8 +445,9 @@ def test_a_crash_never_lets_an_accepted_message_in_again(
     """§3.9.8 across crashes: the list is stored only when :meth:`reserve` asks (before the
     message is acted on). At any step the node may be killed and restarted from what is
     stored; an attacker then replays every message ever seen. Nothing is accepted twice."""
+    known = [1, 2, 3]
     disk: dict[str, list[int]] = {}
-    rpl = ReplayProtectionList(margin=margin)
+    rpl = ReplayProtectionList(margin=margin, known=known)
     sent: dict[int, tuple[int, int]] = {}  # per source: its (IV Index, SEQ) so far
     seen: list[tuple[int, int, int]] = []
     acted: set[tuple[int, int, int]] = set()
@@ -467,7 +468,7 @@ def test_a_crash_never_lets_an_accepted_message_in_again(
         seen.append((src, seq, iv_index))
         receive(src, seq, iv_index)
         if crash:
-            rpl = ReplayProtectionList.from_dict(disk, margin=margin)
+            rpl = ReplayProtectionList.from_dict(disk, margin=margin, known=known)
         for message in seen:
             receive(*message)
 
@@ -477,9 +478,10 @@ def test_spoofed_sources_never_evict_a_known_node() -> None:
     any address) take turns in a small list; the network's nodes keep their entries."""
     rpl = ReplayProtectionList(known=[0x0002, 0x0003, 0x0004])
     assert rpl.accept(0x0002, 500, 0)
+    assert rpl.reserve(0x0002, 500, 0)
     for spoofed in range(0x1000, 0x1000 + 1100):
         assert rpl.accept(spoofed, 1, 0)
-        rpl.reserve(spoofed, 1, 0)
+        assert not rpl.reserve(spoofed, 1, 0)  # no write for them: best effort
     assert len(rpl) == 1 + DEFAULT_UNKNOWN_SOURCES
     assert len(rpl.to_dict()) == 1 + DEFAULT_UNKNOWN_SOURCES  # and so is what is stored
     assert not rpl.accept(0x0002, 500, 0)  # still protected

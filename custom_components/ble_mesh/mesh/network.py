@@ -891,14 +891,17 @@ class ReplayProtectionList:
     unknown sources, never a known node's entry. An evicted source is a new source again: for
     sources that are not known, replay protection covers the last ``unknown_capacity`` heard.
 
-    Persistence. What is stored (:meth:`to_dict`) must reject after a crash every message
-    accepted before it, without a write per message. So the stored copy holds, per source, a
-    *mark* at or above every IVI-SEQ accepted from it: :meth:`reserve` tells the caller when an
-    accepted message passes the mark, which then moves ``margin`` SEQ numbers ahead, and the
-    caller stores :meth:`to_dict` before acting on that message (one write per ``margin`` SEQ
-    numbers of a source). After a crash the restored marks also reject what the source had not
-    sent yet, at most ``margin`` SEQ numbers of it, as a SEQ reservation skips numbers
-    (§3.9.3). :meth:`release_marks` lowers the marks to what was accepted, for a clean stop.
+    Persistence. What is stored (:meth:`to_dict`) must reject after a crash every message of a
+    known source accepted before it, without a write per message. So the stored copy holds, per
+    known source, a *mark* at or above every IVI-SEQ accepted from it: :meth:`reserve` tells the
+    caller when an accepted message passes the mark, which then moves ``margin`` SEQ numbers
+    ahead, and the caller stores :meth:`to_dict` before acting on that message (one write per
+    ``margin`` SEQ numbers of a source). After a crash the restored marks also reject what the
+    source had not sent yet, at most ``margin`` SEQ numbers of it, as a SEQ reservation skips
+    numbers (§3.9.3). :meth:`release_marks` lowers the marks to what was accepted, for a clean
+    stop. Unknown sources reserve nothing: their protection is best effort anyway (a flood
+    evicts them), and a flood of spoofed sources must not cost a write per message; they are
+    stored as accepted whenever the list is.
     """
 
     def __init__(
@@ -968,11 +971,14 @@ class ReplayProtectionList:
         return True
 
     def reserve(self, src: int, seq: int, iv_index: int) -> bool:
-        """After :meth:`update`: True when (iv_index, seq) passed what is stored for ``src``.
+        """After :meth:`update`: True when (iv_index, seq) of a known ``src`` passed what is
+        stored for it.
 
         The mark then moves ``margin`` ahead (not beyond the IV Index's last SEQ) and the caller
         must store :meth:`to_dict` before acting on the message.
         """
+        if src not in self._known:
+            return False  # not a node of the network: best effort (see the class notes)
         ivi_seq = iv_index << 24 | seq
         mark = self._marks.get(src)
         if mark is not None and ivi_seq <= mark:
