@@ -235,7 +235,7 @@ def _node(address: int) -> MeshNode:
         app_keys=[AppKey(0, APP_KEY)],
         state=state,
         features=NodeFeatures(advertising=True),
-        persist_sequence=False,  # the caller stores nothing here: no reservation to wait for
+        persist_state=False,  # the caller stores nothing here: no reservation to wait for
     )
 
 

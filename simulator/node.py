@@ -856,7 +856,7 @@ class SimulatedNode:
             label_uuids=models.label_uuids.values(),
             features=self._features(),
             default_ttl=models.default_ttl,
-            persist_sequence=False,  # a simulated device: its state is saved as a whole
+            persist_state=False,  # a simulated device: its state is saved as a whole
         )
 
     def _features(self) -> NodeFeatures:

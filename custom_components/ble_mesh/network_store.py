@@ -458,6 +458,11 @@ def load_keys(node: MeshNode, network: MeshNetwork) -> None:
         )
 
 
+def node_addresses(network: MeshNetwork) -> list[int]:
+    """Every element address of the network's nodes (the sources the replay list keeps)."""
+    return [address for node in network.nodes for address in node.addresses]
+
+
 def build_mesh_node(network: MeshNetwork, own: Node, store: MeshStore) -> MeshNode:
     """Home Assistant's node (``own``) as the engine runs it: state, keys, device keys."""
     groups = {g.destination for g in network.groups if g.destination != 0}
@@ -468,6 +473,7 @@ def build_mesh_node(network: MeshNetwork, own: Node, store: MeshStore) -> MeshNo
         state=store.node_state,
         subscriptions=None,  # a controller listens to every group
         proxy_filter=groups,
+        known_sources=node_addresses(network),
     )
     load_keys(node, network)
     for other in network.nodes:

@@ -56,7 +56,7 @@ from .mesh.node import (
     MessageReceived,
     ProxyFilterStatusReceived,
     ProxyProtocolError,
-    ReplayListChanged,
+    ReplayListReserved,
     RequestTimedOut,
     ResponseReceived,
     SequenceReserved,
@@ -69,6 +69,7 @@ from .network_store import (
     StoreChange,
     build_mesh_node,
     load_keys,
+    node_addresses,
 )
 from .outbox import Outbox, Outgoing, Write
 from .proxy_connection import ProxyConnection
@@ -77,10 +78,6 @@ from .state_reader import StateReader
 from .subscriptions import MessageCallback, Subscriptions
 
 _LOGGER = logging.getLogger(__name__)
-
-# The replay protection list is written in the background: a burst of statuses costs one
-# write (HA writes pending data at shutdown too).
-RPL_SAVE_DELAY = 30.0
 
 type ConnectionCallback = Callable[[], None]
 
@@ -98,6 +95,7 @@ class MeshRuntime:
         # 0 (unassigned) when the database has no node for us (a raw export): nothing is sent.
         self.unicast_address = own.unicast_address if own is not None else 0
         self._mesh = build_mesh_node(network, own, store.files) if own is not None else None
+        self._persisted = 0  # the newest reservation token on disk
         self.tids = TidCounter()
         self._waiters: dict[int, asyncio.Future[Message]] = {}
         self._subscriptions = Subscriptions()
@@ -201,8 +199,9 @@ class MeshRuntime:
         self._link_waiters.clear()
         await self._proxy.async_stop()
         self._set_connected(False, released=False)
-        # The current reservation covers whatever the cancelled writer did not get to.
-        await self.store.files.async_save_state(self._node.snapshot())
+        # The current reservation covers whatever the cancelled writer did not get to; the
+        # replay list is stored as accepted (a clean stop loses no message of a node).
+        await self.store.files.async_save_state(self._node.snapshot(final=True))
 
     # --- public API: connection ----------------------------------------------------------
 
@@ -364,6 +363,13 @@ class MeshRuntime:
         """Keep devices, the node's keys, the proxy filter and the platforms in step."""
         node, mesh = change.node, self._mesh
         kind = change.change
+        if mesh is not None and kind in (
+            Change.NODE_ADDED,
+            Change.NODE_CHANGED,
+            Change.NODE_REMOVED,
+        ):
+            # Replay protection entries of the network's nodes are never evicted (§3.9.8).
+            mesh.set_known_sources(node_addresses(self.network))
         if kind is Change.NODE_ADDED and node is not None:
             async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
             if mesh is not None and node.device_key is not None:
@@ -465,8 +471,9 @@ class MeshRuntime:
         traffic = False
         writes: list[Write] = []
         for event in node.events():
-            if isinstance(event, SequenceReserved):
-                # Stored before the node releases the PDUs that use it (the writer's turn).
+            if isinstance(event, SequenceReserved | ReplayListReserved):
+                # Stored before the node releases the PDUs that use a SEQ reservation, or the
+                # messages behind a replay list one (the writer's turn).
                 writes.append(Write(persist=event.token))
             elif isinstance(event, ResponseReceived):
                 traffic = True
@@ -481,8 +488,6 @@ class MeshRuntime:
                 future = self._waiters.get(event.handle)
                 if future is not None and not future.done():
                     future.set_exception(MeshTimeoutError(event.dst))
-            elif isinstance(event, ReplayListChanged):
-                self.store.files.async_schedule_state_save(node.snapshot, RPL_SAVE_DELAY)
             elif isinstance(event, IvIndexChanged):
                 if node.iv_index_known:
                     self._iv_known.set()
@@ -510,10 +515,16 @@ class MeshRuntime:
 
     async def _async_perform(self, item: Write) -> None:
         if item.persist is not None:
-            # On disk before the node releases a PDU using the reservation; when the write
-            # fails, those PDUs stay held (their requests time out) until a later one works.
-            await self.store.files.async_save_state(self._node.snapshot())
-            self._node.sequence_persisted(item.persist)
+            # On disk before the node releases what waits for the reservation; when the write
+            # fails, that stays held (requests time out) until a later one works. One write
+            # covers every reservation made before its snapshot: a burst costs one or two.
+            node = self._node
+            if item.persist <= self._persisted:
+                return
+            token = node.latest_reservation
+            await self.store.files.async_save_state(node.snapshot())
+            self._persisted = token
+            node.state_persisted(token)
             self._pump()
         elif item.state:
             await self.store.files.async_save_state(self._node.snapshot())

@@ -6,9 +6,11 @@
 * ``.storage/ble_mesh.<mesh uuid>.state``: Home Assistant's node's security state, exactly
   :meth:`~.mesh.node.MeshNode.snapshot` (IV Index and IV Update state, the SEQ reservation,
   the replay protection list). A SEQ reservation is written here before any PDU that uses it
-  leaves (one small write per block of sequence numbers), and it is *on disk* when
-  :meth:`MeshStore.async_save_state` returns, also while Home Assistant stops (its Store defers
-  writes then; this one writes itself).
+  leaves (one small write per block of sequence numbers), and a replay list reservation before
+  the message that needs it is acted on (one write per
+  :data:`~.mesh.network.DEFAULT_REPLAY_MARGIN` SEQ numbers of a source; a burst shares one).
+  Either is *on disk* when :meth:`MeshStore.async_save_state` returns, also while Home
+  Assistant stops (its Store defers writes then; this one writes itself).
 
 A database that fails validation loads what it can (:func:`~.mesh.database.load_valid_part`:
 the nodes, groups and scenes that fail are left out) once its original file is kept beside it
@@ -31,7 +33,6 @@ value of each winning, and written back as a snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 import filecmp
@@ -433,17 +434,6 @@ class MeshStore:
             await self._hass.async_add_executor_job(
                 _write_now, self.state_path, json_bytes(envelope).decode()
             )
-
-    def async_schedule_state_save(
-        self, state_func: Callable[[], NodeState], delay: float = SAVE_DELAY
-    ) -> None:
-        """Write the node state soon (coalesced; ``state_func`` is called then)."""
-
-        def data() -> dict[str, Any]:
-            self.state_writes += 1
-            return state_func().to_json()
-
-        self._state_store.async_delay_save(data, delay)
 
     async def async_remove(self) -> None:
         """Delete the stored network and its node state (the config entry was removed)."""

@@ -12,6 +12,7 @@ import pytest
 from custom_components.ble_mesh.mesh import crypto
 from custom_components.ble_mesh.mesh.errors import DecodeError, MeshError, UsageError
 from custom_components.ble_mesh.mesh.network import (
+    DEFAULT_UNKNOWN_SOURCES,
     HOUR,
     IvIndexState,
     KeyRefreshPhase,
@@ -413,7 +414,7 @@ def test_no_seq_is_ever_reused_across_crashes(
 
 
 def test_replay_protection_list_rules_and_persistence() -> None:
-    rpl = ReplayProtectionList(max_entries=2)
+    rpl = ReplayProtectionList()
     assert rpl.accept(0x0001, 10, 5)
     assert not rpl.accept(0x0001, 10, 5)  # same
     assert not rpl.accept(0x0001, 9, 5)  # older SEQ
@@ -421,10 +422,10 @@ def test_replay_protection_list_rules_and_persistence() -> None:
     assert rpl.accept(0x0001, 0, 6)  # newer IV Index, SEQ restarted
     assert not rpl.accept(0x0001, 100, 5)  # lower IV Index after a higher one
     assert rpl.accept(0x0002, 1, 6)
-    assert not rpl.accept(0x0003, 1, 6)  # full: cannot tell, so ignore
+    assert rpl.get(0x0001) == (6, 0)
     data = json.loads(json.dumps(rpl.to_dict()))
-    assert data == {"0001": [6, 0], "0002": [6, 1]}
-    restored = ReplayProtectionList.from_dict(data, max_entries=2)
+    assert data == {"0001": [6, 0], "0002": [6, 1]}  # nothing reserved: what was accepted
+    restored = ReplayProtectionList.from_dict(data)
     assert not restored.accept(0x0001, 0, 6)
     assert restored.accept(0x0001, 1, 6)
     restored.forget_older_than(8)
@@ -432,6 +433,111 @@ def test_replay_protection_list_rules_and_persistence() -> None:
     for bad in ({"zz": [1, 2]}, {"0001": [1]}, {"0001": ["a", 1]}, {"8001": [1, 1]}):
         with pytest.raises(DecodeError):
             ReplayProtectionList.from_dict(bad)
+
+
+def test_replay_marks_are_reserved_once_per_margin() -> None:
+    """The stored list reaches ``margin`` SEQ numbers ahead: one write per margin + 1
+    messages of a source, never beyond the IV Index's last SEQ, lowered for a clean stop."""
+    rpl = ReplayProtectionList(margin=8, known=[0x0002])
+    reservations = 0
+    for seq in range(100, 190):
+        assert rpl.accept(0x0002, seq, 3)
+        if rpl.reserve(0x0002, seq, 3):
+            reservations += 1
+            assert rpl.to_dict() == {"0002": [3, seq + 8]}
+    assert reservations == 10  # 90 messages, 9 each
+    assert rpl.get(0x0002) == (3, 189)
+    # The mark never spills into the next IV Index: SEQ 0 of IV Index 4 is still newer.
+    assert rpl.accept(0x0002, 0xFFFFFE, 3)
+    assert rpl.reserve(0x0002, 0xFFFFFE, 3)
+    assert rpl.to_dict() == {"0002": [3, 0xFFFFFF]}
+    assert rpl.accept(0x0002, 0, 4)
+    assert rpl.reserve(0x0002, 0, 4)
+    assert rpl.to_dict() == {"0002": [4, 8]}
+    # A restart from the marks refuses what the source has not sent yet, up to the margin.
+    crashed = ReplayProtectionList.from_dict(rpl.to_dict(), margin=8, known=[0x0002])
+    assert not crashed.accept(0x0002, 8, 4)
+    assert crashed.accept(0x0002, 9, 4)
+    # A clean stop stores what was accepted: nothing the source sends next is lost.
+    rpl.release_marks()
+    assert rpl.to_dict() == {"0002": [4, 0]}
+    clean = ReplayProtectionList.from_dict(rpl.to_dict(), margin=8, known=[0x0002])
+    assert not clean.accept(0x0002, 0, 4)
+    assert clean.accept(0x0002, 1, 4)
+    assert rpl.accept(0x0002, 1, 4)
+    assert rpl.reserve(0x0002, 1, 4)  # released: the next message reserves again
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(0, 1), st.booleans()),
+        max_size=60,
+    ),
+    st.integers(0, 5),
+)
+def test_a_crash_never_lets_an_accepted_message_in_again(
+    plan: list[tuple[int, int, int, bool]], margin: int
+) -> None:
+    """§3.9.8 across crashes: the list is stored only when :meth:`reserve` asks (before the
+    message is acted on). At any step the node may be killed and restarted from what is
+    stored; an attacker then replays every message ever seen. Nothing is accepted twice."""
+    known = [1, 2, 3]
+    disk: dict[str, list[int]] = {}
+    rpl = ReplayProtectionList(margin=margin, known=known)
+    sent: dict[int, tuple[int, int]] = {}  # per source: its (IV Index, SEQ) so far
+    seen: list[tuple[int, int, int]] = []
+    acted: set[tuple[int, int, int]] = set()
+
+    def receive(src: int, seq: int, iv_index: int) -> None:
+        nonlocal disk
+        if not rpl.accept(src, seq, iv_index):
+            return
+        if rpl.reserve(src, seq, iv_index):
+            disk = rpl.to_dict()
+        assert (src, seq, iv_index) not in acted
+        acted.add((src, seq, iv_index))
+
+    for src, step, iv_step, crash in plan:
+        iv_index, seq = sent.get(src, (0, -1))
+        iv_index, seq = (iv_index + 1, 0) if iv_step else (iv_index, seq + step)
+        sent[src] = (iv_index, seq)
+        seen.append((src, seq, iv_index))
+        receive(src, seq, iv_index)
+        if crash:
+            rpl = ReplayProtectionList.from_dict(disk, margin=margin, known=known)
+        for message in seen:
+            receive(*message)
+
+
+def test_spoofed_sources_never_evict_a_known_node() -> None:
+    """1100 sources nobody provisioned (anyone with the NetKey can send control messages from
+    any address) take turns in a small list; the network's nodes keep their entries."""
+    rpl = ReplayProtectionList(known=[0x0002, 0x0003, 0x0004])
+    assert rpl.accept(0x0002, 500, 0)
+    assert rpl.reserve(0x0002, 500, 0)
+    for spoofed in range(0x1000, 0x1000 + 1100):
+        assert rpl.accept(spoofed, 1, 0)
+        assert not rpl.reserve(spoofed, 1, 0)  # no write for them: best effort
+    assert len(rpl) == 1 + DEFAULT_UNKNOWN_SOURCES
+    assert len(rpl.to_dict()) == 1 + DEFAULT_UNKNOWN_SOURCES  # and so is what is stored
+    assert not rpl.accept(0x0002, 500, 0)  # still protected
+    assert rpl.accept(0x0002, 501, 0)  # and still heard
+    assert rpl.accept(0x0003, 1, 0)  # a known node heard for the first time
+    # The most recently heard unknown sources are the ones kept.
+    assert not rpl.accept(0x1000 + 1099, 1, 0)
+    assert rpl.accept(0x1000, 1, 0)  # long evicted: a new source again
+    # A restart keeps the split; a node removed from the network joins the unknown ones.
+    restored = ReplayProtectionList.from_dict(rpl.to_dict(), known=[0x0002, 0x0003])
+    assert len(restored) == len(rpl)
+    restored.set_known([0x0003])
+    assert not restored.accept(0x0002, 501, 0)  # removed, most recently heard: kept
+    for spoofed in range(0x2000, 0x2000 + DEFAULT_UNKNOWN_SOURCES):
+        assert restored.accept(spoofed, 1, 0)
+    assert restored.get(0x0002) is None  # now it may give way
+    assert not restored.accept(0x0003, 1, 0)
+    restored.set_known([0x0003, 0x2000])
+    assert restored.get(0x2000) == (0, 1)  # a new node's entry moves to the kept ones
 
 
 @settings(max_examples=200)

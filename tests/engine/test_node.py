@@ -25,7 +25,12 @@ from custom_components.ble_mesh.mesh.models.generic import (
     GenericOnOffSet,
     GenericOnOffStatus,
 )
-from custom_components.ble_mesh.mesh.network import HOUR, IvIndexState, NetworkKeyring
+from custom_components.ble_mesh.mesh.network import (
+    DEFAULT_UNKNOWN_SOURCES,
+    HOUR,
+    IvIndexState,
+    NetworkKeyring,
+)
 from custom_components.ble_mesh.mesh.node import (
     Bearer,
     IvIndexChanged,
@@ -35,7 +40,7 @@ from custom_components.ble_mesh.mesh.node import (
     NodeState,
     ProxyFilterStatusReceived,
     ProxyProtocolError,
-    ReplayListChanged,
+    ReplayListReserved,
     RequestTimedOut,
     ResponseReceived,
     SequenceReserved,
@@ -43,6 +48,7 @@ from custom_components.ble_mesh.mesh.node import (
 )
 from custom_components.ble_mesh.mesh.proxy_config import FilterType
 from custom_components.ble_mesh.mesh.transport import (
+    Heartbeat,
     SegmentAck,
     SegmentedAccessPdu,
     UnsegmentedAccessPdu,
@@ -64,7 +70,9 @@ def _keys(net_key: bytes = NET_KEY) -> NetworkKeyring:
 
 
 def controller(**kwargs: object) -> MeshNode:
-    """Home Assistant's node at 0x0001: device keys of the nodes it configures (not its own)."""
+    """Home Assistant's node at 0x0001: device keys of the nodes it configures (not its own);
+    the nodes of the network are its known sources."""
+    kwargs.setdefault("known_sources", [address for address in DEV_KEY if address != 0x0001])
     node = MeshNode(address=0x0001, net_keys=_keys(), **kwargs)  # type: ignore[arg-type]
     node.set_app_key(0, APP_KEY)
     for address, key in DEV_KEY.items():
@@ -79,7 +87,7 @@ def device(address: int, **kwargs: object) -> MeshNode:
         address=address,
         net_keys=_keys(),
         features=DEVICE_FEATURES,
-        persist_sequence=False,
+        persist_state=False,
         **kwargs,  # type: ignore[arg-type]
     )
     node.set_app_key(0, APP_KEY)
@@ -97,6 +105,8 @@ class Net:
     events: dict[int, list[object]] = field(default_factory=dict)
     gatt_writes: int = 0
     connected: bool = True
+    disk: NodeState | None = None
+    """Home Assistant's state as last stored (when a reservation asked for it)."""
 
     def connect(self, mtu: int = 23) -> None:
         self.ha.connection_made(mtu, now=self.now)
@@ -105,11 +115,13 @@ class Net:
         self.pump()
 
     def persist_all(self) -> None:
-        """Home Assistant's side: every SEQ reservation is stored at once."""
-        for event in self.ha.events():
-            if isinstance(event, SequenceReserved):
-                self.ha.sequence_persisted(event.token)
-            self.events.setdefault(self.ha.address, []).append(event)
+        """Home Assistant's side: every reservation is stored at once."""
+        while events := self.ha.events():
+            for event in events:
+                if isinstance(event, SequenceReserved | ReplayListReserved):
+                    self.disk = NodeState.from_json(self.ha.snapshot().to_json())
+                    self.ha.state_persisted(event.token)
+                self.events.setdefault(self.ha.address, []).append(event)
 
     def pump(self, *, rounds: int = 50) -> None:
         """Move everything each node has to send until nothing moves."""
@@ -243,7 +255,7 @@ def test_sequence_is_held_until_its_reservation_is_stored() -> None:
     ha.connection_made(185, now=0.0)  # one value per message
     [reserved] = [e for e in ha.events() if isinstance(e, SequenceReserved)]
     assert ha.data_to_send() == []  # the filter setup waits for the reservation
-    ha.sequence_persisted(reserved.token)
+    ha.state_persisted(reserved.token)
     assert len(ha.data_to_send()) == 1
     for tid in range(4):
         ha.send(0x0002, GenericOnOffSet(True, tid=tid), now=0.0)
@@ -254,7 +266,7 @@ def test_sequence_is_held_until_its_reservation_is_stored() -> None:
     assert reservations[0].seq > 4
     released = ha.data_to_send()
     assert len(released) == 3  # the messages of the stored block
-    ha.sequence_persisted(reservations[0].token)
+    ha.state_persisted(reservations[0].token)
     assert len(ha.data_to_send()) == 1
     # What the snapshot holds is never below a SEQ that left.
     state = ha.snapshot()
@@ -359,10 +371,123 @@ def test_replay_of_a_captured_pdu_is_dropped(net: Net) -> None:
     assert len(net.take(0x0002, MessageReceived)) == 0  # not yet pumped into events
     net.events.setdefault(0x0002, []).extend(net.devices[0].events())
     assert len(net.take(0x0002, MessageReceived)) == 1
-    assert net.take(0x0002, ReplayListChanged)
+    assert net.devices[0].replay_list_size == 1  # a device stores nothing: no reservation
     for value in captured:
         net.devices[0].receive(value, net.now + 1)
     assert [e for e in net.devices[0].events() if isinstance(e, MessageReceived)] == []
+
+
+def _statuses(dev: MeshNode, count: int) -> list[bytes]:
+    """``count`` Generic OnOff Statuses from ``dev`` to Home Assistant, as on the air."""
+    pdus = []
+    for n in range(count):
+        dev.send(0x0001, GenericOnOffStatus(n % 2 == 0), now=0.0)
+        pdus += [t.data for t in dev.data_to_send() if t.bearer is Bearer.ADV_NETWORK]
+    return pdus
+
+
+def _drain(node: MeshNode, disk: list[NodeState]) -> list[object]:
+    """The caller's loop: every reservation is stored (appended to ``disk``) when asked."""
+    seen: list[object] = []
+    while events := node.events():
+        for event in events:
+            if isinstance(event, SequenceReserved | ReplayListReserved):
+                disk.append(NodeState.from_json(node.snapshot().to_json()))
+                node.state_persisted(event.token)
+        seen += events
+    return seen
+
+
+def test_a_message_waits_until_its_replay_protection_is_stored() -> None:
+    """A message beyond what the stored replay list covers asks for a write first; it (and
+    what follows) is held until the write is reported; then ``margin`` more need none."""
+    ha = controller(replay_margin=4)
+    first, *rest = _statuses(device(0x0002), 6)
+    seq = ha.inspect(first).network.pdu.seq
+    ha.receive(first, 0.0, bearer=Bearer.ADV_NETWORK)
+    [reserved] = ha.events()
+    assert isinstance(reserved, ReplayListReserved)
+    assert ha.events() == []  # the status waits
+    stored = ha.snapshot()
+    assert stored.replay_list == {"0002": [0, seq + 4]}
+    assert ha.latest_reservation == reserved.token
+    ha.state_persisted(reserved.token)
+    [status] = ha.events()
+    assert isinstance(status, MessageReceived)
+    disk: list[NodeState] = []
+    for pdu in rest[:4]:  # SEQ + 1 .. SEQ + 4: covered, delivered at once
+        ha.receive(pdu, 0.0, bearer=Bearer.ADV_NETWORK)
+        assert [type(e) for e in ha.events()] == [MessageReceived]
+    ha.receive(rest[4], 0.0, bearer=Bearer.ADV_NETWORK)
+    assert [type(e) for e in _drain(ha, disk)] == [ReplayListReserved, MessageReceived]
+    assert disk[-1].replay_list == {"0002": [0, seq + 9]}
+
+
+def test_no_message_is_accepted_again_after_a_kill() -> None:
+    """Home Assistant's node is killed after any message: restarted from what it stored, it
+    refuses every message it acted on when an attacker replays them (§3.9.8)."""
+    pdus = _statuses(device(0x0002), 40)
+    disk: list[NodeState] = []
+    ha = controller(replay_margin=8)
+    acted = 0
+    for index, pdu in enumerate(pdus):
+        ha.receive(pdu, 0.0, bearer=Bearer.ADV_NETWORK)
+        acted += sum(isinstance(e, MessageReceived) for e in _drain(ha, disk))
+        restarted = controller(replay_margin=8, state=disk[-1])
+        for captured in pdus[: index + 1]:
+            restarted.receive(captured, 1.0, bearer=Bearer.ADV_NETWORK)
+        assert not any(isinstance(e, MessageReceived) for e in _drain(restarted, []))
+    assert acted == 40
+    assert len(disk) == 5  # one write per 9 messages
+
+
+def test_a_clean_stop_loses_no_message_a_kill_at_most_the_margin() -> None:
+    pdus = _statuses(device(0x0002), 4)
+    ha = controller(replay_margin=8)
+    for pdu in pdus[:3]:
+        ha.receive(pdu, 0.0, bearer=Bearer.ADV_NETWORK)
+    _drain(ha, [])
+    killed = controller(replay_margin=8, state=ha.snapshot())
+    stopped = controller(replay_margin=8, state=ha.snapshot(final=True))
+    for node in (killed, stopped):
+        node.receive(pdus[2], 0.0, bearer=Bearer.ADV_NETWORK)  # a replay
+        node.receive(pdus[3], 0.0, bearer=Bearer.ADV_NETWORK)  # the next real status
+    assert not any(isinstance(e, MessageReceived) for e in _drain(killed, []))
+    assert [type(e) for e in _drain(stopped, [])] == [ReplayListReserved, MessageReceived]
+    # After the final snapshot the node reserves again (it may still be used).
+    ha.receive(pdus[3], 0.0, bearer=Bearer.ADV_NETWORK)
+    assert [type(e) for e in _drain(ha, [])] == [ReplayListReserved, MessageReceived]
+
+
+def test_spoofed_sources_cannot_crowd_out_a_known_node() -> None:
+    """1100 control messages from addresses no node has (anyone holding the NetKey can send
+    them) do not fill the replay list nor cost a write: the real node's next status still
+    arrives, also after a restart."""
+    ha = controller(known_sources=[0x0002, 0x0003])
+    first, second, third = _statuses(device(0x0002), 3)
+    spoofer = device(0x0003)
+    heartbeat = Heartbeat(5, 0).to_bytes()
+    disk: list[NodeState] = []
+    ha.receive(first, 0.0, bearer=Bearer.ADV_NETWORK)
+    _drain(ha, disk)
+    assert len(disk) == 1
+    for n in range(1100):
+        [pdu] = spoofer.encode(0x0001, heartbeat, seq=n, control=True, src=0x1000 + n)
+        ha.receive(pdu, 0.0, bearer=Bearer.ADV_NETWORK)
+    _drain(ha, disk)
+    assert len(disk) == 1  # the flood asks for no write
+    assert ha.replay_list_size == 1 + DEFAULT_UNKNOWN_SOURCES
+    ha.receive(second, 0.0, bearer=Bearer.ADV_NETWORK)
+    assert [type(e) for e in _drain(ha, disk)] == [MessageReceived]
+    stopped = ha.snapshot(final=True)
+    assert len(stopped.replay_list) == 1 + DEFAULT_UNKNOWN_SOURCES  # what is stored too
+    restarted = controller(known_sources=[0x0002, 0x0003], state=stopped)
+    restarted.receive(first, 0.0, bearer=Bearer.ADV_NETWORK)
+    restarted.receive(third, 0.0, bearer=Bearer.ADV_NETWORK)
+    [reserved, status] = _drain(restarted, [])
+    assert isinstance(reserved, ReplayListReserved)
+    assert isinstance(status, MessageReceived)
+    assert status.message == GenericOnOffStatus(True)  # the third; the first was refused
 
 
 def test_bad_input_from_the_air_is_reported_or_ignored(net: Net) -> None:
@@ -470,7 +595,7 @@ def test_inspect_opens_every_layer_and_changes_nothing() -> None:
     # A PDU the node cannot open raises, like a malformed one.
     with pytest.raises(MeshError):
         controller().inspect(bytes(20))
-    stranger = MeshNode(address=0x0005, net_keys=_keys(), persist_sequence=False)
+    stranger = MeshNode(address=0x0005, net_keys=_keys(), persist_state=False)
     assert stranger.inspect(pdu).access is None  # no AppKey: the upper transport stays closed
 
 

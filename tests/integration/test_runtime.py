@@ -25,8 +25,19 @@ from custom_components.ble_mesh.mesh.models.config import (
     ConfigCompositionDataStatus,
 )
 from custom_components.ble_mesh.mesh.models.registry import CONFIGURED_MODELS
-from custom_components.ble_mesh.mesh.node import IV_UPDATE_SEQ_THRESHOLD
-from custom_components.ble_mesh.mesh.proxy import MESH_PROXY_DATA_OUT_UUID
+from custom_components.ble_mesh.mesh.network import (
+    DEFAULT_REPLAY_MARGIN,
+    DEFAULT_UNKNOWN_SOURCES,
+    NetworkKeyring,
+)
+from custom_components.ble_mesh.mesh.node import IV_UPDATE_SEQ_THRESHOLD, MeshNode
+from custom_components.ble_mesh.mesh.proxy import (
+    ATT_HEADER_SIZE,
+    MESH_PROXY_DATA_OUT_UUID,
+    ProxyMessageType,
+    segment,
+)
+from custom_components.ble_mesh.mesh.transport import Heartbeat
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
@@ -375,6 +386,93 @@ async def test_crash_never_reuses_a_sequence_number(hass: HomeAssistant, bed: Me
     after = bed.sent_sequence_numbers(node, own)[len(before) :]
     assert after
     assert min(after) > max(before)
+
+
+def _notifications(bed: MeshTestbed, node: SimulatedNode, since: int) -> list[bytes]:
+    """The Mesh Proxy Data Out values ``node`` sent since log entry ``since`` (an eavesdropper's
+    capture of the link)."""
+    return [
+        record.data
+        for record in bed.proxy.stats.log[since:]
+        if record.address == node.address.upper()
+        and record.direction == "notify"
+        and record.char_uuid.lower() == MESH_PROXY_DATA_OUT_UUID
+    ]
+
+
+async def test_a_status_replayed_after_a_kill_is_refused(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """Home Assistant is killed right after acting on a status; after the restart an attacker
+    replays the captured status before the node says anything new. The replay list on disk
+    already refuses it (§3.9.8): it was stored before the status reached the subscribers. The
+    price of the kill: the node's next messages within the margin reserved ahead are lost."""
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    address = node.unicast_address
+    assert address is not None
+    received = _recorder(bed)
+    start = len(bed.proxy.stats.log)
+    node.set_state(on=True)  # a wall switch: the node publishes its status to us
+    await until(hass, lambda: (address, gen.GenericOnOffStatus(True)) in received, "status")
+    captured = _notifications(bed, node, start)
+    assert captured
+    keys = (f"{DOMAIN}.{bed.mesh_uuid}", f"{DOMAIN}.{bed.mesh_uuid}.state")
+    crashed = {key: copy.deepcopy(bed.hass_storage[key]) for key in keys}  # the kill
+
+    await bed.async_unload()
+    node.set_state(on=False)  # switched off while Home Assistant is down: nobody hears it
+    node.faults.reply_delay = 3600.0  # and slow to answer the state reads after the restart
+    bed.hass_storage.update(crashed)  # the clean-stop writes never happened
+    await bed.async_setup()
+    await until(hass, lambda: bed.runtime.connected, "connected again")
+    received = _recorder(bed)
+    link = node.connected_link
+    assert link is not None
+    for value in captured:
+        assert link.notify(MESH_PROXY_DATA_OUT_UUID, value)
+    await hass.async_block_till_done()
+    assert received == []  # the light is off: the old "on" was not taken for news
+
+    node.faults.reply_delay = 0.0
+    for switched in range(1, DEFAULT_REPLAY_MARGIN + 1):
+        node.set_state(on=switched % 2 == 1)
+        await hass.async_block_till_done()
+        if received:
+            break
+    assert received[-1] == (address, gen.GenericOnOffStatus(switched % 2 == 1))
+
+
+async def test_spoofed_sources_cannot_crowd_out_a_node(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """Anyone holding the network key sends 1100 control messages from addresses no node has;
+    the node's next status still arrives, and the flood costs no state write."""
+    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    address = node.unicast_address
+    assert address is not None
+    keys = NetworkKeyring()
+    keys.add(0, bed.network.net_keys[0].key)
+    spoofer = MeshNode(address=0x7000, net_keys=keys, persist_state=False)
+    link = node.connected_link
+    assert link is not None
+    files = bed.runtime.store.files
+    state_writes = files.state_writes
+    heartbeat = Heartbeat(5, 0).to_bytes()
+    for n in range(1100):
+        [pdu] = spoofer.encode(
+            bed.runtime.unicast_address, heartbeat, seq=n, control=True, src=0x1000 + n
+        )
+        for value in segment(ProxyMessageType.NETWORK_PDU, pdu, link.mtu - ATT_HEADER_SIZE):
+            assert link.notify(MESH_PROXY_DATA_OUT_UUID, value)
+    await hass.async_block_till_done()
+    assert bed.runtime.diagnostics()["replay_protection_entries"] == 1 + DEFAULT_UNKNOWN_SOURCES
+    assert files.state_writes == state_writes
+
+    received = _recorder(bed)
+    node.set_state(on=True)
+    await until(hass, lambda: (address, gen.GenericOnOffStatus(True)) in received, "status")
+    await bed.async_unload()  # what is stored stays small too
+    assert len(bed.stored_node_state().replay_list) == 1 + DEFAULT_UNKNOWN_SOURCES
 
 
 async def test_sequence_reservations_are_written_once_per_block(

@@ -203,7 +203,7 @@ def _node(args: argparse.Namespace, address: int = 0x0001) -> MeshNode:
         device_keys=[DeviceKey(key, 0, ANY_UNICAST) for key in getattr(args, "dev_key", [])],
         label_uuids=getattr(args, "label_uuid", []),
         state=state,
-        persist_sequence=False,
+        persist_state=False,
     )
 
 

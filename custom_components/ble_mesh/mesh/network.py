@@ -14,14 +14,16 @@
   the 96-hour rules driven by ``now`` values the caller passes in.
 * :class:`SequenceAllocator`: SEQ numbers (§3.9.3) that are never reused, even across crashes,
   through a persisted reservation (high-water mark).
-* :class:`ReplayProtectionList`: the replay protection list (§3.9.8), persistable as plain data.
+* :class:`ReplayProtectionList`: the replay protection list (§3.9.8), bounded per known node,
+  persisted as marks reserved ahead (like SEQ) so that a crash never lets a message be
+  accepted twice.
 * :class:`NetworkMessageCache`: the bounded network message cache (§3.4.6.5).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import lru_cache
@@ -32,6 +34,8 @@ from . import crypto
 from .errors import AuthenticationError, DecodeError, MeshError, UsageError
 
 __all__ = [
+    "DEFAULT_REPLAY_MARGIN",
+    "DEFAULT_UNKNOWN_SOURCES",
     "HOUR",
     "IV_UPDATE_MIN_DURATION",
     "MAX_TTL",
@@ -888,47 +892,103 @@ class SequenceAllocator:
 
 # --- replay protection (§3.9.8) -----------------------------------------------------------
 
+DEFAULT_REPLAY_MARGIN = 16
+"""SEQ numbers of a source one write of the replay protection list covers (see
+:class:`ReplayProtectionList`, "Persistence")."""
+DEFAULT_UNKNOWN_SOURCES = 64
+"""Sources outside the known ones that the replay protection list keeps (least recently heard
+first out)."""
+
+
+def _ivi_seq(iv_index: int, seq: int) -> int:
+    # §3.9.8: IVI-SEQ, the IV Index (32 bits) followed by SEQ (24 bits), compared as a number.
+    return iv_index << 24 | seq
+
 
 class ReplayProtectionList:
     """Last accepted IVI-SEQ (IV Index, SEQ) per source address (§3.9.8).
 
-    :meth:`is_replay` checks, :meth:`update` records after the message was validated and
-    delivered. ``to_dict``/``from_dict`` give JSON-able data for storage.
+    :meth:`is_replay` checks, :meth:`update` records after the message was validated (both a
+    dict look-up and a comparison).
+
+    Capacity. Sources named by :meth:`set_known` (the elements of the nodes in the network)
+    keep their entry for as long as they are known, without a limit. Every other source lives
+    in a least-recently-heard list of ``unknown_capacity`` entries: a flood of spoofed sources
+    (anyone holding the NetKey can send control messages from any address) evicts only other
+    unknown sources, never a known node's entry. An evicted source is a new source again: for
+    sources that are not known, replay protection covers the last ``unknown_capacity`` heard.
+
+    Persistence. What is stored (:meth:`to_dict`) must reject after a crash every message of a
+    known source accepted before it, without a write per message. So the stored copy holds, per
+    known source, a *mark* at or above every IVI-SEQ accepted from it: :meth:`reserve` tells the
+    caller when an accepted message passes the mark, which then moves ``margin`` SEQ numbers
+    ahead, and the caller stores :meth:`to_dict` before acting on that message (one write per
+    ``margin`` SEQ numbers of a source). After a crash the restored marks also reject what the
+    source had not sent yet, at most ``margin`` SEQ numbers of it, as a SEQ reservation skips
+    numbers (§3.9.3). :meth:`release_marks` lowers the marks to what was accepted, for a clean
+    stop. Unknown sources reserve nothing: their protection is best effort anyway (a flood
+    evicts them), and a flood of spoofed sources must not cost a write per message; they are
+    stored as accepted whenever the list is.
     """
 
-    def __init__(self, max_entries: int = 1024) -> None:
-        self.max_entries = max_entries
-        self._entries: dict[int, tuple[int, int]] = {}
+    def __init__(
+        self,
+        *,
+        margin: int = DEFAULT_REPLAY_MARGIN,
+        unknown_capacity: int = DEFAULT_UNKNOWN_SOURCES,
+        known: Iterable[int] = (),
+    ) -> None:
+        if margin < 0 or unknown_capacity < 1:
+            raise UsageError("margin must not be negative, unknown_capacity must be positive")
+        self.margin = margin
+        self.unknown_capacity = unknown_capacity
+        self._known_addresses: frozenset[int] = frozenset(known)
+        self._known: dict[int, int] = {}  # src -> IVI-SEQ last accepted
+        self._unknown: OrderedDict[int, int] = OrderedDict()  # least recently heard first
+        self._marks: dict[int, int] = {}  # src -> IVI-SEQ the stored copy reaches
 
     def __repr__(self) -> str:
-        return f"ReplayProtectionList(entries={len(self._entries)})"
+        return f"ReplayProtectionList(known={len(self._known)}, unknown={len(self._unknown)})"
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._known) + len(self._unknown)
 
     def get(self, src: int) -> tuple[int, int] | None:
         """(IV Index, SEQ) last accepted from ``src``."""
-        return self._entries.get(src)
+        last = self._last(src)
+        return None if last is None else (last >> 24, last & MAX_SEQ)
+
+    def _last(self, src: int) -> int | None:
+        last = self._known.get(src)
+        return self._unknown.get(src) if last is None else last
 
     def is_replay(self, src: int, seq: int, iv_index: int) -> bool:
-        """True when (iv_index, seq) is not newer than what ``src`` sent before.
-
-        A new source with no room left also counts as a replay: "if the node is not able to
-        determine if a certain message is being replayed, the node shall ignore the message".
-        """
-        last = self._entries.get(src)
+        """True when (iv_index, seq) is not newer than what ``src`` sent before."""
+        last = self._known.get(src)
         if last is None:
-            return len(self._entries) >= self.max_entries
-        return (iv_index, seq) <= last
+            last = self._unknown.get(src)
+            if last is None:
+                return False
+        return (iv_index << 24 | seq) <= last
 
     def update(self, src: int, seq: int, iv_index: int) -> None:
         """Record (iv_index, seq) for ``src`` (never moves backwards)."""
-        last = self._entries.get(src)
-        if last is not None and (iv_index, seq) <= last:
+        ivi_seq = iv_index << 24 | seq
+        known = self._known
+        last = known.get(src)
+        if last is not None or src in self._known_addresses:
+            if last is None or ivi_seq > last:
+                known[src] = ivi_seq
             return
-        if last is None and len(self._entries) >= self.max_entries:
-            raise RplFullError("replay protection list is full")
-        self._entries[src] = (iv_index, seq)
+        unknown = self._unknown
+        last = unknown.get(src)
+        if last is not None:
+            unknown.move_to_end(src)
+            if ivi_seq > last:
+                unknown[src] = ivi_seq
+            return
+        unknown[src] = ivi_seq
+        self._trim()
 
     def accept(self, src: int, seq: int, iv_index: int) -> bool:
         """Check and record in one step; False for a replayed message."""
@@ -937,18 +997,73 @@ class ReplayProtectionList:
         self.update(src, seq, iv_index)
         return True
 
+    def reserve(self, src: int, seq: int, iv_index: int) -> bool:
+        """After :meth:`update`: True when (iv_index, seq) of a known ``src`` passed what is
+        stored for it.
+
+        The mark then moves ``margin`` ahead (not beyond the IV Index's last SEQ) and the caller
+        must store :meth:`to_dict` before acting on the message.
+        """
+        if src not in self._known:
+            return False  # not a node of the network: best effort (see the class notes)
+        ivi_seq = iv_index << 24 | seq
+        mark = self._marks.get(src)
+        if mark is not None and ivi_seq <= mark:
+            return False
+        self._marks[src] = min(ivi_seq + self.margin, iv_index << 24 | MAX_SEQ)
+        return True
+
+    def release_marks(self) -> None:
+        """Lower the marks to what was accepted (a clean stop: nothing is rejected after it
+        that the source did not send); the next message of each source reserves again."""
+        self._marks.clear()
+
+    def set_known(self, addresses: Iterable[int]) -> None:
+        """The sources whose entries are never evicted (see the class notes); entries move."""
+        self._known_addresses = frozenset(addresses)
+        known, unknown = self._known, self._unknown
+        leaving = [src for src in known if src not in self._known_addresses]
+        for src in [src for src in unknown if src in self._known_addresses]:
+            known[src] = unknown.pop(src)
+        for src in leaving:  # a removed node: kept as recently heard
+            unknown[src] = known.pop(src)
+        self._trim()
+
+    def _trim(self) -> None:
+        unknown = self._unknown
+        while len(unknown) > self.unknown_capacity:
+            evicted, _ = unknown.popitem(last=False)
+            self._marks.pop(evicted, None)
+
     def forget_older_than(self, iv_index: int) -> None:
         """Drop entries older than ``iv_index - 1``: such messages are rejected anyway."""
-        self._entries = {s: e for s, e in self._entries.items() if e[0] >= iv_index - 1}
+        floor = _ivi_seq(iv_index - 1, 0) if iv_index > 0 else 0
+        for table in (self._known, self._unknown):
+            for src in [src for src, last in table.items() if last < floor]:
+                del table[src]
+                self._marks.pop(src, None)
 
     def to_dict(self) -> dict[str, list[int]]:
-        """{"<src hex>": [iv_index, seq]}: JSON-able."""
-        return {f"{src:04x}": [iv, seq] for src, (iv, seq) in sorted(self._entries.items())}
+        """What to store: {"<src hex>": [iv_index, seq]}, per source its mark (at or above the
+        last accepted). JSON-able; :meth:`from_dict` rejects everything at or below it."""
+        marks = self._marks
+        result: dict[str, list[int]] = {}
+        for src, last in sorted([*self._known.items(), *self._unknown.items()]):
+            value = max(last, marks.get(src, last))
+            result[f"{src:04x}"] = [value >> 24, value & MAX_SEQ]
+        return result
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], max_entries: int = 1024) -> Self:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        margin: int = DEFAULT_REPLAY_MARGIN,
+        unknown_capacity: int = DEFAULT_UNKNOWN_SOURCES,
+        known: Iterable[int] = (),
+    ) -> Self:
         """Restore from :meth:`to_dict` output; DecodeError on malformed data."""
-        rpl = cls(max_entries)
+        rpl = cls(margin=margin, unknown_capacity=unknown_capacity, known=known)
         try:
             for key, value in data.items():
                 src = int(key, 16)
@@ -957,7 +1072,8 @@ class ReplayProtectionList:
                     raise ValueError("entry")
                 if not (0 <= iv <= 0xFFFFFFFF and 0 <= seq <= MAX_SEQ):
                     raise ValueError("range")
-                rpl._entries[src] = (iv, seq)
+                rpl.update(src, seq, iv)
+                rpl._marks[src] = _ivi_seq(iv, seq)
         except (TypeError, ValueError, AttributeError) as err:
             raise DecodeError(
                 "ReplayProtectionList", None, f"malformed stored list ({type(err).__name__})"

@@ -17,7 +17,8 @@ passed in and never read.
   returns a handle. SEQ allocation, upper transport encryption, segmentation and, with
   ``expect``, matching the response and retransmitting the request happen inside.
 * :meth:`MeshNode.events` drains what happened: messages received, responses, time-outs,
-  failed transfers, IV Index changes, proxy filter status, and :class:`SequenceReserved`.
+  failed transfers, IV Index changes, proxy filter status, and the reservations to store
+  (:class:`SequenceReserved`, :class:`ReplayListReserved`).
 * :meth:`MeshNode.data_to_send` drains what to transmit, in order, as :class:`Transmission`
   values ready for a bearer (Proxy PDUs sized for the connection's ATT_MTU).
 * :meth:`MeshNode.get_timer` is the ONE deadline for everything timed (SAR, request retries,
@@ -32,8 +33,14 @@ passed in and never read.
 
 SEQ numbers are never reused (§3.9.3): they are reserved in blocks, and a reservation is an
 explicit :class:`SequenceReserved` event. Every transmission that uses a SEQ of that block stays
-held until the caller reports the reservation stored (:meth:`MeshNode.sequence_persisted`); a
-node that needs no persistence (a simulated device) is built with ``persist_sequence=False``.
+held until the caller reports the reservation stored (:meth:`MeshNode.state_persisted`).
+Likewise no message is accepted twice, even across a crash (§3.9.8): the stored replay
+protection list reaches ``replay_margin`` SEQ numbers ahead of what each source sent (see
+:class:`~.network.ReplayProtectionList`); a message beyond it moves the mark, which is an
+explicit :class:`ReplayListReserved` event, and that message and every event after it stay
+held in :meth:`MeshNode.events` until the caller reports it stored. One token sequence serves
+both: a snapshot stored covers every reservation made before it was taken. A node that needs
+no persistence (a simulated device) is built with ``persist_state=False``.
 
 Roles. A node acting as a GATT proxy *client* (Home Assistant) sends everything over its one
 proxy connection and, when the connection is made, sets the proxy filter to an accept list of
@@ -83,6 +90,7 @@ from .beacons import (
 )
 from .errors import DecodeError, MeshError, UsageError
 from .network import (
+    DEFAULT_REPLAY_MARGIN,
     IV_UPDATE_MIN_DURATION,
     IvIndexChange,
     IvIndexState,
@@ -148,7 +156,7 @@ __all__ = [
     "PduInspection",
     "ProxyFilterStatusReceived",
     "ProxyProtocolError",
-    "ReplayListChanged",
+    "ReplayListReserved",
     "RequestTimedOut",
     "ResponseReceived",
     "SequenceReserved",
@@ -202,7 +210,7 @@ class Transmission:
 
 @dataclass(frozen=True, slots=True)
 class SequenceReserved:
-    """Store this SEQ reservation, then call :meth:`MeshNode.sequence_persisted` with ``token``.
+    """Store this SEQ reservation, then call :meth:`MeshNode.state_persisted` with ``token``.
 
     Transmissions that use these SEQ numbers are held until then: a crash after a PDU left but
     before its SEQ was stored would otherwise let a restart send that SEQ again (§3.9.3).
@@ -275,9 +283,15 @@ class IvIndexChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayListChanged:
-    """The replay protection list changed (store the snapshot soon; losing it is safe only
-    until the next IV Index)."""
+class ReplayListReserved:
+    """Store :meth:`MeshNode.snapshot`, then call :meth:`MeshNode.state_persisted` with ``token``.
+
+    A message passed what the stored replay protection list covers for its source. It and every
+    event after it are held until then: a crash after it was acted on but before its replay
+    protection was stored would let a restart accept it again (§3.9.8).
+    """
+
+    token: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +317,7 @@ type Event = (
     | TransferFailed
     | UndecodableMessage
     | IvIndexChanged
-    | ReplayListChanged
+    | ReplayListReserved
     | ProxyFilterStatusReceived
     | ProxyProtocolError
 )
@@ -360,7 +374,8 @@ class NodeState:
     sequence: dict[str, int]
     """The SEQ reservation: ``{"iv_index": ..., "seq": ...}`` (see :class:`SequenceReserved`)."""
     replay_list: dict[str, list[int]]
-    """Last (IV Index, SEQ) accepted per source, as :meth:`ReplayProtectionList.to_dict`."""
+    """Per source an (IV Index, SEQ) at or above the last one accepted, as
+    :meth:`ReplayProtectionList.to_dict`: a restored node accepts nothing at or below it."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for storage."""
@@ -416,6 +431,10 @@ class MeshNode:
     configures; a device its own). ``subscriptions`` are the group and virtual addresses we
     accept (None: all of them, what a controller wants); ``proxy_filter`` the groups a proxy
     client asks its proxy server to forward. ``state`` continues from a :meth:`snapshot`.
+    ``known_sources``: the unicast addresses of the network's nodes (:meth:`set_known_sources`);
+    ``replay_margin``: SEQ numbers of a source one stored replay list covers (see the module's
+    notes). ``persist_state=False``: the caller stores nothing before use (no reservation is
+    reported or waited for).
     """
 
     def __init__(
@@ -437,7 +456,9 @@ class MeshNode:
         request_retries: int = DEFAULT_RETRIES,
         sequence_block: int = 256,
         iv_update_threshold: int = IV_UPDATE_SEQ_THRESHOLD,
-        persist_sequence: bool = True,
+        known_sources: Iterable[int] = (),
+        replay_margin: int = DEFAULT_REPLAY_MARGIN,
+        persist_state: bool = True,
     ) -> None:
         if state is not None:
             iv = state.iv.copy()
@@ -447,13 +468,15 @@ class MeshNode:
                 block_size=sequence_block,
                 iv_update_threshold=iv_update_threshold,
             )
-            rpl = ReplayProtectionList.from_dict(state.replay_list)
+            rpl = ReplayProtectionList.from_dict(
+                state.replay_list, margin=replay_margin, known=known_sources
+            )
         else:
             iv = IvIndexState()
             seq = SequenceAllocator(
                 0, 0, block_size=sequence_block, iv_update_threshold=iv_update_threshold
             )
-            rpl = ReplayProtectionList()
+            rpl = ReplayProtectionList(margin=replay_margin, known=known_sources)
         self._stack = MeshStack(
             primary_address=address,
             element_count=element_count,
@@ -475,12 +498,15 @@ class MeshNode:
         self.features = features or NodeFeatures()
         self._tracker = RequestTracker(timeout=request_timeout, retries=request_retries)
         self._proxy_filter: set[int] = set(proxy_filter)
-        self._persist = persist_sequence
+        self._persist = persist_state
         self._events: list[Event] = []
+        # Events held behind a replay list reservation: (token, index in _events), oldest first.
+        self._holds: deque[tuple[int, int]] = deque()
         # Output, in order; each item carries the reservation token it waits for (0: none).
         self._out: deque[tuple[int, Bearer, ProxyMessageType | None, bytes]] = deque()
         self._tokens = itertools.count(1)
-        self._awaited = 0  # the newest reservation token handed out and not yet stored
+        self._latest = 0  # the newest reservation token handed out (SEQ or replay list)
+        self._awaited = 0  # the newest SEQ reservation token handed out and not yet stored
         self._stored = 0  # every token up to this one is stored
         self._handles = itertools.count(1)
         self._transfers: dict[tuple[int, int], int] = {}  # (dst, SeqAuth) -> handle
@@ -557,8 +583,21 @@ class MeshNode:
         """Whether ``address`` is one of our elements."""
         return self._stack.is_own_unicast(address)
 
-    def snapshot(self) -> NodeState:
-        """The state to store: restore it with ``MeshNode(..., state=...)``."""
+    @property
+    def latest_reservation(self) -> int:
+        """The newest reservation token (0: none): a :meth:`snapshot` taken now covers it and
+        every earlier one, so storing that snapshot may report this token stored."""
+        return self._latest
+
+    def snapshot(self, *, final: bool = False) -> NodeState:
+        """The state to store: restore it with ``MeshNode(..., state=...)``.
+
+        ``final``: the node stops (a clean shutdown). The replay list is then what was
+        accepted, without the margin reserved ahead, so a restart loses no message a source
+        had not sent yet; a node that carries on reserves again with its next messages.
+        """
+        if final:
+            self._stack.rpl.release_marks()
         iv = self._stack.iv
         return NodeState(
             iv.copy(),
@@ -616,6 +655,15 @@ class MeshNode:
     def has_device_key(self, address: int) -> bool:
         """Whether we can talk to ``address`` with a device key."""
         return any(k.covers(address) for k in self._stack.device_keys)
+
+    def set_known_sources(self, addresses: Iterable[int]) -> None:
+        """The unicast addresses of the network's nodes (every element of each).
+
+        Their replay protection entries are kept as long as they are known; other sources
+        share a small list in which the least recently heard gives way (§3.9.8, see
+        :class:`~.network.ReplayProtectionList`), so spoofed sources cannot crowd them out.
+        """
+        self._stack.rpl.set_known(addresses)
 
     def set_subscriptions(self, addresses: Iterable[int] | None) -> None:
         """The group/virtual addresses we accept (None: all of them)."""
@@ -904,12 +952,18 @@ class MeshNode:
     def _reserved(self, state: dict[str, int]) -> None:
         if not self._persist:
             return
-        token = next(self._tokens)
+        token = self._latest = next(self._tokens)
         self._awaited = token
         self._events.append(SequenceReserved(token, state["iv_index"], state["seq"]))
 
-    def sequence_persisted(self, token: int) -> None:
-        """The reservation of :class:`SequenceReserved` ``token`` is stored: release its PDUs."""
+    def _replay_reserved(self) -> None:
+        token = self._latest = next(self._tokens)
+        self._events.append(ReplayListReserved(token))
+        self._holds.append((token, len(self._events)))
+
+    def state_persisted(self, token: int) -> None:
+        """A snapshot covering reservation ``token`` (:class:`SequenceReserved`,
+        :class:`ReplayListReserved`) is stored: release what waited for it."""
         self._stored = max(self._stored, token)
 
     def _queue(self, bearer: Bearer, kind: ProxyMessageType | None, data: bytes) -> None:
@@ -975,8 +1029,18 @@ class MeshNode:
         return out
 
     def events(self) -> list[Event]:
-        """What happened since the last call, in order."""
-        events, self._events = self._events, []
+        """What happened since the last call, in order, up to a :class:`ReplayListReserved`
+        not yet stored (what follows it comes once it is)."""
+        holds = self._holds
+        while holds and holds[0][0] <= self._stored:
+            holds.popleft()
+        if not holds:
+            events, self._events = self._events, []
+            return events
+        cut = holds[0][1]
+        events = self._events[:cut]
+        del self._events[:cut]
+        self._holds = deque((token, index - cut) for token, index in holds)
         return events
 
     # --- receiving ----------------------------------------------------------------------------
@@ -1064,7 +1128,6 @@ class MeshNode:
             self._queue(Bearer.GATT, ProxyMessageType.NETWORK_PDU, data)
 
     def _handle_actions(self, actions: list[StackAction], now: float) -> None:
-        rpl_changed = False
         for action in actions:
             if isinstance(action, SendPdu):
                 # Segment acknowledgments to the sender of a segmented message.
@@ -1072,13 +1135,15 @@ class MeshNode:
             elif isinstance(action, PersistSequence):
                 self._reserved(action.state)
             elif isinstance(action, ReplayProtectionUpdated):
-                rpl_changed = True
+                # Before the message it protects is delivered: held until stored.
+                if self._persist and self._stack.rpl.reserve(
+                    action.src, action.seq, action.iv_index
+                ):
+                    self._replay_reserved()
             elif isinstance(action, AccessMessage):
                 self._deliver(action, now)
             elif isinstance(action, SegmentedTransferFailed):
                 self._transfer_failed(action)
-        if rpl_changed:
-            self._events.append(ReplayListChanged())
 
     def _deliver(self, access: AccessMessage, now: float) -> None:
         try:
@@ -1136,7 +1201,8 @@ class MeshNode:
             return
         if not stack.rpl.accept(pdu.src, pdu.seq, received.iv_index):
             return
-        self._events.append(ReplayListChanged())
+        if self._persist and stack.rpl.reserve(pdu.src, pdu.seq, received.iv_index):
+            self._replay_reserved()
         proxy = self._proxy
         if not self.features.proxy_server:
             if isinstance(message, FilterStatus):
