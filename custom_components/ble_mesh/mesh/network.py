@@ -31,7 +31,7 @@ import struct
 from typing import Any, Self
 
 from . import crypto
-from .errors import AuthenticationError, DecodeError, MeshError, UsageError
+from .errors import AuthenticationError, DecodeError, UsageError
 
 __all__ = [
     "DEFAULT_REPLAY_MARGIN",
@@ -50,7 +50,6 @@ __all__ = [
     "NoMatchingNetKeyError",
     "ReceivedNetworkPdu",
     "ReplayProtectionList",
-    "RplFullError",
     "SequenceAllocation",
     "SequenceAllocator",
     "SequenceExhaustedError",
@@ -93,10 +92,6 @@ class NoMatchingNetKeyError(AuthenticationError):
 
 class SequenceExhaustedError(UsageError):
     """Every SEQ of the current IV Index is used: an IV Update must complete first (§3.9.3)."""
-
-
-class RplFullError(MeshError):
-    """The replay protection list has no room for a new source (§3.9.8: discard)."""
 
 
 # --- credentials and the Network PDU (§3.4.4, §3.9.7) ------------------------------------

@@ -343,11 +343,7 @@ def receive_proxy_config(
     if stack.rpl.is_replay(pdu.src, pdu.seq, received.iv_index):
         stack.last_drop_reason = "replayed"
         return None, []
-    try:
-        stack.rpl.update(pdu.src, pdu.seq, received.iv_index)
-    except MeshError:
-        stack.last_drop_reason = "replay protection list full"
-        return None, []
+    stack.rpl.update(pdu.src, pdu.seq, received.iv_index)
     return ProxyConfigReceived(message, received), [
         ReplayProtectionUpdated(pdu.src, received.iv_index, pdu.seq)
     ]

@@ -43,7 +43,6 @@ from .network import (
     NetworkMessageCache,
     ReceivedNetworkPdu,
     ReplayProtectionList,
-    RplFullError,
     SequenceAllocator,
     decrypt_with_keyring,
     is_group,
@@ -1337,13 +1336,9 @@ class MeshStack:
             return self._receive_unsegmented_access(received, lower)
         return self._receive_segment(received, lower, now)
 
-    def _rpl_update(self, src: int, seq: int, iv_index: int, actions: list[StackAction]) -> bool:
-        try:
-            self.rpl.update(src, seq, iv_index)
-        except RplFullError:
-            return False
+    def _rpl_update(self, src: int, seq: int, iv_index: int, actions: list[StackAction]) -> None:
+        self.rpl.update(src, seq, iv_index)  # bounded per source: never full (network.py)
         actions.append(ReplayProtectionUpdated(src, iv_index, seq))
-        return True
 
     def _receive_unsegmented_control(
         self, received: ReceivedNetworkPdu, lower: UnsegmentedControlPdu, now: float
@@ -1359,12 +1354,10 @@ class MeshStack:
             if not is_unicast(pdu.dst):
                 return self._drop("segment ack to a group address")
             actions: list[StackAction] = []
-            if not self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions):
-                return self._drop("replay protection list full")
+            self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions)
             return actions + self._on_segment_ack(received, ack, now)
         actions = []
-        if not self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions):
-            return self._drop("replay protection list full")
+        self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions)
         actions.append(
             ControlMessage(
                 pdu.src, pdu.dst, lower.opcode, lower.parameters, received.net_key_index, pdu.ttl
@@ -1441,8 +1434,7 @@ class MeshStack:
         if message is None:
             return self._drop("no key opens the upper transport PDU")
         actions: list[StackAction] = []
-        if not self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions):
-            return self._drop("replay protection list full")
+        self._rpl_update(pdu.src, pdu.seq, received.iv_index, actions)
         actions.append(message)
         return actions
 
@@ -1607,9 +1599,7 @@ class MeshStack:
             self.last_drop_reason = "no key opens the upper transport PDU"
             return actions
         # §3.9.8: the SEQ stored for a segmented message is the last segment's.
-        if not self._rpl_update(current.src, current.last_seq, current.iv_index, actions):
-            self.last_drop_reason = "replay protection list full"
-            return [a for a in actions if isinstance(a, SendPdu | PersistSequence)]
+        self._rpl_update(current.src, current.last_seq, current.iv_index, actions)
         actions.append(message)
         return actions
 
