@@ -61,6 +61,11 @@ def async_end_offers(hass: HomeAssistant, device_uuids: Iterable[UUID]) -> None:
 
 @callback
 def async_rediscover(hass: HomeAssistant, address: str | None) -> None:
-    """Have Home Assistant's Bluetooth matcher look at ``address`` as if new."""
+    """Have Home Assistant's Bluetooth matcher look at ``address`` as if new.
+
+    ``bluetooth.async_rediscover_address`` (2025.4 and 2026 alike) forgets what the matcher
+    saw at the address and starts the matching discovery flows at once from the last
+    advertisement the Bluetooth stack holds for it (merged, so still carrying the Device UUID).
+    """
     if address is not None:
         bluetooth.async_rediscover_address(hass, address)

@@ -7,7 +7,8 @@ not configured is skipped. Screenshots for the documentation are saved on the wa
 
 The last tests use the provisioned lights: the colour light from its more-info dialog, its wall
 switch (``ble_mesh_sim.set_state``) seen in the open dialog, and an automation made in the
-automation editor. What the simulated node itself holds is read from the demo's saved state
+automation editor. Then a light reset by hand and another one removed come back under
+*Discovered* on the Bluetooth Mesh page and are added again from there. What the simulated node itself holds is read from the demo's saved state
 (``.ble_mesh_sim.json`` in the configuration directory; the demo has no read-back action).
 """
 
@@ -568,3 +569,63 @@ def test_automation_turns_a_light_on(onboarded: Ui) -> None:
     page.locator("ha-automation-action-row").first.wait_for()
     expect(page.locator("ha-automation-action-row").first).to_contain_text(device)
     ui.shot("automation-editor")
+
+
+# --- a light removed, or reset by hand, and added again --------------------------------------
+
+
+def _add_again(ui: Ui, light: str, method: str, value: str | None = None) -> None:
+    """Add on the light's entry on the Bluetooth Mesh page, through to "added"."""
+    ui.flows.clear()
+    ui.offer(light).get_by_role("button", name="Add").click()
+    ui.wait_heading(_t("config.step.bluetooth_confirm.title", name=light))
+    ui.submit()
+    _to_method_step(ui, light)
+    ui.choose_method(_method(method))
+    ui.submit()
+    if method == "no_oob":
+        ui.submit(_t("config.step.no_oob_warning.submit"))
+    else:
+        ui.wait_heading(_t("config.step.oob_data.title", name=light))
+        ui.fill(_t("config.step.oob_data.data.oob_text"), value or "")
+        ui.submit()
+    _assert_added(_finish(ui, light), light)
+
+
+def test_removed_lights_are_offered_again_and_added_from_the_mesh_page(onboarded: Ui) -> None:
+    """A light reset by hand (its reset button), then its device deleted; another light's
+    device deleted (Home Assistant resets it): both are back under Discovered on the Bluetooth
+    Mesh page at once, without a reload. Adding one ends its entry there; the other's still
+    opens its dialog; both lights work again."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    by_hand = _light(ui.server, "static")
+    static = re.search(r"OOB:([0-9a-f]+)", ui.light_log_info(by_hand)["qr"])
+    assert static
+    removed = _light(ui.server, "none")
+    ui.call_service("ble_mesh_sim", "factory_reset", {"device": by_hand})
+    ui.open_mesh_page()
+    ui.delete_device(by_hand)  # the light cannot answer any more: removed all the same
+    ui.open_mesh_page()
+    ui.offer(by_hand).wait_for(timeout=20_000)
+    ui.delete_device(removed)
+    ui.open_mesh_page()
+    ui.offer(removed).wait_for(timeout=20_000)
+    ui.shot("integration-removed-lights-offered")
+
+    _add_again(ui, removed, "no_oob")
+    expect(ui.offer(removed)).to_have_count(0)  # gone from the list, no reload
+    # Every entry left opens its dialog (none stands for a flow that is gone).
+    for light in [ui.text_of(item).removesuffix("Add").strip() for item in ui.offers().all()]:
+        ui.flows.clear()
+        ui.offer(light).get_by_role("button", name="Add").click()
+        ui.wait_heading(_t("config.step.bluetooth_confirm.title", name=light))
+        ui.close_dialog()
+    _add_again(ui, by_hand, "static_oob", static.group(1))
+    expect(ui.offer(by_hand)).to_have_count(0)
+    for light in (removed, by_hand):
+        entity = ui.entity_id("light", light)
+        _wait_state(ui, entity, lambda s: s["state"] != "unavailable", timeout=30.0)
+        ui.call_service("light", "turn_on", {"entity_id": entity})
+        ui.wait_sim_light(light, lambda state: state["on"] == 1)

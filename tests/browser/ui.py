@@ -292,6 +292,33 @@ class Ui:
         page.locator("ha-sidebar").get_by_role("link", name="Settings").click()
         page.get_by_role("link", name=item).first.click()
 
+    def open_mesh_page(self) -> None:
+        """Settings -> Devices & services -> Bluetooth Mesh (the integration's own page)."""
+        page = self.page
+        self.open_integrations()
+        page.get_by_role("link", name=re.compile(r"^Bluetooth Mesh\b")).first.click()
+        page.wait_for_url("**/config/integrations/integration/ble_mesh")
+        page.locator("ha-config-integration-page").wait_for()
+
+    def offers(self) -> Locator:
+        """The devices under "Discovered" on the Bluetooth Mesh page, each with its Add button."""
+        return self.page.locator("ha-config-integration-page ha-list-item-base.discovered")
+
+    def offer(self, light: str) -> Locator:
+        """A light's entry under "Discovered" on the Bluetooth Mesh page."""
+        return self.offers().filter(has_text=light)
+
+    def delete_device(self, name: str) -> None:
+        """From the Bluetooth Mesh page: the device's page, Device info's menu, Delete, confirm."""
+        page = self.page
+        page.locator("ha-config-integration-page").get_by_text(name, exact=True).first.click()
+        page.wait_for_url("**/config/devices/device/**")
+        page.locator("ha-device-info-card").get_by_role("button", name="Menu").click()
+        page.get_by_role("menuitem", name="Delete").click()
+        page.get_by_role("button", name="Delete", exact=True).click()  # "Are you sure?"
+        # The page stays, and says so once the integration has removed the device.
+        page.get_by_text("Device / service not found").wait_for(timeout=30_000)
+
     def discovered_card(self, light: str) -> Locator:
         """The "Discovered" card of a light."""
         return self.page.locator("ha-config-flow-card").filter(has_text=light)
