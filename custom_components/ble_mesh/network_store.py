@@ -323,7 +323,7 @@ class NetworkStore:
 
 async def async_create_network(hass: HomeAssistant, network: MeshNetwork) -> None:
     """Write a new network's database before its config entry exists (the first writer)."""
-    await MeshStore(hass, network.mesh_uuid.hex).async_save(network)
+    await MeshStore(hass, network.mesh_uuid.hex).async_save_new(network)
 
 
 # --- Key Refresh state, read from the database -------------------------------------------------
