@@ -352,7 +352,7 @@ async def async_create_network(
     network, which starts at IV Index 0.
     """
     store = MeshStore(hass, network.mesh_uuid.hex)
-    await store.async_save(network)
+    await store.async_save_new(network)
     if iv is not None:
         await store.async_save_state(NodeState(iv, {"iv_index": iv.tx_iv_index, "seq": 0}, {}))
 

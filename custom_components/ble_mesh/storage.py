@@ -395,6 +395,14 @@ class MeshStore:
         self.writes += 1
         await self._store.async_save(network.to_json())
 
+    async def async_save_new(self, network: MeshNetwork) -> None:
+        """Write a new network's database; it is nobody else's yet, so its JSON is built in
+        the executor (an imported network of thousands of nodes takes seconds)."""
+        self._network = network
+        self._save_pending = False
+        self.writes += 1
+        await self._store.async_save(await self._hass.async_add_executor_job(network.to_json))
+
     @property
     def save_pending(self) -> bool:
         """Whether a coalesced database write is scheduled."""

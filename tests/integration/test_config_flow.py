@@ -269,8 +269,8 @@ async def test_a_large_import_is_parsed_off_the_event_loop(
     hass_storage: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A network of a thousand nodes takes seconds to read: never on the event loop, neither
-    in the import nor when the new entry loads it."""
+    """A network of a thousand nodes takes seconds to read and to write as JSON: never on the
+    event loop, neither in the import (its parse and first write) nor when the entry loads it."""
     data = json.loads(FIXTURE.read_text())
     template = data["nodes"][1]
     for n in range(1000):
@@ -286,7 +286,15 @@ async def test_a_large_import_is_parsed_off_the_event_loop(
         threads.append(threading.get_ident())
         return parse(cls, document)  # type: ignore[no-any-return]
 
+    writes: list[int] = []
+    write = MeshNetwork.to_json
+
+    def recording_write(network: MeshNetwork, **kwargs: Any) -> dict[str, Any]:
+        writes.append(threading.get_ident())
+        return write(network, **kwargs)
+
     monkeypatch.setattr(MeshNetwork, "from_json", classmethod(recording_parse))
+    monkeypatch.setattr(MeshNetwork, "to_json", recording_write)
     result = await _start_user_flow(hass, "import_network")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"file": await upload(json.dumps(data).encode())}
@@ -298,3 +306,4 @@ async def test_a_large_import_is_parsed_off_the_event_loop(
     assert sum(1 for node in nodes if (node.name or "").startswith("Light ")) == 1000
     assert len(threads) >= 2  # the import, then the entry's setup
     assert hass.loop_thread_id not in threads
+    assert writes[0] != hass.loop_thread_id  # the import's write (later ones are small changes)
