@@ -26,11 +26,13 @@ from dataclasses import dataclass
 import logging
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components import bluetooth
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
 from .const import DOMAIN
+from .devices import bluetooth_address
 from .exceptions import MeshCommunicationError
 from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_node, node_label
 from .mesh.database import Node
@@ -179,6 +181,10 @@ class ConfigurationManager:
             network.mesh_name,
             "; key refresh started" if started else "",
         )
+        if reset and (address := bluetooth_address(self._hass, node)) is not None:
+            # It may have advertised as unprovisioned while it was still in the database, and
+            # that advertisement was refused as already provisioned: offer it again.
+            bluetooth.async_rediscover_address(self._hass, address)
         if not reset:
             ir.async_create_issue(
                 self._hass,
