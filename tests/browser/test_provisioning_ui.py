@@ -124,13 +124,15 @@ def _finish(ui: Ui, light: str, shot: str | None = None) -> dict[str, Any]:
 
     A new network ends with the entry created: the frontend then offers to name the new
     device and give it an area ("Name and assign"). A light added to an existing network ends
-    with the translated "added" message.
+    with the translated "added" message, under the integration's name: a config flow's
+    abort has that title (an options flow's has none, so it ends with result steps).
     """
     result = ui.wait_flow_result(60.0)
     if result["type"] == "create_entry":
         ui.dialog.get_by_role("textbox", name="Device name").wait_for()
     else:
         ui.wait_text(_t(f"config.abort.{result['reason']}", name=light))
+        ui.wait_heading("Bluetooth Mesh")
     if shot:
         ui.shot(shot, dialog=True)
     ui.close_dialog()
