@@ -65,7 +65,7 @@ CONF_NODE = "node"
 
 @dataclass(slots=True)
 class _Work:
-    """The running group operation and what it ended with."""
+    """The running operation (on a group, or a removal) and what it ended with."""
 
     action: str  # progress action, and the step to go back to on an error
     next_step: str = "finish"  # the step after the work succeeded
