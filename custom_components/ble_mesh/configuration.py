@@ -179,7 +179,9 @@ class ConfigurationManager:
             # Removed meanwhile (a second request for the same node).
             return NodeRemoval(reset=reset, key_refresh=work_pending(network))
         started = await client.store.async_remove_node(node, iv_index=client.iv_index)
-        async_rediscover(self._hass, address)
+        # Looked up again: the reset device may have advertised as unprovisioned meanwhile
+        # (its Device UUID at its address), which the earlier lookup could not see yet.
+        async_rediscover(self._hass, bluetooth_address(self._hass, node) or address)
         _LOGGER.info(
             "Mesh node %s removed from network %s%s",
             node_label(node),

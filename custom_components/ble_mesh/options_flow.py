@@ -65,7 +65,7 @@ CONF_NODE = "node"
 
 @dataclass(slots=True)
 class _Work:
-    """The running group operation and what it ended with."""
+    """The running operation (on a group, or a removal) and what it ended with."""
 
     action: str  # progress action, and the step to go back to on an error
     next_step: str = "finish"  # the step after the work succeeded
@@ -277,21 +277,14 @@ class BleMeshOptionsFlow(OptionsFlow):
     async def async_step_remove_node(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Pick the device; the description says what removing it does, before it is done."""
+        """Pick the device (the next step says what removing it does, before it is done)."""
         nodes = self._removable()
         errors: dict[str, str] = {}
-        placeholders = {"network": self.config_entry.title, "others": str(max(len(nodes) - 1, 0))}
         if user_input is not None:
             node = nodes.get(user_input[CONF_NODE])
             if node is not None:
                 self._removed = (node, False)
-                return await self._async_start(
-                    "remove_node",
-                    self._async_remove(node),
-                    next_step="key_refresh",
-                    step="removing",
-                    progress=self._removed_placeholders(),
-                )
+                return await self.async_step_remove_node_confirm()
             errors[CONF_NODE] = "node_gone"
         options = [
             SelectOptionDict(value=key, label=node_label(n))
@@ -302,12 +295,39 @@ class BleMeshOptionsFlow(OptionsFlow):
             data_schema=vol.Schema(
                 {
                     vol.Required(CONF_NODE): SelectSelector(
-                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
                     )
                 }
             ),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={"network": self.config_entry.title},
+            last_step=False,
+        )
+
+    async def async_step_remove_node_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What removing this device does; *Reset and remove* does it."""
+        assert self._removed is not None
+        node = self._removed[0]
+        nodes = self._removable()
+        if node.uuid.hex not in nodes:  # removed meanwhile (the device page, an action)
+            return await self.async_step_remove_node({CONF_NODE: node.uuid.hex})
+        if user_input is not None:
+            return await self._async_start(
+                "remove_node",
+                self._async_remove(node),
+                next_step="key_refresh",
+                step="removing",
+                progress=self._removed_placeholders(),
+            )
+        return self.async_show_form(
+            step_id="remove_node_confirm",
+            description_placeholders={
+                **self._removed_placeholders(),
+                "network": self.config_entry.title,
+                "others": str(len(nodes) - 1),
+            },
         )
 
     def _removed_placeholders(self) -> dict[str, str]:

@@ -125,13 +125,15 @@ def _finish(ui: Ui, light: str, shot: str | None = None) -> dict[str, Any]:
 
     A new network ends with the entry created: the frontend then offers to name the new
     device and give it an area ("Name and assign"). A light added to an existing network ends
-    with the translated "added" message.
+    with the translated "added" message, under the integration's name: a config flow's
+    abort has that title (an options flow's has none, so it ends with result steps).
     """
     result = ui.wait_flow_result(60.0)
     if result["type"] == "create_entry":
         ui.dialog.get_by_role("textbox", name="Device name").wait_for()
     else:
         ui.wait_text(_t(f"config.abort.{result['reason']}", name=light))
+        ui.wait_heading("Bluetooth Mesh")
     if shot:
         ui.shot(shot, dialog=True)
     ui.close_dialog()
@@ -283,14 +285,20 @@ def test_output_oob_wrong_value_then_retry(onboarded: Ui) -> None:
     ui.submit()
     ui.wait_heading(_t("config.step.failed.title", name=light))
     ui.wait_text(_first_words(_t("config.error.confirmation_failed")))
+    # The text tells to press the button by the label the button has.
+    button = _t("config.step.failed.submit")
+    ui.wait_text(_first_words(_t("config.step.failed.description").replace("**", "")))
+    assert ui.dialog.get_by_role("button", name=button).is_visible()
+    assert button in ui.dialog_text()
+    assert "Submit" not in ui.dialog_text()
     ui.shot("flow-failed-wrong-value", dialog=True)
-    # Retry: a new attempt with new keys, and a new value on the light.
-    ui.submit(_t("config.step.failed.submit"))
-    _to_method_step(ui, light)
-    ui.choose_method(_method("output_oob"))
+    # Retry: a new attempt with new keys and a new value on the light, the method kept: the
+    # dialog goes straight to the value (no method step again).
+    steps_before = len(ui.flows.steps())
     mark = len(ui.server.log_text())
-    ui.submit()
+    ui.submit(button)
     ui.wait_heading(_t(f"config.step.{step}.title", name=light))
+    assert "method" not in [s.get("step_id") for s in ui.flows.steps()[steps_before:]]
     ui.fill(_t(f"config.step.{step}.data.value"), ui.output_value(light, after=mark))
     ui.submit()
     _assert_added(_finish(ui, light), light)
@@ -629,3 +637,73 @@ def test_removed_lights_are_offered_again_and_added_from_the_mesh_page(onboarded
         _wait_state(ui, entity, lambda s: s["state"] != "unavailable", timeout=30.0)
         ui.call_service("light", "turn_on", {"entity_id": entity})
         ui.wait_sim_light(light, lambda state: state["on"] == 1)
+
+
+# --- the network's options: titled results, removing a device -----------------------------
+
+
+def _provisioned(ui: Ui, light: str) -> None:
+    """Skip unless the light was added by an earlier test of this run."""
+    node = ui.sim_node(light)
+    if not node or not node.get("provisioned"):
+        pytest.skip(f"{light} was not added in this run")
+
+
+def test_group_result_has_a_title(onboarded: Ui) -> None:
+    """Configure -> Create a group ends with a titled page that says what was done, not with
+    an untitled message under the dialog's icons."""
+    ui = onboarded
+    light = _light(ui.server, "static")
+    _provisioned(ui, light)
+    name = "Browser group"
+    ui.open_options()
+    ui.wait_heading(_t("options.step.init.title"))
+    ui.dialog.get_by_text(_t("options.step.init.menu_options.create_group")).click()
+    ui.wait_heading(_t("options.step.create_group.title"))
+    ui.fill(re.compile(rf"^{_t('options.step.create_group.data.name')}"), name)
+    ui.dialog.get_by_text("Select an entity").click()  # the entity picker's own words
+    ui.page.get_by_role("option", name=re.compile(re.escape(light))).first.click()
+    ui.submit()
+    ui.wait_heading(_t("options.step.group_created.title", name=name))
+    created = _t("options.step.group_created.description", name=name, address="C000")
+    ui.wait_text(_first_words(created, words=6))  # (the address is the first free one)
+    ui.shot("options-group-created", dialog=True)
+    result = ui.options_flows.steps()[-1]
+    assert result["type"] == "form", result
+    assert result["step_id"] == "group_created", result
+    ui.submit(_t("options.step.group_created.submit"))
+    ui.close_dialog()  # Home Assistant's own "Success!" of an options flow
+    assert ui.entity_id("light", name)
+
+
+def test_remove_a_device_says_before_during_and_after(onboarded: Ui) -> None:
+    """Configure -> Remove a device: what will happen (naming the device), the reset and the
+    key refresh as progress, what happened; the reset light is offered again."""
+    ui = onboarded
+    light = _light(ui.server, "none")
+    _provisioned(ui, light)
+    ui.open_options()
+    ui.wait_heading(_t("options.step.init.title"))
+    ui.dialog.get_by_text(_t("options.step.init.menu_options.remove_node")).click()
+    ui.wait_heading(_t("options.step.remove_node.title"))
+    ui.dialog.get_by_role("radio", name=re.compile(rf"^{re.escape(light)} \(")).check()
+    ui.submit("Next")
+    ui.wait_heading(_t("options.step.remove_node_confirm.title", name=light))
+    before = _t(
+        "options.step.remove_node_confirm.description", name=light, network=NETWORK, others=""
+    )
+    ui.wait_text(_first_words(before))
+    ui.shot("options-remove-device", dialog=True)
+    assert ui.sim_node(light), "the light is still in the network before the confirmation"
+    ui.submit(_t("options.step.remove_node_confirm.submit"))
+    ui.wait_heading(_t("options.step.node_removed.title", name=light))
+    ui.wait_text(_first_words(_t("options.step.node_removed.description", name=light, count="")))
+    assert "Success" not in ui.heading().inner_text()
+    ui.shot("options-device-removed", dialog=True)
+    shown = [s.get("progress_action") for s in ui.options_flows.steps() if s["type"] == "progress"]
+    assert list(dict.fromkeys(shown)) == ["remove_node", "key_refresh"], shown
+    ui.submit(_t("options.step.node_removed.submit"))
+    ui.close_dialog()
+    # Reset, it is offered again under Discovered.
+    ui.open_integrations()
+    ui.discovered_card(light).wait_for(timeout=30_000)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .ha_server import HomeAssistantServer
 
 FLOW_API = "/api/config/config_entries/flow"
+OPTIONS_FLOW_API = "/api/config/config_entries/options/flow"
 DEEP_TEXT = """(element) => {
   const parts = [];
   const walk = (node) => {
@@ -57,15 +58,16 @@ def wait_until[T](
 
 
 class FlowRecorder:
-    """Every config-flow step the frontend fetched (REST), to check which steps were shown."""
+    """Every flow step the frontend fetched (REST), to check which steps were shown."""
 
-    def __init__(self, page: Page) -> None:
-        """Listen to the page's responses from now on."""
+    def __init__(self, page: Page, api: str = FLOW_API) -> None:
+        """Listen to the page's responses to ``api`` (config or options flows) from now on."""
+        self._api = api
         self._responses: list[Response] = []
         page.on("response", self._on_response)
 
     def _on_response(self, response: Response) -> None:
-        if FLOW_API in response.url and response.request.method in ("GET", "POST"):
+        if self._api in response.url and response.request.method in ("GET", "POST"):
             self._responses.append(response)
 
     def steps(self) -> list[dict[str, Any]]:
@@ -109,6 +111,7 @@ class Ui:
         self.server = server
         self.screenshots = screenshots
         self.flows = FlowRecorder(page)
+        self.options_flows = FlowRecorder(page, OPTIONS_FLOW_API)
 
     # --- generic --------------------------------------------------------------------------
 
@@ -332,6 +335,13 @@ class Ui:
     def heading(self) -> Locator:
         """The dialog's title."""
         return self.dialog.locator("[slot=headerTitle]")
+
+    def open_options(self, integration: str = "ble_mesh") -> None:
+        """The integration's page, then *Configure* on its (first) entry: the options dialog."""
+        self.options_flows.clear()
+        self.page.goto(f"{self.server.url}/config/integrations/integration/{integration}")
+        self.page.get_by_role("button", name="Configure").first.click()
+        self.heading().wait_for()
 
     def wait_heading(self, text: str | re.Pattern[str], timeout: float = PROVISION_TIMEOUT) -> None:
         """Wait until the dialog shows a step with this title."""

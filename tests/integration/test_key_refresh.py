@@ -39,6 +39,7 @@ from custom_components.ble_mesh.mesh.proxy import (
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
+from .flows import flow_for
 from .mesh_testbed import MeshTestbed, TimeMachine, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
@@ -351,12 +352,22 @@ async def _remove_node_form(hass: HomeAssistant, bed: MeshTestbed) -> Any:
     )
 
 
-async def test_remove_a_device_from_the_options(hass: HomeAssistant, bed: MeshTestbed) -> None:
+async def _pick(hass: HomeAssistant, form: Any, node: SimulatedNode, bed: MeshTestbed) -> Any:
+    """Choose the device; the confirmation comes next."""
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], {"node": bed.stored_node(node).uuid.hex}
+    )
+    assert result["step_id"] == "remove_node_confirm"
+    return result
+
+
+async def test_remove_a_device_from_the_options(
+    hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
+) -> None:
     proxy_node, gone, other = await _network(hass, bed)
     form = await _remove_node_form(hass, bed)
-    # Before: what removing does, for this network and its other nodes.
     assert form["step_id"] == "remove_node"
-    assert form["description_placeholders"] == {"network": "Home mesh", "others": "2"}
+    assert form["last_step"] is False  # Next, not Submit: nothing happens yet
     (selector,) = form["data_schema"].schema.values()
     labels = [option["label"] for option in selector.config["options"]]
     assert labels == [
@@ -364,8 +375,19 @@ async def test_remove_a_device_from_the_options(hass: HomeAssistant, bed: MeshTe
     ]
     record = bed.stored_node(gone)
     device_id = bed.device(gone).id
+    # Like the demo's lights, it advertises as unprovisioned the moment it is reset (while
+    # Home Assistant still has it in the network, which refuses that discovery).
+    gone.on_reset = lambda node: virtual_proxy.advertise_now(node.address)
+    # Before: what removing this device does, for this network and its other nodes.
+    confirm = await _pick(hass, form, gone, bed)
+    assert confirm["description_placeholders"] == {
+        "name": gone.name,
+        "network": "Home mesh",
+        "others": "2",
+    }
+    assert gone.is_provisioned  # nothing happened yet
 
-    result, shown = await _follow(hass, form["flow_id"], {"node": record.uuid.hex})
+    result, shown = await _follow(hass, form["flow_id"], {})
     # While: the reset, then the key refresh, each with its own text.
     assert shown == [("removing", "remove_node"), ("removing", "key_refresh")]
     # After: what happened, with a title (a form without fields, not an abort).
@@ -378,6 +400,9 @@ async def test_remove_a_device_from_the_options(hass: HomeAssistant, bed: MeshTe
     assert dr.async_get(hass).async_get(device_id) is None
     for node in (proxy_node, other):
         _assert_has_network_keys(node, bed.runtime.network)
+    # As the result says, it can be added again: it is offered under Discovered.
+    await hass.async_block_till_done()
+    assert flow_for(hass, gone)["step_id"] == "bluetooth_confirm"
     done = await hass.config_entries.options.async_configure(form["flow_id"], {})
     assert done["type"] is FlowResultType.CREATE_ENTRY
 
@@ -401,7 +426,8 @@ async def test_remove_a_device_when_nodes_do_not_answer(
     form = await _remove_node_form(hass, bed)
     record = bed.stored_node(gone)
     late_record = bed.stored_node(late)
-    result, shown = await _follow(hass, form["flow_id"], {"node": record.uuid.hex}, seconds=30)
+    await _pick(hass, form, gone, bed)
+    result, shown = await _follow(hass, form["flow_id"], {}, seconds=30)
     assert shown == [("removing", "remove_node"), ("removing", "key_refresh")]
     assert result["step_id"] == step_id
     expected = {"name": gone.name}
@@ -427,12 +453,12 @@ async def test_remove_a_device_while_disconnected(
     """No proxy node: removed without a reset; the refresh waits for every other node."""
     nodes = await _network(hass, bed)
     form = await _remove_node_form(hass, bed)
+    await _pick(hass, form, nodes[1], bed)
     for node in nodes:
         virtual_proxy.set_unreachable(node.address, True)
         virtual_proxy.drop_connection(node.address)
     await until(hass, lambda: not bed.runtime.connected, "disconnected")
-    record = bed.stored_node(nodes[1])
-    result, _shown = await _follow(hass, form["flow_id"], {"node": record.uuid.hex})
+    result, _shown = await _follow(hass, form["flow_id"], {})
     assert result["step_id"] == "node_removed_not_reset_keys_pending"
     waiting = [bed.stored_node(n) for n in (nodes[0], nodes[2])]
     assert result["description_placeholders"]["nodes"] == ", ".join(
@@ -441,13 +467,19 @@ async def test_remove_a_device_while_disconnected(
 
 
 async def test_remove_a_device_that_went_meanwhile(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    _proxy_node, gone, _other = await _network(hass, bed)
+    _proxy_node, gone, other = await _network(hass, bed)
     form = await _remove_node_form(hass, bed)
     record = bed.stored_node(gone)
     await bed.runtime.nodes.async_remove_node(record)
     result = await hass.config_entries.options.async_configure(
         form["flow_id"], {"node": record.uuid.hex}
     )
+    assert result["step_id"] == "remove_node"
+    assert result["errors"] == {"node": "node_gone"}
+    # Gone between the choice and the confirmation: back to the choice, saying so.
+    await _pick(hass, result, other, bed)
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(other))
+    result = await hass.config_entries.options.async_configure(form["flow_id"], {})
     assert result["step_id"] == "remove_node"
     assert result["errors"] == {"node": "node_gone"}
 
