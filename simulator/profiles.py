@@ -29,6 +29,7 @@ from custom_components.ble_mesh.mesh.models.config import (
     FEATURE_PROXY,
     FEATURE_RELAY,
 )
+from custom_components.ble_mesh.mesh.models.lighting import TEMPERATURE_MAX, TEMPERATURE_MIN
 from custom_components.ble_mesh.mesh.models.model_ids import (
     CONFIGURATION_SERVER,
     GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
@@ -100,6 +101,9 @@ class Profile:
     elements: tuple[ElementSpec, ...]
     crpl: int = 32
     features: int = FEATURE_RELAY | FEATURE_PROXY
+    temperature_range: tuple[int, int] = (TEMPERATURE_MIN, TEMPERATURE_MAX)
+    """The colour temperatures (kelvin) a tunable-white light can make: its Light CTL
+    Temperature Range at the factory (MshMDL 1.1 §6.1.3.3)."""
 
     @property
     def number_of_elements(self) -> int:
@@ -168,6 +172,9 @@ PROFILES: dict[str, Profile] = {
         company_id=COMPANY_ID_TEST,
         product_id=0x0003,
         version_id=0x0100,
+        # Warm to daylight white, as tunable-white bulbs sell; the spec's 800-20000 K would
+        # make most of Home Assistant's slider a blue no such bulb can show.
+        temperature_range=(2700, 6500),
         elements=(
             ElementSpec(
                 LOCATION_FIRST,
