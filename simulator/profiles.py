@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import struct
 
+from custom_components.ble_mesh.mesh.models.composition import COMPANY_ID_TEST
 from custom_components.ble_mesh.mesh.models.config import (
     FEATURE_FRIEND,
     FEATURE_LOW_POWER,
@@ -54,7 +55,6 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
 )
 
 __all__ = [
-    "COMPANY_ID_TEST",
     "FEATURE_FRIEND",
     "FEATURE_LOW_POWER",
     "FEATURE_PROXY",
@@ -65,9 +65,6 @@ __all__ = [
     "get_profile",
 ]
 
-# Mesh model identifiers (SIG).
-COMPANY_ID_TEST = 0xFFFF
-"""Company identifier 0xFFFF: not assigned to any company, used for tests and prototypes."""
 
 # GATT Bluetooth Namespace Descriptors (Assigned Numbers): 0x0000 unknown, 0x0001 "first",
 # 0x0002 "second", ...; a multi-element product labels its elements by position.
