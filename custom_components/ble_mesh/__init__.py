@@ -30,13 +30,14 @@ from .const import (
 from .devices import async_update_node_devices
 from .mesh.errors import MeshError
 from .network_store import NetworkStore
+from .node_security import async_delete_insecure_node_issues, async_track_insecure_nodes
 from .runtime import MeshConfigEntry, MeshRuntime
 from .services import async_setup_services, node_for_device
 from .storage import MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS = [Platform.LIGHT]
+PLATFORMS = [Platform.LIGHT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -86,6 +87,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     ir.async_delete_issue(hass, DOMAIN, issue_id)
     entry.runtime_data = runtime
     async_update_node_devices(hass, entry.entry_id, network)
+    entry.async_on_unload(async_track_insecure_nodes(hass, entry.entry_id, runtime.store))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     runtime.async_set_idle_release(idle_release(entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -115,8 +117,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> boo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
-    """The network entry was deleted: delete its stored keys too."""
+    """The network entry was deleted: delete its stored keys (and its nodes' issues) too."""
     await MeshStore(hass, entry.data[CONF_MESH_UUID]).async_remove()
+    async_delete_insecure_node_issues(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(
