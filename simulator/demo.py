@@ -11,10 +11,12 @@
   stable Bluetooth address, QR text and (for ``public_key``) key pair: the README can print them;
 * Home Assistant discovers the lights through ``ble_mesh``'s manifest matchers, and provisioning
   runs through HA's real Bluetooth stack;
-* what a person would see on or do to a real light is shown as persistent notifications and
-  offered as actions: the Output OOB value a light blinks or displays, the request for Input
-  OOB (``ble_mesh_sim.enter_input_oob``), a wall switch (``ble_mesh_sim.set_state``) and the
-  reset button (``ble_mesh_sim.factory_reset``);
+* what a person would see on or do to a real light is on the light's own device page (the
+  helper integration's entities: a display for the Output OOB value it blinks or shows and for
+  what it waits for, a keypad for Input OOB, its QR label, its reset button; they follow
+  :meth:`DemoHandle.async_add_listener`), in persistent notifications, and offered as actions:
+  ``ble_mesh_sim.enter_input_oob``, a wall switch (``ble_mesh_sim.set_state``) and the reset
+  button (``ble_mesh_sim.factory_reset``);
 * every node's state (keys included: these are simulated devices) is saved to
   ``<config>/.ble_mesh_sim.json`` shortly after it changes and when Home Assistant stops, and
   loaded again at start, so provisioned lights stay provisioned across restarts.
@@ -1049,9 +1051,9 @@ def readme_table(config: Mapping[str, Any] | None = None) -> str:
         elif light.oob_mode == OOB_PUBLIC_KEY:
             entry = f"QR text `{node.qr_text()}`"
         elif light.oob_mode in OUTPUT_MODES:
-            entry = "the value in the notification (changes every attempt)"
+            entry = "what its page's *Display* shows (new every attempt)"
         elif light.oob_mode in INPUT_MODES:
-            entry = f"the value HA shows, via `{DOMAIN}.{SERVICE_ENTER_INPUT_OOB}`"
+            entry = "the value HA shows, on its page's *Keypad*"
         else:
             entry = "nothing (confirm the unauthenticated warning)"
         rows.append(

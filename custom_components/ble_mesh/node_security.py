@@ -7,7 +7,7 @@ the provisioning is not protected against it), who would then hold the network's
 database records it (:attr:`~.mesh.database.Node.security`); two places show it, each with
 its own role:
 
-* the diagnostic sensor "Provisioning security" (:mod:`.sensor`), on every node's device page:
+* the diagnostic sensor "Authentication" (:mod:`.sensor`), on every node's device page:
   the fact, for authenticated and unauthenticated nodes alike, where a person looks at a
   device;
 * one repair issue per unauthenticated node (here): the call to act. Its fix flow

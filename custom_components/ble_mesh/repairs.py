@@ -2,7 +2,8 @@
 
 ``insecure_node_*`` (:mod:`.node_security`): the person confirms, and the node added without
 authentication is removed (Config Node Reset, removal, Key Refresh of the others) and its device
-goes, so that it can be added again, with authentication, from *Discovered*.
+goes, so that it can be added again, with authentication, from *Discovered*. Any other fixable
+issue is a plain confirmation.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from homeassistant.components.repairs import RepairsFlow
+from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -67,8 +68,8 @@ class InsecureNodeRepairFlow(RepairsFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """The flow of a fixable issue (only ``insecure_node_*`` is fixable)."""
-    assert issue_id.startswith(f"{ISSUE_INSECURE_NODE}_"), issue_id
-    assert data is not None
-    placeholders = {"name": str(data["name"]), "network": str(data["network"])}
-    return InsecureNodeRepairFlow(str(data["entry_id"]), str(data["node"]), placeholders)
+    """The flow of a fixable issue (see the module)."""
+    if issue_id.startswith(f"{ISSUE_INSECURE_NODE}_") and data is not None:
+        placeholders = {"name": str(data["name"]), "network": str(data["network"])}
+        return InsecureNodeRepairFlow(str(data["entry_id"]), str(data["node"]), placeholders)
+    return ConfirmRepairFlow()

@@ -1,8 +1,9 @@
 """Diagnostic sensors of mesh nodes: how each node was provisioned.
 
-"Provisioning security" is a fact of the network database (MshCDB node ``security``), not a
-reading from the node: it is known without a connection, so the entity stays available, and
-it changes only when the node is added again (see :mod:`.node_security` for why it is shown).
+"Authentication" (Authenticated / Not authenticated) is a fact of the network database (MshCDB
+node ``security``), not a reading from the node: it is known without a connection, so the
+entity stays available, and it changes only when the node is added again (see
+:mod:`.node_security` for why it is shown).
 """
 
 from __future__ import annotations
