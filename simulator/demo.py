@@ -11,10 +11,12 @@
   stable Bluetooth address, QR text and (for ``public_key``) key pair: the README can print them;
 * Home Assistant discovers the lights through ``ble_mesh``'s manifest matchers, and provisioning
   runs through HA's real Bluetooth stack;
-* what a person would see on or do to a real light is shown as persistent notifications and
-  offered as actions: the Output OOB value a light blinks or displays, the request for Input
-  OOB (``ble_mesh_sim.enter_input_oob``), a wall switch (``ble_mesh_sim.set_state``) and the
-  reset button (``ble_mesh_sim.factory_reset``);
+* what a person would see on or do to a real light is on the light's own device page (the
+  helper integration's entities: a display for the Output OOB value it blinks or shows and for
+  what it waits for, a keypad for Input OOB, its QR label, its reset button; they follow
+  :meth:`DemoHandle.async_add_listener`), in persistent notifications, and offered as actions:
+  ``ble_mesh_sim.enter_input_oob``, a wall switch (``ble_mesh_sim.set_state``) and the reset
+  button (``ble_mesh_sim.factory_reset``);
 * every node's state (keys included: these are simulated devices) is saved to
   ``<config>/.ble_mesh_sim.json`` shortly after it changes and when Home Assistant stops, and
   loaded again at start, so provisioned lights stay provisioned across restarts.
@@ -443,6 +445,13 @@ def input_text(action: InputAction, size: int) -> str:
     return f"waits for a code (up to {_size_text(action, size)})"
 
 
+_SECOND_TAB: Final = (
+    "While the dialog is open, see the light in a second browser tab: *Settings → Devices & "
+    "services → Devices → {name} (simulated light)* shows its display and keypad."
+)
+"""How to reach a light while Home Assistant's dialog covers the page (README: the demo)."""
+
+
 def _notification_id(node: SimulatedNode) -> str:
     return f"{DOMAIN}_oob_{node.device_uuid.hex()}"
 
@@ -483,6 +492,9 @@ class DemoHandle:
         self._save_lock = asyncio.Lock()
         self._save_job = HassJob(self._async_save_due, f"{DOMAIN} save", cancel_on_shutdown=True)
         self._report_cancels: list[CALLBACK_TYPE] = []
+        self._showing: dict[str, str] = {}
+        """What each light shows or waits for now (Output/Input OOB), by light name."""
+        self._listeners: list[Callable[[str], None]] = []
         self._stopping = False
         self.stopped = False
 
@@ -513,6 +525,33 @@ class DemoHandle:
     def qr_text(self, name: str) -> str:
         """The QR label text of a light (UUID, and the OOB public key / static value if any)."""
         return self.nodes[name].qr_text()
+
+    def showing(self, name: str) -> str | None:
+        """What light ``name`` shows ("blinks 3 times") or waits for now; None: nothing."""
+        return self._showing.get(name)
+
+    @callback
+    def async_add_listener(self, listener: Callable[[str], None]) -> CALLBACK_TYPE:
+        """Call ``listener(light name)`` when what a light shows changes or it is reset."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def _show(self, name: str, text: str | None) -> None:
+        """Set (or clear) what a light shows, and tell the listeners (its entities)."""
+        if text is None:
+            if self._showing.pop(name, None) is None:
+                return
+        else:
+            self._showing[name] = text
+        for listener in list(self._listeners):
+            listener(name)
 
     # Nodes -----------------------------------------------------------------------------
 
@@ -575,11 +614,12 @@ class DemoHandle:
         _LOGGER.info("%s %s (Output OOB: type it into the Bluetooth Mesh dialog)", light.name, text)
         if node is None:
             return
+        self._show(light.name, text)
         persistent_notification.async_create(
             self.hass,
             f"**{light.name}** {text}.\n\n"
             "This is what the real light would show you: type it into the Bluetooth Mesh "
-            "dialog in Home Assistant.",
+            f"dialog in Home Assistant. {_SECOND_TAB.format(name=light.name)}",
             title=f"Simulated mesh light: {light.name}",
             notification_id=_notification_id(node),
         )
@@ -599,11 +639,13 @@ class DemoHandle:
         )
         if node is None:
             return
+        self._show(light.name, text)
         persistent_notification.async_create(
             self.hass,
             f"**{light.name}** {text}.\n\n"
-            "Give it the value the Bluetooth Mesh dialog shows: *Developer tools → Actions → "
-            f"{DOMAIN}.{SERVICE_ENTER_INPUT_OOB}* with `device: {light.name}` and `value: …`.",
+            "Give it the value the Bluetooth Mesh dialog shows: type it on the *Keypad* of "
+            f"its device page, or call *{DOMAIN}.{SERVICE_ENTER_INPUT_OOB}* with "
+            f"`device: {light.name}` and `value: …`. {_SECOND_TAB.format(name=light.name)}",
             title=f"Simulated mesh light: {light.name}",
             notification_id=_notification_id(node),
         )
@@ -616,6 +658,7 @@ class DemoHandle:
             node.unicast_address or 0,
         )
         persistent_notification.async_dismiss(self.hass, _notification_id(node))
+        self._show(str(node.name), None)
         self._advertise_soon(node)
         self.async_schedule_save()
 
@@ -635,6 +678,7 @@ class DemoHandle:
         # An Output/Input OOB value belongs to one provisioning attempt, which just ended.
         if not self._stopping:
             persistent_notification.async_dismiss(self.hass, _notification_id(node))
+            self._show(str(node.name), None)
 
     def _advertise_soon(self, node: SimulatedNode) -> None:
         """Advertise the node's new state after the write that changed it has returned."""
@@ -712,13 +756,18 @@ class DemoHandle:
 
     # Actions ----------------------------------------------------------------------------
 
-    async def _async_enter_input_oob(self, call: ServiceCall) -> None:
-        node = self._node_for_service(call.data[ATTR_DEVICE])
+    @callback
+    def enter_input_oob(self, device: str, text: str) -> None:
+        """Type ``text`` into a light that waits for Input OOB (or push/twist it that often).
+
+        Raises ServiceValidationError when it does not wait or refuses the value.
+        """
+        node = self._node_for_service(device)
         request = node.input_oob_request
         if request is None:
             raise ServiceValidationError(f"{node.name} is not waiting for Input OOB")
         action, _size = request
-        text = str(call.data[ATTR_VALUE]).strip()
+        text = text.strip()
         value: OobValue
         if action is InputAction.INPUT_ALPHANUMERIC:
             value = text
@@ -735,6 +784,10 @@ class DemoHandle:
             raise ServiceValidationError(f"{node.name} refused {text!r}: {err}") from err
         _LOGGER.info("%s: Input OOB value entered", node.name)
         persistent_notification.async_dismiss(self.hass, _notification_id(node))
+        self._show(str(node.name), None)
+
+    async def _async_enter_input_oob(self, call: ServiceCall) -> None:
+        self.enter_input_oob(call.data[ATTR_DEVICE], str(call.data[ATTR_VALUE]))
 
     async def _async_set_state(self, call: ServiceCall) -> None:
         node = self._node_for_service(call.data[ATTR_DEVICE])
@@ -752,8 +805,10 @@ class DemoHandle:
             raise ServiceValidationError(f"{node.name}: {err}") from err
         self.async_schedule_save()
 
-    async def _async_factory_reset(self, call: ServiceCall) -> None:
-        old = self._node_for_service(call.data[ATTR_DEVICE])
+    @callback
+    def factory_reset(self, device: str) -> None:
+        """Press a light's reset button: it forgets the network and advertises as new."""
+        old = self._node_for_service(device)
         light = self.lights[str(old.name)]
         self.proxy.remove(old.address)  # drops the link, as pulling the power would
         self.air.leave(old)
@@ -764,6 +819,12 @@ class DemoHandle:
         self.proxy.add(node)
         _LOGGER.info("%s: factory reset (button), unprovisioned again", light.name)
         self.async_schedule_save()
+        self._showing.pop(light.name, None)
+        for listener in list(self._listeners):
+            listener(light.name)  # a new node: what it shows and its label start afresh
+
+    async def _async_factory_reset(self, call: ServiceCall) -> None:
+        self.factory_reset(call.data[ATTR_DEVICE])
 
     def _register_services(self) -> None:
         services = self.hass.services
@@ -990,9 +1051,9 @@ def readme_table(config: Mapping[str, Any] | None = None) -> str:
         elif light.oob_mode == OOB_PUBLIC_KEY:
             entry = f"QR text `{node.qr_text()}`"
         elif light.oob_mode in OUTPUT_MODES:
-            entry = "the value in the notification (changes every attempt)"
+            entry = "what its page's *Display* shows (new every attempt)"
         elif light.oob_mode in INPUT_MODES:
-            entry = f"the value HA shows, via `{DOMAIN}.{SERVICE_ENTER_INPUT_OOB}`"
+            entry = "the value HA shows, on its page's *Keypad*"
         else:
             entry = "nothing (confirm the unauthenticated warning)"
         rows.append(

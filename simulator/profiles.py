@@ -23,12 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 import struct
 
+from custom_components.ble_mesh.mesh.models.composition import COMPANY_ID_TEST
 from custom_components.ble_mesh.mesh.models.config import (
     FEATURE_FRIEND,
     FEATURE_LOW_POWER,
     FEATURE_PROXY,
     FEATURE_RELAY,
 )
+from custom_components.ble_mesh.mesh.models.lighting import TEMPERATURE_MAX, TEMPERATURE_MIN
 from custom_components.ble_mesh.mesh.models.model_ids import (
     CONFIGURATION_SERVER,
     GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
@@ -53,7 +55,6 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
 )
 
 __all__ = [
-    "COMPANY_ID_TEST",
     "FEATURE_FRIEND",
     "FEATURE_LOW_POWER",
     "FEATURE_PROXY",
@@ -64,9 +65,6 @@ __all__ = [
     "get_profile",
 ]
 
-# Mesh model identifiers (SIG).
-COMPANY_ID_TEST = 0xFFFF
-"""Company identifier 0xFFFF: not assigned to any company, used for tests and prototypes."""
 
 # GATT Bluetooth Namespace Descriptors (Assigned Numbers): 0x0000 unknown, 0x0001 "first",
 # 0x0002 "second", ...; a multi-element product labels its elements by position.
@@ -100,6 +98,9 @@ class Profile:
     elements: tuple[ElementSpec, ...]
     crpl: int = 32
     features: int = FEATURE_RELAY | FEATURE_PROXY
+    temperature_range: tuple[int, int] = (TEMPERATURE_MIN, TEMPERATURE_MAX)
+    """The colour temperatures (kelvin) a tunable-white light can make: its Light CTL
+    Temperature Range at the factory (MshMDL 1.1 §6.1.3.3)."""
 
     @property
     def number_of_elements(self) -> int:
@@ -168,6 +169,9 @@ PROFILES: dict[str, Profile] = {
         company_id=COMPANY_ID_TEST,
         product_id=0x0003,
         version_id=0x0100,
+        # Warm to daylight white, as tunable-white bulbs sell; the spec's 800-20000 K would
+        # make most of Home Assistant's slider a blue no such bulb can show.
+        temperature_range=(2700, 6500),
         elements=(
             ElementSpec(
                 LOCATION_FIRST,

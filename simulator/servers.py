@@ -303,7 +303,11 @@ class NodeModels:
         self.fast_period_divisor = 0
         # Lights and scenes
         self.elements = self._layout(profile)
-        self.lights = [LightState() for _ in range(len({e.light for e in self.elements}))]
+        low, high = profile.temperature_range
+        self.lights = [
+            LightState(temperature_min=low, temperature_max=high)
+            for _ in range(len({e.light for e in self.elements}))
+        ]
         self.scenes: dict[int, list[dict[str, int]]] = {}
         self.current_scene = 0
         self._tids: dict[tuple[int, int], tuple[int, float]] = {}

@@ -33,13 +33,14 @@ from .devices import async_update_node_devices, element_unique_id
 from .discovery import async_end_offers
 from .mesh.errors import MeshError
 from .network_store import Change, NetworkStore, StoreChange
+from .node_security import async_delete_insecure_node_issues, async_track_insecure_nodes
 from .runtime import MeshConfigEntry, MeshRuntime
 from .services import async_setup_services, node_for_device
 from .storage import DroppedRecords, MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS = [Platform.LIGHT]
+PLATFORMS = [Platform.LIGHT, Platform.SENSOR]
 _DROPPED_ISSUE = "storage_dropped_"
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -94,6 +95,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
         _async_report_dropped(hass, entry, store.path, store.dropped)
     entry.runtime_data = runtime
     async_update_node_devices(hass, entry.entry_id, network)
+    entry.async_on_unload(async_track_insecure_nodes(hass, entry.entry_id, runtime.store))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     runtime.async_set_idle_release(idle_release(entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -181,8 +183,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> boo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
-    """The network entry was deleted: delete its stored keys (and what was left out) too."""
+    """The network entry was deleted: delete its stored keys (and its nodes' issues and what
+    was left out) too."""
     await MeshStore(hass, entry.data[CONF_MESH_UUID]).async_remove()
+    async_delete_insecure_node_issues(hass, entry.entry_id)
     prefix = f"{_DROPPED_ISSUE}{entry.entry_id}_"
     for domain, issue_id in list(ir.async_get(hass).issues):
         if domain == DOMAIN and issue_id.startswith(prefix):

@@ -14,6 +14,7 @@ from .const import DOMAIN
 from .mesh.beacons import MeshProvisioningServiceData
 from .mesh.database import MeshNetwork, Node
 from .mesh.errors import DecodeError
+from .mesh.models.composition import COMPANY_ID_TEST
 from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
 
 
@@ -33,29 +34,35 @@ def is_network_device(mesh_uuid: str, identifiers: set[tuple[str, str]]) -> bool
     return any(domain == DOMAIN and value.startswith(prefix) for domain, value in identifiers)
 
 
-def manufacturer_name(company_id: int) -> str:
-    """The Bluetooth SIG company name for a Company ID (CID from the composition data)."""
-    if company_id == 0xFFFF:
-        # Reserved for tests and prototypes (simulated lights use it): no company to name.
-        return "Unregistered (company ID 0xFFFF)"
+def manufacturer_name(company_id: int) -> str | None:
+    """The Bluetooth SIG company name for a Company ID (CID from the composition data).
+
+    None for 0xFFFF, which the SIG keeps for tests and prototypes: there is no maker to name.
+    """
+    if company_id == COMPANY_ID_TEST:
+        return None
     try:
         return str(company[company_id])
-    except UnknownCICError:
-        return f"Unknown company 0x{company_id:04X}"
+    except UnknownCICError:  # assigned after our copy of the list was made
+        return f"Company ID 0x{company_id:04X}"
 
 
 def node_device_info(mesh_uuid: str, node: Node) -> DeviceInfo:
-    """Device registry data from what the database knows (composition data when read)."""
+    """Device registry data from what the database knows (composition data when read).
+
+    The composition data has numbers only (MshPRT 1.1 §4.2.2.1: CID, PID, VID): the card
+    reads "Product ID 0x0002 by <company>" and "Firmware: 0x0100", nothing made up.
+    """
     info = DeviceInfo(
         identifiers={node_identifier(mesh_uuid, node)},
         name=node.name or f"Mesh node {node.unicast_address:04X}",
     )
-    if node.cid is not None:
-        info["manufacturer"] = manufacturer_name(node.cid)
+    if node.cid is not None and (manufacturer := manufacturer_name(node.cid)) is not None:
+        info["manufacturer"] = manufacturer
     if node.pid is not None:
-        info["model"] = f"Product 0x{node.pid:04X}"
+        info["model"] = f"Product ID 0x{node.pid:04X}"
     if node.vid is not None:
-        info["sw_version"] = f"Version 0x{node.vid:04X}"
+        info["sw_version"] = f"0x{node.vid:04X}"
     return info
 
 

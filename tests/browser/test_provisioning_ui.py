@@ -91,6 +91,41 @@ def _output_step(server: HomeAssistantServer, light: str) -> str:
     return f"output_oob_{kinds.get(mode, mode)}"
 
 
+SIM_DOMAIN = "ble_mesh_sim"
+"""The demo's helper integration: each simulated light has a device page of its own."""
+
+
+def _sim_device_name(light: str) -> str:
+    return f"{light} (simulated light)"
+
+
+def _second_tab(ui: Ui) -> Ui:
+    """Another tab of the same browser (logged in): what a person opens beside the dialog."""
+    return Ui(ui.page.context.new_page(), ui.server, ui.screenshots)
+
+
+def _open_sim_light(tab: Ui, light: str) -> Any:
+    """The simulated light's own page (Settings -> Devices & services -> the simulator's
+    devices); returns the page's content: its entities' cards (display, keypad, label...)."""
+    page = tab.page
+    page.goto(f"{tab.server.url}/config/integrations/integration/{SIM_DOMAIN}")
+    page.get_by_role("link", name=re.compile(r"\d+ devices?")).first.click()
+    page.wait_for_url("**/config/devices/dashboard**")
+    rows = page.locator("ha-data-table").get_by_role("row")
+    rows.filter(has_text=_sim_device_name(light)).first.click()
+    page.wait_for_url("**/config/devices/device/**")
+    page.get_by_text("Device info").wait_for()
+    return page.locator("ha-config-device-page")
+
+
+def _brand_icon_loaded(ui: Ui, card: Any, domain: str) -> bool:
+    """Whether the card's integration icon is this domain's brand image, loaded."""
+    image = card.locator(f"img[src*='/api/brands/integration/{domain}/icon']").first
+    if not image.count():
+        return False
+    return bool(image.evaluate("(img) => img.complete && img.naturalWidth > 0"))
+
+
 @pytest.fixture(name="ui", scope="session")
 def ui_fixture(page: Page, ha_server: HomeAssistantServer, screenshot_dir: Path) -> Ui:
     """The browser tab and Home Assistant."""
@@ -113,7 +148,12 @@ def _open_flow(ui: Ui, light: str) -> None:
     # bluetooth_new_network for the first light, bluetooth_confirm once a network exists.
     ui.wait_heading(_t("config.step.bluetooth_confirm.title", name=light))
     ui.wait_text("Device UUID")
-    assert light in ui.dialog_text()
+    text = ui.dialog_text()
+    assert light in text
+    # Where its authentication data is, in plain words (the demo's QR-code lights say so).
+    hints = TRANSLATIONS["config"]["step"]["bluetooth_confirm"]["description"]
+    assert "Where to find its authentication data:" in hints
+    assert "Where to find its authentication data:" in text, text
 
 
 def _to_method_step(ui: Ui, light: str) -> None:
@@ -165,6 +205,10 @@ def test_discovered_lights(onboarded: Ui) -> None:
         card = ui.discovered_card(str(light["name"]))
         card.wait_for(timeout=30_000)
         assert "Bluetooth Mesh" in ui.text_of(card)
+        # The integration's own icon (its brand/ folder, served by Home Assistant).
+        wait_until(
+            lambda card=card: _brand_icon_loaded(ui, card, "ble_mesh"), 15, "no ble_mesh icon"
+        )
     ui.shot("integrations-discovered")
 
 
@@ -173,6 +217,8 @@ def test_no_oob_creates_network(onboarded: Ui) -> None:
     ui = onboarded
     light = _light(ui.server, "none")
     _open_flow(ui, light)
+    not_stated = _t("selector.oob_hint.options.not_stated")
+    assert f"Where to find its authentication data: {not_stated}" in ui.dialog_text()
     ui.shot("flow-new-network", dialog=True)
     ui.submit()
     _to_method_step(ui, light)
@@ -306,7 +352,10 @@ def test_output_oob_wrong_value_then_retry(onboarded: Ui) -> None:
 
 
 def test_output_oob_blinks(onboarded: Ui) -> None:
-    """Output OOB by blinking (a light of two elements): count the blinks, enter the number."""
+    """Output OOB by blinking (a light of two elements): count the blinks on the light's own
+    page in a second tab while the dialog stays open in the first, enter the number."""
+    from playwright.sync_api import expect
+
     ui = onboarded
     light = _light(ui.server, "blink", "beep", "vibrate")
     step = _output_step(ui.server, light)
@@ -317,14 +366,30 @@ def test_output_oob_blinks(onboarded: Ui) -> None:
     mark = len(ui.server.log_text())
     ui.submit()
     ui.wait_heading(_t(f"config.step.{step}.title", name=light))
-    ui.fill(_t(f"config.step.{step}.data.value"), ui.output_value(light, after=mark))
+    # The dialog covers this tab: a second tab shows the light's own page, and its display
+    # says how many times it blinks.
+    tab = _second_tab(ui)
+    try:
+        card = _open_sim_light(tab, light)
+        expect(card).to_contain_text(re.compile(r"blinks (once|\d+ times)"), timeout=10_000)
+        seen = re.search(r"blinks (once|(\d+) times)", tab.text_of(card))
+        assert seen, tab.text_of(card)
+        blinks = seen.group(2) or "1"
+        assert blinks == ui.output_value(light, after=mark)  # what the light really did
+        tab.shot("sim-light-display")
+    finally:
+        tab.page.close()
+    ui.fill(_t(f"config.step.{step}.data.value"), blinks)
     ui.shot("flow-output-oob-blink", dialog=True)
     ui.submit()
     _assert_added(_finish(ui, light), light)
 
 
 def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
-    """Input OOB: the dialog shows a value; it is "typed into the light" via the demo action."""
+    """Input OOB: the dialog shows a value; it is typed on the light's keypad (its own page,
+    in a second tab)."""
+    from playwright.sync_api import expect
+
     ui = onboarded
     light = _light(ui.server, "input_numeric", "input_alphanumeric", "push", "twist")
     _open_flow(ui, light)
@@ -338,18 +403,37 @@ def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
     value = prompt.search(ui.dialog_text())
     assert value, ui.dialog_text()
     ui.shot("flow-input-oob", dialog=True)
-    ui.call_service("ble_mesh_sim", "enter_input_oob", {"device": light, "value": value.group(1)})
-    _assert_added(_finish(ui, light), light)
+    # The light's keypad, on its own page in a second tab; the dialog continues by itself.
+    tab = _second_tab(ui)
+    try:
+        card = _open_sim_light(tab, light)
+        expect(card).to_contain_text("waits for a number")
+        keypad = card.get_by_role("textbox", name="Keypad")
+        keypad.fill(value.group(1))
+        tab.shot("sim-light-keypad")
+        keypad.press("Enter")
+        _assert_added(_finish(ui, light), light)
+    finally:
+        tab.page.close()
     assert any(a.startswith("input_oob_") for a in ui.flows.progress_actions())
 
 
 def test_device_page(onboarded: Ui) -> None:
-    """The Bluetooth Mesh integration page, its devices, and a light's device page."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    """The Bluetooth Mesh integration page, its devices, and a light's device page: what its
+    composition data says, plainly, and whether it was added with authentication."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
 
     ui = onboarded
     page = ui.page
     ui.open_integrations()
+    # Both integrations show their own icon (brand/ folders; the CDN is out of reach here).
+    for domain, title in (("ble_mesh", "Bluetooth Mesh"), (SIM_DOMAIN, "Bluetooth Mesh simulator")):
+        card = page.locator("ha-integration-card").filter(has_text=title).first
+        wait_until(
+            lambda card=card, domain=domain: _brand_icon_loaded(ui, card, domain),
+            15,
+            f"no {domain} icon",
+        )
     ui.shot("integrations-configured")
     page.goto(f"{ui.server.url}/config/integrations/integration/ble_mesh")
     page.get_by_text(NETWORK).first.wait_for()
@@ -361,8 +445,9 @@ def test_device_page(onboarded: Ui) -> None:
     rows.first.wait_for()
     # The first configured light that was added (the No OOB one when the whole file runs);
     # the table fills in over a moment, so wait a little for each before trying the next.
+    # (The simulator's own "<name> (simulated light)" devices are not the mesh nodes.)
     for light in _lights(ui.server):
-        row = rows.filter(has_text=str(light["name"])).first
+        row = rows.filter(has=page.get_by_text(str(light["name"]), exact=True)).first
         try:
             row.wait_for(timeout=3_000)
         except PlaywrightTimeoutError:
@@ -373,6 +458,17 @@ def test_device_page(onboarded: Ui) -> None:
         pytest.fail("no simulated light among the devices")
     page.wait_for_url("**/config/devices/device/**")
     page.get_by_text("Device info").wait_for()
+    # What is known, plainly: the product and firmware IDs; company ID 0xFFFF names no maker.
+    info = page.locator("ha-device-info-card")
+    expect(info).to_contain_text(re.compile(r"Product ID 0x[0-9A-F]{4}"))
+    expect(info).to_contain_text(re.compile(r"Firmware: 0x[0-9A-F]{4}"))
+    assert "Unregistered" not in ui.text_of(info)
+    # How it was added, where a person looks: the diagnostic sensor.
+    words = TRANSLATIONS["entity"]["sensor"]["provisioning_security"]
+    security = words["state"]["insecure" if light.get("oob", "none") == "none" else "secure"]
+    diagnostic = page.locator("ha-device-entities-card").filter(has_text="Diagnostic")
+    expect(diagnostic).to_contain_text(words["name"])
+    expect(diagnostic).to_contain_text(security)
     ui.shot("device-page")
 
 
@@ -507,6 +603,33 @@ def test_switch_on_the_node_updates_the_ui(onboarded: Ui) -> None:
     assert abs(state["attributes"]["brightness"] - 128) <= 1, state
     ui.call_service("ble_mesh_sim", "set_state", {"device": device, "on": False})
     expect(_header_state(dialog)).to_contain_text("Off", timeout=10_000)
+    ui.page.keyboard.press("Escape")
+    dialog.get_by_role("button", name="Toggle").wait_for(state="hidden")
+
+
+def test_tunable_white_spans_a_realistic_range(onboarded: Ui) -> None:
+    """The simulated tunable-white light reports 2700-6500 K: the slider runs from warm white
+    to daylight instead of being mostly blue."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    device = _light_by_profile(ui.server, "ctl")
+    entity = ui.entity_id("light", device)
+    state = _wait_state(ui, entity, lambda s: s["attributes"].get("min_color_temp_kelvin"))
+    attributes = state["attributes"]
+    assert (attributes["min_color_temp_kelvin"], attributes["max_color_temp_kelvin"]) == (
+        2700,
+        6500,
+    ), attributes
+    dialog = _open_more_info_from_device(ui, device)
+    if ui.state(entity)["state"] != "on":
+        dialog.get_by_role("button", name="Toggle").click()
+        _wait_state(ui, entity, lambda s: s["state"] == "on")
+    dialog.get_by_role("button", name="Temperature", exact=True).click()
+    slider = dialog.get_by_role("slider", name="Temperature")
+    expect(slider).to_have_attribute("aria-valuemin", "2700")
+    expect(slider).to_have_attribute("aria-valuemax", "6500")
+    ui.shot("light-more-info-color-temp")
     ui.page.keyboard.press("Escape")
     dialog.get_by_role("button", name="Toggle").wait_for(state="hidden")
 
@@ -707,3 +830,50 @@ def test_remove_a_device_says_before_during_and_after(onboarded: Ui) -> None:
     # Reset, it is offered again under Discovered.
     ui.open_integrations()
     ui.discovered_card(light).wait_for(timeout=30_000)
+
+
+# --- a light added without authentication -----------------------------------------------------
+
+
+def test_repair_removes_an_unauthenticated_light_to_add_it_again(onboarded: Ui) -> None:
+    """Settings -> Repairs names the light added without authentication; its fix explains the
+    risk and removes the light (reset, so that it can be added again with authentication)."""
+    ui = onboarded
+    page = ui.page
+    light = _light(ui.server, "none")
+    if not (ui.sim_node(light) or {}).get("provisioned"):
+        pytest.skip(f"{light} was not added in this run")
+    title = _t("issues.insecure_node.title", name=light)
+    page.goto(f"{ui.server.url}/config/repairs")
+    page.get_by_text(title).first.click()
+    ui.wait_heading(_t("issues.insecure_node.fix_flow.step.confirm.title", name=light))
+    description = _t(
+        "issues.insecure_node.fix_flow.step.confirm.description", name=light, network=NETWORK
+    )
+    ui.wait_text(_first_words(description))
+    ui.shot("repair-insecure-node", dialog=True)
+    ui.submit()
+    ui.close_dialog()
+    # Reset (it forgets the network and advertises as new), removed with its device (its
+    # light entity goes), and the issue is gone.
+    wait_until(
+        lambda: not (ui.sim_node(light) or {}).get("provisioned"),
+        30,
+        f"{light} is still provisioned",
+    )
+    wait_until(
+        lambda: not any(
+            s["entity_id"].startswith("light.") and s["attributes"].get("friendly_name") == light
+            for s in ui.api("states")
+        ),
+        15,
+        f"the light entity of {light} is still there",
+    )
+    issues = page.evaluate(
+        "() => document.querySelector('home-assistant').hass.callWS({type: 'repairs/list_issues'})"
+    )
+    assert not [
+        issue
+        for issue in issues["issues"]
+        if issue["domain"] == "ble_mesh" and issue["translation_key"] == "insecure_node"
+    ], issues

@@ -16,11 +16,15 @@ from typing import Any
 from unittest.mock import patch
 import uuid
 
+from homeassistant import loader
 from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -286,7 +290,9 @@ async def test_output_oob_value_is_shown_in_a_notification(
     assert value is not None
     assert _demo_notifications(hass) == [
         f"**Colour Bulb** shows {value}.\n\nThis is what the real light would show you: "
-        "type it into the Bluetooth Mesh dialog in Home Assistant."
+        "type it into the Bluetooth Mesh dialog in Home Assistant. While the dialog is open, "
+        "see the light in a second browser tab: *Settings → Devices & services → Devices → "
+        "Colour Bulb (simulated light)* shows its display and keypad."
     ]
     assert f"Colour Bulb shows {value} (Output OOB" in caplog.text
     result = await configure(hass, flow["flow_id"], {"value": str(value)})
@@ -344,6 +350,7 @@ async def test_enter_input_oob_action_reaches_the_node(
     (message,) = _demo_notifications(hass)
     assert message.startswith("**Hall Lamp** waits for a number (up to 4 digits).")
     assert "ble_mesh_sim.enter_input_oob" in message
+    assert "*Keypad* of its device page" in message
     for bad in ("x", "123456789"):
         with pytest.raises(ServiceValidationError):
             await hass.services.async_call(
@@ -555,8 +562,145 @@ async def test_stop_leaves_no_timers_and_saves(
 # --- the helper integration -----------------------------------------------------------------
 
 
+@pytest.fixture(name="sim_integration")
+def sim_integration_fixture(hass: HomeAssistant) -> loader.Integration:
+    """Let Home Assistant load ``ble_mesh_sim`` from the repository, as scripts/develop installs it.
+
+    The package is imported by its repository path (``simulator.ha_demo.ble_mesh_sim``); its
+    manifest is the template scripts/develop turns into manifest.json.
+    """
+    manifest = json.loads((PACKAGE / "manifest.json.template").read_text(encoding="utf-8"))
+    integration = loader.Integration(
+        hass,
+        "simulator.ha_demo.ble_mesh_sim",
+        PACKAGE,
+        manifest,
+        {path.name for path in PACKAGE.iterdir()},
+    )
+    hass.data[loader.DATA_INTEGRATIONS][DOMAIN] = integration
+    return integration
+
+
+SIM_CONFIG: dict[str, Any] = {
+    "latency": 0,
+    "lights": [
+        *CONFIG["lights"],
+        {"name": "Kitchen Light", "profile": "ctl", "oob": "static"},
+    ],
+}
+
+
+def _sim_entities(hass: HomeAssistant, light: str) -> dict[str, str]:
+    """The entities of a simulated light's own device, by name ("Display", "Keypad"...)."""
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    (device,) = [
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, demo.device_uuid_for(light).hex()) in d.identifiers
+    ]
+    assert device.name == f"{light} (simulated light)"
+    registry = er.async_get(hass)
+    names = {}
+    for entry in er.async_entries_for_device(registry, device.id):
+        state = hass.states.get(entry.entity_id)
+        assert state is not None
+        names[str(state.attributes["friendly_name"]).removeprefix(f"{device.name} ")] = (
+            entry.entity_id
+        )
+    return names
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def test_each_light_is_a_device_with_its_display_keypad_label_and_reset_button(
+    hass: HomeAssistant,
+    enable_bluetooth: None,
+    config_dir: Path,
+    network_entry: MockConfigEntry,
+    sim_integration: loader.Integration,
+) -> None:
+    """The light as a person holds it, on a page a second browser tab can show while the
+    Bluetooth Mesh dialog covers the first: what it blinks or shows, a keypad, its label."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: SIM_CONFIG})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    handle: DemoHandle = hass.data[DOMAIN]
+    try:
+        (entry,) = hass.config_entries.async_entries(DOMAIN)
+        assert entry.state is ConfigEntryState.LOADED
+        bulb = _sim_entities(hass, "Colour Bulb")
+        lamp = _sim_entities(hass, "Hall Lamp")
+        kitchen = _sim_entities(hass, "Kitchen Light")
+        assert set(bulb) == {"Display", "Reset button"}
+        assert set(lamp) == {"Display", "Keypad", "Reset button"}
+        assert set(kitchen) == {"Label", "Reset button"}
+        assert set(_sim_entities(hass, "Mesh Plug")) == {"Reset button"}
+        assert _state(hass, kitchen["Label"]) == handle.qr_text("Kitchen Light")
+        assert "OOB:00112233445566778899aabbccddeeff" in _state(hass, kitchen["Label"])
+
+        # Output OOB: the display shows what the light shows, and goes idle with the dialog.
+        assert _state(hass, bulb["Display"]) == "idle"
+        node = handle.nodes["Colour Bulb"]
+        (flow,) = _flows(hass, node)
+        await configure(hass, flow["flow_id"], {})
+        await configure(hass, flow["flow_id"], {"method": "output_oob"})
+        assert _state(hass, bulb["Display"]) == f"shows {node.shown_oob_value}"
+        hass.config_entries.flow.async_abort(flow["flow_id"])
+        await hass.async_block_till_done()
+        assert _state(hass, bulb["Display"]) == "idle"
+
+        # Input OOB: the display says what the light waits for; the keypad takes the value.
+        node = handle.nodes["Hall Lamp"]
+        with pytest.raises(ServiceValidationError, match="not waiting"):
+            await hass.services.async_call(
+                "text", "set_value", {"entity_id": lamp["Keypad"], "value": "1"}, blocking=True
+            )
+        (flow,) = _flows(hass, node)
+        await configure(hass, flow["flow_id"], {})
+        result = await configure_until_input_oob(hass, flow["flow_id"], {"method": "input_oob"})
+        assert _state(hass, lamp["Display"]) == "waits for a number (up to 4 digits)"
+        value = result["description_placeholders"]["value"]
+        await hass.services.async_call(
+            "text", "set_value", {"entity_id": lamp["Keypad"], "value": value}, blocking=True
+        )
+        assert _state(hass, lamp["Display"]) == "idle"
+        await hass.async_block_till_done()
+        result = await configure(hass, flow["flow_id"])
+        assert result["reason"] == "provisioned"
+        assert node.is_provisioned
+
+        # The reset button: the light forgets the network and is offered again.
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Reset button"]}, blocking=True
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert not handle.nodes["Hall Lamp"].is_provisioned
+        assert handle.nodes["Hall Lamp"] is not node
+    finally:
+        await handle.async_stop()
+
+
+async def test_the_lights_devices_go_with_the_yaml_block(
+    hass: HomeAssistant,
+    enable_bluetooth: None,
+    config_dir: Path,
+    sim_integration: loader.Integration,
+) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, title="Simulated lights")
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})  # no ble_mesh_sim: block
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
 async def test_helper_integration_sets_up_and_stops_with_home_assistant(
-    hass: HomeAssistant, enable_bluetooth: None, config_dir: Path
+    hass: HomeAssistant,
+    enable_bluetooth: None,
+    config_dir: Path,
+    sim_integration: loader.Integration,
 ) -> None:
     from simulator.ha_demo import ble_mesh_sim
 
@@ -609,4 +753,8 @@ def test_helper_package_files() -> None:
     }
     develop = (ROOT / "scripts" / "develop").read_text(encoding="utf-8")
     assert "manifest.json.template" in develop
+    # Its own icon on the integration cards (Home Assistant 2026 serves a custom integration's
+    # brand/ folder; the browser test checks that it shows).
+    assert (PACKAGE / "brand" / "icon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "*/brand) cp -r" in develop
     assert "PYTHONPATH" in develop

@@ -59,8 +59,8 @@ async def test_setup_creates_a_device_per_node_and_unloads(
     assert sorted(d.name for d in devices) == ["Hall Lamp", "Kitchen Light", "Wall Switch"]
     kitchen = next(d for d in devices if d.name == "Kitchen Light")
     assert kitchen.manufacturer == "Nordic Semiconductor ASA"  # CID 0x0059
-    assert kitchen.model == "Product 0x0001"
-    assert kitchen.sw_version == "Version 0x0002"
+    assert kitchen.model == "Product ID 0x0001"
+    assert kitchen.sw_version == "0x0002"  # the card reads "Firmware: 0x0002"
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -229,8 +229,9 @@ async def test_home_assistant_loads_our_manifest(hass: HomeAssistant) -> None:
 
 def test_unknown_company_id_is_named_plainly() -> None:
     assert manufacturer_name(0x0059) == "Nordic Semiconductor ASA"
-    assert manufacturer_name(0xFFFE) == "Unknown company 0xFFFE"
-    assert manufacturer_name(0xFFFF) == "Unregistered (company ID 0xFFFF)"
+    assert manufacturer_name(0xFFFE) == "Company ID 0xFFFE"
+    # 0xFFFF is no company's (tests, prototypes, the simulated lights): no manufacturer.
+    assert manufacturer_name(0xFFFF) is None
 
 
 def test_what_the_store_can_keep() -> None:

@@ -14,6 +14,8 @@ from homeassistant.components.light import (
     ATTR_COLOR_MODE,
     ATTR_COLOR_TEMP_KELVIN,
     ATTR_HS_COLOR,
+    ATTR_MAX_COLOR_TEMP_KELVIN,
+    ATTR_MIN_COLOR_TEMP_KELVIN,
     ATTR_SUPPORTED_COLOR_MODES,
     ATTR_TRANSITION,
     ATTR_XY_COLOR,
@@ -211,6 +213,9 @@ async def test_color_temperature(hass: HomeAssistant, bed: MeshTestbed) -> None:
     assert state is not None
     assert state.attributes[ATTR_COLOR_TEMP_KELVIN] == 3000
     assert state.attributes[ATTR_COLOR_MODE] == "color_temp"
+    # The slider spans the bulb's own range (its Light CTL Temperature Range).
+    assert state.attributes[ATTR_MIN_COLOR_TEMP_KELVIN] == 2700
+    assert state.attributes[ATTR_MAX_COLOR_TEMP_KELVIN] == 6500
 
 
 async def test_hs_colour(hass: HomeAssistant, bed: MeshTestbed) -> None:

@@ -219,7 +219,7 @@ def test_every_output_step_and_input_text_is_translated() -> None:
 
 @pytest.mark.parametrize(
     ("oob_information", "hints"),
-    [(0, "not stated"), (0x2004, "in a QR code, on a piece of paper")],
+    [(0, "the device does not say"), (0x2004, "in a QR code, on a piece of paper")],
 )
 async def test_oob_hints_in_words(
     hass: HomeAssistant,
@@ -234,6 +234,10 @@ async def test_oob_hints_in_words(
     result = await hass.config_entries.flow.async_configure(flow["flow_id"])
     assert result["step_id"] == "bluetooth_confirm"
     assert result["description_placeholders"]["hints"] == hints
+    text = _text(
+        "config", "step", "bluetooth_confirm", "description", **result["description_placeholders"]
+    )
+    assert text.endswith(f"\nWhere to find its authentication data: {hints}"), text
     result = await configure(hass, flow["flow_id"], {})
     assert result["step_id"] == "method"
     placeholders = result["description_placeholders"]

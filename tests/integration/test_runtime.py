@@ -98,7 +98,10 @@ async def test_new_node_is_configured_automatically(
     )
     assert node_json["configComplete"] is True
     device = bed.device(node)
-    assert device.model == f"Product 0x{node.profile.product_id:04X}"
+    # What is known, plainly: no maker for company ID 0xFFFF, the product and version IDs.
+    assert device.model == f"Product ID 0x{node.profile.product_id:04X}"
+    assert device.manufacturer is None
+    assert device.sw_version == f"0x{node.profile.version_id:04X}"
 
 
 async def _configured_network(

@@ -241,20 +241,34 @@ def test_ctl_light() -> None:
     )
     assert temperature.present_temperature == 3000
     level = client.request(UNICAST + 1, gen.GenericLevelGet(), gen.GenericLevelStatus)
-    assert level.present_level == li.temperature_to_level(3000)
+    assert level.present_level == li.temperature_to_level(3000, 2700, 6500)
     client.request(UNICAST + 1, gen.GenericLevelSet(0x7FFF, 2), gen.GenericLevelStatus)
-    assert client.node.lights[0].temperature == li.TEMPERATURE_MAX
+    assert client.node.lights[0].temperature == 6500  # the top of the bulb's range
     assert client.node.lights[0].lightness == 0x8000  # the temperature level leaves lightness
     rng = client.request(
-        UNICAST, li.LightCtlTemperatureRangeSet(2700, 6500), li.LightCtlTemperatureRangeStatus
+        UNICAST, li.LightCtlTemperatureRangeSet(3000, 5000), li.LightCtlTemperatureRangeStatus
     )
     assert rng.status is li.RangeStatus.SUCCESS
     clamped = client.request(
         UNICAST + 1, li.LightCtlTemperatureSet(10000, 0, 3), li.LightCtlTemperatureStatus
     )
-    assert clamped.present_temperature == 6500
+    assert clamped.present_temperature == 5000
     published = {type(r.message) for r in client.received if r.dst == CLIENT_ADDRESS}
     assert li.LightCtlTemperatureStatus in published
+
+
+def test_ctl_light_has_a_realistic_range() -> None:
+    """Warm to daylight white from the factory, not the spec's 800-20000 K (a mostly blue
+    slider in Home Assistant)."""
+    client = _connect("ctl")
+    rng = client.request(
+        UNICAST, li.LightCtlTemperatureRangeGet(), li.LightCtlTemperatureRangeStatus
+    )
+    assert (rng.range_min, rng.range_max) == (2700, 6500)
+    low = client.request(
+        UNICAST + 1, li.LightCtlTemperatureSet(800, 0, 4), li.LightCtlTemperatureStatus
+    )
+    assert low.present_temperature == 2700
 
 
 def test_hsl_light() -> None:

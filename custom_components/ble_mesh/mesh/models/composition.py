@@ -21,6 +21,10 @@ FEATURE_BIT_FRIEND = 0x0004
 FEATURE_BIT_LOW_POWER = 0x0008
 _FEATURES_RFU = 0xFFF0
 
+COMPANY_ID_TEST = 0xFFFF
+"""The CID no company holds: Bluetooth SIG Assigned Numbers keep 0xFFFF for tests and
+prototypes (the simulated lights use it), so it names no manufacturer."""
+
 
 @dataclass(frozen=True, slots=True)
 class Element:
