@@ -1,16 +1,26 @@
 """Config flow: create or import a mesh network, and provision discovered devices into it.
 
 Discovery of an unprovisioned device (Mesh Provisioning service 0x1827) starts a flow per
-device. The provisioning session (:mod:`.provisioning_session`) lives outside the progress
-tasks: they only wait for its next event, so closing the dialog at any point closes the GATT
-link and drops the session's secrets. Adding a device to an existing network ends the flow
-with the abort reason ``provisioned``; when no network exists yet, the flow creates one and
-the new network entry already contains the device.
+device. The provisioning session (:mod:`.provisioning_session`) lives outside the steps: they
+only wait for its next event, so closing the dialog at any point closes the GATT link and
+drops the session's secrets. Adding a device to an existing network ends the flow with the
+abort reason ``provisioned``; when no network exists yet, the flow creates one and the new
+network entry already contains the device.
+
+What the device does without a person (connecting and sending its Capabilities, the key
+exchange, authentication, the provisioning data) runs inside the step the person submitted;
+the frontend shows the dialog as loading meanwhile. Only a wait for the person (an Input OOB
+value to enter on the device) is a progress step. A progress step is left when Home Assistant
+fires ``data_entry_flow_progressed``, and the frontend subscribes to that event only once it
+shows the step; Home Assistant 2025.4's frontend never fetches the flow by itself, so a step
+that ended first (a device answers within milliseconds) showed "Connecting" forever while the
+flow already waited at the method step. A person cannot act before seeing the step.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 import logging
 from typing import Any
@@ -27,6 +37,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import UnknownFlow
 from homeassistant.helpers import translation
 from homeassistant.helpers.selector import (
     FileSelector,
@@ -182,7 +193,8 @@ class _Attempt:
     start: ProvisioningStart | None = None
     oob: ProvisioningOobData | None = None
     shown: ShowValue | None = None
-    progress_action: str = "connecting"
+    progress_action: str = ""
+    """The progress step's text while the person acts on the device (Input OOB)."""
     progress_shown: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     reservation: AddressReservation | None = None
@@ -348,8 +360,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         session = ProvisioningSession(self.hass, self._device.address, data)
         self._attempt = _Attempt(session=session)
-        self._attempt.task = self.hass.async_create_task(self._async_start_and_wait(session))
-        return await self.async_step_progress()
+        return await self._async_until_next_event(self._async_start_and_wait(session))
 
     def _iv_index(self) -> int:
         """The network's IV Index: live state of Home Assistant's node (0 for a new network)."""
@@ -359,7 +370,34 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         await session.async_start()
         return await session.async_next_event()
 
-    def _wait(self, action: str) -> None:
+    async def _async_until_next_event(
+        self, work: Coroutine[Any, Any, SessionEvent] | None = None
+    ) -> ConfigFlowResult:
+        """Run the session up to its next event within this step, then show the next step.
+
+        ``work`` is what gets there (default: wait for the session's next event). The wait is a
+        background task so that the dialog's close (:meth:`async_remove`) can end it.
+        """
+        attempt = self._attempt
+        assert attempt is not None
+        task = attempt.task = self.hass.async_create_background_task(
+            work if work is not None else attempt.session.async_next_event(),
+            f"ble_mesh provisioning {self._device_name()}",
+        )
+        await asyncio.wait((task,))
+        if task.cancelled():
+            # The dialog was closed meanwhile: async_remove took the attempt and the flow is
+            # gone; Home Assistant answers the pending submit with "invalid flow".
+            raise UnknownFlow
+        attempt.task = None
+        attempt.event = task.result()
+        step: Callable[[], Awaitable[ConfigFlowResult]] = getattr(
+            self, f"async_step_{self._next_step(attempt.event)}"
+        )
+        return await step()
+
+    def _wait_for_person(self, action: str) -> None:
+        """Wait for the session's next event behind a progress step: the person acts now."""
         attempt = self._attempt
         assert attempt is not None
         attempt.progress_action = action
@@ -369,7 +407,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_progress(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Wait for the session's next event with a visible progress step."""
+        """Wait with a visible progress step until the person has acted on the device."""
         attempt = self._attempt
         assert attempt is not None
         assert attempt.task is not None
@@ -553,8 +591,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             # OOB data that does not fit the algorithm (e.g. a 32-octet value with CMAC).
             return await self._async_fail("invalid_oob_data" if oob else "no_acceptable_method")
         attempt.start = start
-        self._wait("exchanging_keys")
-        return await self.async_step_progress()
+        return await self._async_until_next_event()
 
     async def async_step_output_oob_blink(
         self, user_input: dict[str, Any] | None = None
@@ -600,8 +637,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             except InvalidOobValueError:
                 errors["base"] = "invalid_value"
             else:
-                self._wait("authenticating")
-                return await self.async_step_progress()
+                return await self._async_until_next_event()
         placeholders = dict(self._device_placeholders())
         placeholders["size"] = str(request.size)
         # Counted outputs: 1 to 9 for one digit, 1 to 99 for two...
@@ -624,7 +660,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         attempt.shown = shown
         attempt.extra["value"] = str(shown.value)
         # One progress text per kind of input (push, twist, number, text): its own sentence.
-        self._wait(f"input_oob_{_action_key(shown.action)}")
+        self._wait_for_person(f"input_oob_{_action_key(shown.action)}")
         return await self.async_step_progress()
 
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_BLUETOOTH
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
 from custom_components.ble_mesh.mesh.database import MeshNetwork
@@ -58,6 +59,53 @@ async def configure_until_input_oob(
             return result
         result = await hass.config_entries.flow.async_configure(flow_id)
     raise AssertionError(f"flow stuck in progress: {result}")
+
+
+class FrontendDialog:
+    """A config-flow dialog driven the way Home Assistant's frontend drives it.
+
+    The dialog leaves a progress step only when a ``data_entry_flow_progressed`` event names
+    its flow, and it subscribes to that event only once it shows the progress step. The
+    frontend of Home Assistant 2025.4 (hass_frontend 20250411.0, ``dialog-data-entry-flow``)
+    never fetches the flow by itself, so an event fired before its subscription is lost and
+    the dialog shows the progress step forever. :meth:`submit` subscribes as late as possible,
+    after everything the submit set going has run (a device that answers at once), and raises
+    where the browser would hang.
+    """
+
+    def __init__(self, hass: HomeAssistant, flow_id: str) -> None:
+        """Drive the dialog of ``flow_id``."""
+        self._hass = hass
+        self.flow_id = flow_id
+
+    async def submit(
+        self,
+        user_input: dict[str, Any] | None = None,
+        *,
+        person: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Submit a step (the form's Submit button) and leave progress steps as the dialog can.
+
+        ``person`` acts during a progress step that waits for a person (a value to enter on
+        the device); the dialog has subscribed by then: it subscribes as it shows the step.
+        """
+        hass = self._hass
+        result = await hass.config_entries.flow.async_configure(self.flow_id, user_input)
+        while result["type"] is FlowResultType.SHOW_PROGRESS:
+            if person is None:
+                await hass.async_block_till_done()
+            events = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESSED)
+            if person is not None:
+                person(result)
+                person = None
+            await hass.async_block_till_done()
+            if not any(event.data["flow_id"] == self.flow_id for event in events):
+                raise AssertionError(
+                    f"the dialog shows progress step {result['progress_action']!r} forever: "
+                    "its flow moved on before the dialog could hear of it"
+                )
+            result = await hass.config_entries.flow.async_configure(self.flow_id)
+        return result
 
 
 async def discover(

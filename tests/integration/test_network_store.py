@@ -13,13 +13,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.database import AllocationError, MeshNetwork
-from custom_components.ble_mesh.mesh.provisioning import OutputAction
+from custom_components.ble_mesh.mesh.provisioning import InputAction, OutputAction
 from custom_components.ble_mesh.network_store import AddressReservation, Change, StoreChange
 from simulator.node import OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
 
-from .flows import configure, flow_for
+from .flows import configure, configure_until_input_oob, flow_for
 
 
 async def test_two_dialogs_at_once_get_two_address_ranges(
@@ -30,7 +30,8 @@ async def test_two_dialogs_at_once_get_two_address_ranges(
 ) -> None:
     """Two lights added from two dialogs at the same time: each gets its own addresses, both
     are recorded, and nothing is left reserved."""
-    first, second = SimulatedNode("two_element"), SimulatedNode("dimmable")
+    oob = OobCapabilities(input_actions=frozenset({InputAction.PUSH}), input_size=1)
+    first, second = SimulatedNode("two_element", oob=oob), SimulatedNode("dimmable", oob=oob)
     # Both are seen first: once a dialog holds a link, its provisioning timer is a
     # background task that add_virtual_peripheral's wait would sit out.
     for node in (first, second):
@@ -41,16 +42,17 @@ async def test_two_dialogs_at_once_get_two_address_ranges(
         result = await configure(hass, flow_id, {})
         assert result["step_id"] == "method"
         flows.append(flow_id)
-    chosen = [
-        await hass.config_entries.flow.async_configure(flow_id, {"method": "no_oob"})
-        for flow_id in flows
+    # Both choose (each reserves its range there) and wait for the person on the device
+    # before either has finished provisioning.
+    waiting = [
+        await configure_until_input_oob(hass, flow_id, {"method": "input_oob"}) for flow_id in flows
     ]
-    assert all(r["step_id"] == "no_oob_warning" for r in chosen)
-    # Both confirm (each reserves its range there) before either has finished provisioning.
-    started = [await hass.config_entries.flow.async_configure(flow_id, {}) for flow_id in flows]
-    assert all(r["type"] is FlowResultType.SHOW_PROGRESS for r in started)
+    assert all(r["type"] is FlowResultType.SHOW_PROGRESS for r in waiting)
     network: MeshNetwork = network_entry.runtime_data.network
     assert network.reserved_addresses() == [(0x0002, 0x0003), (0x0004, 0x0004)]
+    for node, shown in zip((first, second), waiting, strict=True):
+        node.enter_input_oob(shown["description_placeholders"]["value"])
+    await hass.async_block_till_done()
     results = await asyncio.gather(*(configure(hass, flow_id) for flow_id in flows))
     assert [r["reason"] for r in results] == ["provisioned", "provisioned"]
     assert first.unicast_address is not None

@@ -7,6 +7,7 @@ device role on the other side.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_BLUETOOTH
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -41,7 +42,14 @@ from simulator.node import NodeFaults, OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
 
-from .flows import async_add_network, configure, configure_until_input_oob, discover, flow_for
+from .flows import (
+    FrontendDialog,
+    async_add_network,
+    configure,
+    configure_until_input_oob,
+    discover,
+    flow_for,
+)
 
 STATIC_16 = bytes(range(1, 17))
 STRINGS: dict[str, Any] = json.loads(
@@ -199,6 +207,56 @@ async def test_input_oob(
     result = await configure(hass, flow_id)
     assert result["type"] is FlowResultType.ABORT, result
     assert result["reason"] == "provisioned"
+
+
+@pytest.mark.parametrize("method", ["no_oob", "output_oob", "input_oob"])
+async def test_dialog_never_waits_for_a_device_that_answers_at_once(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+    method: str,
+) -> None:
+    """The 1-in-10 stall: "Connecting" forever while the flow already waited at the method.
+
+    The link and the device were fine: Capabilities arrived and the flow moved on before the
+    frontend subscribed to hear that a progress step had ended. Whatever the device does
+    without a person (connect, Capabilities, key exchange, authentication) now happens inside
+    the step the person submitted; only a wait for the person is a progress step.
+    """
+    node = SimulatedNode(
+        "dimmable",
+        oob=OobCapabilities(
+            output_actions=frozenset({OutputAction.BLINK}),
+            output_size=1,
+            input_actions=frozenset({InputAction.PUSH}),
+            input_size=1,
+        ),
+    )
+    await add_virtual_peripheral(node)
+    dialog = FrontendDialog(hass, flow_for(hass, node)["flow_id"])
+    result = await dialog.submit({})
+    assert result["step_id"] == "method"
+    if method == "no_oob":
+        result = await dialog.submit({"method": "no_oob"})
+        assert result["step_id"] == "no_oob_warning"
+        result = await dialog.submit({})
+    elif method == "output_oob":
+        result = await dialog.submit({"method": "output_oob"})
+        assert result["step_id"] == "output_oob_blink"
+        wrong = int(node.shown_oob_value or 0) % 9 + 1
+        result = await dialog.submit({"value": str(wrong)})
+        assert result["step_id"] == "failed"
+        result = await dialog.submit({})  # try again: connect again, new keys, same method
+        assert result["step_id"] == "output_oob_blink"
+        result = await dialog.submit({"value": str(node.shown_oob_value)})
+    else:
+        result = await dialog.submit(
+            {"method": "input_oob"},
+            person=lambda shown: node.enter_input_oob(shown["description_placeholders"]["value"]),
+        )
+    assert result["type"] is FlowResultType.ABORT, result
+    assert result["reason"] == "provisioned"
+    assert node.is_provisioned
 
 
 def test_every_output_step_and_input_text_is_translated() -> None:
@@ -511,13 +569,39 @@ async def test_device_stops_answering_times_out(
     flow_id, result = await discover(hass, add_virtual_peripheral, node)
     node.faults = NodeFaults(stop_answering=True)
     result = await hass.config_entries.flow.async_configure(flow_id, {"method": "no_oob"})
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    # The confirmation starts the key exchange; the submit waits for the silent device.
+    submit = asyncio.ensure_future(hass.config_entries.flow.async_configure(flow_id, {}))
+    await hass.async_block_till_done()
+    assert not submit.done()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
     await hass.async_block_till_done()
-    result = await configure(hass, flow_id)
+    result = await submit
     assert result["step_id"] == "failed"
     assert result["errors"] == {"base": "timeout"}
+
+
+async def test_closing_the_dialog_while_the_device_is_silent(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    virtual_proxy: VirtualProxy,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    """Closed while a submitted step still waits for the device: the link closes, the
+    address range is released and the pending submit learns that the flow is gone."""
+    node = SimulatedNode("dimmable")
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    await configure(hass, flow_id, {"method": "no_oob"})
+    node.faults = NodeFaults(stop_answering=True)
+    submit = asyncio.ensure_future(hass.config_entries.flow.async_configure(flow_id, {}))
+    await hass.async_block_till_done()
+    assert virtual_proxy.is_connected(node.address)
+    assert network_entry.runtime_data.network.reserved_addresses() == [(0x0002, 0x0002)]
+    hass.config_entries.flow.async_abort(flow_id)
+    await hass.async_block_till_done()
+    with pytest.raises(UnknownFlow):
+        await submit
+    assert not virtual_proxy.connected_addresses
+    assert network_entry.runtime_data.network.reserved_addresses() == []
 
 
 async def test_unreachable_device(
