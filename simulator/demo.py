@@ -141,6 +141,8 @@ DEFAULT_LIGHTS: Final[tuple[dict[str, str], ...]] = (
     {CONF_NAME: "Desk Lamp", CONF_PROFILE: "xyl", CONF_OOB: OOB_PUBLIC_KEY},
     {CONF_NAME: "Twin Spot", CONF_PROFILE: "two_element", CONF_OOB: "blink"},
     {CONF_NAME: "Porch Light", CONF_PROFILE: "dimmable", CONF_OOB: OOB_STATIC},
+    {CONF_NAME: "Bedside Lamp", CONF_PROFILE: "dimmable", CONF_OOB: "output_numeric"},
+    {CONF_NAME: "Garden Spots", CONF_PROFILE: "two_element", CONF_OOB: "beep"},
 )
 """Used when the ``ble_mesh_sim:`` block lists no lights; ``config/configuration.yaml`` spells
 the same set out: one light of every profile, every kind of OOB."""

@@ -31,6 +31,8 @@ import urllib.request
 ROOT = Path(__file__).resolve().parents[2]
 REPO_CONFIG = ROOT / "config" / "configuration.yaml"
 DEVELOP = ROOT / "scripts" / "develop"
+LATENCY_VAR = "BLE_MESH_SIM_LATENCY"
+"""Overrides the demo's simulated GATT latency (seconds) in the test's configuration.yaml."""
 
 
 def free_port() -> int:
@@ -43,6 +45,8 @@ def free_port() -> int:
 def build_config_dir(config_dir: Path, port: int) -> None:
     """Write the demo's configuration.yaml and bind Home Assistant to 127.0.0.1:``port``.
 
+    ``BLE_MESH_SIM_LATENCY=0`` in the environment runs the demo with another GATT latency.
+
     ``scripts/develop`` lays out the rest of the directory when it starts. Since 2026, Home
     Assistant keeps its HTTP settings in storage: an ``http:`` block in YAML becomes a *trial*
     that a dialog asks to confirm (else it reverts after 5 minutes, with a restart). So for
@@ -51,6 +55,14 @@ def build_config_dir(config_dir: Path, port: int) -> None:
     """
     config_dir.mkdir(parents=True, exist_ok=True)
     text = REPO_CONFIG.read_text()
+    if latency := os.environ.get(LATENCY_VAR):
+        # The demo's link speed for this run, e.g. 0: every reply arrives at once.
+        text, count = re.subn(
+            r"^(  latency: )\S+", rf"\g<1>{float(latency)}", text, count=1, flags=re.MULTILINE
+        )
+        if count != 1:
+            msg = f"{LATENCY_VAR}: config/configuration.yaml has no ble_mesh_sim latency line"
+            raise RuntimeError(msg)
     if re.search(r"^http:", text, flags=re.MULTILINE):
         msg = "config/configuration.yaml has an http: block; the browser tests add their own"
         raise RuntimeError(msg)

@@ -26,12 +26,13 @@ import yaml
 
 from custom_components.ble_mesh import conversions as conv
 from custom_components.ble_mesh.const import DEFAULT_NETWORK_NAME
+from simulator.demo import OUTPUT_MODES
 
 from .ha_server import ROOT, HomeAssistantServer
 from .ui import Ui, wait_until
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import BrowserContext, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -419,6 +420,81 @@ def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
     # The one progress step: it waits for the person, who acts only once it is shown.
     assert [a for a in ui.flows.progress_actions() if a.startswith("input_oob_")]
     assert len(ui.flows.progress_actions()) == 1
+
+
+def _node_lights(ui: Ui, light: str, count: int) -> list[str]:
+    """The light entities of a node, in element order ("<name>" or "<name> Light <n>")."""
+
+    def find() -> list[str] | None:
+        states = [
+            state
+            for state in ui.api("states")
+            if state["entity_id"].startswith("light.")
+            and str(state["attributes"].get("friendly_name", "")).startswith(light)
+        ]
+        names = sorted(states, key=lambda state: str(state["attributes"]["friendly_name"]))
+        return [str(state["entity_id"]) for state in names] if len(names) == count else None
+
+    return wait_until(find, 30.0, f"{light} has no {count} light entities")
+
+
+def _provisioned_node(ui: Ui, light: str) -> dict[str, Any] | None:
+    """The simulated node as saved once provisioned (its address and its lights)."""
+    node = ui.sim_node(light)
+    return node if node and node.get("provisioned") and node.get("network") else None
+
+
+def test_two_tabs_add_two_lights_at_once(onboarded: Ui, browser_context: BrowserContext) -> None:
+    """Two tabs of one browser add two lights at the same time: both are provisioned at once,
+    each holding its own address range; both join the network with distinct addresses and
+    both work."""
+    first = onboarded
+    server = first.server
+    outputs = [str(x["name"]) for x in _lights(server) if x.get("oob") in OUTPUT_MODES]
+    if len(outputs) < 4:
+        pytest.skip("needs two more Output OOB lights in configuration.yaml")
+    if not first.api("config/config_entries/entry?domain=ble_mesh"):
+        pytest.skip("needs the network the earlier tests create")
+    lights = outputs[-2:]  # the others are added by the tests above
+    second = Ui(browser_context.new_page(), server, first.screenshots)
+    try:
+        second.page.goto(server.url)  # the same browser: already logged in
+        tabs = dict(zip(lights, (first, second), strict=True))
+        for light, ui in tabs.items():
+            _open_flow(ui, light)
+            ui.submit()
+            _to_method_step(ui, light)
+            ui.choose_method(_method("output_oob"))
+        # Both tabs choose at once: each dialog reserves its range and its light starts to
+        # show a value; both provisioning sessions are open from here to the end.
+        mark = len(server.log_text())
+        for ui in tabs.values():
+            ui.submit()
+        steps = {light: _output_step(server, light) for light in lights}
+        for light, ui in tabs.items():
+            ui.wait_heading(_t(f"config.step.{steps[light]}.title", name=light))
+            ui.fill(_t(f"config.step.{steps[light]}.data.value"), ui.output_value(light, mark))
+        for ui in tabs.values():
+            ui.submit()
+        for light, ui in tabs.items():
+            _assert_added(_finish(ui, light), light)
+    finally:
+        second.page.close()
+    # Distinct addresses: the two nodes' unicast ranges (one address per element) are apart.
+    ranges = []
+    for light in lights:
+        node = wait_until(
+            lambda light=light: _provisioned_node(first, light), 15.0, f"{light} was not saved"
+        )
+        start = int(node["provisioned"]["unicast_address"])
+        ranges.append(set(range(start, start + len(node["network"]["models"]["lights"]))))
+    assert not ranges[0] & ranges[1], ranges
+    # Both work: every light of both nodes turns on.
+    for light, addresses in zip(lights, ranges, strict=True):
+        for index, entity in enumerate(_node_lights(first, light, len(addresses))):
+            first.call_service("light", "turn_on", {"entity_id": entity})
+            _wait_state(first, entity, lambda s: s["state"] == "on")
+            first.wait_sim_light(light, lambda state: state["on"] == 1, light=index)
 
 
 def test_device_page(onboarded: Ui) -> None:
