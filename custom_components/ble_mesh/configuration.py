@@ -102,14 +102,10 @@ class ConfigurationManager:
     def unconfigured(self) -> list[Node]:
         """The nodes still to configure (not provisioners' own, not excluded)."""
         network = self._client.store.network
-        provisioners = {p.uuid for p in network.provisioners}
         return [
             n
-            for n in network.nodes
-            if not n.config_complete
-            and not n.excluded
-            and n.uuid not in provisioners
-            and n.uuid.hex not in self._refused
+            for n in network.device_nodes()
+            if not n.config_complete and not n.excluded and n.uuid.hex not in self._refused
         ]
 
     @property

@@ -88,10 +88,8 @@ def async_remove_node_device(
 @callback
 def async_update_node_devices(hass: HomeAssistant, entry_id: str, network: MeshNetwork) -> None:
     """Create or update one device per node (provisioners' own nodes are not devices)."""
-    provisioner_uuids = {p.uuid for p in network.provisioners}
-    for node in network.nodes:
-        if node.uuid not in provisioner_uuids:
-            async_register_node(hass, entry_id, network.mesh_uuid.hex, node)
+    for node in network.device_nodes():
+        async_register_node(hass, entry_id, network.mesh_uuid.hex, node)
 
 
 def bluetooth_address(hass: HomeAssistant, node: Node) -> str | None:

@@ -124,10 +124,8 @@ async def async_setup_entry(
         if entities:
             async_add_entities(entities)
 
-    provisioners = {p.uuid for p in runtime.network.provisioners}
-    for node in runtime.network.nodes:
-        if node.uuid not in provisioners:
-            _add_node(node)
+    for node in runtime.network.device_nodes():
+        _add_node(node)
     entry.async_on_unload(
         async_dispatcher_connect(hass, SIGNAL_NODE_CONFIGURED.format(entry.entry_id), _add_node)
     )

@@ -378,12 +378,7 @@ def work_pending(network: MeshNetwork) -> bool:
 
 def targets(network: MeshNetwork, net_key_index: int) -> list[Node]:
     """The nodes a refresh of ``net_key_index`` configures (not provisioners, not excluded)."""
-    provisioners = {p.uuid for p in network.provisioners}
-    return [
-        n
-        for n in network.nodes
-        if n.has_net_key(net_key_index) and not n.excluded and n.uuid not in provisioners
-    ]
+    return [n for n in network.device_nodes() if n.has_net_key(net_key_index) and not n.excluded]
 
 
 def holds_new_keys(network: MeshNetwork, node: Node) -> bool:

@@ -34,11 +34,6 @@ def insecure_node_issue_id(entry_id: str, node: Node) -> str:
     return f"{ISSUE_INSECURE_NODE}_{entry_id}_{node.uuid.hex}"
 
 
-def _device_nodes(network: MeshNetwork) -> list[Node]:
-    provisioners = {p.uuid for p in network.provisioners}
-    return [node for node in network.nodes if node.uuid not in provisioners]
-
-
 @callback
 def async_sync_insecure_node_issues(
     hass: HomeAssistant, entry_id: str, network: MeshNetwork
@@ -46,7 +41,7 @@ def async_sync_insecure_node_issues(
     """One issue per unauthenticated node of ``network``; none for nodes that are gone."""
     wanted = {
         insecure_node_issue_id(entry_id, node): node
-        for node in _device_nodes(network)
+        for node in network.device_nodes()
         if not node.is_authenticated
     }
     async_delete_insecure_node_issues(hass, entry_id, keep=set(wanted))

@@ -270,9 +270,7 @@ class BleMeshOptionsFlow(OptionsFlow):
 
     def _removable(self) -> dict[str, Node]:
         """The nodes a person can remove (not a provisioner's own, Home Assistant's included)."""
-        network = self._runtime.network
-        provisioners = {p.uuid for p in network.provisioners}
-        return {n.uuid.hex: n for n in network.nodes if n.uuid not in provisioners}
+        return {n.uuid.hex: n for n in self._runtime.network.device_nodes()}
 
     async def async_step_remove_node(
         self, user_input: dict[str, Any] | None = None

@@ -53,8 +53,7 @@ async def async_setup_entry(
         elif change.change is Change.NODE_REMOVED:
             known.discard(security_unique_id(runtime, change.node))
 
-    provisioners = {p.uuid for p in runtime.network.provisioners}
-    _add([node for node in runtime.network.nodes if node.uuid not in provisioners])
+    _add(runtime.network.device_nodes())
     entry.async_on_unload(runtime.store.async_add_listener(_on_change))
 
 

@@ -733,6 +733,16 @@ def test_add_provisioner_for_imported_network() -> None:
         net.add_provisioner("again", ha)
 
 
+def test_device_nodes_leave_out_the_provisioners_own() -> None:
+    net = network()
+    before = [n.uuid for n in net.device_nodes()]
+    ha = UUID("0F0E0D0C-0B0A-4908-8706-050403020100")
+    net.add_provisioner("Home Assistant", ha)
+    assert net.provisioner_node(ha) in net.nodes
+    assert [n.uuid for n in net.device_nodes()] == before
+    assert all(n.uuid not in {p.uuid for p in net.provisioners} for n in net.device_nodes())
+
+
 def test_add_provisioner_shrinks_to_the_largest_gap() -> None:
     net = network()
     tablet = net.provisioner(P2)

@@ -1588,6 +1588,12 @@ class MeshNetwork:
         wanted = _as_uuid(uuid)
         return next((n for n in self.nodes if n.uuid == wanted), None)
 
+    def device_nodes(self) -> list[Node]:
+        """The nodes that are devices: all but the provisioners' own (a provisioner's node has
+        the provisioner's UUID)."""
+        provisioners = {p.uuid for p in self.provisioners}
+        return [n for n in self.nodes if n.uuid not in provisioners]
+
     def node_by_address(self, address: int) -> Node | None:
         """The node whose primary element has this unicast address."""
         return next((n for n in self.nodes if n.unicast_address == address), None)
