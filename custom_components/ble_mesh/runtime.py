@@ -95,7 +95,6 @@ class MeshRuntime:
         # 0 (unassigned) when the database has no node for us (a raw export): nothing is sent.
         self.unicast_address = own.unicast_address if own is not None else 0
         self._mesh = build_mesh_node(network, own, store.files) if own is not None else None
-        self._persisted = 0  # the newest reservation token on disk
         self.tids = TidCounter()
         self._waiters: dict[int, asyncio.Future[Message]] = {}
         self._subscriptions = Subscriptions()
@@ -519,11 +518,10 @@ class MeshRuntime:
             # fails, that stays held (requests time out) until a later one works. One write
             # covers every reservation made before its snapshot: a burst costs one or two.
             node = self._node
-            if item.persist <= self._persisted:
+            if item.persist <= node.stored_reservation:
                 return
             token = node.latest_reservation
             await self.store.files.async_save_state(node.snapshot())
-            self._persisted = token
             node.state_persisted(token)
             self._pump()
         elif item.state:

@@ -390,18 +390,18 @@ class MeshStore:
 
     async def async_save(self, network: MeshNetwork) -> None:
         """Write the database now (when creating the network, after a change of it)."""
-        self._network = network
-        self._save_pending = False
-        self.writes += 1
-        await self._store.async_save(network.to_json())
+        await self._async_write(network, network.to_json())
 
     async def async_save_new(self, network: MeshNetwork) -> None:
         """Write a new network's database; it is nobody else's yet, so its JSON is built in
         the executor (an imported network of thousands of nodes takes seconds)."""
+        await self._async_write(network, await self._hass.async_add_executor_job(network.to_json))
+
+    async def _async_write(self, network: MeshNetwork, data: dict[str, Any]) -> None:
         self._network = network
         self._save_pending = False
         self.writes += 1
-        await self._store.async_save(await self._hass.async_add_executor_job(network.to_json))
+        await self._store.async_save(data)
 
     @property
     def save_pending(self) -> bool:

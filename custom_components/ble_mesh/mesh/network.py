@@ -621,14 +621,7 @@ class IvIndexState:
 
     def copy(self) -> IvIndexState:
         """An independent copy (a snapshot must not change with the live state)."""
-        return IvIndexState(
-            self.iv_index,
-            self.update_in_progress,
-            self.changed_at,
-            self.last_recovery_at,
-            self.test_mode,
-            self.known,
-        )
+        return replace(self)
 
     @property
     def tx_iv_index(self) -> int:
@@ -649,12 +642,15 @@ class IvIndexState:
         return self.test_mode or self.changed_at is None or now - self.changed_at >= minimum
 
     def _change(
-        self, iv_index: int, in_progress: bool, now: float, *, recovery: bool
+        self, iv_index: int, in_progress: bool, now: float, *, recovery: bool, learnt: bool = False
     ) -> IvIndexChange:
+        """``learnt``: the first IV Index of an unknown state, which starts no 192-hour clock."""
         old_iv, old_tx = self.iv_index, self.tx_iv_index
         self.iv_index, self.update_in_progress = iv_index, in_progress
         self.changed_at = None if recovery else now  # §3.11.5: no 96 h limits after recovery
-        if recovery:
+        if learnt:
+            self.known = True
+        elif recovery:
             self.last_recovery_at = now
         return IvIndexChange(old_iv, iv_index, in_progress, recovery, self.tx_iv_index > old_tx)
 
@@ -705,10 +701,7 @@ class IvIndexState:
             if not primary_subnet:
                 return None
             # Learning the IV Index is not a recovery from a known one: no 192-hour clock starts.
-            self.known = True
-            old_iv, old_tx = self.iv_index, self.tx_iv_index
-            self.iv_index, self.update_in_progress, self.changed_at = iv_index, update_flag, None
-            return IvIndexChange(old_iv, iv_index, update_flag, True, self.tx_iv_index != old_tx)
+            return self._change(iv_index, update_flag, now, recovery=True, learnt=True)
         if iv_index < self.iv_index or iv_index > self.iv_index + IV_RECOVERY_LIMIT:
             return None  # older, or too far ahead: ignore
         if not primary_subnet and iv_index > self.iv_index:

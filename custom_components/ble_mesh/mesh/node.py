@@ -589,6 +589,11 @@ class MeshNode:
         every earlier one, so storing that snapshot may report this token stored."""
         return self._latest
 
+    @property
+    def stored_reservation(self) -> int:
+        """The newest reservation token reported stored (:meth:`state_persisted`; 0: none)."""
+        return self._stored
+
     def snapshot(self, *, final: bool = False) -> NodeState:
         """The state to store: restore it with ``MeshNode(..., state=...)``.
 
