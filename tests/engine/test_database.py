@@ -279,7 +279,7 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
         "nodes[1].elements",
         "run past 7FFF",
     ),
-    ("duplicate_node", _set(["nodes", 2, "UUID"], str(KITCHEN)), "nodes", "duplicate UUID"),
+    ("duplicate_node", _set(["nodes", 2, "UUID"], str(KITCHEN)), "nodes[2].UUID", "duplicate UUID"),
     ("net_key_short", _set(["netKeys", 0, "key"], "ABCD"), "netKeys[0].key", "128-bit key"),
     ("net_key_phase", _set(["netKeys", 0, "phase"], 3), "netKeys[0].phase", "out of range"),
     (
@@ -408,7 +408,7 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
     ),
     ("group_unicast", _set(["groups", 0, "address"], "0001"), "groups[0].address", "group address"),
     ("group_parent", _set(["groups", 1, "parentAddress"], "zz"), "groups[1].parentAddress", "hex"),
-    ("group_duplicate", _set(["groups", 1, "address"], "C000"), "groups", "duplicate address"),
+    ("group_duplicate", _set(["groups", 1, "address"], "C000"), "groups[1].address", "duplicate address"),
     ("scene_number", _set(["scenes", 0, "number"], "0000"), "scenes[0].number", "prohibited"),
     (
         "scene_address",

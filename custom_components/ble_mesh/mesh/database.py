@@ -33,6 +33,7 @@ Address rules (MshPRT 1.1 §3.4.2): unicast 0x0001-0x7FFF, virtual 0x8000-0xBFFF
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
 import copy
 from dataclasses import dataclass, field
@@ -1439,13 +1440,10 @@ class MeshNetwork:
                 raise CdbFormatError(f"appKeys[{i}].boundNetKey", "no NetKey with this index")
         provisioners = [CdbProvisioner.from_json(v, p) for v, p in o.items("provisioners")]
         _unique((p.uuid for p in provisioners), "provisioners", "UUID")
-        nodes = [Node.from_json(v, p) for v, p in o.items("nodes")]
-        _unique((n.uuid for n in nodes), "nodes", "UUID")
-        _check_node_overlap(nodes)
-        groups = [Group.from_json(v, p) for v, p in o.items("groups")]
-        _unique((g.address for g in groups), "groups", "address")
-        scenes = [Scene.from_json(v, p) for v, p in o.items("scenes")]
-        _unique((s.number for s in scenes), "scenes", "number")
+        claims = _Claims()
+        nodes = [claims.node(Node.from_json(v, p), p) for v, p in o.items("nodes")]
+        groups = [claims.group(Group.from_json(v, p), p) for v, p in o.items("groups")]
+        scenes = [claims.scene(Scene.from_json(v, p), p) for v, p in o.items("scenes")]
         exclusions = o.opt(
             "networkExclusions",
             lambda v, p: [ExclusionList.from_json(i, ip) for i, ip in _list(v, p)],
@@ -1915,15 +1913,47 @@ def _try_carve(
         return None
 
 
-def _check_node_overlap(nodes: list[Node]) -> None:
-    spans = sorted((n.unicast_address, n.last_address, i) for i, n in enumerate(nodes))
-    reach = 0  # highest address owned by the nodes seen so far
-    for low, high, i in spans:
-        if low <= reach:
+class _Claims:
+    """What the nodes, groups and scenes read so far claim, to refuse a record that clashes.
+
+    The document's uniqueness rules (MshCDB: a node's UUID and its unicast addresses, a group's
+    address, a scene's number belong to one record), checked one record at a time: the strict
+    parse (:meth:`MeshNetwork.from_json`) raises on the first clash, :func:`load_valid_part`
+    leaves the clashing record out. Each check returns the record it accepted.
+    """
+
+    def __init__(self) -> None:
+        self._uuids: set[UUID] = set()
+        self._spans: list[tuple[int, int]] = []  # disjoint node address ranges, sorted
+        self._group_addresses: set[object] = set()
+        self._scene_numbers: set[int] = set()
+
+    def node(self, node: Node, path: str) -> Node:
+        if node.uuid in self._uuids:
+            raise CdbFormatError(_join(path, "UUID"), "duplicate UUID")
+        span = (node.unicast_address, node.last_address)
+        at = bisect.bisect_left(self._spans, span)
+        if (at > 0 and self._spans[at - 1][1] >= span[0]) or (
+            at < len(self._spans) and self._spans[at][0] <= span[1]
+        ):
             raise CdbFormatError(
-                f"nodes[{i}].unicastAddress", "overlaps the addresses of another node"
+                _join(path, "unicastAddress"), "overlaps the addresses of another node"
             )
-        reach = max(reach, high)
+        self._uuids.add(node.uuid)
+        self._spans.insert(at, span)
+        return node
+
+    def group(self, group: Group, path: str) -> Group:
+        if group.address in self._group_addresses:
+            raise CdbFormatError(_join(path, "address"), "duplicate address")
+        self._group_addresses.add(group.address)
+        return group
+
+    def scene(self, scene: Scene, path: str) -> Scene:
+        if scene.number in self._scene_numbers:
+            raise CdbFormatError(_join(path, "number"), "duplicate number")
+        self._scene_numbers.add(scene.number)
+        return scene
 
 
 # --------------------------------------------------------------------------------------------
@@ -1972,9 +2002,10 @@ def load_valid_part(data: JsonDict) -> tuple[MeshNetwork, list[DroppedRecord]]:
         pass
     document = dict(data)
     dropped: list[DroppedRecord] = []
-    _keep_valid(document, "nodes", Node.from_json, _node_clash, dropped)
-    _keep_valid(document, "groups", Group.from_json, _group_clash, dropped)
-    _keep_valid(document, "scenes", Scene.from_json, _scene_clash, dropped)
+    claims = _Claims()
+    _keep_valid(document, "nodes", Node.from_json, claims.node, dropped)
+    _keep_valid(document, "groups", Group.from_json, claims.group, dropped)
+    _keep_valid(document, "scenes", Scene.from_json, claims.scene, dropped)
     network = MeshNetwork.from_json(document)
     for record in dropped:
         if record.addresses is not None:
@@ -1998,7 +2029,7 @@ def _keep_valid[T](
     document: JsonDict,
     key: str,
     parse: Callable[[object, str], T],
-    clash: Callable[[T, list[T], str], None],
+    claim: Callable[[T, str], T],
     dropped: list[DroppedRecord],
 ) -> None:
     """Keep the items of ``document[key]`` that parse and clash with none kept before them."""
@@ -2006,12 +2037,10 @@ def _keep_valid[T](
     if not isinstance(items, list):
         return  # not droppable one by one: the strict parse says what is wrong
     kept_items: list[object] = []
-    kept: list[T] = []
     for index, item in enumerate(items):
         path = f"{key}[{index}]"
         try:
-            record = parse(item, path)
-            clash(record, kept, path)
+            claim(parse(item, path), path)
         except CdbFormatError as err:
             label = next(
                 (
@@ -2027,30 +2056,7 @@ def _keep_valid[T](
             dropped.append(DroppedRecord(_KINDS[key], index, label, err, addresses))
             continue
         kept_items.append(item)
-        kept.append(record)
     document[key] = kept_items
-
-
-def _node_clash(node: Node, kept: list[Node], path: str) -> None:
-    if any(other.uuid == node.uuid for other in kept):
-        raise CdbFormatError(_join(path, "UUID"), "duplicate UUID")
-    if any(
-        node.unicast_address <= o.last_address and o.unicast_address <= node.last_address
-        for o in kept
-    ):
-        raise CdbFormatError(
-            _join(path, "unicastAddress"), "overlaps the addresses of another node"
-        )
-
-
-def _group_clash(group: Group, kept: list[Group], path: str) -> None:
-    if any(other.address == group.address for other in kept):
-        raise CdbFormatError(_join(path, "address"), "duplicate address")
-
-
-def _scene_clash(scene: Scene, kept: list[Scene], path: str) -> None:
-    if any(other.number == scene.number for other in kept):
-        raise CdbFormatError(_join(path, "number"), "duplicate number")
 
 
 def _readable_range(item: object) -> tuple[int, int] | None:
