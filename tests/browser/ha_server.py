@@ -103,7 +103,10 @@ class HomeAssistantServer:
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [str(DEVELOP)],
+                # Ctrl+C, Ctrl+\ and hang-up act as from a terminal: a run started in the
+                # background (`cmd &`, nohup) ignores them, every child inherits that, and bash
+                # cannot trap a signal ignored on entry (scripts/develop would miss Ctrl+C).
+                ["env", "--default-signal=INT,QUIT,HUP", str(DEVELOP)],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
