@@ -408,7 +408,12 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
     ),
     ("group_unicast", _set(["groups", 0, "address"], "0001"), "groups[0].address", "group address"),
     ("group_parent", _set(["groups", 1, "parentAddress"], "zz"), "groups[1].parentAddress", "hex"),
-    ("group_duplicate", _set(["groups", 1, "address"], "C000"), "groups[1].address", "duplicate address"),
+    (
+        "group_duplicate",
+        _set(["groups", 1, "address"], "C000"),
+        "groups[1].address",
+        "duplicate address",
+    ),
     ("scene_number", _set(["scenes", 0, "number"], "0000"), "scenes[0].number", "prohibited"),
     (
         "scene_address",
