@@ -17,8 +17,16 @@ ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "ble_mesh"
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: JSON keeps only the last of repeated keys."""
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    assert not repeated, f"repeated keys {repeated}: all but the last are silently lost"
+    return dict(pairs)
+
+
 def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
 
 
 @pytest.fixture(name="manifest")
@@ -350,3 +358,11 @@ def test_services_are_described_translated_and_have_icons() -> None:
     source = (INTEGRATION / "services.py").read_text(encoding="utf-8")
     registered = set(re.findall(r'^SERVICE_[A-Z_]+ = "([a-z_]+)"', source, re.M))
     assert registered == set(services)
+
+
+def test_every_json_file_has_unique_keys() -> None:
+    """A merge that repeats a block (``"binary_sensor": {...}`` twice) loses the first one."""
+    files = sorted(INTEGRATION.rglob("*.json")) + [ROOT / "hacs.json"]
+    assert INTEGRATION / "icons.json" in files
+    for path in files:
+        assert _json(path) is not None, path

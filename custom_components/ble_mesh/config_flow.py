@@ -88,7 +88,7 @@ from .mesh.provisioning import (
 )
 from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID, MESH_PROXY_SERVICE_UUID
 from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
-from .network_store import AddressReservation, async_create_network
+from .network_store import AddressReservation, async_create_network, key_for_new_node
 from .options_flow import BleMeshOptionsFlow
 from .provisioning_session import ProvisioningSession, SessionEvent, failure_reason_key
 from .runtime import MeshConfigEntry
@@ -199,6 +199,8 @@ class _Attempt:
     extra: dict[str, str] = field(default_factory=dict)
     reservation: AddressReservation | None = None
     """The unicast range held for the device in an existing network (released on failure)."""
+    new_net_key: bool = False
+    """The device gets the new NetKey of a running Key Refresh (its phase 2 or 3)."""
 
 
 class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -350,16 +352,17 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         network = self._network
         net_key = network.net_keys[0]
         runtime = self._entry.runtime_data if self._entry is not None else None
+        key, key_refresh = key_for_new_node(net_key)
         data = ProvisioningData(
-            net_key=net_key.key,
+            net_key=key,
             key_index=net_key.index,
             iv_index=self._iv_index(),
             unicast_address=0x0001,  # the real block is allocated once Capabilities arrive
-            key_refresh=net_key.phase == 2,
+            key_refresh=key_refresh,
             iv_update=runtime.iv_update_in_progress if runtime is not None else False,
         )
         session = ProvisioningSession(self.hass, self._device.address, data)
-        self._attempt = _Attempt(session=session)
+        self._attempt = _Attempt(session=session, new_net_key=key_refresh)
         return await self._async_until_next_event(self._async_start_and_wait(session))
 
     def _iv_index(self) -> int:
@@ -672,7 +675,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert isinstance(result, ProvisionerResult)
         reservation, attempt.reservation = attempt.reservation, None  # taken by the node now
         await self._async_end_attempt()
-        node = self._node_from_result(result)
+        node = self._node_from_result(result, updated=attempt.new_net_key)
         network = self._network
         assert network is not None
         if self._entry is None:
@@ -817,14 +820,15 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert provisioner is not None
         return provisioner.uuid
 
-    def _node_from_result(self, result: ProvisionerResult) -> Node:
+    def _node_from_result(self, result: ProvisionerResult, *, updated: bool) -> Node:
+        """The node record; ``updated``: it holds the new NetKey of a running Key Refresh."""
         assert self._device is not None
         return Node(
             uuid=self._device.device_uuid,
             unicast_address=result.unicast_address,
             device_key=result.device_key,
             security=Security.SECURE if result.authenticated else Security.INSECURE,
-            net_keys=[NodeKey(index=0)],
+            net_keys=[NodeKey(index=0, updated=updated)],
             config_complete=False,
             elements=[CdbElement(index=i) for i in range(result.number_of_elements)],
             name=self._device.name,

@@ -52,7 +52,7 @@ from .mesh.models.config import (
     ConfigStatus,
 )
 from .mesh.network import KeyRefreshPhase
-from .network_store import in_progress, node_key, refreshing, targets
+from .network_store import distributed, in_progress, node_key, refreshing, targets
 from .node_config import ConfigurationRefusedError
 
 if TYPE_CHECKING:
@@ -136,7 +136,10 @@ async def async_refresh_keys(client: MeshClient) -> None:
 async def _async_refresh_subnet(client: MeshClient, net_key: NetKey) -> None:
     store = client.store
     if net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION:
-        await _async_each(client, net_key, 1, _async_distribute)
+        # Until every node has them: a device provisioned meanwhile got the old keys
+        # (key_for_new_node) and takes the new ones here, like the others.
+        while not distributed(store.network, net_key):
+            await _async_each(client, net_key, 1, _async_distribute)
         await store.async_use_new_keys(net_key)  # Home Assistant transmits with the new keys
         _LOGGER.debug("NetKey index %d: every node has the new keys (phase 2)", net_key.index)
     await _async_each(client, net_key, 2, _async_use_new_keys)

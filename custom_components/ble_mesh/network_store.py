@@ -33,6 +33,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .mesh.database import (
     AllocationError,
+    CdbAppKey,
     Group,
     MeshNetwork,
     NetKey,
@@ -191,11 +192,6 @@ class NetworkStore:
                 # so adding the node below cannot fail once the old record is gone.
                 network.remove_node(stale.uuid, iv_index=iv_index)
             network.add_node(node, iv_index=iv_index)
-            # Provisioned during a Key Refresh: it was given the database's (new) NetKey.
-            for key in node.net_keys:
-                net_key = network.net_key(key.index)
-                if net_key is not None and refreshing(net_key):
-                    key.updated = True
             changes = [StoreChange(Change.NODE_ADDED, node=node)]
             if stale is not None:
                 changes.insert(0, StoreChange(Change.NODE_REMOVED, node=stale))
@@ -365,6 +361,32 @@ def refreshing(net_key: NetKey) -> bool:
     return net_key.old_key is not None or net_key.phase != KeyRefreshPhase.NORMAL
 
 
+def key_for_new_node(net_key: NetKey) -> tuple[bytes, bool]:
+    """The NetKey and Key Refresh flag to provision a device with now (MshPRT 1.1 §3.11.4).
+
+    A new node must hear the network at once, so it gets the key the network transmits with:
+    in phase 1 the old key (flag 0; the refresh's own distribution then gives it the new key,
+    like every other node), from phase 2 on the new key with the Key Refresh flag set.
+    """
+    if net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION and net_key.old_key is not None:
+        return net_key.old_key, False
+    return net_key.key, net_key.phase == KeyRefreshPhase.USING_NEW_KEYS
+
+
+def app_key_for_new_node(network: MeshNetwork, app_key: CdbAppKey) -> tuple[bytes, bool]:
+    """The AppKey to add to a node now, and whether it is the new key of a running refresh.
+
+    As for the NetKey (:func:`key_for_new_node`): the old key while its NetKey is in phase 1
+    (the refresh's distribution updates it), the current key otherwise.
+    """
+    net_key = network.net_key(app_key.bound_net_key)
+    if app_key.old_key is None:
+        return app_key.key, False
+    if net_key is not None and net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION:
+        return app_key.old_key, False
+    return app_key.key, True
+
+
 def in_progress(network: MeshNetwork) -> bool:
     """Whether a Key Refresh runs (any NetKey in phase 1 or 2)."""
     return any(refreshing(k) for k in network.net_keys)
@@ -379,6 +401,21 @@ def work_pending(network: MeshNetwork) -> bool:
 def targets(network: MeshNetwork, net_key_index: int) -> list[Node]:
     """The nodes a refresh of ``net_key_index`` configures (not provisioners, not excluded)."""
     return [n for n in network.device_nodes() if n.has_net_key(net_key_index) and not n.excluded]
+
+
+def distributed(network: MeshNetwork, net_key: NetKey) -> bool:
+    """Whether every target node confirmed the new NetKey and its bound AppKeys (phase 1)."""
+    app_keys = {
+        a.index
+        for a in network.app_keys
+        if a.bound_net_key == net_key.index and a.old_key is not None
+    }
+    for node in targets(network, net_key.index):
+        keys = [k for k in node.net_keys if k.index == net_key.index]
+        keys += [k for k in node.app_keys if k.index in app_keys]
+        if not all(k.updated for k in keys):
+            return False
+    return True
 
 
 def holds_new_keys(network: MeshNetwork, node: Node) -> bool:

@@ -55,6 +55,7 @@ from .mesh.models.config import (
     FeatureState,
 )
 from .mesh.models.registry import CONFIGURED_MODELS, primary_light_model
+from .network_store import app_key_for_new_node
 
 if TYPE_CHECKING:
     from .client import MeshClient
@@ -204,15 +205,14 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
             "send_failed", address=f"{node.unicast_address:04X}", reason="no application key"
         )
     if not node.has_app_key(APP_KEY_INDEX):
+        key, updated = app_key_for_new_node(store.network, app_key)
         added = await _request(
             client,
             node,
-            ConfigAppKeyAdd(app_key.bound_net_key, app_key.index, app_key.key),
+            ConfigAppKeyAdd(app_key.bound_net_key, app_key.index, key),
             ConfigAppKeyStatus,
         )
         _check(node, "AppKey Add", added.status, ConfigStatus.KEY_INDEX_ALREADY_STORED)
-        # During a Key Refresh the database's AppKey is the new one: the node has it already.
-        updated = app_key.old_key is not None
         await store.async_update_node(
             node, lambda n: n.app_keys.append(NodeKey(APP_KEY_INDEX, updated=updated))
         )

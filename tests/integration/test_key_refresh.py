@@ -38,8 +38,9 @@ from custom_components.ble_mesh.mesh.proxy import (
 )
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
+from tests.simulator_fixtures import AddPeripheral
 
-from .flows import flow_for
+from .flows import configure, discover, flow_for
 from .mesh_testbed import MeshTestbed, TimeMachine, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
@@ -182,6 +183,48 @@ async def test_unreachable_node_holds_the_refresh_with_a_repair_issue(
     await until(hass, lambda: _refresh_done(bed), "key refresh complete")
     assert registry.async_get_issue(DOMAIN, issue_id) is None
     for node in (proxy_node, late):
+        _assert_has_network_keys(node, network)
+
+
+async def test_a_device_added_while_the_refresh_waits_in_phase_1_works_at_once(
+    hass: HomeAssistant, bed: MeshTestbed, add_virtual_peripheral: AddPeripheral
+) -> None:
+    """It gets the keys the network transmits with (the old ones), then the new ones."""
+    proxy_node, gone, late = await _network(hass, bed)
+    network = bed.runtime.network
+    late.faults.stop_answering = True
+    clock = TimeMachine(hass)
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
+    await clock.advance(20)
+    net_key = network.net_keys[0]
+    assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION  # waits for `late`
+    old_net_key, old_app_key = net_key.old_key, network.app_keys[0].old_key
+    assert old_net_key is not None
+    assert old_app_key is not None
+
+    new = SimulatedNode("dimmable", name="New Lamp", rssi=-90)
+    new.schedule = asyncio.get_running_loop().call_later
+    new.clock = bed.proxy.clock
+    bed.air.join(new)
+    flow_id, _ = await discover(hass, add_virtual_peripheral, new)
+    await configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {})
+    assert result["reason"] == "provisioned"
+    # Configured through the mesh at once, in phase 1, with the old keys; then the refresh
+    # gave it the new ones, as it did to the other nodes that answer.
+    await until(hass, lambda: bed.stored_node(new).config_complete, "configured")
+    await clock.advance(35, step=5)
+    net, new_key, phase, app = _node_keys(new)
+    assert (net, new_key, phase) == (old_net_key, net_key.key, KeyRefreshPhase.KEY_DISTRIBUTION)
+    assert app == old_app_key
+    assert new.models is not None
+    assert new.models.app_key_records[0][2] == network.app_keys[0].key
+    assert bed.stored_node(new).net_keys[0].updated
+
+    late.faults.stop_answering = False
+    await clock.advance(35, step=5)
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
+    for node in (proxy_node, late, new):
         _assert_has_network_keys(node, network)
 
 

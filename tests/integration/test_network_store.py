@@ -13,8 +13,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.database import AllocationError, MeshNetwork
+from custom_components.ble_mesh.mesh.network import KeyRefreshPhase
 from custom_components.ble_mesh.mesh.provisioning import InputAction, OutputAction
-from custom_components.ble_mesh.network_store import AddressReservation, Change, StoreChange
+from custom_components.ble_mesh.network_store import (
+    AddressReservation,
+    Change,
+    StoreChange,
+    app_key_for_new_node,
+    key_for_new_node,
+)
 from simulator.node import OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
@@ -127,3 +134,22 @@ async def test_commands_save_then_tell_listeners_one_at_a_time(
     wrong = AddressReservation(own_node.unicast_address + 0x100, own_node.element_count)
     with pytest.raises(AllocationError):
         await store.async_commit_node(own_node, iv_index=0, reservation=wrong)
+
+
+def test_a_new_node_gets_the_keys_the_network_transmits_with() -> None:
+    """Phase 0: the key; phase 1: the old keys, flag 0; phase 2: the new keys, flag 1."""
+    network = MeshNetwork.create("Home mesh", "Home Assistant", "2026-12-04T00:00:00Z")
+    net_key, app_key = network.net_keys[0], network.app_keys[0]
+    assert key_for_new_node(net_key) == (net_key.key, False)
+    assert app_key_for_new_node(network, app_key) == (app_key.key, False)
+
+    old_net, old_app = net_key.key, app_key.key
+    net_key.old_key, net_key.key = old_net, bytes(16)
+    app_key.old_key, app_key.key = old_app, bytes(range(16))
+    net_key.phase = KeyRefreshPhase.KEY_DISTRIBUTION
+    assert key_for_new_node(net_key) == (old_net, False)
+    assert app_key_for_new_node(network, app_key) == (old_app, False)
+
+    net_key.phase = KeyRefreshPhase.USING_NEW_KEYS
+    assert key_for_new_node(net_key) == (bytes(16), True)
+    assert app_key_for_new_node(network, app_key) == (bytes(range(16)), True)
