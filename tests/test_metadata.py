@@ -362,7 +362,7 @@ def test_services_are_described_translated_and_have_icons() -> None:
 
 def test_every_json_file_has_unique_keys() -> None:
     """A merge that repeats a block (``"binary_sensor": {...}`` twice) loses the first one."""
-    files = sorted(INTEGRATION.rglob("*.json")) + [ROOT / "hacs.json"]
+    files = [*sorted(INTEGRATION.rglob("*.json")), ROOT / "hacs.json"]
     assert INTEGRATION / "icons.json" in files
     for path in files:
         assert _json(path) is not None, path
