@@ -40,7 +40,14 @@ from .storage import DroppedRecords, MeshStore, StorageCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS = [Platform.LIGHT, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.LIGHT,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 _DROPPED_ISSUE = "storage_dropped_"
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

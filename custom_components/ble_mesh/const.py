@@ -31,3 +31,7 @@ MAX_IDLE_SECONDS: Final = 3600
 
 # The network's application key: every model Home Assistant talks to is bound to AppKey 0.
 APP_KEY_INDEX: Final = 0
+
+# Options (entry.options): elements with Generic OnOff and no light model (plugs, relays) are
+# switches; the unique IDs listed here are shown as lights instead.
+CONF_SWITCHES_AS_LIGHTS: Final = "switches_as_lights"

@@ -11,14 +11,21 @@ model registry names (:mod:`.mesh.models.registry`).
 
 from __future__ import annotations
 
-from homeassistant.core import callback
-from homeassistant.helpers.entity import Entity
+from collections.abc import Callable, Sequence
 
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import CONF_SWITCHES_AS_LIGHTS, DOMAIN, SIGNAL_NODE_CONFIGURED
 from .devices import element_unique_id, node_identifier
 from .mesh.access import Message
 from .mesh.database import CdbElement, Node
-from .mesh.models.registry import primary_light_model
-from .runtime import MeshRuntime
+from .mesh.models.registry import LightRole, light_roles, primary_light_model
+from .runtime import MeshConfigEntry, MeshRuntime
 
 
 class MeshEntity(Entity):
@@ -90,3 +97,64 @@ class MeshElementEntity(MeshEntity):
     async def _async_command(self, message: Message) -> None:
         """Send an acknowledged message; its status arrives through :meth:`apply`."""
         await self._runtime.async_send(self.address, message, expect=message.RESPONSE)
+
+
+def async_setup_node_entities(
+    hass: HomeAssistant,
+    entry: MeshConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities_of: Callable[[MeshRuntime, Node], Sequence[Entity]],
+) -> None:
+    """Add the entities ``entities_of`` gives each configured node, now and as nodes get so.
+
+    A node counts once it is bound to our AppKey (``config_complete``): before, it could not
+    answer. Entities already added are not added again (a node is configured again after a
+    reset of its configuration, or its composition is refreshed).
+    """
+    runtime = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def _add_node(node: Node) -> None:
+        if not node.config_complete:
+            return
+        entities = [e for e in entities_of(runtime, node) if e.unique_id not in known]
+        known.update(e.unique_id for e in entities if e.unique_id)
+        if entities:
+            async_add_entities(entities)
+
+    for node in runtime.network.device_nodes():
+        _add_node(node)
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_NODE_CONFIGURED.format(entry.entry_id), _add_node)
+    )
+
+
+def switches_as_lights(entry: MeshConfigEntry) -> frozenset[str]:
+    """The unique IDs of on/off elements the options show as lights (see ``onoff_platform``)."""
+    return frozenset(entry.options.get(CONF_SWITCHES_AS_LIGHTS, []))
+
+
+def onoff_platform(entry: MeshConfigEntry, node: Node, element: CdbElement) -> Platform | None:
+    """The platform of an element's on/off entity: light, switch, or None (no on/off model).
+
+    An element with Generic OnOff and no light model (a plug, a relay) is a switch unless the
+    options show it as a light; an element with a light model is a light.
+    """
+    roles = light_roles({m.model_id for m in element.models if m.company_id is None})
+    if not roles:
+        return None
+    if roles != {LightRole.ONOFF}:
+        return Platform.LIGHT
+    unique_id = element_unique_id(
+        entry.runtime_data.mesh_uuid, node.unicast_address + element.index
+    )
+    return Platform.LIGHT if unique_id in switches_as_lights(entry) else Platform.SWITCH
+
+
+def forget_other_platform(hass: HomeAssistant, platform: Platform, unique_id: str) -> None:
+    """Drop the registry entry of an on/off element under the platform it no longer uses."""
+    other = Platform.SWITCH if platform is Platform.LIGHT else Platform.LIGHT
+    registry = er.async_get(hass)
+    if entity_id := registry.async_get_entity_id(other, DOMAIN, unique_id):
+        registry.async_remove(entity_id)

@@ -20,7 +20,7 @@ from homeassistant.components.light import (
     LightEntity,
 )
 from homeassistant.components.light.const import ColorMode, LightEntityFeature
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON, Platform
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -28,9 +28,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_state_change_event
 
 from . import conversions as conv
-from .const import DOMAIN, SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED, SIGNAL_NODE_CONFIGURED
+from .const import DOMAIN, SIGNAL_GROUP_ADDED, SIGNAL_GROUP_REMOVED
 from .devices import element_unique_id
-from .entity import MeshElementEntity, MeshEntity
+from .entity import (
+    MeshElementEntity,
+    MeshEntity,
+    async_setup_node_entities,
+    forget_other_platform,
+    onoff_platform,
+)
 from .groups import group_unique_id, members
 from .mesh.access import Message
 from .mesh.database import CdbElement, Group, Node
@@ -113,22 +119,22 @@ async def async_setup_entry(
     runtime = entry.runtime_data
     known: set[str] = set()
 
-    @callback
-    def _add_node(node: Node) -> None:
-        if not node.config_complete:
-            return  # not bound to our AppKey yet: it could not answer a command
-        entities = [
-            entity for entity in _node_lights(runtime, node) if entity.unique_id not in known
+    def _node_lights(runtime: MeshRuntime, node: Node) -> list[MeshLight]:
+        lights: list[tuple[CdbElement, LightFeatures]] = []
+        for element in node.elements:
+            features = LightFeatures.of(element)
+            if features is None:
+                continue
+            unique_id = element_unique_id(runtime.mesh_uuid, node.unicast_address + element.index)
+            if onoff_platform(entry, node, element) is Platform.LIGHT:
+                forget_other_platform(hass, Platform.LIGHT, unique_id)
+                lights.append((element, features))
+        return [
+            MeshLight(runtime, node, element, features, numbered=len(lights) > 1)
+            for element, features in lights
         ]
-        known.update(e.unique_id for e in entities if e.unique_id)
-        if entities:
-            async_add_entities(entities)
 
-    for node in runtime.network.device_nodes():
-        _add_node(node)
-    entry.async_on_unload(
-        async_dispatcher_connect(hass, SIGNAL_NODE_CONFIGURED.format(entry.entry_id), _add_node)
-    )
+    async_setup_node_entities(hass, entry, async_add_entities, _node_lights)
 
     # One light per mesh group, appearing and going with the group (options flow).
     @callback
@@ -154,18 +160,6 @@ async def async_setup_entry(
     entry.async_on_unload(
         async_dispatcher_connect(hass, SIGNAL_GROUP_REMOVED.format(entry.entry_id), _remove_group)
     )
-
-
-def _node_lights(runtime: MeshRuntime, node: Node) -> list[MeshLight]:
-    lights: list[tuple[CdbElement, LightFeatures]] = []
-    for element in node.elements:
-        features = LightFeatures.of(element)
-        if features is not None:
-            lights.append((element, features))
-    return [
-        MeshLight(runtime, node, element, features, numbered=len(lights) > 1)
-        for element, features in lights
-    ]
 
 
 class MeshLight(MeshElementEntity, LightEntity):

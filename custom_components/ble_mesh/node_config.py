@@ -54,7 +54,12 @@ from .mesh.models.config import (
     ConfigStatus,
     FeatureState,
 )
-from .mesh.models.registry import CONFIGURED_MODELS, primary_light_model
+from .mesh.models.registry import (
+    CONFIGURED_MODELS,
+    PUBLISHING_MODELS,
+    SWITCH_CLIENT_MODELS,
+    primary_light_model,
+)
 from .network_store import app_key_for_new_node
 
 if TYPE_CHECKING:
@@ -233,36 +238,61 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
             )
             _check(node, "Model App Bind", bound.status)
             await store.async_update_node(node, bind_app_key(model))
-        spec = primary_light_model({m.model_id for m in element.models if not m.is_vendor})
-        primary = element.model(spec.model_id) if spec is not None else None
-        if primary is None:
-            continue
-        if primary.publish is not None and address_value(primary.publish.address) == own:
-            continue
-        published = await _request(
-            client,
-            node,
-            ConfigModelPublicationSet(
-                element_address=element_address,
-                publish_address=own,
-                app_key_index=APP_KEY_INDEX,
-                credential_flag=False,
-                publish_ttl=PUBLISH_TTL_DEFAULT,
-                publish_period=PublishPeriod(0),
-                publish_retransmit=Retransmit(0, 0),
-                model_id=ModelId(primary.model_id),
-            ),
-            ConfigModelPublicationStatus,
-        )
-        _check(node, "Model Publication Set", published.status)
-        publish = Publish(
-            address=own,
-            index=APP_KEY_INDEX,
-            ttl=PUBLISH_TTL_DEFAULT,
-            period=CdbPublishPeriod(),
-            credentials=0,
-            retransmit=CdbRetransmit(0, 50),
-        )
-        await store.async_update_node(node, set_publication(primary, publish))
+        for model in _published_to_us(element):
+            if model.publish is not None and (
+                model.model_id in SWITCH_CLIENT_MODELS  # a group chosen in the options stays
+                or address_value(model.publish.address) == own
+            ):
+                continue
+            await _async_publish_to(client, node, element_address, model, own)
 
     await store.async_node_configured(node)  # entities appear once the node can be controlled
+
+
+def _published_to_us(element: CdbElement) -> list[Model]:
+    """The models of ``element`` whose messages Home Assistant is to hear (MshMDL 1.1 §7.1).
+
+    The element's light (its richest model: the status of every part of the light), the
+    servers the registry marks (Health faults, sensor readings, battery) and the clients of
+    wall switches and remotes.
+    """
+    sig = [m for m in element.models if not m.is_vendor]
+    spec = primary_light_model({m.model_id for m in sig})
+    return [
+        m
+        for m in sig
+        if (spec is not None and m.model_id == spec.model_id)
+        or m.model_id in PUBLISHING_MODELS
+        or m.model_id in SWITCH_CLIENT_MODELS
+    ]
+
+
+async def _async_publish_to(
+    client: MeshClient, node: Node, element_address: int, model: Model, address: int
+) -> None:
+    """Config Model Publication Set: ``model`` publishes to ``address`` with AppKey 0."""
+    published = await _request(
+        client,
+        node,
+        ConfigModelPublicationSet(
+            element_address=element_address,
+            publish_address=address,
+            app_key_index=APP_KEY_INDEX,
+            credential_flag=False,
+            publish_ttl=PUBLISH_TTL_DEFAULT,
+            publish_period=PublishPeriod(0),
+            publish_retransmit=Retransmit(0, 0),
+            model_id=ModelId(model.model_id),
+        ),
+        ConfigModelPublicationStatus,
+    )
+    _check(node, "Model Publication Set", published.status)
+    publish = Publish(
+        address=address,
+        index=APP_KEY_INDEX,
+        ttl=PUBLISH_TTL_DEFAULT,
+        period=CdbPublishPeriod(),
+        credentials=0,
+        retransmit=CdbRetransmit(0, 50),
+    )
+    await client.store.async_update_node(node, set_publication(model, publish))

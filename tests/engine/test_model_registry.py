@@ -15,6 +15,7 @@ from custom_components.ble_mesh.mesh.models import (
 from custom_components.ble_mesh.mesh.models.registry import (
     BY_ID,
     CONFIGURED_MODELS,
+    PUBLISHING_MODELS,
     GROUP_MODELS,
     HANDLED_BY,
     LIGHT_MODELS,
@@ -67,9 +68,16 @@ def test_message_tables_of_mshmdl() -> None:
 
 
 def test_configuration_and_group_sets() -> None:
-    # Setup servers are configured with the device key only; Health is not a light's.
+    # Setup servers are configured with the device key only, except those Home Assistant uses
+    # (Scene Store). Health is bound and publishes its faults to Home Assistant, as do the
+    # clients of wall switches (their presses become events); a light's model is published as
+    # the element's light, not through PUBLISHING_MODELS.
     assert ids.LIGHT_CTL_SETUP_SERVER not in CONFIGURED_MODELS
-    assert ids.HEALTH_SERVER not in CONFIGURED_MODELS
+    assert ids.HEALTH_SERVER in CONFIGURED_MODELS
+    assert ids.HEALTH_SERVER in PUBLISHING_MODELS
+    assert ids.GENERIC_ONOFF_CLIENT in CONFIGURED_MODELS
+    assert ids.GENERIC_ONOFF_SERVER not in PUBLISHING_MODELS
+    assert ids.GENERIC_POWER_ONOFF_SERVER not in PUBLISHING_MODELS
     assert ids.SCENE_SETUP_SERVER in CONFIGURED_MODELS  # Scene Store, also to a group
     assert ids.SCENE_SETUP_SERVER in GROUP_MODELS
     assert ids.GENERIC_LEVEL_SERVER not in GROUP_MODELS

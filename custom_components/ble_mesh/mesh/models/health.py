@@ -11,6 +11,52 @@ from typing import ClassVar
 
 from custom_components.ble_mesh.mesh.access import U8, U16, Message, Tail, UInt, codec, register
 
+_CONDITIONS = (
+    "Battery Low",
+    "Supply Voltage Too Low",
+    "Supply Voltage Too High",
+    "Power Supply Interrupted",
+    "No Load",
+    "Overload",
+    "Overheat",
+    "Condensation",
+    "Vibration",
+    "Configuration",
+    "Element Not Calibrated",
+    "Memory",
+    "Self-Test",
+    "Input Too Low",
+    "Input Too High",
+    "Input No Change",
+    "Actuator Blocked",
+    "Housing Opened",
+    "Tamper",
+    "Device Moved",
+    "Device Dropped",
+    "Overflow",
+    "Empty",
+    "Internal Bus",
+    "Mechanism Jammed",
+)
+FAULT_NAMES: dict[int, str] = {
+    code: f"{condition} {kind}"
+    for index, condition in enumerate(_CONDITIONS)
+    for code, kind in ((2 * index + 1, "Warning"), (2 * index + 2, "Error"))
+}
+"""The SIG fault values (Assigned Numbers, "Health Fault" values 0x01-0x32): a warning and an
+error per condition. 0x00 is "No Fault"; 0x33-0x7F are reserved; 0x80-0xFF are the vendor's."""
+
+
+def fault_name(code: int) -> str:
+    """The name of a fault value; a reserved or vendor-specific value as its number."""
+    return FAULT_NAMES.get(code, f"0x{code:02X}")
+
+
+def fault_codes(faults: bytes) -> list[int]:
+    """The faults of a Fault Array, "No Fault" (0x00) left out."""
+    return [code for code in faults if code != 0x00]
+
+
 # MshPRT 1.1 §4.2 (Health Period state): Fast Period Divisor 0..15; 16-255 are prohibited.
 FAST_PERIOD_DIVISOR = codec(UInt(1, 0, 15))
 COMPANY_ID = U16
@@ -167,6 +213,7 @@ class HealthAttentionSetUnacknowledged(Message):
 
 
 __all__ = [
+    "FAULT_NAMES",
     "HealthAttentionGet",
     "HealthAttentionSet",
     "HealthAttentionSetUnacknowledged",
@@ -182,4 +229,6 @@ __all__ = [
     "HealthPeriodSet",
     "HealthPeriodSetUnacknowledged",
     "HealthPeriodStatus",
+    "fault_codes",
+    "fault_name",
 ]

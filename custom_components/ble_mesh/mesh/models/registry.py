@@ -46,6 +46,7 @@ class ModelSpec:
     light: LightRole | None = None
     get: type[Message] | None = None  # reads the state
     status: type[Message] | None = None  # reports the state, and is what the server publishes
+    publishes: bool = False  # the automatic configuration points its publication at HA
 
 
 SERVER_MODELS: tuple[ModelSpec, ...] = (
@@ -97,6 +98,7 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             gen.GenericOnPowerUpSet,
             gen.GenericOnPowerUpSetUnacknowledged,
         ),
+        configured=True,  # the power-on behaviour is set from Home Assistant
     ),
     ModelSpec(
         ids.HEALTH_SERVER,
@@ -111,6 +113,8 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             hl.HealthPeriodSet,
             hl.HealthPeriodSetUnacknowledged,
         ),
+        configured=True,
+        publishes=True,  # Health Current Status: a fault is shown as it happens
     ),
     ModelSpec(
         ids.LIGHT_LIGHTNESS_SERVER,
@@ -279,8 +283,24 @@ HANDLED_BY: dict[type[Message], int] = {
 }
 """Which server model of an element handles each message class."""
 
-CONFIGURED_MODELS: frozenset[int] = frozenset(s.model_id for s in SERVER_MODELS if s.configured)
+SWITCH_CLIENT_MODELS: tuple[int, ...] = (
+    ids.GENERIC_ONOFF_CLIENT,
+    ids.GENERIC_LEVEL_CLIENT,
+    ids.SCENE_CLIENT,
+)
+"""Client models of wall switches and remotes: what they send becomes event entities.
+
+The automatic configuration binds them to AppKey 0 and, unless a publication is set already
+(a group chosen in the options), points their publication at Home Assistant.
+"""
+
+CONFIGURED_MODELS: frozenset[int] = frozenset(
+    [*(s.model_id for s in SERVER_MODELS if s.configured), *SWITCH_CLIENT_MODELS]
+)
 """Models the automatic configuration binds to AppKey 0 (what the entities talk to)."""
+
+PUBLISHING_MODELS: frozenset[int] = frozenset(s.model_id for s in SERVER_MODELS if s.publishes)
+"""Server models besides an element's light that publish their status to Home Assistant."""
 
 GROUP_MODELS: tuple[int, ...] = tuple(s.model_id for s in SERVER_MODELS if s.group)
 """Models subscribed to a group when an element joins it (Scene Store is the Setup Server's)."""
