@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
-from homeassistant.const import CONF_NAME
+from homeassistant.const import CONF_NAME, Platform
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -61,6 +61,9 @@ from .runtime import MeshRuntime
 CONF_LIGHTS = "lights"
 CONF_GROUP = "group"
 CONF_NODE = "node"
+
+# A group's members: lights, and the plugs and relays shown as switches (Generic OnOff).
+GROUP_MEMBER_DOMAINS = (Platform.LIGHT, Platform.SWITCH)
 
 
 @dataclass(slots=True)
@@ -151,7 +154,7 @@ class BleMeshOptionsFlow(OptionsFlow):
     # --- create --------------------------------------------------------------------------
 
     def _lights(self) -> dict[str, Member]:
-        """This network's element lights (not its group lights), by entity id."""
+        """This network's element lights and switches (not its group lights), by entity id."""
         runtime = self._runtime
         prefix = f"{runtime.mesh_uuid}_"
         lights: dict[str, Member] = {}
@@ -159,7 +162,7 @@ class BleMeshOptionsFlow(OptionsFlow):
             er.async_get(self.hass), self.config_entry.entry_id
         ):
             suffix = entry.unique_id.removeprefix(prefix)
-            if entry.domain != "light" or len(suffix) != 4:
+            if entry.domain not in GROUP_MEMBER_DOMAINS or len(suffix) != 4:
                 continue  # a group light ("group_c000") or something else
             member = member_at(runtime.network, int(suffix, 16))
             if member is not None:
@@ -192,7 +195,9 @@ class BleMeshOptionsFlow(OptionsFlow):
                 vol.Required(CONF_NAME): TextSelector(),
                 vol.Required(CONF_LIGHTS): EntitySelector(
                     EntitySelectorConfig(
-                        domain="light", multiple=True, include_entities=sorted(lights)
+                        domain=list(GROUP_MEMBER_DOMAINS),
+                        multiple=True,
+                        include_entities=sorted(lights),
                     )
                 ),
             }

@@ -3,9 +3,10 @@
 When the proxy link comes up, every entity wants its element's current state. Sent at once,
 500 entities would put 500 Gets in flight on one GATT link (and a node's acknowledged-message
 queue is small). The reader keeps one queue per network: each element's reads are sent in
-turn, as background messages (a person's command still goes first, see :mod:`.outbox`), and
-a second request for the same element before its turn replaces the first. The statuses reach
-the entities like any other message, through their subscriptions.
+turn, as background messages (a person's command still goes first, see :mod:`.outbox`). The
+entities of one element (its light, its power-on behaviour, its health) share its turn: their
+reads are merged, each Get once, and a request made again before the turn adds nothing. The
+statuses reach the entities like any other message, through their subscriptions.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ class StateReader:
         """Read the state of the element at ``address`` with ``reads`` (Gets), in turn."""
         if not reads:
             return
-        self._pending.pop(address, None)  # to the back of the queue, once
-        self._pending[address] = reads
+        queued = self._pending.pop(address, ())  # to the back of the queue, once
+        self._pending[address] = [*queued, *(r for r in reads if r not in queued)]
         if self._task is None or self._task.done():
             self._task = self._hass.async_create_background_task(
                 self._async_read_all(), f"ble_mesh {self._name} state reads"

@@ -15,10 +15,10 @@ from custom_components.ble_mesh.mesh.models import (
 from custom_components.ble_mesh.mesh.models.registry import (
     BY_ID,
     CONFIGURED_MODELS,
-    PUBLISHING_MODELS,
     GROUP_MODELS,
     HANDLED_BY,
     LIGHT_MODELS,
+    PUBLISHING_MODELS,
     SERVER_MODELS,
     LightRole,
     ModelSpec,

@@ -72,10 +72,13 @@ async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[
 
 
 def _light(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode, element: int = 0) -> str:
+    """The on/off entity of an element: its light, or its switch (a plug)."""
     address = bed.stored_node(node).unicast_address + element
-    entity_id = er.async_get(hass).async_get_entity_id(
-        LIGHT_DOMAIN, DOMAIN, f"{bed.mesh_uuid}_{address:04x}"
-    )
+    registry = er.async_get(hass)
+    unique_id = f"{bed.mesh_uuid}_{address:04x}"
+    entity_id = registry.async_get_entity_id(
+        LIGHT_DOMAIN, DOMAIN, unique_id
+    ) or registry.async_get_entity_id("switch", DOMAIN, unique_id)
     assert entity_id is not None
     return entity_id
 

@@ -39,14 +39,14 @@ IDLE = 30
 async def _ready(
     hass: HomeAssistant, bed: MeshTestbed, options: dict[str, Any] | None = None
 ) -> SimulatedNode:
-    """One configured plug, with ``options`` stored before the entry is set up."""
-    node = bed.provision("onoff_plug")
+    """One configured light, with ``options`` stored before the entry is set up."""
+    node = bed.provision("dimmable")
     bed.add(node)
     entry = await bed.async_setup()
     if options is not None:
         hass.config_entries.async_update_entry(entry, options=options)
     await until(hass, lambda: bed.stored_node(node).config_complete, "configured")
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)  # its state is read
     return node
 
 

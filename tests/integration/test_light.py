@@ -21,7 +21,9 @@ from homeassistant.components.light import (
     ATTR_XY_COLOR,
     DOMAIN as LIGHT_DOMAIN,
 )
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
     ATTR_ENTITY_ID,
     EVENT_STATE_CHANGED,
     EVENT_STATE_REPORTED,
@@ -35,6 +37,8 @@ import pytest
 
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.mesh.access import Message
+from custom_components.ble_mesh.mesh.models.generic import GenericOnPowerUpGet
+from custom_components.ble_mesh.mesh.models.health import HealthFaultGet
 from custom_components.ble_mesh.mesh.models.lighting import LightLightnessStatus
 from custom_components.ble_mesh.mesh.models.registry import HANDLED_BY
 from custom_components.ble_mesh.runtime import MeshRuntime
@@ -57,14 +61,16 @@ async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[
     return nodes
 
 
-def _entity_ids(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode) -> list[str]:
+def _entity_ids(
+    hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode, domain: str = LIGHT_DOMAIN
+) -> list[str]:
     registry = er.async_get(hass)
     runtime = bed.runtime
     base = bed.stored_node(node).unicast_address
     ids = []
     for element in range(node.profile.number_of_elements):
         entity_id = registry.async_get_entity_id(
-            LIGHT_DOMAIN, DOMAIN, f"{runtime.mesh_uuid}_{base + element:04x}"
+            domain, DOMAIN, f"{runtime.mesh_uuid}_{base + element:04x}"
         )
         if entity_id:
             ids.append(entity_id)
@@ -83,7 +89,7 @@ async def test_entities_per_profile(hass: HomeAssistant, bed: MeshTestbed) -> No
         hass, bed, "onoff_plug", "dimmable", "ctl", "hsl", "xyl", "two_element"
     )
     expected = {
-        plug: [["onoff"]],
+        plug: [],  # Generic OnOff and no light model: a switch
         dimmable: [["brightness"]],
         ctl: [["color_temp"]],
         hsl: [["hs"]],
@@ -100,18 +106,30 @@ async def test_entities_per_profile(hass: HomeAssistant, bed: MeshTestbed) -> No
     # The twin's lights are "Light 1" and "Light 2" of the device; single lights use its name.
     twin_names = sorted(hass.states.get(e).name for e in _entity_ids(hass, bed, twin))  # type: ignore[union-attr]
     assert twin_names == [f"{twin.name} Light 1", f"{twin.name} Light 2"]
-    assert hass.states.get(_entity_ids(hass, bed, plug)[0]).name == plug.name  # type: ignore[union-attr]
+    (switch,) = _entity_ids(hass, bed, plug, SWITCH_DOMAIN)
+    assert hass.states.get(switch).name == plug.name  # type: ignore[union-attr]
 
 
-async def test_onoff_plug(hass: HomeAssistant, bed: MeshTestbed) -> None:
+async def test_onoff_plug_is_a_switch(hass: HomeAssistant, bed: MeshTestbed) -> None:
     (plug,) = await _ready(hass, bed, "onoff_plug")
-    (entity_id,) = _entity_ids(hass, bed, plug)
-    await _call(hass, "turn_on", entity_id)
-    assert plug.lights[0].on == 1
+    assert _entity_ids(hass, bed, plug) == []
+    (entity_id,) = _entity_ids(hass, bed, plug, SWITCH_DOMAIN)
+    await until(hass, lambda: bed.runtime.state_reader.pending == 0, "state reads")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.state == STATE_OFF  # read when the link came up
+    assert state.attributes[ATTR_DEVICE_CLASS] == "outlet"
+    for service, on, expected in (("turn_on", 1, STATE_ON), ("turn_off", 0, STATE_OFF)):
+        await hass.services.async_call(
+            SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+        )
+        assert plug.lights[0].on == on
+        assert hass.states.get(entity_id).state == expected  # type: ignore[union-attr]
+    # Its own button (the simulator's wall switch): the node publishes the change.
+    plug.set_state(0, on=True)
+    await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == STATE_ON  # type: ignore[union-attr]
-    await _call(hass, "turn_off", entity_id)
-    assert plug.lights[0].on == 0
-    assert hass.states.get(entity_id).state == STATE_OFF  # type: ignore[union-attr]
 
 
 async def test_brightness_and_transition(hass: HomeAssistant, bed: MeshTestbed) -> None:
@@ -152,9 +170,9 @@ async def test_a_status_reaches_the_entity_once(hass: HomeAssistant, bed: MeshTe
     for stop in (remove, stop_changed, stop_reported):
         stop()
     # The response, and the publication the node makes of its new state (MshMDL 1.1 §7.4).
-    assert statuses
-    assert all(isinstance(m, LightLightnessStatus) for m in statuses)
-    assert len(writes) == len(statuses)
+    lightness = [m for m in statuses if isinstance(m, LightLightnessStatus)]
+    assert lightness
+    assert len(writes) == len(lightness)
 
 
 async def test_state_is_read_one_element_at_a_time_on_connection(
@@ -174,7 +192,8 @@ async def test_state_is_read_one_element_at_a_time_on_connection(
     ) -> Message | None:
         if not kwargs.get("background") or type(message) not in HANDLED_BY:
             return await original(self, dst, message, **kwargs)
-        reads.append((dst, type(message).__name__))
+        if type(message) not in (HealthFaultGet, GenericOnPowerUpGet):  # not a light's
+            reads.append((dst, type(message).__name__))
         outstanding[0] += 1
         most[0] = max(most[0], outstanding[0])
         try:
@@ -198,8 +217,10 @@ async def test_state_is_read_one_element_at_a_time_on_connection(
         "LightCtlTemperatureRangeGet",
         "LightCtlGet",
     ]
+    await hass.async_block_till_done(wait_background_tasks=True)
     for node in nodes:
-        (entity_id,) = _entity_ids(hass, bed, node)
+        domain = SWITCH_DOMAIN if node.profile.key == "onoff_plug" else LIGHT_DOMAIN
+        (entity_id,) = _entity_ids(hass, bed, node, domain)
         assert hass.states.get(entity_id).state == STATE_OFF  # type: ignore[union-attr]
 
 

@@ -55,7 +55,7 @@ async def _configured_network(
     await bed.async_setup()
     for node in nodes:
         await until(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)  # state reads done
     return nodes
 
 
