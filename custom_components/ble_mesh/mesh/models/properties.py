@@ -124,20 +124,28 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Percentage 8",
         Quantity.MOTION,
         "%",
-        1,
-        2,
+        size=1,
+        divisor=2,
         maximum=200,
         not_known=0xFF,
     ),
-    DeviceProperty(0x004C, "People Count", "Count 16", Quantity.COUNT, "", 2, not_known=0xFFFF),
+    DeviceProperty(
+        0x004C,
+        "People Count",
+        "Count 16",
+        Quantity.COUNT,
+        "",
+        size=2,
+        not_known=0xFFFF,
+    ),
     DeviceProperty(
         0x004E,
         "Present Ambient Light Level",
         "Illuminance",
         Quantity.ILLUMINANCE,
         "lx",
-        3,
-        100,
+        size=3,
+        divisor=100,
         not_known=0xFFFFFF,
     ),
     DeviceProperty(
@@ -146,8 +154,8 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Temperature 8",
         Quantity.TEMPERATURE,
         "°C",
-        1,
-        2,
+        size=1,
+        divisor=2,
         signed=True,
         not_known=0x7F,
     ),
@@ -157,8 +165,8 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Power",
         Quantity.POWER,
         "W",
-        3,
-        10,
+        size=3,
+        divisor=10,
         not_known=0xFFFFFF,
     ),
     DeviceProperty(
@@ -167,8 +175,8 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Electric Current",
         Quantity.CURRENT,
         "A",
-        2,
-        100,
+        size=2,
+        divisor=100,
         not_known=0xFFFF,
     ),
     DeviceProperty(
@@ -177,8 +185,8 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Voltage",
         Quantity.VOLTAGE,
         "V",
-        2,
-        64,
+        size=2,
+        divisor=64,
         not_known=0xFFFF,
     ),
     DeviceProperty(
@@ -187,7 +195,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Energy",
         Quantity.ENERGY,
         "kWh",
-        3,
+        size=3,
         not_known=0xFFFFFF,
     ),
     DeviceProperty(
@@ -196,8 +204,8 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Energy32",
         Quantity.ENERGY,
         "kWh",
-        4,
-        1000,
+        size=4,
+        divisor=1000,
         not_known=0xFFFFFFFF,
         not_valid=0xFFFFFFFE,
     ),
@@ -207,25 +215,34 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         "Humidity",
         Quantity.HUMIDITY,
         "%",
-        2,
-        100,
+        size=2,
+        divisor=100,
         maximum=10000,
         not_known=0xFFFF,
     ),
-    # 0xFFFE reads as 65534 ppm: "65534 or greater" (GSS CO2 Concentration).
+    # MshDP names it "Present Ambient Carbon Dioxide Concentration"; 0xFFFE reads as
+    # 65534 ppm, which the GSS defines as "65534 ppm or greater".
     DeviceProperty(
         0x0077,
         "Present Ambient Carbon Dioxide Concentration",
         "CO2 Concentration",
         Quantity.CO2,
         "ppm",
-        2,
+        size=2,
         not_known=0xFFFF,
     ),
 )
 
 PROPERTIES: dict[int, DeviceProperty] = {p.property_id: p for p in PROPERTY_LIST}
 """The Mesh Device Properties the engine can read, by property ID."""
+
+
+def decode_value(property_id: int, raw: bytes) -> PropertyValue:
+    """The value of one property; an ID missing from :data:`PROPERTIES` is a DecodeError."""
+    spec = PROPERTIES.get(property_id)
+    if spec is None:
+        raise DecodeError("DeviceProperty", None, f"unknown property 0x{property_id:04x}")
+    return spec.decode(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,4 +284,5 @@ __all__ = [
     "Quantity",
     "SensorReadings",
     "decode_sensor_status",
+    "decode_value",
 ]

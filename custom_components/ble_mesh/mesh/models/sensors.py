@@ -386,6 +386,9 @@ class SensorDescriptorStatus(Message):
     def _check(self) -> None:
         if self.missing_property_id is not None and self.descriptors:
             raise InvalidFieldError(self.name, "descriptors", "a missing property carries none")
+        if self.missing_property_id is None and not self.descriptors:
+            # §4.2.2: "a sequence of 1 or more Sensor Descriptor states" (or the one ID).
+            raise InvalidFieldError(self.name, "descriptors", "no descriptor")
 
     def to_bytes(self) -> bytes:
         if self.missing_property_id is not None:
