@@ -13,6 +13,10 @@ Element layouts follow the model specification's rules (MshMDL 1.1):
 * Light HSL Server (§6.4.6) needs Light HSL Hue and Light HSL Saturation Servers, each with
   its own Generic Level Server, on two further elements.
 * Light xyL Server (§6.4.9) extends Light Lightness on one element.
+* A smart plug is a Generic OnOff Server with Generic Power OnOff (§3.1.4: OnPowerUp decides
+  the state after a power cycle) and a Sensor Server for its meter; the multi-sensor is a
+  Sensor Server; the battery wall switch a Generic OnOff Client (it sends, it has no state to
+  set) with a Generic Battery Server.
 
 SIG model IDs and feature bits are the engine's constants (Assigned Numbers, "Mesh Model
 Identifiers"; MshPRT 1.1 §4.2.2.1 features).
@@ -33,8 +37,10 @@ from custom_components.ble_mesh.mesh.models.config import (
 from custom_components.ble_mesh.mesh.models.lighting import TEMPERATURE_MAX, TEMPERATURE_MIN
 from custom_components.ble_mesh.mesh.models.model_ids import (
     CONFIGURATION_SERVER,
+    GENERIC_BATTERY_SERVER,
     GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
     GENERIC_LEVEL_SERVER,
+    GENERIC_ONOFF_CLIENT,
     GENERIC_ONOFF_SERVER,
     GENERIC_POWER_ONOFF_SERVER,
     GENERIC_POWER_ONOFF_SETUP_SERVER,
@@ -219,9 +225,24 @@ PROFILES: dict[str, Profile] = {
             ElementSpec(LOCATION_SECOND, _DIMMABLE),
         ),
     ),
+    "wall_switch": Profile(
+        key="wall_switch",
+        name="Mesh Battery Wall Switch",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0009,
+        version_id=0x0100,
+        # Runs on a battery, so it relays nothing; it keeps the proxy feature so that Home
+        # Assistant can configure it over GATT like the other simulated nodes.
+        features=FEATURE_PROXY,
+        elements=(
+            ElementSpec(
+                LOCATION_UNKNOWN, (*_FOUNDATION, GENERIC_ONOFF_CLIENT, GENERIC_BATTERY_SERVER)
+            ),
+        ),
+    ),
 }
 """Every profile by key: on/off plug, dimmable, tunable white (CTL), colour (HSL), colour
-(xyL) and a fixture with two independently controlled lights."""
+(xyL), a fixture with two independently controlled lights, and the battery wall switch."""
 
 
 def get_profile(profile: Profile | str) -> Profile:

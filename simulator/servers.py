@@ -298,9 +298,15 @@ class NodeModels:
         self.relay_retransmit = 0
         self.network_transmit = 0
         self.node_identity = cfg.FeatureState.DISABLED
-        # Health Server
+        # Health Server (MshPRT 1.1 §4.2, Health Fault state): faults present now, and every
+        # fault seen since a Health Fault Clear (the registered faults), for our Company ID.
         self.attention_until: float | None = None
         self.fast_period_divisor = 0
+        self.current_faults: list[int] = []
+        self.registered_faults: list[int] = []
+        # Generic OnOff Client (a wall switch): what the last press sent, and its TID.
+        self.switch_on: dict[int, bool] = {}
+        self.client_tid = 0
         # Lights and scenes
         self.elements = self._layout(profile)
         low, high = profile.temperature_range
@@ -312,7 +318,7 @@ class NodeModels:
         self.current_scene = 0
         self._tids: dict[tuple[int, int], tuple[int, float]] = {}
 
-    # --- layout -------------------------------------------------------------------------
+    # --- layout ---------------------------------------------------------------------------
 
     @staticmethod
     def _layout(profile: Profile) -> list[_Element]:
@@ -350,7 +356,7 @@ class NodeModels:
         """Every address some model subscribes to (for the transport layer)."""
         return {a for addresses in self.subscriptions.values() for a in addresses}
 
-    # --- dispatch -----------------------------------------------------------------------
+    # --- dispatch -------------------------------------------------------------------------
 
     def handle(
         self,
@@ -466,7 +472,11 @@ class NodeModels:
         if isinstance(
             m, hl.HealthFaultGet | hl.HealthFaultClear | hl.HealthFaultClearUnacknowledged
         ):
-            return hl.HealthFaultStatus(0, m.company_id)
+            if m.company_id != self.profile.company_id:
+                return None  # MshPRT 1.1 §4.4.2: a Company ID we do not have is ignored
+            if not isinstance(m, hl.HealthFaultGet):
+                self.registered_faults.clear()
+            return hl.HealthFaultStatus(0, m.company_id, bytes(self.registered_faults))
         if isinstance(m, hl.HealthPeriodGet):
             return hl.HealthPeriodStatus(self.fast_period_divisor)
         if isinstance(m, hl.HealthPeriodSet | hl.HealthPeriodSetUnacknowledged):
@@ -639,7 +649,7 @@ class NodeModels:
         # Scenes
         return self._scene(ctx, m)
 
-    # --- state changes ------------------------------------------------------------------
+    # --- state changes --------------------------------------------------------------------
 
     def _snapshot(self, light_index: int, now: float) -> tuple[int, ...]:
         light = self.lights[light_index]
@@ -797,7 +807,7 @@ class NodeModels:
         self.current_scene = 0
         return self.publish_light(light_index, now)
 
-    # --- statuses -----------------------------------------------------------------------
+    # --- statuses -------------------------------------------------------------------------
 
     @staticmethod
     def _target(light: LightState, name: str) -> int:
@@ -962,27 +972,112 @@ class NodeModels:
         out: list[Outgoing] = []
         for element in self._light_elements(light_index):
             for model in element.models:
-                publication = self.publications.get((element.index, model))
-                if publication is None or publication.address == _UNASSIGNED:
-                    continue
-                if publication.app_key_index not in self.app_key_records:
+                if not self._publishes(element.index, model):
                     continue
                 status = self._status_for(model, element, now)
-                if status is None:
-                    continue
-                out.append(
-                    Outgoing(
-                        self.primary_address + element.index,
-                        publication.address,
-                        encode_message(status),
-                        publication.app_key_index,
-                        None if publication.ttl == 0xFF else publication.ttl,
-                        publication.label_uuid,
-                    )
-                )
+                if status is not None:
+                    out.extend(self.publish(element.index, model, status))
         return out
 
-    # --- scenes (MshMDL 1.1 §5.1.3) -----------------------------------------------------
+    def _publishes(self, element_index: int, model: int) -> bool:
+        publication = self.publications.get((element_index, model))
+        return (
+            publication is not None
+            and publication.address != _UNASSIGNED
+            and publication.app_key_index in self.app_key_records
+        )
+
+    def publish(self, element_index: int, model: int, message: Message) -> list[Outgoing]:
+        """``message`` to the publish address of ``model`` on element ``element_index``, with
+        its AppKey and TTL (MshPRT 1.1 §4.2.3); nothing when the model has no publication."""
+        if not self._publishes(element_index, model):
+            return []
+        publication = self.publications[(element_index, model)]
+        return [
+            Outgoing(
+                self.primary_address + element_index,
+                publication.address,
+                encode_message(message),
+                publication.app_key_index,
+                None if publication.ttl == 0xFF else publication.ttl,
+                publication.label_uuid,
+            )
+        ]
+
+    # --- Health faults (MshPRT 1.1 §4.2 Health Fault state, §4.4.2 Health Server) ---------
+
+    def health_current_status(self) -> hl.HealthCurrentStatus:
+        """The faults present now, as the Health Server publishes them."""
+        return hl.HealthCurrentStatus(0, self.profile.company_id, bytes(self.current_faults))
+
+    def raise_fault(self, code: int) -> list[Outgoing]:
+        """A fault appears (a test, an overheating driver...): it is current and registered
+        until a Health Fault Clear. Returns the Health Current Status publication."""
+        if not 0x01 <= code <= 0xFF:
+            raise UsageError(f"fault code {code} is not 1..255 (0x00 means no fault)")
+        if code not in self.current_faults:
+            self.current_faults.append(code)
+        if code not in self.registered_faults:
+            self.registered_faults.append(code)
+        return self.publish(0, ids.HEALTH_SERVER, self.health_current_status())
+
+    def clear_fault(self, code: int | None = None) -> list[Outgoing]:
+        """The fault ``code`` (None: every fault) is gone; it stays registered until a Health
+        Fault Clear. Returns the Health Current Status publication."""
+        if code is None:
+            self.current_faults.clear()
+        elif code in self.current_faults:
+            self.current_faults.remove(code)
+        return self.publish(0, ids.HEALTH_SERVER, self.health_current_status())
+
+    # --- Generic OnOff Client (MshMDL 1.1 §3.4.1): a wall switch --------------------------
+
+    def press(self, element_index: int = 0, on: bool | None = None) -> list[Outgoing]:
+        """The switch's button: Generic OnOff Set Unacknowledged, a new TID each press, to the
+        client's publish address. ``on`` None toggles what the last press sent."""
+        if not 0 <= element_index < len(self.elements) or (
+            ids.GENERIC_ONOFF_CLIENT not in self.elements[element_index].models
+        ):
+            raise UsageError(f"element {element_index} has no Generic OnOff Client")
+        target = not self.switch_on.get(element_index, False) if on is None else on
+        self.switch_on[element_index] = target
+        self.client_tid = (self.client_tid + 1) % 0x100
+        message = gen.GenericOnOffSetUnacknowledged(target, self.client_tid)
+        return self.publish(element_index, ids.GENERIC_ONOFF_CLIENT, message)
+
+    # --- power (MshMDL 1.1 §3.1.4 Generic OnPowerUp) --------------------------------------
+
+    def power_up(self, now: float) -> list[Outgoing]:
+        """The node lost power and got it back: volatile state (transitions, attention, the
+        TID cache) is gone and each light takes the state its Generic OnPowerUp says: Off,
+        Default (on, at its default values), or Restore (as it was, a running transition at
+        its target). Returns the status publications of every light."""
+        self.attention_until = None
+        self._tids.clear()
+        out: list[Outgoing] = []
+        for index, light in enumerate(self.lights):
+            tr, light.transition = light.transition, None
+            if tr is not None:
+                self._apply(index, tr.target)
+            mode = gen.OnPowerUp(light.on_power_up)
+            if mode is gen.OnPowerUp.OFF:
+                self._apply(index, self._normalize(index, {"on": 0, "lightness": 0}))
+            elif mode is gen.OnPowerUp.DEFAULT:
+                changes = {
+                    "on": 1,
+                    "lightness": light.default or light.last,
+                    "temperature": light.default_temperature,
+                    "delta_uv": light.default_delta_uv,
+                    "hue": light.default_hue,
+                    "saturation": light.default_saturation,
+                    "x": light.default_x,
+                    "y": light.default_y,
+                }
+                self._apply(index, self._normalize(index, changes))
+            out.extend(self.publish_light(index, now))
+        return out
+
+    # --- scenes (MshMDL 1.1 §5.1.3) -------------------------------------------------------
 
     def _scene(self, ctx: _Ctx, m: Message) -> Message | None:
         now = ctx.now
@@ -1039,7 +1134,7 @@ class NodeModels:
     def _register_status(self, code: sc.SceneStatusCode) -> sc.SceneRegisterStatus:
         return sc.SceneRegisterStatus(code, self.current_scene, tuple(sorted(self.scenes)))
 
-    # --- Configuration Server (MshPRT 1.1 §4.4.1) ----------------------------------------
+    # --- Configuration Server (MshPRT 1.1 §4.4.1) -----------------------------------------
 
     def _model_status(
         self, element_address: int, model_id: ModelId, *, subscribe: bool = False
@@ -1369,7 +1464,7 @@ class NodeModels:
                 self.label_uuids[address] = label
         return c.ConfigModelSubscriptionStatus(status, element_address, address, model_id)
 
-    # --- persistence --------------------------------------------------------------------
+    # --- persistence ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able configuration and light state (AppKeys included)."""
@@ -1390,6 +1485,10 @@ class NodeModels:
             "network_transmit": self.network_transmit,
             "node_identity": int(self.node_identity),
             "fast_period_divisor": self.fast_period_divisor,
+            "current_faults": list(self.current_faults),
+            "registered_faults": list(self.registered_faults),
+            "switch_on": {str(e): on for e, on in self.switch_on.items()},
+            "client_tid": self.client_tid,
             "lights": [light.to_dict() for light in self.lights],
             "scenes": {str(n): values for n, values in self.scenes.items()},
             "current_scene": self.current_scene,
@@ -1416,6 +1515,11 @@ class NodeModels:
         self.network_transmit = int(data["network_transmit"])
         self.node_identity = cfg.FeatureState(data["node_identity"])
         self.fast_period_divisor = int(data["fast_period_divisor"])
+        # Newer fields: a node saved before them has none.
+        self.current_faults = [int(c) for c in data.get("current_faults", [])]
+        self.registered_faults = [int(c) for c in data.get("registered_faults", [])]
+        self.switch_on = {int(e): bool(on) for e, on in data.get("switch_on", {}).items()}
+        self.client_tid = int(data.get("client_tid", 0))
         lights = data["lights"]
         self.lights = [LightState.from_dict(d) for d in lights][: len(self.lights)] or self.lights
         self.scenes = {int(n): [dict(v) for v in values] for n, values in data["scenes"].items()}
