@@ -107,6 +107,8 @@ class Profile:
     temperature_range: tuple[int, int] = (TEMPERATURE_MIN, TEMPERATURE_MAX)
     """The colour temperatures (kelvin) a tunable-white light can make: its Light CTL
     Temperature Range at the factory (MshMDL 1.1 §6.1.3.3)."""
+    kind: str = "light"
+    """What a person calls the product: "light", "plug", "sensor", "switch"."""
 
     @property
     def number_of_elements(self) -> int:
@@ -225,9 +227,19 @@ PROFILES: dict[str, Profile] = {
             ElementSpec(LOCATION_SECOND, _DIMMABLE),
         ),
     ),
+    "smart_plug": Profile(
+        key="smart_plug",
+        name="Mesh Smart Plug",
+        kind="plug",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0007,
+        version_id=0x0100,
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _ONOFF),),
+    ),
     "wall_switch": Profile(
         key="wall_switch",
         name="Mesh Battery Wall Switch",
+        kind="switch",
         company_id=COMPANY_ID_TEST,
         product_id=0x0009,
         version_id=0x0100,
@@ -242,7 +254,8 @@ PROFILES: dict[str, Profile] = {
     ),
 }
 """Every profile by key: on/off plug, dimmable, tunable white (CTL), colour (HSL), colour
-(xyL), a fixture with two independently controlled lights, and the battery wall switch."""
+(xyL), a fixture with two independently controlled lights, a smart plug with an energy meter
+and a battery wall switch."""
 
 
 def get_profile(profile: Profile | str) -> Profile:
