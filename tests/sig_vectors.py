@@ -1,6 +1,8 @@
 """Access to the Bluetooth SIG sample data (MshPRT 1.1 §8) copied into tests/vectors/.
 
 Tests parametrize straight from the file: ``@pytest.mark.parametrize("v", vectors("k2"), ids=ids)``.
+Worked examples the specifications do not give as sample data (sensor data, device properties)
+live in ``sensor-examples.json`` in the same format: ``vectors(kind, SENSOR_FILE)``.
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ from pathlib import Path
 from typing import Any
 
 VECTOR_FILE = Path(__file__).parent / "vectors" / "sig-sample-data.json"
+SENSOR_FILE = Path(__file__).parent / "vectors" / "sensor-examples.json"
 
 
 @cache
-def _all() -> tuple[dict[str, Any], ...]:
-    return tuple(json.loads(VECTOR_FILE.read_text(encoding="utf-8")))
+def _all(path: Path) -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads(path.read_text(encoding="utf-8")))
 
 
-def vectors(kind: str) -> list[dict[str, Any]]:
+def vectors(kind: str, path: Path = VECTOR_FILE) -> list[dict[str, Any]]:
     """Every vector of one kind; an unknown kind is an error, not an empty test."""
-    found = [v for v in _all() if v["kind"] == kind]
+    found = [v for v in _all(path) if v["kind"] == kind]
     if not found:
-        raise LookupError(f"no SIG sample vectors of kind {kind!r}")
+        raise LookupError(f"no vectors of kind {kind!r} in {path.name}")
     return found
 
 

@@ -52,6 +52,12 @@ from custom_components.ble_mesh.mesh.models.config import (
     KeyIndexPairs,
 )
 from custom_components.ble_mesh.mesh.models.generic import (
+    BatteryCharging,
+    BatteryFlags,
+    BatteryFlagsCodec,
+    BatteryIndicator,
+    BatteryPresence,
+    BatteryServiceability,
     GenericLevelStatus,
     GenericMoveSet,
     GenericOnOffSet,
@@ -61,9 +67,27 @@ from custom_components.ble_mesh.mesh.models.lighting import (
     LightHslStatus,
     LightLightnessRangeSet,
 )
+from custom_components.ble_mesh.mesh.models.sensors import (
+    CadenceCodec,
+    DescriptorList,
+    MarshalledSensorData,
+    SamplingFunction,
+    SensorCadence,
+    SensorData,
+    SensorDescriptor,
+    StatusTriggerType,
+)
 
 CLASSES = registered_messages()
-_VARIABLE = (Tail, U16List, KeyIndexList, KeyIndexPairs)
+_VARIABLE = (
+    Tail,
+    U16List,
+    KeyIndexList,
+    KeyIndexPairs,
+    DescriptorList,
+    MarshalledSensorData,
+    CadenceCodec,
+)
 
 
 def _u16s(exclude: frozenset[int]) -> st.SearchStrategy[int]:
@@ -106,7 +130,58 @@ def strategy_for(c: Codec) -> st.SearchStrategy[Any]:
         return st.builds(Retransmit, st.integers(0, 7), st.integers(0, 31))
     if isinstance(c, PublishPeriodCodec):
         return st.builds(PublishPeriod, st.integers(0, 63), st.sampled_from(StepResolution))
+    if isinstance(c, BatteryFlagsCodec):
+        return st.builds(
+            BatteryFlags,
+            st.sampled_from(BatteryPresence),
+            st.sampled_from(BatteryIndicator),
+            st.sampled_from(BatteryCharging),
+            st.sampled_from(BatteryServiceability),
+        )
+    if isinstance(c, DescriptorList):
+        return st.lists(_descriptors(), max_size=4).map(tuple)
+    if isinstance(c, MarshalledSensorData):
+        return st.lists(_sensor_data(), min_size=1, max_size=4).map(
+            lambda entries: b"".join(e.to_bytes() for e in entries)
+        )
+    if isinstance(c, CadenceCodec):
+        return _cadences()
     raise AssertionError(f"no strategy for {c!r}")
+
+
+def _descriptors() -> st.SearchStrategy[SensorDescriptor]:
+    return st.builds(
+        SensorDescriptor,
+        st.integers(1, 0xFFFF),
+        st.integers(0, 0xFFF),
+        st.integers(0, 0xFFF),
+        st.sampled_from(SamplingFunction),
+        st.integers(0, 0xFF),
+        st.integers(0, 0xFF),
+    )
+
+
+def _sensor_data() -> st.SearchStrategy[SensorData]:
+    """Entries in both formats: Format A where it fits, or Format B by choice or need."""
+    short = st.builds(SensorData.of, st.integers(1, 0xFFFF), st.binary(max_size=20))
+    forced_b = st.builds(SensorData, st.integers(1, 0xFFFF), st.binary(max_size=20), st.just(True))
+    return short | forced_b
+
+
+@st.composite
+def _cadences(draw: st.DrawFn) -> SensorCadence:
+    trigger = draw(st.sampled_from(StatusTriggerType))
+    size = draw(st.integers(1, 4))
+    delta = 2 if trigger is StatusTriggerType.PERCENT else size
+    return SensorCadence(
+        draw(st.integers(0, 15)),
+        trigger,
+        draw(st.binary(min_size=delta, max_size=delta)),
+        draw(st.binary(min_size=delta, max_size=delta)),
+        draw(st.integers(0, 26)),
+        draw(st.binary(min_size=size, max_size=size)),
+        draw(st.binary(min_size=size, max_size=size)),
+    )
 
 
 def draw_message(data: st.DataObject, cls: type[Message], *, optional: bool | None = None) -> Any:

@@ -1,4 +1,4 @@
-"""Model messages (MshPRT 1.1 §4 foundation models, MshMDL 1.1 generic, lighting, scenes).
+"""Model messages (MshPRT 1.1 §4 foundation models; MshMDL 1.1 generic, sensors, scenes, lighting).
 
 Importing this package registers every message class with the access layer's codec registry
 (:func:`..access.decode_message` imports it on first use).
@@ -6,7 +6,18 @@ Importing this package registers every message class with the access layer's cod
 
 from __future__ import annotations
 
-from . import common, composition, config, generic, health, lighting, model_ids, scenes
+from . import (
+    common,
+    composition,
+    config,
+    generic,
+    health,
+    lighting,
+    model_ids,
+    properties,
+    scenes,
+    sensors,
+)
 
 __all__ = [
     "common",
@@ -16,5 +27,7 @@ __all__ = [
     "health",
     "lighting",
     "model_ids",
+    "properties",
     "scenes",
+    "sensors",
 ]

@@ -1,5 +1,5 @@
 """Generic models' messages (MshMDL 1.1 §3.2): OnOff, Level, Default Transition Time,
-Power OnOff (OnPowerUp).
+Power OnOff (OnPowerUp), Battery.
 
 Set messages carry an optional Transition Time + Delay pair (MshMDL 1.1 §3.2.1.2): both
 present or both absent. Here ``transition=None`` means absent, and ``delay`` (5 ms steps) must
@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from custom_components.ble_mesh.mesh.access import (
     BOOL,
     TID,
+    Codec,
     EnumField,
     Flag,
+    JsonValue,
     Message,
+    Reader,
     SInt,
+    UInt,
     codec,
     register,
 )
+from custom_components.ble_mesh.mesh.errors import DecodeError
 
 from .common import DELAY, REMAINING_TIME, TRANSITION, TransitionCodec, TransitionTime
 
@@ -279,7 +284,154 @@ class GenericOnPowerUpSetUnacknowledged(Message):
 
 GenericOnPowerUpGet.RESPONSE = GenericOnPowerUpStatus
 
+
+# --------------------------------------------------------------------------------------------
+# Generic Battery (MshMDL 1.1 §3.2.6 messages, §3.1.6 state)
+# --------------------------------------------------------------------------------------------
+
+# §3.1.6.1: Battery Level 0..100 %, 0xFF = unknown; 0x65-0xFE are prohibited.
+BATTERY_LEVEL_UNKNOWN = 0xFF
+# §3.1.6.2/§3.1.6.3: Time to Discharge/Charge in minutes, 0xFFFFFF = unknown.
+BATTERY_TIME_UNKNOWN = 0xFFFFFF
+
+
+class BatteryPresence(IntEnum):
+    """Generic Battery Flags Presence, bits 0-1 (MshMDL 1.1 §3.1.6.4)."""
+
+    NOT_PRESENT = 0b00
+    PRESENT_REMOVABLE = 0b01
+    PRESENT_NOT_REMOVABLE = 0b10
+    UNKNOWN = 0b11
+
+
+class BatteryIndicator(IntEnum):
+    """Generic Battery Flags Indicator, bits 2-3 (MshMDL 1.1 §3.1.6.4)."""
+
+    CRITICALLY_LOW = 0b00
+    LOW = 0b01
+    GOOD = 0b10
+    UNKNOWN = 0b11
+
+
+class BatteryCharging(IntEnum):
+    """Generic Battery Flags Charging, bits 4-5 (MshMDL 1.1 §3.1.6.4)."""
+
+    NOT_CHARGEABLE = 0b00
+    NOT_CHARGING = 0b01  # chargeable, not charging
+    CHARGING = 0b10  # chargeable, charging
+    UNKNOWN = 0b11
+
+
+class BatteryServiceability(IntEnum):
+    """Generic Battery Flags Serviceability, bits 6-7 (MshMDL 1.1 §3.1.6.4); 0b00 is RFU."""
+
+    NOT_REQUIRED = 0b01
+    REQUIRED = 0b10
+    UNKNOWN = 0b11
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryFlags:
+    """The Generic Battery Flags state: four 2-bit fields in one octet."""
+
+    presence: BatteryPresence = BatteryPresence.UNKNOWN
+    indicator: BatteryIndicator = BatteryIndicator.UNKNOWN
+    charging: BatteryCharging = BatteryCharging.UNKNOWN
+    serviceability: BatteryServiceability = BatteryServiceability.UNKNOWN
+
+    def to_byte(self) -> int:
+        """The packed octet."""
+        return self.presence | self.indicator << 2 | self.charging << 4 | self.serviceability << 6
+
+    def to_json(self) -> JsonValue:
+        """JSON form for ``describe``."""
+        return {
+            "presence": self.presence.name,
+            "indicator": self.indicator.name,
+            "charging": self.charging.name,
+            "serviceability": self.serviceability.name,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryFlagsCodec(Codec):
+    """One Generic Battery Flags octet; serviceability 0b00 is reserved."""
+
+    def encode(self, value: Any) -> bytes:
+        return bytes([value.to_byte()])
+
+    def decode(self, reader: Reader, field_name: str) -> Any:
+        raw = reader.uint(1, field_name)
+        serviceability = raw >> 6
+        if serviceability == 0:
+            raise DecodeError(reader.structure, field_name, "serviceability 0b00 is reserved")
+        return BatteryFlags(
+            BatteryPresence(raw & 3),
+            BatteryIndicator(raw >> 2 & 3),
+            BatteryCharging(raw >> 4 & 3),
+            BatteryServiceability(serviceability),
+        )
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, BatteryFlags):
+            return "must be BatteryFlags"
+        kinds = (BatteryPresence, BatteryIndicator, BatteryCharging, BatteryServiceability)
+        parts = (value.presence, value.indicator, value.charging, value.serviceability)
+        if not all(isinstance(p, k) for p, k in zip(parts, kinds, strict=True)):
+            return "each flag must be its enum"
+        return None
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class GenericBatteryGet(Message):
+    """Generic Battery Get (§3.2.6.1)."""
+
+    OPCODE: ClassVar[int] = 0x8223
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class GenericBatteryStatus(Message):
+    """Generic Battery Status (§3.2.6.2); times in minutes, unknown values as 0xFF/0xFFFFFF."""
+
+    OPCODE: ClassVar[int] = 0x8224
+    battery_level: int = field(
+        metadata=codec(UInt(1, 0, 100, extra=frozenset({BATTERY_LEVEL_UNKNOWN})))
+    )
+    time_to_discharge: int = field(metadata=codec(UInt(3)))
+    time_to_charge: int = field(metadata=codec(UInt(3)))
+    flags: BatteryFlags = field(metadata=codec(BatteryFlagsCodec()))
+
+    @property
+    def level(self) -> int | None:
+        """Battery level in percent, None when unknown."""
+        return None if self.battery_level == BATTERY_LEVEL_UNKNOWN else self.battery_level
+
+    @property
+    def minutes_to_discharge(self) -> int | None:
+        """Minutes until discharged, None when unknown."""
+        return None if self.time_to_discharge == BATTERY_TIME_UNKNOWN else self.time_to_discharge
+
+    @property
+    def minutes_to_charge(self) -> int | None:
+        """Minutes until charged, None when unknown."""
+        return None if self.time_to_charge == BATTERY_TIME_UNKNOWN else self.time_to_charge
+
+
+GenericBatteryGet.RESPONSE = GenericBatteryStatus
+
 __all__ = [
+    "BATTERY_LEVEL_UNKNOWN",
+    "BATTERY_TIME_UNKNOWN",
+    "BatteryCharging",
+    "BatteryFlags",
+    "BatteryFlagsCodec",
+    "BatteryIndicator",
+    "BatteryPresence",
+    "BatteryServiceability",
+    "GenericBatteryGet",
+    "GenericBatteryStatus",
     "GenericDefaultTransitionTimeGet",
     "GenericDefaultTransitionTimeSet",
     "GenericDefaultTransitionTimeSetUnacknowledged",

@@ -18,7 +18,14 @@ from enum import IntEnum
 
 from custom_components.ble_mesh.mesh.access import Message
 
-from . import generic as gen, health as hl, lighting as li, model_ids as ids, scenes as sc
+from . import (
+    generic as gen,
+    health as hl,
+    lighting as li,
+    model_ids as ids,
+    scenes as sc,
+    sensors as se,
+)
 
 
 class LightRole(IntEnum):
@@ -97,6 +104,40 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             gen.GenericOnPowerUpSet,
             gen.GenericOnPowerUpSetUnacknowledged,
         ),
+    ),
+    ModelSpec(
+        ids.GENERIC_BATTERY_SERVER,
+        handles=(gen.GenericBatteryGet,),
+        configured=True,
+        get=gen.GenericBatteryGet,
+        status=gen.GenericBatteryStatus,
+    ),
+    ModelSpec(
+        ids.SENSOR_SERVER,
+        handles=(
+            se.SensorDescriptorGet,
+            se.SensorGet,
+            se.SensorColumnGet,
+            se.SensorSeriesGet,
+        ),
+        configured=True,
+        get=se.SensorGet,
+        status=se.SensorStatus,
+    ),
+    ModelSpec(
+        # MshMDL 1.1 §4.3.2: the cadence and settings live on the Setup Server; configured
+        # so the integration can read them with the application key.
+        ids.SENSOR_SETUP_SERVER,
+        handles=(
+            se.SensorCadenceGet,
+            se.SensorCadenceSet,
+            se.SensorCadenceSetUnacknowledged,
+            se.SensorSettingsGet,
+            se.SensorSettingGet,
+            se.SensorSettingSet,
+            se.SensorSettingSetUnacknowledged,
+        ),
+        configured=True,
     ),
     ModelSpec(
         ids.HEALTH_SERVER,
