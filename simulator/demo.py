@@ -476,6 +476,10 @@ _SECOND_TAB: Final = (
 """How to reach a light while Home Assistant's dialog covers the page (README: the demo)."""
 
 
+def _second_tab(light: DemoLight) -> str:
+    return _SECOND_TAB.format(name=light.name, kind=PROFILES[light.profile].kind)
+
+
 def _notification_id(node: SimulatedNode) -> str:
     return f"{DOMAIN}_oob_{node.device_uuid.hex()}"
 
@@ -643,7 +647,7 @@ class DemoHandle:
             self.hass,
             f"**{light.name}** {text}.\n\n"
             "This is what the real light would show you: type it into the Bluetooth Mesh "
-            f"dialog in Home Assistant. {_SECOND_TAB.format(name=light.name, kind=PROFILES[light.profile].kind)}",
+            f"dialog in Home Assistant. {_second_tab(light)}",
             title=f"Simulated mesh light: {light.name}",
             notification_id=_notification_id(node),
         )
@@ -669,7 +673,7 @@ class DemoHandle:
             f"**{light.name}** {text}.\n\n"
             "Give it the value the Bluetooth Mesh dialog shows: type it on the *Keypad* of "
             f"its device page, or call *{DOMAIN}.{SERVICE_ENTER_INPUT_OOB}* with "
-            f"`device: {light.name}` and `value: …`. {_SECOND_TAB.format(name=light.name, kind=PROFILES[light.profile].kind)}",
+            f"`device: {light.name}` and `value: …`. {_second_tab(light)}",
             title=f"Simulated mesh light: {light.name}",
             notification_id=_notification_id(node),
         )

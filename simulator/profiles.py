@@ -58,7 +58,11 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
     LIGHT_XYL_SETUP_SERVER,
     SCENE_SERVER,
     SCENE_SETUP_SERVER,
+    SENSOR_SERVER,
+    SENSOR_SETUP_SERVER,
 )
+
+from .sensors import ENERGY, HUMIDITY, LIGHT_LEVEL, MOTION, POWER, TEMPERATURE
 
 __all__ = [
     "FEATURE_FRIEND",
@@ -109,6 +113,10 @@ class Profile:
     Temperature Range at the factory (MshMDL 1.1 §6.1.3.3)."""
     kind: str = "light"
     """What a person calls the product: "light", "plug", "sensor", "switch"."""
+    sensors: tuple[int, ...] = ()
+    """The Mesh Device Property IDs its Sensor Server (on the primary element) measures."""
+    battery_level: int | None = None
+    """The charge (%) its Generic Battery Server reports."""
 
     @property
     def number_of_elements(self) -> int:
@@ -144,6 +152,7 @@ _ONOFF = (
     GENERIC_POWER_ONOFF_SETUP_SERVER,
 )
 _SCENES = (SCENE_SERVER, SCENE_SETUP_SERVER)
+_SENSOR = (SENSOR_SERVER, SENSOR_SETUP_SERVER)
 _DIMMABLE = (
     GENERIC_ONOFF_SERVER,
     GENERIC_LEVEL_SERVER,
@@ -234,7 +243,18 @@ PROFILES: dict[str, Profile] = {
         company_id=COMPANY_ID_TEST,
         product_id=0x0007,
         version_id=0x0100,
-        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _ONOFF),),
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _ONOFF + _SENSOR),),
+        sensors=(POWER, ENERGY),
+    ),
+    "multi_sensor": Profile(
+        key="multi_sensor",
+        name="Mesh Multi-Sensor",
+        kind="sensor",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0008,
+        version_id=0x0100,
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _SENSOR),),
+        sensors=(TEMPERATURE, HUMIDITY, LIGHT_LEVEL, MOTION),
     ),
     "wall_switch": Profile(
         key="wall_switch",
@@ -246,6 +266,7 @@ PROFILES: dict[str, Profile] = {
         # Runs on a battery, so it relays nothing; it keeps the proxy feature so that Home
         # Assistant can configure it over GATT like the other simulated nodes.
         features=FEATURE_PROXY,
+        battery_level=87,
         elements=(
             ElementSpec(
                 LOCATION_UNKNOWN, (*_FOUNDATION, GENERIC_ONOFF_CLIENT, GENERIC_BATTERY_SERVER)
@@ -254,8 +275,8 @@ PROFILES: dict[str, Profile] = {
     ),
 }
 """Every profile by key: on/off plug, dimmable, tunable white (CTL), colour (HSL), colour
-(xyL), a fixture with two independently controlled lights, a smart plug with an energy meter
-and a battery wall switch."""
+(xyL), a fixture with two independently controlled lights, a smart plug with an energy meter,
+a multi-sensor (temperature, humidity, light, motion) and a battery wall switch."""
 
 
 def get_profile(profile: Profile | str) -> Profile:

@@ -38,6 +38,7 @@ from custom_components.ble_mesh.mesh.models import (
     lighting as li,
     model_ids as ids,
     scenes as sc,
+    sensors as se,
 )
 from custom_components.ble_mesh.mesh.models.common import (
     ModelId,
@@ -46,6 +47,7 @@ from custom_components.ble_mesh.mesh.models.common import (
     TransitionTime,
 )
 from custom_components.ble_mesh.mesh.models.config import FEATURE_RELAY
+from custom_components.ble_mesh.mesh.models.properties import PROPERTIES
 from custom_components.ble_mesh.mesh.models.registry import BY_ID, HANDLED_BY
 from custom_components.ble_mesh.mesh.network import (
     KeyRefreshPhase,
@@ -57,6 +59,7 @@ from custom_components.ble_mesh.mesh.network import (
 from custom_components.ble_mesh.mesh.transport import AppKey, AppKeyring
 
 from .profiles import Profile
+from .sensors import AMBIENT, ENERGY, POWER, EnergyMeter, descriptor, plug_power
 
 __all__ = [
     "ElementRole",
@@ -69,6 +72,12 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 TID_WINDOW = 6.0  # MshMDL 1.1 §3.2: a repeated TID within 6 s is the same transaction
+# Models that publish their status every Publish Period (MshPRT 1.1 §4.2.3), not only when a
+# state changes: the Sensor Server (its Sensor Status), the Generic Battery Server and the
+# Health Server (Health Current Status, faster while a fault is present).
+_PERIODIC = frozenset({ids.SENSOR_SERVER, ids.GENERIC_BATTERY_SERVER, ids.HEALTH_SERVER})
+# A battery that lasts about three years, 87 % left: minutes to discharge (MshMDL 1.1 §3.1.6.2).
+_BATTERY_LIFE_MINUTES = 3 * 365 * 24 * 60
 SCENE_REGISTER_SIZE = 16
 DEFAULT_TEMPERATURE = 0x1964  # 6500 K
 _UNASSIGNED = 0x0000
@@ -307,6 +316,10 @@ class NodeModels:
         # Generic OnOff Client (a wall switch): what the last press sent, and its TID.
         self.switch_on: dict[int, bool] = {}
         self.client_tid = 0
+        # Sensor Server: the smart plug's energy counter; when each periodic status is due.
+        self.meter = EnergyMeter()
+        self._now = 0.0
+        self._next_publish: dict[tuple[int, int], float] = {}
         # Lights and scenes
         self.elements = self._layout(profile)
         low, high = profile.temperature_range
@@ -369,6 +382,7 @@ class NodeModels:
         tid: int | None = None,
     ) -> list[Outgoing]:
         """Process one access message addressed to ``dst``; returns what to send."""
+        self._observe(now)
         out: list[Outgoing] = []
         if isinstance(message, _CONFIG_MESSAGES):
             element = self.elements[0]
@@ -482,6 +496,21 @@ class NodeModels:
         if isinstance(m, hl.HealthPeriodSet | hl.HealthPeriodSetUnacknowledged):
             self.fast_period_divisor = m.fast_period_divisor
             return hl.HealthPeriodStatus(m.fast_period_divisor)
+        # Generic Battery, Sensor
+        if isinstance(m, gen.GenericBatteryGet):
+            return self.battery_status()
+        if isinstance(m, se.SensorGet | se.SensorDescriptorGet | se.SensorColumnGet):
+            return self._sensor(m, now)
+        if isinstance(m, se.SensorSeriesGet):
+            return se.SensorSeriesStatus(m.property_id)  # §4.2.18: no series, no columns
+        if isinstance(m, se.SensorCadenceGet | se.SensorCadenceSet):
+            return se.SensorCadenceStatus(m.property_id)  # §4.2.6: cadence not supported
+        if isinstance(m, se.SensorSettingsGet):
+            return se.SensorSettingsStatus(m.property_id)  # no settings
+        if isinstance(m, se.SensorSettingGet | se.SensorSettingSet):
+            return se.SensorSettingStatus(m.property_id, m.setting_property_id)
+        if isinstance(m, se.SensorCadenceSetUnacknowledged | se.SensorSettingSetUnacknowledged):
+            return None
         # Light Lightness
         index = ctx.element.light
         if isinstance(m, li.LightLightnessGet):
@@ -762,20 +791,67 @@ class NodeModels:
         return done
 
     def next_deadline(self) -> float | None:
-        """End of the earliest running transition or attention timer."""
+        """End of the earliest running transition or attention timer, or the next periodic
+        publication."""
         deadlines = [light.transition.end for light in self.lights if light.transition]
         if self.attention_until is not None:
             deadlines.append(self.attention_until)
+        self._sync_periodic()
+        deadlines.extend(self._next_publish.values())
         return min(deadlines, default=None)
 
     def tick(self, now: float) -> list[Outgoing]:
-        """Finish due transitions; returns the status publications of the changed lights."""
+        """Finish due transitions and publish what is due; returns the publications."""
+        self._observe(now)
         if self.attention_until is not None and now >= self.attention_until:
             self.attention_until = None
         out: list[Outgoing] = []
         for index in self.finish_transitions(now):
             out.extend(self.publish_light(index, now))
+        periods = self._periods()
+        for key, due in list(self._next_publish.items()):
+            if now < due or key not in periods:
+                continue
+            element_index, model = key
+            self._next_publish[key] = now + periods[key]
+            status = (
+                self.health_current_status()
+                if model == ids.HEALTH_SERVER
+                else self._status_for(model, self.elements[element_index], now)
+            )
+            if status is not None:
+                out.extend(self.publish(element_index, model, status))
         return out
+
+    def _observe(self, now: float) -> None:
+        """Time passed: the energy meter counts what the plug used meanwhile."""
+        self._now = max(self._now, now)
+        if POWER in self.profile.sensors:
+            self.meter.advance(now, bool(self.lights[0].on))
+
+    def _periods(self) -> dict[tuple[int, int], float]:
+        """Seconds between the periodic publications of each model that has a period; the
+        Health Server's is divided by 2^Fast Period Divisor while a fault is present
+        (MshPRT 1.1 §4.2, Health Period state)."""
+        out: dict[tuple[int, int], float] = {}
+        for (element_index, model), publication in self.publications.items():
+            seconds = PublishPeriod.from_byte(publication.period).seconds
+            if model not in _PERIODIC or not seconds:
+                continue
+            if model == ids.HEALTH_SERVER and self.current_faults:
+                seconds /= 2**self.fast_period_divisor
+            out[(element_index, model)] = seconds
+        return out
+
+    def _sync_periodic(self) -> None:
+        """Follow the publications: a new or shortened period is due one period from now."""
+        periods = self._periods()
+        for key in [k for k in self._next_publish if k not in periods]:
+            del self._next_publish[key]
+        for key, seconds in periods.items():
+            due = self._next_publish.get(key)
+            if due is None or due > self._now + seconds:
+                self._next_publish[key] = self._now + seconds
 
     def attention(self, now: float) -> int:
         """Remaining Attention Timer seconds (Health Server)."""
@@ -795,6 +871,7 @@ class NodeModels:
         unknown = set(changes) - set(_PRIMARY)
         if unknown:
             raise UsageError(f"unknown light states: {sorted(unknown)}")
+        self._observe(now)
         before = self._snapshot(light_index, now)
         values = dict(changes)
         tt = TransitionTime.from_seconds(transition) if transition is not None else None
@@ -957,6 +1034,10 @@ class NodeModels:
             return self._hue_status(light, now)
         if status is li.LightHslSaturationStatus:
             return self._saturation_status(light, now)
+        if status is se.SensorStatus:
+            return self.sensor_status(now) if self.profile.sensors else None
+        if status is gen.GenericBatteryStatus:
+            return self.battery_status()
         if status is li.LightXylStatus:
             return li.LightXylStatus(
                 light.value("lightness", now),
@@ -1003,6 +1084,66 @@ class NodeModels:
                 publication.label_uuid,
             )
         ]
+
+    # --- Sensor Server (MshMDL 1.1 §4.3), Generic Battery Server (§3.3) -----------------
+
+    def sensor_value(self, property_id: int, now: float) -> float:
+        """What the sensor ``property_id`` measures at ``now`` (°C, %, lx, W, kWh)."""
+        self._observe(now)
+        if property_id == POWER:
+            return plug_power(now, bool(self.lights[0].on))
+        if property_id == ENERGY:
+            return self.meter.energy_kwh
+        return AMBIENT[property_id](now)
+
+    def sensor_status(self, now: float, property_id: int | None = None) -> se.SensorStatus:
+        """Sensor Status of every sensor, or of ``property_id`` (a zero-length value when the
+        element has no such sensor, §4.2.14)."""
+        wanted = self.profile.sensors if property_id is None else (property_id,)
+        return se.SensorStatus.of(
+            (
+                pid,
+                PROPERTIES[pid].encode(self.sensor_value(pid, now))
+                if pid in self.profile.sensors
+                else b"",
+            )
+            for pid in wanted
+        )
+
+    def _sensor(self, m: Message, now: float) -> Message:
+        property_id: int | None = getattr(m, "property_id", None)
+        known = property_id is None or property_id in self.profile.sensors
+        if isinstance(m, se.SensorGet):
+            return self.sensor_status(now, property_id)
+        if isinstance(m, se.SensorColumnGet):
+            # §4.2.16: no column at that Raw Value X: the status echoes it alone.
+            return se.SensorColumnStatus(m.property_id, m.raw_value_x)
+        if not known:
+            return se.SensorDescriptorStatus(missing_property_id=property_id)
+        wanted = self.profile.sensors if property_id is None else (property_id,)
+        return se.SensorDescriptorStatus(tuple(descriptor(pid) for pid in wanted))
+
+    def battery_status(self) -> gen.GenericBatteryStatus:
+        """The battery: the profile's level, a removable cell, not chargeable, good."""
+        level = self.profile.battery_level
+        if level is None:
+            return gen.GenericBatteryStatus(
+                gen.BATTERY_LEVEL_UNKNOWN,
+                gen.BATTERY_TIME_UNKNOWN,
+                gen.BATTERY_TIME_UNKNOWN,
+                gen.BatteryFlags(),
+            )
+        return gen.GenericBatteryStatus(
+            level,
+            _BATTERY_LIFE_MINUTES * level // 100,
+            gen.BATTERY_TIME_UNKNOWN,
+            gen.BatteryFlags(
+                gen.BatteryPresence.PRESENT_REMOVABLE,
+                gen.BatteryIndicator.GOOD,
+                gen.BatteryCharging.NOT_CHARGEABLE,
+                gen.BatteryServiceability.NOT_REQUIRED,
+            ),
+        )
 
     # --- Health faults (MshPRT 1.1 §4.2 Health Fault state, §4.4.2 Health Server) ---------
 
@@ -1052,6 +1193,7 @@ class NodeModels:
         TID cache) is gone and each light takes the state its Generic OnPowerUp says: Off,
         Default (on, at its default values), or Restore (as it was, a running transition at
         its target). Returns the status publications of every light."""
+        self._observe(now)
         self.attention_until = None
         self._tids.clear()
         out: list[Outgoing] = []
@@ -1489,6 +1631,7 @@ class NodeModels:
             "registered_faults": list(self.registered_faults),
             "switch_on": {str(e): on for e, on in self.switch_on.items()},
             "client_tid": self.client_tid,
+            "energy_kwh": self.meter.energy_kwh,
             "lights": [light.to_dict() for light in self.lights],
             "scenes": {str(n): values for n, values in self.scenes.items()},
             "current_scene": self.current_scene,
@@ -1520,6 +1663,7 @@ class NodeModels:
         self.registered_faults = [int(c) for c in data.get("registered_faults", [])]
         self.switch_on = {int(e): bool(on) for e, on in data.get("switch_on", {}).items()}
         self.client_tid = int(data.get("client_tid", 0))
+        self.meter = EnergyMeter(float(data.get("energy_kwh", 0.0)))
         lights = data["lights"]
         self.lights = [LightState.from_dict(d) for d in lights][: len(self.lights)] or self.lights
         self.scenes = {int(n): [dict(v) for v in values] for n, values in data["scenes"].items()}

@@ -14,19 +14,28 @@ from custom_components.ble_mesh.mesh.models import (
     generic as gen,
     health as hl,
     lighting as li,
+    sensors as se,
 )
-from custom_components.ble_mesh.mesh.models.common import ModelId, PublishPeriod, Retransmit
+from custom_components.ble_mesh.mesh.models.common import (
+    ModelId,
+    PublishPeriod,
+    Retransmit,
+    StepResolution,
+)
 from custom_components.ble_mesh.mesh.models.composition import COMPANY_ID_TEST
 from custom_components.ble_mesh.mesh.models.model_ids import (
     GENERIC_ONOFF_CLIENT,
     GENERIC_ONOFF_SERVER,
     HEALTH_SERVER,
+    SENSOR_SERVER,
 )
+from custom_components.ble_mesh.mesh.models.properties import decode_sensor_status
 from custom_components.ble_mesh.mesh.provisioning import ProvisioningStart
 from custom_components.ble_mesh.mesh.proxy_config import AddAddresses
 from custom_components.ble_mesh.mesh.transport import DeviceKey
 from simulator.air import MeshAir
 from simulator.node import SimulatedNode
+from simulator.sensors import ENERGY, HUMIDITY, LIGHT_LEVEL, MOTION, POWER, TEMPERATURE
 
 from .harness import NET_KEY_INDEX, UNICAST, FakeClock, provision
 from .proxy_client import APP_KEY, APP_KEY_INDEX, CLIENT_ADDRESS, ProxyClient
@@ -272,3 +281,117 @@ def test_faults_without_publication_are_still_registered_and_saved() -> None:
     copy = SimulatedNode.from_dict(json.loads(json.dumps(node.to_dict())))
     assert copy.models is not None
     assert (copy.models.current_faults, copy.models.registered_faults) == ([0x2A], [0x2A])
+
+
+# --- sensors (MshMDL 1.1 §4) and the battery (§3.1.6) -------------------------------------------
+
+
+def _readings(status: se.SensorStatus) -> dict[int, float | int | None]:
+    readings = decode_sensor_status(status)
+    assert not readings.absent
+    assert not readings.unknown
+    return readings.values
+
+
+def test_plug_power_and_energy() -> None:
+    client = _connect("smart_plug", {})
+    node = client.node
+    get = se.SensorGet()
+    off = _readings(client.request(UNICAST, get, se.SensorStatus))
+    assert off == {POWER: 0.0, ENERGY: 0.0}
+    client.request(UNICAST, gen.GenericOnOffSet(True, 1), gen.GenericOnOffStatus)
+    powers, energies = [], []
+    for _ in range(40):
+        client.clock.now += 90.0
+        values = _readings(client.request(UNICAST, get, se.SensorStatus))
+        powers.append(values[POWER])
+        energies.append(values[ENERGY])
+    assert all(42.0 <= p <= 58.0 for p in powers)
+    assert max(powers) - min(powers) > 5.0  # it varies
+    assert energies == sorted(energies)  # never decreases
+    # One hour at about 50 W: about 0.05 kWh (the wave averages out over whole periods).
+    assert energies[-1] == pytest.approx(0.050, abs=0.002)
+    # Off: no power, the counter stands still, and it survives a save and a restore.
+    client.request(UNICAST, gen.GenericOnOffSet(False, 2), gen.GenericOnOffStatus)
+    client.clock.now += 600.0
+    stopped = _readings(client.request(UNICAST, get, se.SensorStatus))
+    assert stopped[POWER] == 0.0
+    assert stopped[ENERGY] == pytest.approx(energies[-1], abs=0.001)
+    assert node.models is not None
+    copy = SimulatedNode.from_dict(json.loads(json.dumps(node.to_dict())))
+    assert copy.models is not None
+    assert copy.models.meter.energy_kwh == pytest.approx(node.models.meter.energy_kwh)
+    # A restored meter starts counting afresh: the new clock's origin is meaningless.
+    copy.models.lights[0].on = 1
+    assert copy.models.sensor_value(ENERGY, 10.0) == pytest.approx(stopped[ENERGY], abs=0.001)
+    assert copy.models.sensor_value(ENERGY, 3610.0) > stopped[ENERGY] + 0.04
+
+
+def test_multi_sensor_values_drift_with_time() -> None:
+    client = _connect("multi_sensor", {})
+    samples = []
+    for _ in range(12):
+        samples.append(_readings(client.request(UNICAST, se.SensorGet(), se.SensorStatus)))
+        client.clock.now += 110.0
+    for pid, (low, high) in {
+        TEMPERATURE: (18.5, 23.5),
+        HUMIDITY: (37.0, 53.0),
+        LIGHT_LEVEL: (40.0, 600.0),
+        MOTION: (0.0, 100.0),
+    }.items():
+        values = [s[pid] for s in samples]
+        assert all(v is not None and low <= v <= high for v in values), pid
+        assert len(set(values)) > 1, f"0x{pid:04x} is flat"
+    # Deterministic: the same clock gives the same values.
+    other = _connect("multi_sensor", {})
+    assert _readings(other.request(UNICAST, se.SensorGet(), se.SensorStatus)) == samples[0]
+    # One property; a property the node does not have; the descriptors.
+    one = client.request(UNICAST, se.SensorGet(TEMPERATURE), se.SensorStatus)
+    assert [pid for pid, _ in one.values()] == [TEMPERATURE]
+    missing = client.request(UNICAST, se.SensorGet(POWER), se.SensorStatus)
+    assert missing.values() == [(POWER, b"")]
+    descriptors = client.request(UNICAST, se.SensorDescriptorGet(), se.SensorDescriptorStatus)
+    assert [d.property_id for d in descriptors.descriptors] == [
+        TEMPERATURE,
+        HUMIDITY,
+        LIGHT_LEVEL,
+        MOTION,
+    ]
+    absent = client.request(UNICAST, se.SensorDescriptorGet(POWER), se.SensorDescriptorStatus)
+    assert absent.missing_property_id == POWER
+    cadence = client.request(UNICAST, se.SensorCadenceGet(TEMPERATURE), se.SensorCadenceStatus)
+    assert cadence.cadence is None
+
+
+def test_sensor_status_is_published_every_period() -> None:
+    client = _connect("multi_sensor", {})
+    _config(
+        client,
+        UNICAST,
+        cfg.ConfigModelPublicationSet(
+            UNICAST,
+            CLIENT_ADDRESS,
+            APP_KEY_INDEX,
+            False,
+            0xFF,
+            PublishPeriod(1, StepResolution.S_10),
+            Retransmit(0, 0),
+            ModelId(SENSOR_SERVER),
+        ),
+    )
+    client.clear()
+    for _ in range(3):
+        client.advance(10.0)
+    published = client.messages_of(se.SensorStatus)
+    assert len(published) == 3
+    assert len({_readings(m)[LIGHT_LEVEL] for m in published}) == 3
+
+
+def test_wall_switch_battery() -> None:
+    client = _connect("wall_switch", {})
+    status = client.request(UNICAST, gen.GenericBatteryGet(), gen.GenericBatteryStatus)
+    assert status.level == 87
+    assert status.flags.presence is gen.BatteryPresence.PRESENT_REMOVABLE
+    assert status.flags.indicator is gen.BatteryIndicator.GOOD
+    assert status.time_to_charge == gen.BATTERY_TIME_UNKNOWN
+    assert status.time_to_discharge > 0

@@ -31,6 +31,7 @@ EXPECTED_ELEMENTS = {
     "xyl": 1,
     "two_element": 2,
     "smart_plug": 1,
+    "multi_sensor": 1,
     "wall_switch": 1,
 }
 
