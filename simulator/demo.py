@@ -146,6 +146,7 @@ DEFAULT_LIGHTS: Final[tuple[dict[str, str], ...]] = (
     {CONF_NAME: "Bedside Lamp", CONF_PROFILE: "dimmable", CONF_OOB: "output_numeric"},
     {CONF_NAME: "Garden Spots", CONF_PROFILE: "two_element", CONF_OOB: "beep"},
     {CONF_NAME: "Kettle Plug", CONF_PROFILE: "smart_plug", CONF_OOB: "input_numeric"},
+    {CONF_NAME: "Living Room Sensor", CONF_PROFILE: "multi_sensor", CONF_OOB: "output_numeric"},
     {CONF_NAME: "Wall Switch", CONF_PROFILE: "wall_switch", CONF_OOB: OOB_STATIC},
 )
 """Used when the ``ble_mesh_sim:`` block lists no lights; ``config/configuration.yaml`` spells

@@ -395,3 +395,32 @@ def test_wall_switch_battery() -> None:
     assert status.flags.indicator is gen.BatteryIndicator.GOOD
     assert status.time_to_charge == gen.BATTERY_TIME_UNKNOWN
     assert status.time_to_discharge > 0
+
+
+def test_health_current_status_is_published_faster_while_a_fault_is_present() -> None:
+    client = _connect("onoff_plug", {})
+    client.request(UNICAST, hl.HealthPeriodSet(2), hl.HealthPeriodStatus)  # divide by 4
+    _config(
+        client,
+        UNICAST,
+        cfg.ConfigModelPublicationSet(
+            UNICAST,
+            CLIENT_ADDRESS,
+            APP_KEY_INDEX,
+            False,
+            0xFF,
+            PublishPeriod(4, StepResolution.S_10),  # 40 s
+            Retransmit(0, 0),
+            ModelId(HEALTH_SERVER),
+        ),
+    )
+    client.clear()
+    for _ in range(4):
+        client.advance(10.0)
+    assert [m.faults for m in client.messages_of(hl.HealthCurrentStatus)] == [b""]
+    client.node.raise_fault(0x0D)
+    client.clear()
+    for _ in range(4):
+        client.advance(10.0)
+    published = client.messages_of(hl.HealthCurrentStatus)
+    assert [m.faults for m in published] == [b"\x0d"] * 5  # at once, then every 10 s
