@@ -1259,6 +1259,7 @@ class SimulatedNode:
         mesh, models = self._mesh, self._models
         if mesh is None or models is None:
             return None
+        models.observe(self._time(None))  # the energy meter reads up to now
         state = mesh.snapshot()
         return {
             "net_keys": mesh.net_keys.to_dict(),

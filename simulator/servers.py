@@ -382,7 +382,7 @@ class NodeModels:
         tid: int | None = None,
     ) -> list[Outgoing]:
         """Process one access message addressed to ``dst``; returns what to send."""
-        self._observe(now)
+        self.observe(now)
         out: list[Outgoing] = []
         if isinstance(message, _CONFIG_MESSAGES):
             element = self.elements[0]
@@ -802,7 +802,7 @@ class NodeModels:
 
     def tick(self, now: float) -> list[Outgoing]:
         """Finish due transitions and publish what is due; returns the publications."""
-        self._observe(now)
+        self.observe(now)
         if self.attention_until is not None and now >= self.attention_until:
             self.attention_until = None
         out: list[Outgoing] = []
@@ -823,8 +823,9 @@ class NodeModels:
                 out.extend(self.publish(element_index, model, status))
         return out
 
-    def _observe(self, now: float) -> None:
-        """Time passed: the energy meter counts what the plug used meanwhile."""
+    def observe(self, now: float) -> None:
+        """Time passed: the energy meter counts what the plug used meanwhile. Every entry
+        point calls it; the owner calls it too before saving, so the saved counter is current."""
         self._now = max(self._now, now)
         if POWER in self.profile.sensors:
             self.meter.advance(now, bool(self.lights[0].on))
@@ -871,7 +872,7 @@ class NodeModels:
         unknown = set(changes) - set(_PRIMARY)
         if unknown:
             raise UsageError(f"unknown light states: {sorted(unknown)}")
-        self._observe(now)
+        self.observe(now)
         before = self._snapshot(light_index, now)
         values = dict(changes)
         tt = TransitionTime.from_seconds(transition) if transition is not None else None
@@ -1089,7 +1090,7 @@ class NodeModels:
 
     def sensor_value(self, property_id: int, now: float) -> float:
         """What the sensor ``property_id`` measures at ``now`` (°C, %, lx, W, kWh)."""
-        self._observe(now)
+        self.observe(now)
         if property_id == POWER:
             return plug_power(now, bool(self.lights[0].on))
         if property_id == ENERGY:
@@ -1193,7 +1194,7 @@ class NodeModels:
         TID cache) is gone and each light takes the state its Generic OnPowerUp says: Off,
         Default (on, at its default values), or Restore (as it was, a running transition at
         its target). Returns the status publications of every light."""
-        self._observe(now)
+        self.observe(now)
         self.attention_until = None
         self._tids.clear()
         out: list[Outgoing] = []

@@ -424,3 +424,12 @@ def test_health_current_status_is_published_faster_while_a_fault_is_present() ->
         client.advance(10.0)
     published = client.messages_of(hl.HealthCurrentStatus)
     assert [m.faults for m in published] == [b"\x0d"] * 5  # at once, then every 10 s
+
+
+def test_saving_reads_the_meter_up_to_the_clock() -> None:
+    """No message for an hour: the saved counter still holds the hour's energy."""
+    client = _connect("smart_plug", {})
+    client.request(UNICAST, gen.GenericOnOffSet(True, 1), gen.GenericOnOffStatus)
+    client.clock.now += 3600.0  # the node's clock (FakeClock) moves; nobody asks it anything
+    saved = client.node.to_dict()
+    assert saved["network"]["models"]["energy_kwh"] == pytest.approx(0.050, abs=0.002)
