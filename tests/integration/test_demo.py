@@ -789,6 +789,22 @@ async def test_each_light_is_a_device_with_its_display_keypad_label_and_reset_bu
         assert result["reason"] == "provisioned"
         assert node.is_provisioned
 
+        # The fault and power buttons.
+        assert node.models is not None
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Raise fault"]}, blocking=True
+        )
+        assert node.models.current_faults == [demo.DEMO_FAULT]
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Clear faults"]}, blocking=True
+        )
+        assert node.models.current_faults == []
+        node.models.lights[0].on_power_up = 1  # Generic OnPowerUp: Default (on)
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Power cycle"]}, blocking=True
+        )
+        assert node.lights[0].on == 1
+
         # The reset button: the light forgets the network and is offered again.
         await hass.services.async_call(
             "button", "press", {"entity_id": lamp["Reset button"]}, blocking=True
