@@ -36,7 +36,10 @@ example ``loop.call_later``) and ``clock()``: the node then arms its own timers 
 its replies (:attr:`NodeFaults.reply_delay`).
 
 Local control: :meth:`SimulatedNode.set_state` is a wall switch (changes a light and publishes
-its statuses). Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
+its statuses); :meth:`SimulatedNode.press` is a battery switch's button (its Generic OnOff
+Client publishes a Set); :meth:`SimulatedNode.power_cycle` pulls the plug (Generic OnPowerUp
+decides what comes back); :meth:`SimulatedNode.raise_fault` / :meth:`SimulatedNode.clear_fault`
+change what the Health Server reports. Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
 (JSON-able, keys included).
 
 Misbehaviour on purpose: :class:`NodeFaults` combines :class:`~simulator.faults.DeviceFaults`
@@ -324,7 +327,8 @@ class SimulatedNode:
     Constructor arguments:
 
     * ``profile``: a :class:`~simulator.profiles.Profile` or its key (``"onoff_plug"``,
-      ``"dimmable"``, ``"ctl"``, ``"hsl"``, ``"xyl"``, ``"two_element"``).
+      ``"dimmable"``, ``"ctl"``, ``"hsl"``, ``"xyl"``, ``"two_element"``, ``"smart_plug"``,
+      ``"multi_sensor"``, ``"wall_switch"``).
     * ``device_uuid`` (16 octets, random by default), ``address`` (derived from the UUID by
       default), ``name`` (the profile name by default), ``rssi``.
     * ``oob``: :class:`OobCapabilities` (No OOB, both algorithms by default).

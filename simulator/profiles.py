@@ -1,4 +1,5 @@
-"""Product profiles of simulated mesh lights: identity, elements and models.
+"""Product profiles of simulated mesh nodes (lights, a plug, sensors, a switch): identity,
+elements and models.
 
 A profile is what a real product fixes in firmware: company/product/version identifiers, the
 replay protection list size, the features, and the elements with their models. The node

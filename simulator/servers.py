@@ -1,11 +1,18 @@
-"""The access-layer servers of a simulated light: configuration, health, generic, lighting,
-scenes (MshPRT 1.1 §4.4 Configuration Server, §4.4.2 Health Server; MshMDL 1.1 §3 generic,
-§5 scenes, §6 lighting servers).
+"""The access-layer models of a simulated node: configuration, health, generic, sensor,
+lighting, scenes (MshPRT 1.1 §4.4 Configuration Server, §4.4.2 Health Server; MshMDL 1.1 §3
+generic, §4 sensor, §5 scenes, §6 lighting servers), and a wall switch's Generic OnOff Client.
 
 :class:`NodeModels` holds the node's configuration state (AppKeys, bindings, publications,
 subscriptions, Default TTL, feature states) and the light states, dispatches decoded access
 messages to the model that handles them and returns what to send: replies to the sender and
-status publications to each model's publish address whenever a state changes.
+status publications to each model's publish address whenever a state changes (and every
+Publish Period for the Sensor, Generic Battery and Health Servers).
+
+Beyond the lights: the Health Fault state (:meth:`NodeModels.raise_fault`,
+:meth:`NodeModels.clear_fault`), Generic OnPowerUp on a power cycle
+(:meth:`NodeModels.power_up`), the switch's press (:meth:`NodeModels.press`), the Sensor
+Server's readings (:mod:`simulator.sensors`, encoded by the engine's Mesh Device Properties)
+and the Generic Battery Server's status.
 
 Bound states (MshMDL 1.1 §6.1.2.2, §6.1.3, §6.1.4): Generic OnOff and Generic Level of the
 primary element are bound to Light Lightness Actual; Light Lightness Linear is derived from
