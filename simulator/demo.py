@@ -15,8 +15,10 @@
   helper integration's entities: a display for the Output OOB value it blinks or shows and for
   what it waits for, a keypad for Input OOB, its QR label, its reset button; they follow
   :meth:`DemoHandle.async_add_listener`), in persistent notifications, and offered as actions:
-  ``ble_mesh_sim.enter_input_oob``, a wall switch (``ble_mesh_sim.set_state``) and the reset
-  button (``ble_mesh_sim.factory_reset``);
+  ``ble_mesh_sim.enter_input_oob``, a wall switch (``ble_mesh_sim.set_state``), the reset
+  button (``ble_mesh_sim.factory_reset``), pulling the plug (``ble_mesh_sim.power_cycle``), a
+  battery switch's button (``ble_mesh_sim.press``) and a device fault
+  (``ble_mesh_sim.raise_fault`` / ``ble_mesh_sim.clear_fault``);
 * every node's state (keys included: these are simulated devices) is saved to
   ``<config>/.ble_mesh_sim.json`` shortly after it changes and when Home Assistant stops, and
   loaded again at start, so provisioned lights stay provisioned across restarts.
@@ -143,13 +145,29 @@ DEFAULT_LIGHTS: Final[tuple[dict[str, str], ...]] = (
     {CONF_NAME: "Porch Light", CONF_PROFILE: "dimmable", CONF_OOB: OOB_STATIC},
     {CONF_NAME: "Bedside Lamp", CONF_PROFILE: "dimmable", CONF_OOB: "output_numeric"},
     {CONF_NAME: "Garden Spots", CONF_PROFILE: "two_element", CONF_OOB: "beep"},
+    {CONF_NAME: "Kettle Plug", CONF_PROFILE: "smart_plug", CONF_OOB: "input_numeric"},
+    {CONF_NAME: "Living Room Sensor", CONF_PROFILE: "multi_sensor", CONF_OOB: "output_numeric"},
+    {CONF_NAME: "Wall Switch", CONF_PROFILE: "wall_switch", CONF_OOB: OOB_STATIC},
 )
 """Used when the ``ble_mesh_sim:`` block lists no lights; ``config/configuration.yaml`` spells
-the same set out: one light of every profile, every kind of OOB."""
+the same set out: one device of every profile, every kind of OOB."""
 
 SERVICE_ENTER_INPUT_OOB: Final = "enter_input_oob"
 SERVICE_SET_STATE: Final = "set_state"
 SERVICE_FACTORY_RESET: Final = "factory_reset"
+SERVICE_POWER_CYCLE: Final = "power_cycle"
+SERVICE_PRESS: Final = "press"
+SERVICE_RAISE_FAULT: Final = "raise_fault"
+SERVICE_CLEAR_FAULT: Final = "clear_fault"
+SERVICES: Final = (
+    SERVICE_ENTER_INPUT_OOB,
+    SERVICE_SET_STATE,
+    SERVICE_FACTORY_RESET,
+    SERVICE_POWER_CYCLE,
+    SERVICE_PRESS,
+    SERVICE_RAISE_FAULT,
+    SERVICE_CLEAR_FAULT,
+)
 ATTR_DEVICE: Final = "device"
 ATTR_VALUE: Final = "value"
 ATTR_LIGHT: Final = "light"
@@ -160,6 +178,11 @@ ATTR_COLOR_TEMP_KELVIN: Final = "color_temp_kelvin"
 ATTR_HS_COLOR: Final = "hs_color"
 ATTR_XY_COLOR: Final = "xy_color"
 ATTR_TRANSITION: Final = "transition"
+ATTR_CODE: Final = "code"
+
+DEMO_FAULT: Final = 0x0D
+"""The fault the demo's *Raise fault* button raises: Overheat Warning (Assigned Numbers,
+Health Fault values)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,9 +472,13 @@ def input_text(action: InputAction, size: int) -> str:
 
 _SECOND_TAB: Final = (
     "While the dialog is open, see the light in a second browser tab: *Settings → Devices & "
-    "services → Devices → {name} (simulated light)* shows its display and keypad."
+    "services → Devices → {name} (simulated {kind})* shows its display and keypad."
 )
 """How to reach a light while Home Assistant's dialog covers the page (README: the demo)."""
+
+
+def _second_tab(light: DemoLight) -> str:
+    return _SECOND_TAB.format(name=light.name, kind=PROFILES[light.profile].kind)
 
 
 def _notification_id(node: SimulatedNode) -> str:
@@ -621,7 +648,7 @@ class DemoHandle:
             self.hass,
             f"**{light.name}** {text}.\n\n"
             "This is what the real light would show you: type it into the Bluetooth Mesh "
-            f"dialog in Home Assistant. {_SECOND_TAB.format(name=light.name)}",
+            f"dialog in Home Assistant. {_second_tab(light)}",
             title=f"Simulated mesh light: {light.name}",
             notification_id=_notification_id(node),
         )
@@ -647,7 +674,7 @@ class DemoHandle:
             f"**{light.name}** {text}.\n\n"
             "Give it the value the Bluetooth Mesh dialog shows: type it on the *Keypad* of "
             f"its device page, or call *{DOMAIN}.{SERVICE_ENTER_INPUT_OOB}* with "
-            f"`device: {light.name}` and `value: …`. {_SECOND_TAB.format(name=light.name)}",
+            f"`device: {light.name}` and `value: …`. {_second_tab(light)}",
             title=f"Simulated mesh light: {light.name}",
             notification_id=_notification_id(node),
         )
@@ -828,6 +855,70 @@ class DemoHandle:
     async def _async_factory_reset(self, call: ServiceCall) -> None:
         self.factory_reset(call.data[ATTR_DEVICE])
 
+    def _provisioned_node(self, device: str) -> DemoNode:
+        node = self._node_for_service(device)
+        if not node.is_provisioned:
+            raise ServiceValidationError(
+                f"{node.name} is not provisioned yet: add it in Home Assistant first"
+            )
+        return node
+
+    @callback
+    def power_cycle(self, device: str) -> None:
+        """Pull a device's plug and put it back: its connection drops and it comes back as
+        its Generic OnPowerUp says (an unprovisioned device just restarts)."""
+        node = self._node_for_service(device)
+        node.power_cycle()
+        _LOGGER.info("%s: power cycled", node.name)
+        self.async_schedule_save()
+
+    async def _async_power_cycle(self, call: ServiceCall) -> None:
+        self.power_cycle(call.data[ATTR_DEVICE])
+
+    @callback
+    def press(self, device: str, on: bool | None = None) -> None:
+        """Press a battery switch's button (``on`` None toggles): it sends Generic OnOff Set
+        Unacknowledged to the address its OnOff Client publishes to."""
+        node = self._provisioned_node(device)
+        try:
+            sent = node.press(on=on)
+        except MeshError as err:
+            raise ServiceValidationError(f"{node.name}: {err}") from err
+        if not sent:
+            _LOGGER.warning(
+                "%s was pressed, but its Generic OnOff Client has no publication: nothing sent",
+                node.name,
+            )
+        self.async_schedule_save()
+
+    async def _async_press(self, call: ServiceCall) -> None:
+        self.press(call.data[ATTR_DEVICE], call.data.get(ATTR_ON))
+
+    @callback
+    def raise_fault(self, device: str, code: int = DEMO_FAULT) -> None:
+        """A fault appears on a device: its Health Server reports it (Health Current Status,
+        and Health Fault Get until a Health Fault Clear)."""
+        node = self._provisioned_node(device)
+        try:
+            node.raise_fault(code)
+        except MeshError as err:
+            raise ServiceValidationError(f"{node.name}: {err}") from err
+        _LOGGER.info("%s: fault 0x%02x raised", node.name, code)
+        self.async_schedule_save()
+
+    async def _async_raise_fault(self, call: ServiceCall) -> None:
+        self.raise_fault(call.data[ATTR_DEVICE], call.data[ATTR_CODE])
+
+    @callback
+    def clear_fault(self, device: str, code: int | None = None) -> None:
+        """The fault ``code`` (None: every fault) is gone from a device."""
+        node = self._provisioned_node(device)
+        node.clear_fault(code)
+        self.async_schedule_save()
+
+    async def _async_clear_fault(self, call: ServiceCall) -> None:
+        self.clear_fault(call.data[ATTR_DEVICE], call.data.get(ATTR_CODE))
+
     def _register_services(self) -> None:
         services = self.hass.services
         services.async_register(
@@ -835,7 +926,15 @@ class DemoHandle:
         )
         services.async_register(DOMAIN, SERVICE_SET_STATE, self._async_set_state, SET_STATE_SCHEMA)
         services.async_register(
-            DOMAIN, SERVICE_FACTORY_RESET, self._async_factory_reset, FACTORY_RESET_SCHEMA
+            DOMAIN, SERVICE_FACTORY_RESET, self._async_factory_reset, DEVICE_SCHEMA
+        )
+        services.async_register(DOMAIN, SERVICE_POWER_CYCLE, self._async_power_cycle, DEVICE_SCHEMA)
+        services.async_register(DOMAIN, SERVICE_PRESS, self._async_press, PRESS_SCHEMA)
+        services.async_register(
+            DOMAIN, SERVICE_RAISE_FAULT, self._async_raise_fault, RAISE_FAULT_SCHEMA
+        )
+        services.async_register(
+            DOMAIN, SERVICE_CLEAR_FAULT, self._async_clear_fault, CLEAR_FAULT_SCHEMA
         )
 
     # Lifecycle --------------------------------------------------------------------------
@@ -890,7 +989,7 @@ class DemoHandle:
         if self._save_cancel is not None:
             self._save_cancel()
             self._save_cancel = None
-        for service in (SERVICE_ENTER_INPUT_OOB, SERVICE_SET_STATE, SERVICE_FACTORY_RESET):
+        for service in SERVICES:
             self.hass.services.async_remove(DOMAIN, service)
         # Stopping the proxy drops the links; the nodes may arm timers while disconnecting,
         # so cancel them afterwards, and take their scheduler away: a disconnection the proxy
@@ -919,6 +1018,7 @@ def _states_from_call(node: SimulatedNode, data: Mapping[str, Any]) -> dict[str,
 
     states: dict[str, int | bool] = {}
     if ATTR_ON in data:
+        need(ids.GENERIC_ONOFF_SERVER, "light or relay to switch")
         states["on"] = bool(data[ATTR_ON])
     if ATTR_BRIGHTNESS in data:
         need(ids.LIGHT_LIGHTNESS_SERVER, "brightness")
@@ -987,7 +1087,18 @@ SET_STATE_SCHEMA: Final = vol.All(
         ATTR_XY_COLOR,
     ),
 )
-FACTORY_RESET_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE): cv.string})
+DEVICE_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE): cv.string})
+"""factory_reset and power_cycle: which device."""
+PRESS_SCHEMA: Final = vol.Schema(
+    {vol.Required(ATTR_DEVICE): cv.string, vol.Optional(ATTR_ON): cv.boolean}
+)
+_FAULT_CODE: Final = vol.All(vol.Coerce(int), vol.Range(min=1, max=0xFF))
+RAISE_FAULT_SCHEMA: Final = vol.Schema(
+    {vol.Required(ATTR_DEVICE): cv.string, vol.Optional(ATTR_CODE, default=DEMO_FAULT): _FAULT_CODE}
+)
+CLEAR_FAULT_SCHEMA: Final = vol.Schema(
+    {vol.Required(ATTR_DEVICE): cv.string, vol.Optional(ATTR_CODE): _FAULT_CODE}
+)
 
 
 async def async_setup_demo(

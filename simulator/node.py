@@ -36,7 +36,10 @@ example ``loop.call_later``) and ``clock()``: the node then arms its own timers 
 its replies (:attr:`NodeFaults.reply_delay`).
 
 Local control: :meth:`SimulatedNode.set_state` is a wall switch (changes a light and publishes
-its statuses). Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
+its statuses); :meth:`SimulatedNode.press` is a battery switch's button (its Generic OnOff
+Client publishes a Set); :meth:`SimulatedNode.power_cycle` pulls the plug (Generic OnPowerUp
+decides what comes back); :meth:`SimulatedNode.raise_fault` / :meth:`SimulatedNode.clear_fault`
+change what the Health Server reports. Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
 (JSON-able, keys included).
 
 Misbehaviour on purpose: :class:`NodeFaults` combines :class:`~simulator.faults.DeviceFaults`
@@ -324,7 +327,8 @@ class SimulatedNode:
     Constructor arguments:
 
     * ``profile``: a :class:`~simulator.profiles.Profile` or its key (``"onoff_plug"``,
-      ``"dimmable"``, ``"ctl"``, ``"hsl"``, ``"xyl"``, ``"two_element"``).
+      ``"dimmable"``, ``"ctl"``, ``"hsl"``, ``"xyl"``, ``"two_element"``, ``"smart_plug"``,
+      ``"multi_sensor"``, ``"wall_switch"``).
     * ``device_uuid`` (16 octets, random by default), ``address`` (derived from the UUID by
       default), ``name`` (the profile name by default), ``rssi``.
     * ``oob``: :class:`OobCapabilities` (No OOB, both algorithms by default).
@@ -1082,6 +1086,54 @@ class SimulatedNode:
         self._send_outgoing(outs, now)
         self._rearm(now)
 
+    def _provisioned_models(self) -> NodeModels:
+        models = self._models
+        if models is None:
+            raise MeshError("the node is not provisioned")
+        return models
+
+    def press(self, element: int = 0, *, on: bool | None = None, now: float | None = None) -> bool:
+        """Press the switch's button (Generic OnOff Client on ``element``): it sends Generic
+        OnOff Set Unacknowledged with a new TID to its publish address. ``on`` None toggles
+        what the last press sent; True/False is the rocker's upper/lower half.
+
+        Returns whether anything was sent (False: no publication is configured yet).
+        """
+        models = self._provisioned_models()
+        now = self._time(now)
+        outs = models.press(element, on)  # UsageError (a MeshError): no OnOff Client there
+        self._send_outgoing(outs, now)
+        self._rearm(now)
+        return bool(outs)
+
+    def raise_fault(self, code: int, now: float | None = None) -> None:
+        """A fault appears on the node (Health Fault state, MshPRT 1.1 §4.2): it is current and
+        registered; the Health Server publishes Health Current Status if it has a publication."""
+        models = self._provisioned_models()
+        now = self._time(now)
+        self._send_outgoing(models.raise_fault(code), now)
+
+    def clear_fault(self, code: int | None = None, now: float | None = None) -> None:
+        """The fault ``code`` (None: every fault) is no longer present; it stays registered
+        until a Health Fault Clear. Publishes Health Current Status like :meth:`raise_fault`."""
+        models = self._provisioned_models()
+        now = self._time(now)
+        self._send_outgoing(models.clear_fault(code), now)
+
+    def power_cycle(self, now: float | None = None) -> None:
+        """Pull the plug and put it back: the connection drops, a provisioning session fails,
+        Node Identity stops, and once provisioned each light comes back as its Generic
+        OnPowerUp says (MshMDL 1.1 §3.1.4) and publishes its state."""
+        now = self._time(now)
+        self._disconnect()
+        self._node_identity = None
+        self._node_identity_until = None
+        models = self._models
+        if models is not None:
+            models.node_identity = FeatureState.DISABLED
+            self._send_outgoing(models.power_up(now), now)
+        self._rearm(now)
+
     # --- link plumbing ----------------------------------------------------------------
 
     def _send_value(self, char_uuid: str, value: bytes) -> None:
@@ -1211,6 +1263,7 @@ class SimulatedNode:
         mesh, models = self._mesh, self._models
         if mesh is None or models is None:
             return None
+        models.observe(self._time(None))  # the energy meter reads up to now
         state = mesh.snapshot()
         return {
             "net_keys": mesh.net_keys.to_dict(),

@@ -1,4 +1,5 @@
-"""Product profiles of simulated mesh lights: identity, elements and models.
+"""Product profiles of simulated mesh nodes (lights, a plug, sensors, a switch): identity,
+elements and models.
 
 A profile is what a real product fixes in firmware: company/product/version identifiers, the
 replay protection list size, the features, and the elements with their models. The node
@@ -13,6 +14,10 @@ Element layouts follow the model specification's rules (MshMDL 1.1):
 * Light HSL Server (§6.4.6) needs Light HSL Hue and Light HSL Saturation Servers, each with
   its own Generic Level Server, on two further elements.
 * Light xyL Server (§6.4.9) extends Light Lightness on one element.
+* A smart plug is a Generic OnOff Server with Generic Power OnOff (§3.1.4: OnPowerUp decides
+  the state after a power cycle) and a Sensor Server for its meter; the multi-sensor is a
+  Sensor Server; the battery wall switch a Generic OnOff Client (it sends, it has no state to
+  set) with a Generic Battery Server.
 
 SIG model IDs and feature bits are the engine's constants (Assigned Numbers, "Mesh Model
 Identifiers"; MshPRT 1.1 §4.2.2.1 features).
@@ -33,8 +38,10 @@ from custom_components.ble_mesh.mesh.models.config import (
 from custom_components.ble_mesh.mesh.models.lighting import TEMPERATURE_MAX, TEMPERATURE_MIN
 from custom_components.ble_mesh.mesh.models.model_ids import (
     CONFIGURATION_SERVER,
+    GENERIC_BATTERY_SERVER,
     GENERIC_DEFAULT_TRANSITION_TIME_SERVER,
     GENERIC_LEVEL_SERVER,
+    GENERIC_ONOFF_CLIENT,
     GENERIC_ONOFF_SERVER,
     GENERIC_POWER_ONOFF_SERVER,
     GENERIC_POWER_ONOFF_SETUP_SERVER,
@@ -52,7 +59,11 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
     LIGHT_XYL_SETUP_SERVER,
     SCENE_SERVER,
     SCENE_SETUP_SERVER,
+    SENSOR_SERVER,
+    SENSOR_SETUP_SERVER,
 )
+
+from .sensors import ENERGY, HUMIDITY, LIGHT_LEVEL, MOTION, POWER, TEMPERATURE
 
 __all__ = [
     "FEATURE_FRIEND",
@@ -101,6 +112,12 @@ class Profile:
     temperature_range: tuple[int, int] = (TEMPERATURE_MIN, TEMPERATURE_MAX)
     """The colour temperatures (kelvin) a tunable-white light can make: its Light CTL
     Temperature Range at the factory (MshMDL 1.1 §6.1.3.3)."""
+    kind: str = "light"
+    """What a person calls the product: "light", "plug", "sensor", "switch"."""
+    sensors: tuple[int, ...] = ()
+    """The Mesh Device Property IDs its Sensor Server (on the primary element) measures."""
+    battery_level: int | None = None
+    """The charge (%) its Generic Battery Server reports."""
 
     @property
     def number_of_elements(self) -> int:
@@ -136,6 +153,7 @@ _ONOFF = (
     GENERIC_POWER_ONOFF_SETUP_SERVER,
 )
 _SCENES = (SCENE_SERVER, SCENE_SETUP_SERVER)
+_SENSOR = (SENSOR_SERVER, SENSOR_SETUP_SERVER)
 _DIMMABLE = (
     GENERIC_ONOFF_SERVER,
     GENERIC_LEVEL_SERVER,
@@ -219,9 +237,47 @@ PROFILES: dict[str, Profile] = {
             ElementSpec(LOCATION_SECOND, _DIMMABLE),
         ),
     ),
+    "smart_plug": Profile(
+        key="smart_plug",
+        name="Mesh Smart Plug",
+        kind="plug",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0007,
+        version_id=0x0100,
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _ONOFF + _SENSOR),),
+        sensors=(POWER, ENERGY),
+    ),
+    "multi_sensor": Profile(
+        key="multi_sensor",
+        name="Mesh Multi-Sensor",
+        kind="sensor",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0008,
+        version_id=0x0100,
+        elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _SENSOR),),
+        sensors=(TEMPERATURE, HUMIDITY, LIGHT_LEVEL, MOTION),
+    ),
+    "wall_switch": Profile(
+        key="wall_switch",
+        name="Mesh Battery Wall Switch",
+        kind="switch",
+        company_id=COMPANY_ID_TEST,
+        product_id=0x0009,
+        version_id=0x0100,
+        # Runs on a battery, so it relays nothing; it keeps the proxy feature so that Home
+        # Assistant can configure it over GATT like the other simulated nodes.
+        features=FEATURE_PROXY,
+        battery_level=87,
+        elements=(
+            ElementSpec(
+                LOCATION_UNKNOWN, (*_FOUNDATION, GENERIC_ONOFF_CLIENT, GENERIC_BATTERY_SERVER)
+            ),
+        ),
+    ),
 }
 """Every profile by key: on/off plug, dimmable, tunable white (CTL), colour (HSL), colour
-(xyL) and a fixture with two independently controlled lights."""
+(xyL), a fixture with two independently controlled lights, a smart plug with an energy meter,
+a multi-sensor (temperature, humidity, light, motion) and a battery wall switch."""
 
 
 def get_profile(profile: Profile | str) -> Profile:

@@ -1,11 +1,18 @@
-"""The access-layer servers of a simulated light: configuration, health, generic, lighting,
-scenes (MshPRT 1.1 §4.4 Configuration Server, §4.4.2 Health Server; MshMDL 1.1 §3 generic,
-§5 scenes, §6 lighting servers).
+"""The access-layer models of a simulated node: configuration, health, generic, sensor,
+lighting, scenes (MshPRT 1.1 §4.4 Configuration Server, §4.4.2 Health Server; MshMDL 1.1 §3
+generic, §4 sensor, §5 scenes, §6 lighting servers), and a wall switch's Generic OnOff Client.
 
 :class:`NodeModels` holds the node's configuration state (AppKeys, bindings, publications,
 subscriptions, Default TTL, feature states) and the light states, dispatches decoded access
 messages to the model that handles them and returns what to send: replies to the sender and
-status publications to each model's publish address whenever a state changes.
+status publications to each model's publish address whenever a state changes (and every
+Publish Period for the Sensor, Generic Battery and Health Servers).
+
+Beyond the lights: the Health Fault state (:meth:`NodeModels.raise_fault`,
+:meth:`NodeModels.clear_fault`), Generic OnPowerUp on a power cycle
+(:meth:`NodeModels.power_up`), the switch's press (:meth:`NodeModels.press`), the Sensor
+Server's readings (:mod:`simulator.sensors`, encoded by the engine's Mesh Device Properties)
+and the Generic Battery Server's status.
 
 Bound states (MshMDL 1.1 §6.1.2.2, §6.1.3, §6.1.4): Generic OnOff and Generic Level of the
 primary element are bound to Light Lightness Actual; Light Lightness Linear is derived from
@@ -38,6 +45,7 @@ from custom_components.ble_mesh.mesh.models import (
     lighting as li,
     model_ids as ids,
     scenes as sc,
+    sensors as se,
 )
 from custom_components.ble_mesh.mesh.models.common import (
     ModelId,
@@ -46,6 +54,7 @@ from custom_components.ble_mesh.mesh.models.common import (
     TransitionTime,
 )
 from custom_components.ble_mesh.mesh.models.config import FEATURE_RELAY
+from custom_components.ble_mesh.mesh.models.properties import PROPERTIES
 from custom_components.ble_mesh.mesh.models.registry import BY_ID, HANDLED_BY
 from custom_components.ble_mesh.mesh.network import (
     KeyRefreshPhase,
@@ -57,6 +66,7 @@ from custom_components.ble_mesh.mesh.network import (
 from custom_components.ble_mesh.mesh.transport import AppKey, AppKeyring
 
 from .profiles import Profile
+from .sensors import AMBIENT, ENERGY, POWER, EnergyMeter, descriptor, plug_power
 
 __all__ = [
     "ElementRole",
@@ -69,6 +79,12 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 TID_WINDOW = 6.0  # MshMDL 1.1 §3.2: a repeated TID within 6 s is the same transaction
+# Models that publish their status every Publish Period (MshPRT 1.1 §4.2.3), not only when a
+# state changes: the Sensor Server (its Sensor Status), the Generic Battery Server and the
+# Health Server (Health Current Status, faster while a fault is present).
+_PERIODIC = frozenset({ids.SENSOR_SERVER, ids.GENERIC_BATTERY_SERVER, ids.HEALTH_SERVER})
+# A battery that lasts about three years, 87 % left: minutes to discharge (MshMDL 1.1 §3.1.6.2).
+_BATTERY_LIFE_MINUTES = 3 * 365 * 24 * 60
 SCENE_REGISTER_SIZE = 16
 DEFAULT_TEMPERATURE = 0x1964  # 6500 K
 _UNASSIGNED = 0x0000
@@ -298,9 +314,19 @@ class NodeModels:
         self.relay_retransmit = 0
         self.network_transmit = 0
         self.node_identity = cfg.FeatureState.DISABLED
-        # Health Server
+        # Health Server (MshPRT 1.1 §4.2, Health Fault state): faults present now, and every
+        # fault seen since a Health Fault Clear (the registered faults), for our Company ID.
         self.attention_until: float | None = None
         self.fast_period_divisor = 0
+        self.current_faults: list[int] = []
+        self.registered_faults: list[int] = []
+        # Generic OnOff Client (a wall switch): what the last press sent, and its TID.
+        self.switch_on: dict[int, bool] = {}
+        self.client_tid = 0
+        # Sensor Server: the smart plug's energy counter; when each periodic status is due.
+        self.meter = EnergyMeter()
+        self._now = 0.0
+        self._next_publish: dict[tuple[int, int], float] = {}
         # Lights and scenes
         self.elements = self._layout(profile)
         low, high = profile.temperature_range
@@ -312,7 +338,7 @@ class NodeModels:
         self.current_scene = 0
         self._tids: dict[tuple[int, int], tuple[int, float]] = {}
 
-    # --- layout -------------------------------------------------------------------------
+    # --- layout ---------------------------------------------------------------------------
 
     @staticmethod
     def _layout(profile: Profile) -> list[_Element]:
@@ -350,7 +376,7 @@ class NodeModels:
         """Every address some model subscribes to (for the transport layer)."""
         return {a for addresses in self.subscriptions.values() for a in addresses}
 
-    # --- dispatch -----------------------------------------------------------------------
+    # --- dispatch -------------------------------------------------------------------------
 
     def handle(
         self,
@@ -363,6 +389,7 @@ class NodeModels:
         tid: int | None = None,
     ) -> list[Outgoing]:
         """Process one access message addressed to ``dst``; returns what to send."""
+        self.observe(now)
         out: list[Outgoing] = []
         if isinstance(message, _CONFIG_MESSAGES):
             element = self.elements[0]
@@ -466,12 +493,31 @@ class NodeModels:
         if isinstance(
             m, hl.HealthFaultGet | hl.HealthFaultClear | hl.HealthFaultClearUnacknowledged
         ):
-            return hl.HealthFaultStatus(0, m.company_id)
+            if m.company_id != self.profile.company_id:
+                return None  # MshPRT 1.1 §4.4.2: a Company ID we do not have is ignored
+            if not isinstance(m, hl.HealthFaultGet):
+                self.registered_faults.clear()
+            return hl.HealthFaultStatus(0, m.company_id, bytes(self.registered_faults))
         if isinstance(m, hl.HealthPeriodGet):
             return hl.HealthPeriodStatus(self.fast_period_divisor)
         if isinstance(m, hl.HealthPeriodSet | hl.HealthPeriodSetUnacknowledged):
             self.fast_period_divisor = m.fast_period_divisor
             return hl.HealthPeriodStatus(m.fast_period_divisor)
+        # Generic Battery, Sensor
+        if isinstance(m, gen.GenericBatteryGet):
+            return self.battery_status()
+        if isinstance(m, se.SensorGet | se.SensorDescriptorGet | se.SensorColumnGet):
+            return self._sensor(m, now)
+        if isinstance(m, se.SensorSeriesGet):
+            return se.SensorSeriesStatus(m.property_id)  # §4.2.18: no series, no columns
+        if isinstance(m, se.SensorCadenceGet | se.SensorCadenceSet):
+            return se.SensorCadenceStatus(m.property_id)  # §4.2.6: cadence not supported
+        if isinstance(m, se.SensorSettingsGet):
+            return se.SensorSettingsStatus(m.property_id)  # no settings
+        if isinstance(m, se.SensorSettingGet | se.SensorSettingSet):
+            return se.SensorSettingStatus(m.property_id, m.setting_property_id)
+        if isinstance(m, se.SensorCadenceSetUnacknowledged | se.SensorSettingSetUnacknowledged):
+            return None
         # Light Lightness
         index = ctx.element.light
         if isinstance(m, li.LightLightnessGet):
@@ -639,7 +685,7 @@ class NodeModels:
         # Scenes
         return self._scene(ctx, m)
 
-    # --- state changes ------------------------------------------------------------------
+    # --- state changes --------------------------------------------------------------------
 
     def _snapshot(self, light_index: int, now: float) -> tuple[int, ...]:
         light = self.lights[light_index]
@@ -752,20 +798,68 @@ class NodeModels:
         return done
 
     def next_deadline(self) -> float | None:
-        """End of the earliest running transition or attention timer."""
+        """End of the earliest running transition or attention timer, or the next periodic
+        publication."""
         deadlines = [light.transition.end for light in self.lights if light.transition]
         if self.attention_until is not None:
             deadlines.append(self.attention_until)
+        self._sync_periodic()
+        deadlines.extend(self._next_publish.values())
         return min(deadlines, default=None)
 
     def tick(self, now: float) -> list[Outgoing]:
-        """Finish due transitions; returns the status publications of the changed lights."""
+        """Finish due transitions and publish what is due; returns the publications."""
+        self.observe(now)
         if self.attention_until is not None and now >= self.attention_until:
             self.attention_until = None
         out: list[Outgoing] = []
         for index in self.finish_transitions(now):
             out.extend(self.publish_light(index, now))
+        periods = self._periods()
+        for key, due in list(self._next_publish.items()):
+            if now < due or key not in periods:
+                continue
+            element_index, model = key
+            self._next_publish[key] = now + periods[key]
+            status = (
+                self.health_current_status()
+                if model == ids.HEALTH_SERVER
+                else self._status_for(model, self.elements[element_index], now)
+            )
+            if status is not None:
+                out.extend(self.publish(element_index, model, status))
         return out
+
+    def observe(self, now: float) -> None:
+        """Time passed: the energy meter counts what the plug used meanwhile. Every entry
+        point calls it; the owner calls it too before saving, so the saved counter is current."""
+        self._now = max(self._now, now)
+        if POWER in self.profile.sensors:
+            self.meter.advance(now, bool(self.lights[0].on))
+
+    def _periods(self) -> dict[tuple[int, int], float]:
+        """Seconds between the periodic publications of each model that has a period; the
+        Health Server's is divided by 2^Fast Period Divisor while a fault is present
+        (MshPRT 1.1 §4.2, Health Period state)."""
+        out: dict[tuple[int, int], float] = {}
+        for (element_index, model), publication in self.publications.items():
+            seconds = PublishPeriod.from_byte(publication.period).seconds
+            if model not in _PERIODIC or not seconds:
+                continue
+            if model == ids.HEALTH_SERVER and self.current_faults:
+                seconds /= 2**self.fast_period_divisor
+            out[(element_index, model)] = seconds
+        return out
+
+    def _sync_periodic(self) -> None:
+        """Follow the publications: a new or shortened period is due one period from now."""
+        periods = self._periods()
+        for key in [k for k in self._next_publish if k not in periods]:
+            del self._next_publish[key]
+        for key, seconds in periods.items():
+            due = self._next_publish.get(key)
+            if due is None or due > self._now + seconds:
+                self._next_publish[key] = self._now + seconds
 
     def attention(self, now: float) -> int:
         """Remaining Attention Timer seconds (Health Server)."""
@@ -785,6 +879,7 @@ class NodeModels:
         unknown = set(changes) - set(_PRIMARY)
         if unknown:
             raise UsageError(f"unknown light states: {sorted(unknown)}")
+        self.observe(now)
         before = self._snapshot(light_index, now)
         values = dict(changes)
         tt = TransitionTime.from_seconds(transition) if transition is not None else None
@@ -797,7 +892,7 @@ class NodeModels:
         self.current_scene = 0
         return self.publish_light(light_index, now)
 
-    # --- statuses -----------------------------------------------------------------------
+    # --- statuses -------------------------------------------------------------------------
 
     @staticmethod
     def _target(light: LightState, name: str) -> int:
@@ -947,6 +1042,10 @@ class NodeModels:
             return self._hue_status(light, now)
         if status is li.LightHslSaturationStatus:
             return self._saturation_status(light, now)
+        if status is se.SensorStatus:
+            return self.sensor_status(now) if self.profile.sensors else None
+        if status is gen.GenericBatteryStatus:
+            return self.battery_status()
         if status is li.LightXylStatus:
             return li.LightXylStatus(
                 light.value("lightness", now),
@@ -962,27 +1061,173 @@ class NodeModels:
         out: list[Outgoing] = []
         for element in self._light_elements(light_index):
             for model in element.models:
-                publication = self.publications.get((element.index, model))
-                if publication is None or publication.address == _UNASSIGNED:
-                    continue
-                if publication.app_key_index not in self.app_key_records:
+                if not self._publishes(element.index, model):
                     continue
                 status = self._status_for(model, element, now)
-                if status is None:
-                    continue
-                out.append(
-                    Outgoing(
-                        self.primary_address + element.index,
-                        publication.address,
-                        encode_message(status),
-                        publication.app_key_index,
-                        None if publication.ttl == 0xFF else publication.ttl,
-                        publication.label_uuid,
-                    )
-                )
+                if status is not None:
+                    out.extend(self.publish(element.index, model, status))
         return out
 
-    # --- scenes (MshMDL 1.1 §5.1.3) -----------------------------------------------------
+    def _publishes(self, element_index: int, model: int) -> bool:
+        publication = self.publications.get((element_index, model))
+        return (
+            publication is not None
+            and publication.address != _UNASSIGNED
+            and publication.app_key_index in self.app_key_records
+        )
+
+    def publish(self, element_index: int, model: int, message: Message) -> list[Outgoing]:
+        """``message`` to the publish address of ``model`` on element ``element_index``, with
+        its AppKey and TTL (MshPRT 1.1 §4.2.3); nothing when the model has no publication."""
+        if not self._publishes(element_index, model):
+            return []
+        publication = self.publications[(element_index, model)]
+        return [
+            Outgoing(
+                self.primary_address + element_index,
+                publication.address,
+                encode_message(message),
+                publication.app_key_index,
+                None if publication.ttl == 0xFF else publication.ttl,
+                publication.label_uuid,
+            )
+        ]
+
+    # --- Sensor Server (MshMDL 1.1 §4.3), Generic Battery Server (§3.3) -----------------
+
+    def sensor_value(self, property_id: int, now: float) -> float:
+        """What the sensor ``property_id`` measures at ``now`` (°C, %, lx, W, kWh)."""
+        self.observe(now)
+        if property_id == POWER:
+            return plug_power(now, bool(self.lights[0].on))
+        if property_id == ENERGY:
+            return self.meter.energy_kwh
+        return AMBIENT[property_id](now)
+
+    def sensor_status(self, now: float, property_id: int | None = None) -> se.SensorStatus:
+        """Sensor Status of every sensor, or of ``property_id`` (a zero-length value when the
+        element has no such sensor, §4.2.14)."""
+        wanted = self.profile.sensors if property_id is None else (property_id,)
+        return se.SensorStatus.of(
+            (
+                pid,
+                PROPERTIES[pid].encode(self.sensor_value(pid, now))
+                if pid in self.profile.sensors
+                else b"",
+            )
+            for pid in wanted
+        )
+
+    def _sensor(self, m: Message, now: float) -> Message:
+        property_id: int | None = getattr(m, "property_id", None)
+        known = property_id is None or property_id in self.profile.sensors
+        if isinstance(m, se.SensorGet):
+            return self.sensor_status(now, property_id)
+        if isinstance(m, se.SensorColumnGet):
+            # §4.2.16: no column at that Raw Value X: the status echoes it alone.
+            return se.SensorColumnStatus(m.property_id, m.raw_value_x)
+        if not known:
+            return se.SensorDescriptorStatus(missing_property_id=property_id)
+        wanted = self.profile.sensors if property_id is None else (property_id,)
+        return se.SensorDescriptorStatus(tuple(descriptor(pid) for pid in wanted))
+
+    def battery_status(self) -> gen.GenericBatteryStatus:
+        """The battery: the profile's level, a removable cell, not chargeable, good."""
+        level = self.profile.battery_level
+        if level is None:
+            return gen.GenericBatteryStatus(
+                gen.BATTERY_LEVEL_UNKNOWN,
+                gen.BATTERY_TIME_UNKNOWN,
+                gen.BATTERY_TIME_UNKNOWN,
+                gen.BatteryFlags(),
+            )
+        return gen.GenericBatteryStatus(
+            level,
+            _BATTERY_LIFE_MINUTES * level // 100,
+            gen.BATTERY_TIME_UNKNOWN,
+            gen.BatteryFlags(
+                gen.BatteryPresence.PRESENT_REMOVABLE,
+                gen.BatteryIndicator.GOOD,
+                gen.BatteryCharging.NOT_CHARGEABLE,
+                gen.BatteryServiceability.NOT_REQUIRED,
+            ),
+        )
+
+    # --- Health faults (MshPRT 1.1 §4.2 Health Fault state, §4.4.2 Health Server) ---------
+
+    def health_current_status(self) -> hl.HealthCurrentStatus:
+        """The faults present now, as the Health Server publishes them."""
+        return hl.HealthCurrentStatus(0, self.profile.company_id, bytes(self.current_faults))
+
+    def raise_fault(self, code: int) -> list[Outgoing]:
+        """A fault appears (a test, an overheating driver...): it is current and registered
+        until a Health Fault Clear. Returns the Health Current Status publication."""
+        if not 0x01 <= code <= 0xFF:
+            raise UsageError(f"fault code {code} is not 1..255 (0x00 means no fault)")
+        if code not in self.current_faults:
+            self.current_faults.append(code)
+        if code not in self.registered_faults:
+            self.registered_faults.append(code)
+        return self.publish(0, ids.HEALTH_SERVER, self.health_current_status())
+
+    def clear_fault(self, code: int | None = None) -> list[Outgoing]:
+        """The fault ``code`` (None: every fault) is gone; it stays registered until a Health
+        Fault Clear. Returns the Health Current Status publication."""
+        if code is None:
+            self.current_faults.clear()
+        elif code in self.current_faults:
+            self.current_faults.remove(code)
+        return self.publish(0, ids.HEALTH_SERVER, self.health_current_status())
+
+    # --- Generic OnOff Client (MshMDL 1.1 §3.4.1): a wall switch --------------------------
+
+    def press(self, element_index: int = 0, on: bool | None = None) -> list[Outgoing]:
+        """The switch's button: Generic OnOff Set Unacknowledged, a new TID each press, to the
+        client's publish address. ``on`` None toggles what the last press sent."""
+        if not 0 <= element_index < len(self.elements) or (
+            ids.GENERIC_ONOFF_CLIENT not in self.elements[element_index].models
+        ):
+            raise UsageError(f"element {element_index} has no Generic OnOff Client")
+        target = not self.switch_on.get(element_index, False) if on is None else on
+        self.switch_on[element_index] = target
+        self.client_tid = (self.client_tid + 1) % 0x100
+        message = gen.GenericOnOffSetUnacknowledged(target, self.client_tid)
+        return self.publish(element_index, ids.GENERIC_ONOFF_CLIENT, message)
+
+    # --- power (MshMDL 1.1 §3.1.4 Generic OnPowerUp) --------------------------------------
+
+    def power_up(self, now: float) -> list[Outgoing]:
+        """The node lost power and got it back: volatile state (transitions, attention, the
+        TID cache) is gone and each light takes the state its Generic OnPowerUp says: Off,
+        Default (on, at its default values), or Restore (as it was, a running transition at
+        its target). Returns the status publications of every light."""
+        self.observe(now)
+        self.attention_until = None
+        self._tids.clear()
+        out: list[Outgoing] = []
+        for index, light in enumerate(self.lights):
+            tr, light.transition = light.transition, None
+            if tr is not None:
+                self._apply(index, tr.target)
+            mode = gen.OnPowerUp(light.on_power_up)
+            if mode is gen.OnPowerUp.OFF:
+                self._apply(index, self._normalize(index, {"on": 0, "lightness": 0}))
+            elif mode is gen.OnPowerUp.DEFAULT:
+                changes = {
+                    "on": 1,
+                    "lightness": light.default or light.last,
+                    "temperature": light.default_temperature,
+                    "delta_uv": light.default_delta_uv,
+                    "hue": light.default_hue,
+                    "saturation": light.default_saturation,
+                    "x": light.default_x,
+                    "y": light.default_y,
+                }
+                self._apply(index, self._normalize(index, changes))
+            out.extend(self.publish_light(index, now))
+        return out
+
+    # --- scenes (MshMDL 1.1 §5.1.3) -------------------------------------------------------
 
     def _scene(self, ctx: _Ctx, m: Message) -> Message | None:
         now = ctx.now
@@ -1039,7 +1284,7 @@ class NodeModels:
     def _register_status(self, code: sc.SceneStatusCode) -> sc.SceneRegisterStatus:
         return sc.SceneRegisterStatus(code, self.current_scene, tuple(sorted(self.scenes)))
 
-    # --- Configuration Server (MshPRT 1.1 §4.4.1) ----------------------------------------
+    # --- Configuration Server (MshPRT 1.1 §4.4.1) -----------------------------------------
 
     def _model_status(
         self, element_address: int, model_id: ModelId, *, subscribe: bool = False
@@ -1369,7 +1614,7 @@ class NodeModels:
                 self.label_uuids[address] = label
         return c.ConfigModelSubscriptionStatus(status, element_address, address, model_id)
 
-    # --- persistence --------------------------------------------------------------------
+    # --- persistence ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able configuration and light state (AppKeys included)."""
@@ -1390,6 +1635,11 @@ class NodeModels:
             "network_transmit": self.network_transmit,
             "node_identity": int(self.node_identity),
             "fast_period_divisor": self.fast_period_divisor,
+            "current_faults": list(self.current_faults),
+            "registered_faults": list(self.registered_faults),
+            "switch_on": {str(e): on for e, on in self.switch_on.items()},
+            "client_tid": self.client_tid,
+            "energy_kwh": self.meter.energy_kwh,
             "lights": [light.to_dict() for light in self.lights],
             "scenes": {str(n): values for n, values in self.scenes.items()},
             "current_scene": self.current_scene,
@@ -1416,6 +1666,12 @@ class NodeModels:
         self.network_transmit = int(data["network_transmit"])
         self.node_identity = cfg.FeatureState(data["node_identity"])
         self.fast_period_divisor = int(data["fast_period_divisor"])
+        # Newer fields: a node saved before them has none.
+        self.current_faults = [int(c) for c in data.get("current_faults", [])]
+        self.registered_faults = [int(c) for c in data.get("registered_faults", [])]
+        self.switch_on = {int(e): bool(on) for e, on in data.get("switch_on", {}).items()}
+        self.client_tid = int(data.get("client_tid", 0))
+        self.meter = EnergyMeter(float(data.get("energy_kwh", 0.0)))
         lights = data["lights"]
         self.lights = [LightState.from_dict(d) for d in lights][: len(self.lights)] or self.lights
         self.scenes = {int(n): [dict(v) for v in values] for n, values in data["scenes"].items()}

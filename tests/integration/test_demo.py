@@ -36,6 +36,7 @@ import yaml
 
 from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.const import DOMAIN as MESH_DOMAIN
+from custom_components.ble_mesh.mesh.models.model_ids import GENERIC_ONOFF_CLIENT
 from custom_components.ble_mesh.mesh.provisioning import InputAction, OutputAction
 from custom_components.ble_mesh.mesh.proxy import (
     MESH_PROVISIONING_SERVICE_UUID,
@@ -45,6 +46,7 @@ from simulator import demo
 from simulator.demo import DOMAIN, DemoHandle, async_setup_demo
 from simulator.node import SimulatedNode
 from simulator.profiles import PROFILES
+from simulator.servers import Publication
 from tests.integration.flows import configure, configure_until_input_oob
 
 ROOT = Path(__file__).parent.parent.parent
@@ -528,6 +530,103 @@ async def test_factory_reset_action(
     assert saved["nodes"][node.device_uuid.hex()]["provisioned"] is None
 
 
+async def _until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
+    """Let the loop run (the air delivers on loop.call_later) until ``condition`` holds."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.01)
+
+
+SWITCH_CONFIG: dict[str, Any] = {
+    "latency": 0,
+    "lights": [
+        {"name": "Mesh Plug", "profile": "onoff_plug", "oob": "none"},
+        {"name": "Wall Switch", "profile": "wall_switch", "oob": "none"},
+    ],
+}
+
+
+async def test_press_the_wall_switch_to_turn_a_plug_on(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    start_demo: StartDemo,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handle = await start_demo(SWITCH_CONFIG)
+    with pytest.raises(ServiceValidationError, match="not provisioned"):
+        await hass.services.async_call(DOMAIN, "press", {"device": "Wall Switch"}, blocking=True)
+    plug = await _provision(hass, handle, "Mesh Plug")
+    switch = await _provision(hass, handle, "Wall Switch")
+    assert switch.models is not None
+    assert plug.unicast_address is not None
+    # Nothing configured the switch's Generic OnOff Client yet: a press sends nothing.
+    await hass.services.async_call(DOMAIN, "press", {"device": "Wall Switch"}, blocking=True)
+    assert "no publication: nothing sent" in caplog.text
+    assert plug.lights[0].on == 0
+    # Publish to the plug (what a configuration tool would set) and press again: the upper
+    # half, then toggle. The Set crosses the simulated air to the plug.
+    switch.models.publications[(0, GENERIC_ONOFF_CLIENT)] = Publication(
+        address=plug.unicast_address, app_key_index=0
+    )
+    await hass.services.async_call(
+        DOMAIN, "press", {"device": "Wall Switch", "on": True}, blocking=True
+    )
+    await _until(hass, lambda: plug.lights[0].on == 1)
+    await hass.services.async_call(DOMAIN, "press", {"device": "Wall Switch"}, blocking=True)
+    await _until(hass, lambda: plug.lights[0].on == 0)
+    # A plug has no switch button; a switch has no light to set.
+    with pytest.raises(ServiceValidationError, match="OnOff Client"):
+        await hass.services.async_call(DOMAIN, "press", {"device": "Mesh Plug"}, blocking=True)
+    with pytest.raises(ServiceValidationError, match="no light or relay"):
+        await hass.services.async_call(
+            DOMAIN, "set_state", {"device": "Wall Switch", "on": True}, blocking=True
+        )
+    saved = await _saved(hass, handle)
+    models = saved["nodes"][switch.device_uuid.hex()]["network"]["models"]
+    assert models["switch_on"] == {"0": False}
+
+
+async def test_power_cycle_and_fault_actions(
+    hass: HomeAssistant, network_entry: MockConfigEntry, start_demo: StartDemo
+) -> None:
+    handle = await start_demo()
+    plug = await _provision(hass, handle, "Mesh Plug")
+    assert plug.models is not None
+    await hass.services.async_call(
+        DOMAIN, "set_state", {"device": "Mesh Plug", "on": True}, blocking=True
+    )
+    plug.models.lights[0].on_power_up = 0  # Generic OnPowerUp: Off
+    await hass.services.async_call(DOMAIN, "power_cycle", {"device": "Mesh Plug"}, blocking=True)
+    assert plug.lights[0].on == 0
+    # An unprovisioned device just restarts.
+    await hass.services.async_call(DOMAIN, "power_cycle", {"device": "Hall Lamp"}, blocking=True)
+    with pytest.raises(ServiceValidationError, match="not provisioned"):
+        await hass.services.async_call(
+            DOMAIN, "raise_fault", {"device": "Hall Lamp"}, blocking=True
+        )
+    await hass.services.async_call(DOMAIN, "raise_fault", {"device": "Mesh Plug"}, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "raise_fault", {"device": "Mesh Plug", "code": 3}, blocking=True
+    )
+    assert plug.models.current_faults == [demo.DEMO_FAULT, 3]
+    await hass.services.async_call(
+        DOMAIN, "clear_fault", {"device": "Mesh Plug", "code": 3}, blocking=True
+    )
+    assert plug.models.current_faults == [demo.DEMO_FAULT]
+    await hass.services.async_call(DOMAIN, "clear_fault", {"device": "Mesh Plug"}, blocking=True)
+    assert plug.models.current_faults == []
+    assert plug.models.registered_faults == [demo.DEMO_FAULT, 3]
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN, "raise_fault", {"device": "Mesh Plug", "code": 0}, blocking=True
+        )
+    saved = await _saved(hass, handle)
+    models = saved["nodes"][plug.device_uuid.hex()]["network"]["models"]
+    assert models["registered_faults"] == [demo.DEMO_FAULT, 3]
+
+
 async def test_stop_leaves_no_timers_and_saves(
     hass: HomeAssistant, network_entry: MockConfigEntry, start_demo: StartDemo
 ) -> None:
@@ -586,6 +685,7 @@ SIM_CONFIG: dict[str, Any] = {
     "lights": [
         *CONFIG["lights"],
         {"name": "Kitchen Light", "profile": "ctl", "oob": "static"},
+        {"name": "Wall Switch", "profile": "wall_switch", "oob": "static"},
     ],
 }
 
@@ -598,7 +698,8 @@ def _sim_entities(hass: HomeAssistant, light: str) -> dict[str, str]:
         for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
         if (DOMAIN, demo.device_uuid_for(light).hex()) in d.identifiers
     ]
-    assert device.name == f"{light} (simulated light)"
+    kind = PROFILES[handle_profile(hass, light)].kind
+    assert device.name == f"{light} (simulated {kind})"
     registry = er.async_get(hass)
     names = {}
     for entry in er.async_entries_for_device(registry, device.id):
@@ -608,6 +709,16 @@ def _sim_entities(hass: HomeAssistant, light: str) -> dict[str, str]:
             entry.entity_id
         )
     return names
+
+
+def handle_profile(hass: HomeAssistant, light: str) -> str:
+    """The profile of a light of the running demo."""
+    handle: DemoHandle = hass.data[DOMAIN]
+    return handle.lights[light].profile
+
+
+BUTTONS = {"Reset button", "Power cycle", "Raise fault", "Clear faults"}
+"""The buttons on every simulated device's page."""
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str:
@@ -634,10 +745,16 @@ async def test_each_light_is_a_device_with_its_display_keypad_label_and_reset_bu
         bulb = _sim_entities(hass, "Colour Bulb")
         lamp = _sim_entities(hass, "Hall Lamp")
         kitchen = _sim_entities(hass, "Kitchen Light")
-        assert set(bulb) == {"Display", "Reset button"}
-        assert set(lamp) == {"Display", "Keypad", "Reset button"}
-        assert set(kitchen) == {"Label", "Reset button"}
-        assert set(_sim_entities(hass, "Mesh Plug")) == {"Reset button"}
+        assert set(bulb) == {"Display", *BUTTONS}
+        assert set(lamp) == {"Display", "Keypad", *BUTTONS}
+        assert set(kitchen) == {"Label", *BUTTONS}
+        assert set(_sim_entities(hass, "Mesh Plug")) == BUTTONS
+        switch = _sim_entities(hass, "Wall Switch")
+        assert set(switch) == {"Label", "Switch button", *BUTTONS}
+        with pytest.raises(ServiceValidationError, match="not provisioned"):
+            await hass.services.async_call(
+                "button", "press", {"entity_id": switch["Switch button"]}, blocking=True
+            )
         assert _state(hass, kitchen["Label"]) == handle.qr_text("Kitchen Light")
         assert "OOB:00112233445566778899aabbccddeeff" in _state(hass, kitchen["Label"])
 
@@ -671,6 +788,22 @@ async def test_each_light_is_a_device_with_its_display_keypad_label_and_reset_bu
         result = await configure(hass, flow["flow_id"])
         assert result["reason"] == "provisioned"
         assert node.is_provisioned
+
+        # The fault and power buttons.
+        assert node.models is not None
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Raise fault"]}, blocking=True
+        )
+        assert node.models.current_faults == [demo.DEMO_FAULT]
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Clear faults"]}, blocking=True
+        )
+        assert node.models.current_faults == []
+        node.models.lights[0].on_power_up = 1  # Generic OnPowerUp: Default (on)
+        await hass.services.async_call(
+            "button", "press", {"entity_id": lamp["Power cycle"]}, blocking=True
+        )
+        assert node.lights[0].on == 1
 
         # The reset button: the light forgets the network and is offered again.
         await hass.services.async_call(
@@ -738,7 +871,7 @@ def test_helper_package_files() -> None:
     assert manifest["iot_class"] == "local_push"
     assert manifest["version"] == "0.1.0"
     services = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
-    assert set(services) == {"enter_input_oob", "set_state", "factory_reset"}
+    assert set(services) == set(demo.SERVICES)
     set_state_fields = set(services["set_state"]["fields"])
     assert set_state_fields == {
         "device",

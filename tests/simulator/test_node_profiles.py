@@ -30,6 +30,9 @@ EXPECTED_ELEMENTS = {
     "hsl": 3,
     "xyl": 1,
     "two_element": 2,
+    "smart_plug": 1,
+    "multi_sensor": 1,
+    "wall_switch": 1,
 }
 
 

@@ -11,14 +11,16 @@ connects it to Home Assistant's YAML setup and shutdown.
       latency: 0.03          # seconds per GATT write through the virtual proxy
       lights:
         - name: Kitchen Light
-          profile: ctl       # onoff_plug, dimmable, ctl, hsl, xyl, two_element
+          profile: ctl       # onoff_plug, dimmable, ctl, hsl, xyl, two_element, smart_plug,
+                             # multi_sensor, wall_switch
           oob: static        # none, static, public_key, blink, beep, vibrate, output_numeric,
                              # output_alphanumeric, push, twist, input_numeric, input_alphanumeric
 
-Each light is also a device of its own, "<name> (simulated light)", whose page is the light as a
-person holds it: its display (what it blinks or shows for Output OOB, what it waits for), its
-keypad (Input OOB), its label (the QR code's text) and its reset button. Open it in a second
-browser tab while the Bluetooth Mesh dialog covers the first. The devices belong to one config
+Each light is also a device of its own, "<name> (simulated light)" (plug, sensor, switch),
+whose page is the light as a person holds it: its display (what it blinks or shows for Output
+OOB, what it waits for), its keypad (Input OOB), its label (the QR code's text), its reset
+button, power cycle and fault buttons (and a switch's own button). Open it in a second browser
+tab while the Bluetooth Mesh dialog covers the first. The devices belong to one config
 entry, made from the YAML block (an import flow) and removed when the block is.
 """
 

@@ -1,4 +1,5 @@
-"""The base of the simulated lights' entities: one device per light, "<name> (simulated light)".
+"""The base of the simulated lights' entities: one device per light, "<name> (simulated light)"
+(or plug, sensor, switch: the profile's kind).
 
 The device page is the light as a person holds it (see the package). Names are plain English:
 this development helper has no translations (its services.yaml says so too).
@@ -20,7 +21,7 @@ def light_device_info(light: DemoLight) -> DeviceInfo:
     """The device of a simulated light (its Device UUID identifies it)."""
     return DeviceInfo(
         identifiers={(DOMAIN, light.device_uuid.hex())},
-        name=f"{light.name} (simulated light)",
+        name=f"{light.name} (simulated {PROFILES[light.profile].kind})",
         manufacturer=MANUFACTURER,
         model=PROFILES[light.profile].name,
     )
