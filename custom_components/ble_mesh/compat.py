@@ -21,7 +21,16 @@ else:
     except ImportError:  # Home Assistant before 2026.10
         import voluptuous as vol
 
-__all__ = ["device_by_identifier", "vol"]
+try:
+    # Home Assistant 2026 deprecated CONCENTRATION_PARTS_PER_MILLION (removed in 2027.8) for
+    # UnitOfRatio, which 2025.4 lacks; both are the unit "ppm".
+    from homeassistant.const import UnitOfRatio
+
+    PARTS_PER_MILLION: str = UnitOfRatio.PARTS_PER_MILLION
+except ImportError:  # Home Assistant 2025
+    PARTS_PER_MILLION = "ppm"
+
+__all__ = ["PARTS_PER_MILLION", "device_by_identifier", "vol"]
 
 
 def device_by_identifier(

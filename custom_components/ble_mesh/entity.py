@@ -12,6 +12,7 @@ model registry names (:mod:`.mesh.models.registry`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import logging
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
@@ -24,8 +25,19 @@ from .const import CONF_SWITCHES_AS_LIGHTS, DOMAIN, SIGNAL_NODE_CONFIGURED
 from .devices import element_unique_id, node_identifier
 from .mesh.access import Message
 from .mesh.database import CdbElement, Node
+from .mesh.errors import DecodeError
+from .mesh.models.model_ids import SENSOR_SERVER
+from .mesh.models.properties import (
+    PROPERTIES,
+    DeviceProperty,
+    PropertyValue,
+    decode_sensor_status,
+)
 from .mesh.models.registry import LightRole, light_roles, primary_light_model
+from .mesh.models.sensors import SensorGet, SensorStatus
 from .runtime import MeshConfigEntry, MeshRuntime
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class MeshEntity(Entity):
@@ -158,3 +170,55 @@ def forget_other_platform(hass: HomeAssistant, platform: Platform, unique_id: st
     registry = er.async_get(hass)
     if entity_id := registry.async_get_entity_id(other, DOMAIN, unique_id):
         registry.async_remove(entity_id)
+
+
+class MeshPropertyEntity(MeshElementEntity):
+    """One Mesh Device Property of an element's Sensor Server (MshMDL 1.1 §4; MshDP).
+
+    Every property entity of an element reads its state with the same Sensor Get (all
+    properties: the state reader sends it once) and takes its own value from each Sensor
+    Status the element sends, answered or published. A status that cannot be decoded changes
+    nothing (the node keeps its last good value).
+    """
+
+    def __init__(
+        self, runtime: MeshRuntime, node: Node, element: CdbElement, prop: DeviceProperty
+    ) -> None:
+        """The entity of ``prop`` on ``element``."""
+        super().__init__(runtime, node, element)
+        self.property = prop
+        self._attr_unique_id = f"{self._attr_unique_id}_{prop.property_id:04x}"
+        self.value: PropertyValue = None
+
+    def state_reads(self) -> list[Message]:
+        """Sensor Get (every property of the element)."""
+        return [SensorGet()]
+
+    def apply(self, message: Message) -> bool:
+        """Take this property's value from a Sensor Status."""
+        if not isinstance(message, SensorStatus):
+            return False
+        try:
+            readings = decode_sensor_status(message)
+        except DecodeError as err:
+            _LOGGER.debug("Sensor Status from %04X not understood: %s", self.address, err)
+            return False
+        prop = self.property.property_id
+        if prop in readings.values:
+            self.value = readings.values[prop]
+        elif prop in readings.absent:
+            self.value = None
+        else:
+            return False
+        return True
+
+
+def sensor_properties(node: Node) -> list[tuple[CdbElement, DeviceProperty]]:
+    """The known properties the node's Sensor Servers measure (unknown ones get no entity)."""
+    return [
+        (element, PROPERTIES[property_id])
+        for element in node.elements
+        if (sensor := element.model(SENSOR_SERVER)) is not None
+        for property_id in sensor.sensor_properties or []
+        if property_id in PROPERTIES
+    ]

@@ -1,15 +1,20 @@
 """Automatic configuration of a freshly provisioned node (the Configuration Manager's job).
 
-Steps, each sent with the node's device key (MshPRT 1.1 §4.3.2), each result recorded through
-the network store before the next step:
+Steps, each sent with the node's device key (MshPRT 1.1 §4.3.2) unless said otherwise, each
+result recorded through the network store before the next step:
 
 1. Config Composition Data Get, page 0: the node's CID/PID/VID/CRPL, features, elements and
    models go into the database record (and the device registry).
-2. Config AppKey Add: AppKey 0, the key the light entities use.
-3. Config Model App Bind: AppKey 0 to every light-related server model on every element.
-4. Config Model Publication Set: each element's primary light server publishes its status to
-   Home Assistant's unicast address with AppKey 0, so a wall switch reaches HA by push.
-5. ``configComplete`` is set (the store tells the platforms: the node's entities appear).
+2. Config AppKey Add: AppKey 0, the key the entities use (during a Key Refresh, the one the
+   network transmits with: see :func:`~.network_store.app_key_for_new_node`).
+3. Config Model App Bind: AppKey 0 to every server model the registry configures and to the
+   clients of wall switches (:data:`~.mesh.models.registry.CONFIGURED_MODELS`).
+4. Config Model Publication Set, to Home Assistant's unicast address with AppKey 0: each
+   element's primary light server (state by push), the servers the registry publishes (Health
+   faults as they come, sensor readings every 10 s, battery hourly) and the clients of wall
+   switches (their presses become events), unless a group was chosen for those.
+5. Sensor Descriptor Get (with AppKey 0) on each Sensor Server: which properties it measures.
+6. ``configComplete`` is set (the store tells the platforms: the node's entities appear).
 
 :func:`reset_configuration` forgets these records (the ``reconfigure_node`` action), so that
 the whole configuration runs again.
@@ -40,7 +45,7 @@ from .mesh.database import (
     Publish,
     address_value,
 )
-from .mesh.models.common import ModelId, PublishPeriod, Retransmit
+from .mesh.models.common import STEP_SECONDS, ModelId, PublishPeriod, Retransmit
 from .mesh.models.composition import CompositionDataPage0
 from .mesh.models.config import (
     ConfigAppKeyAdd,
@@ -54,12 +59,15 @@ from .mesh.models.config import (
     ConfigStatus,
     FeatureState,
 )
+from .mesh.models.model_ids import SENSOR_SERVER
 from .mesh.models.registry import (
+    BY_ID,
     CONFIGURED_MODELS,
     PUBLISHING_MODELS,
     SWITCH_CLIENT_MODELS,
     primary_light_model,
 )
+from .mesh.models.sensors import SensorDescriptorGet, SensorDescriptorStatus
 from .network_store import app_key_for_new_node
 
 if TYPE_CHECKING:
@@ -244,7 +252,14 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
                 or address_value(model.publish.address) == own
             ):
                 continue
-            await _async_publish_to(client, node, element_address, model, own)
+            spec = BY_ID.get(model.model_id)
+            period = spec.published if spec is not None and spec.published else PublishPeriod(0)
+            await _async_publish_to(client, node, element_address, model, own, period)
+
+    for element in node.elements:
+        sensor = element.model(SENSOR_SERVER)
+        if sensor is not None and sensor.sensor_properties is None:
+            await _async_read_sensor_properties(client, node, element, sensor)
 
     await store.async_node_configured(node)  # entities appear once the node can be controlled
 
@@ -268,7 +283,12 @@ def _published_to_us(element: CdbElement) -> list[Model]:
 
 
 async def _async_publish_to(
-    client: MeshClient, node: Node, element_address: int, model: Model, address: int
+    client: MeshClient,
+    node: Node,
+    element_address: int,
+    model: Model,
+    address: int,
+    period: PublishPeriod,
 ) -> None:
     """Config Model Publication Set: ``model`` publishes to ``address`` with AppKey 0."""
     published = await _request(
@@ -280,7 +300,7 @@ async def _async_publish_to(
             app_key_index=APP_KEY_INDEX,
             credential_flag=False,
             publish_ttl=PUBLISH_TTL_DEFAULT,
-            publish_period=PublishPeriod(0),
+            publish_period=period,
             publish_retransmit=Retransmit(0, 0),
             model_id=ModelId(model.model_id),
         ),
@@ -291,8 +311,27 @@ async def _async_publish_to(
         address=address,
         index=APP_KEY_INDEX,
         ttl=PUBLISH_TTL_DEFAULT,
-        period=CdbPublishPeriod(),
+        period=CdbPublishPeriod(period.steps, round(STEP_SECONDS[period.resolution] * 1000)),
         credentials=0,
         retransmit=CdbRetransmit(0, 50),
     )
     await client.store.async_update_node(node, set_publication(model, publish))
+
+
+async def _async_read_sensor_properties(
+    client: MeshClient, node: Node, element: CdbElement, sensor: Model
+) -> None:
+    """Sensor Descriptor Get: which properties the element measures (its sensor entities)."""
+    status = await client.async_send(
+        node.unicast_address + element.index,
+        SensorDescriptorGet(),
+        expect=SensorDescriptorStatus,
+        background=True,
+    )
+    assert isinstance(status, SensorDescriptorStatus)
+    properties = [d.property_id for d in status.descriptors]
+
+    def change(_node: Node) -> None:
+        sensor.sensor_properties = properties
+
+    await client.store.async_update_node(node, change)

@@ -1,27 +1,86 @@
-"""Diagnostic sensors of mesh nodes: how each node was provisioned.
+"""Sensor entities: readings of sensor nodes, battery levels, and how each node was provisioned.
 
-"Authentication" (Authenticated / Not authenticated) is a fact of the network database (MshCDB
-node ``security``), not a reading from the node: it is known without a connection, so the
-entity stays available, and it changes only when the node is added again (see
-:mod:`.node_security` for why it is shown).
+* One sensor per Mesh Device Property a node's Sensor Server measures (its descriptors are read
+  during the automatic configuration), with the device class, unit and state class of what it
+  measures (MshDP, GATT Specification Supplement). The node publishes its Sensor Status to
+  Home Assistant (every 10 s); Motion Sensed is a binary sensor (:mod:`.binary_sensor`).
+* Battery: the Generic Battery Server's level (MshMDL 1.1 §3.1.6), published hourly.
+* "Authentication" (Authenticated / Not authenticated) is a fact of the network database
+  (MshCDB node ``security``), not a reading from the node: it is known without a connection,
+  so the entity stays available, and it changes only when the node is added again (see
+  :mod:`.node_security` for why it is shown).
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
-from homeassistant.const import EntityCategory
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.const import (
+    LIGHT_LUX,
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTemperature,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compat import PARTS_PER_MILLION
 from .devices import node_identifier
-from .mesh.database import Node, Security
+from .entity import (
+    MeshElementEntity,
+    MeshPropertyEntity,
+    async_setup_node_entities,
+    sensor_properties,
+)
+from .mesh.access import Message
+from .mesh.database import CdbElement, Node, Security
+from .mesh.models.generic import GenericBatteryGet, GenericBatteryStatus
+from .mesh.models.model_ids import GENERIC_BATTERY_SERVER
+from .mesh.models.properties import DeviceProperty, Quantity
 from .network_store import Change, StoreChange
 from .runtime import MeshConfigEntry, MeshRuntime
 
-# Nothing is sent: the state comes from the database.
+# Readings are pushed; the security sensor's state comes from the database.
 PARALLEL_UPDATES = 0
+
+# What each measured quantity is in Home Assistant: device class, unit, state class. The unit
+# is the property's own (MshDP): values are not converted. Motion is a binary sensor.
+QUANTITIES: dict[Quantity, tuple[SensorDeviceClass | None, str | None, SensorStateClass]] = {
+    Quantity.TEMPERATURE: (
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        SensorStateClass.MEASUREMENT,
+    ),
+    Quantity.HUMIDITY: (SensorDeviceClass.HUMIDITY, PERCENTAGE, SensorStateClass.MEASUREMENT),
+    Quantity.ILLUMINANCE: (
+        SensorDeviceClass.ILLUMINANCE,
+        LIGHT_LUX,
+        SensorStateClass.MEASUREMENT,
+    ),
+    Quantity.COUNT: (None, None, SensorStateClass.MEASUREMENT),
+    Quantity.POWER: (SensorDeviceClass.POWER, UnitOfPower.WATT, SensorStateClass.MEASUREMENT),
+    Quantity.ENERGY: (
+        SensorDeviceClass.ENERGY,
+        UnitOfEnergy.KILO_WATT_HOUR,
+        SensorStateClass.TOTAL_INCREASING,
+    ),
+    Quantity.CO2: (SensorDeviceClass.CO2, PARTS_PER_MILLION, SensorStateClass.MEASUREMENT),
+    Quantity.VOLTAGE: (
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        SensorStateClass.MEASUREMENT,
+    ),
+    Quantity.CURRENT: (
+        SensorDeviceClass.CURRENT,
+        UnitOfElectricCurrent.AMPERE,
+        SensorStateClass.MEASUREMENT,
+    ),
+}
 
 
 async def async_setup_entry(
@@ -55,6 +114,21 @@ async def async_setup_entry(
 
     _add(runtime.network.device_nodes())
     entry.async_on_unload(runtime.store.async_add_listener(_on_change))
+
+    def _readings(runtime: MeshRuntime, node: Node) -> list[SensorEntity]:
+        entities: list[SensorEntity] = [
+            PropertySensor(runtime, node, element, prop)
+            for element, prop in sensor_properties(node)
+            if prop.quantity in QUANTITIES
+        ]
+        entities.extend(
+            BatterySensor(runtime, node, element)
+            for element in node.elements
+            if element.model(GENERIC_BATTERY_SERVER) is not None
+        )
+        return entities
+
+    async_setup_node_entities(hass, entry, async_add_entities, _readings)
 
 
 def security_unique_id(runtime: MeshRuntime, node: Node) -> str:
@@ -93,3 +167,49 @@ class ProvisioningSecuritySensor(SensorEntity):
         """``secure`` or ``insecure``, as the database says (None once the node is gone)."""
         node = self._runtime.network.node_by_uuid(self._node_uuid)
         return str(node.security) if node is not None else None
+
+
+class PropertySensor(MeshPropertyEntity, SensorEntity):
+    """A reading of an element's Sensor Server (see the module)."""
+
+    def __init__(
+        self, runtime: MeshRuntime, node: Node, element: CdbElement, prop: DeviceProperty
+    ) -> None:
+        """Describe the sensor from what the property measures."""
+        super().__init__(runtime, node, element, prop)
+        device_class, unit, state_class = QUANTITIES[prop.quantity]
+        self._attr_device_class = device_class
+        self._attr_native_unit_of_measurement = unit
+        self._attr_state_class = state_class
+        if device_class is None:
+            self._attr_translation_key = prop.quantity.value  # named by its translation
+
+    @property
+    def native_value(self) -> int | float | None:
+        """The last value the node reported (None: not known)."""
+        return self.value
+
+
+class BatterySensor(MeshElementEntity, SensorEntity):
+    """The battery level of an element's Generic Battery Server."""
+
+    _attr_device_class = SensorDeviceClass.BATTERY
+    _attr_native_unit_of_measurement = PERCENTAGE
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, runtime: MeshRuntime, node: Node, element: CdbElement) -> None:
+        """The battery of ``element``."""
+        super().__init__(runtime, node, element)
+        self._attr_unique_id = f"{self._attr_unique_id}_battery"
+        self._attr_native_value = None
+
+    def state_reads(self) -> list[Message]:
+        """Generic Battery Get."""
+        return [GenericBatteryGet()]
+
+    def apply(self, message: Message) -> bool:
+        """Take a Generic Battery Status (0xFF: level not known)."""
+        if not isinstance(message, GenericBatteryStatus):
+            return False
+        self._attr_native_value = message.level
+        return True

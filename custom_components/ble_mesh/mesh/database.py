@@ -94,6 +94,9 @@ type MeshAddress = int | UUID
 CDB_SCHEMA: Final = "http://json-schema.org/draft-04/schema#"
 CDB_ID: Final = "https://www.bluetooth.com/specifications/specs/mesh-cdb-1-0-1-schema.json#"
 CDB_VERSION: Final = "1.0.1"
+#: A model's Sensor Server property IDs (see :class:`Model`).
+SENSOR_PROPERTIES_KEY = "x-ble-mesh-sensorProperties"
+
 #: Top-level key of our extension object (see :class:`MeshExtension`).
 EXTENSION_KEY: Final = "x-ble-mesh"
 
@@ -741,13 +744,18 @@ class Publish:
 
 @dataclass(slots=True)
 class Model:
-    """A model on an element. ``company_id`` is set for vendor models (8-digit modelId)."""
+    """A model on an element. ``company_id`` is set for vendor models (8-digit modelId).
+
+    ``sensor_properties``: a Sensor Server's property IDs, as its descriptors said (MshMDL 1.1
+    §4.1.1), once read; our extension ``"x-ble-mesh-sensorProperties"``: ``["004F", ...]``.
+    """
 
     model_id: int
     company_id: int | None = None
     bind: list[int] = field(default_factory=list)
     subscribe: list[MeshAddress] = field(default_factory=list)
     publish: Publish | None = None
+    sensor_properties: list[int] | None = None
     extra: JsonDict = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
@@ -779,6 +787,9 @@ class Model:
             bind=[_int(v, p, 0, KEY_INDEX_MAX) for v, p in o.items("bind")],
             subscribe=[subscription(v, p) for v, p in o.items("subscribe")],
             publish=o.opt("publish", lambda v, p: Publish.from_json(v, p)),
+            sensor_properties=o.opt(
+                SENSOR_PROPERTIES_KEY, lambda v, p: [_hex4(i, ip) for i, ip in _list(v, p)]
+            ),
             extra=o.extra(),
             key_order=o.order(),
         )
@@ -795,6 +806,8 @@ class Model:
             "subscribe": [_address_out(a) for a in self.subscribe],
             "publish": self.publish.to_json() if self.publish is not None else None,
         }
+        if self.sensor_properties is not None:
+            known[SENSOR_PROPERTIES_KEY] = [_h4(i) for i in self.sensor_properties]
         return _emit(known, self.extra, self.key_order)
 
 

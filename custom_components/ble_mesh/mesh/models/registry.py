@@ -26,6 +26,7 @@ from . import (
     scenes as sc,
     sensors as se,
 )
+from .common import PublishPeriod, StepResolution
 
 
 class LightRole(IntEnum):
@@ -53,7 +54,9 @@ class ModelSpec:
     light: LightRole | None = None
     get: type[Message] | None = None  # reads the state
     status: type[Message] | None = None  # reports the state, and is what the server publishes
-    publishes: bool = False  # the automatic configuration points its publication at HA
+    published: PublishPeriod | None = None
+    """Not None: the automatic configuration points the model's publication at Home Assistant,
+    with this period (0: the node publishes when its state changes)."""
 
 
 SERVER_MODELS: tuple[ModelSpec, ...] = (
@@ -113,6 +116,8 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
         configured=True,
         get=gen.GenericBatteryGet,
         status=gen.GenericBatteryStatus,
+        # A battery drains over weeks: hourly is plenty, and a sleeping switch wakes rarely.
+        published=PublishPeriod(6, StepResolution.MIN_10),
     ),
     ModelSpec(
         ids.SENSOR_SERVER,
@@ -125,6 +130,9 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
         configured=True,
         get=se.SensorGet,
         status=se.SensorStatus,
+        # Every 10 s: motion and a plug's power are seen within seconds, and one sensor node
+        # adds one message per 10 s to the network (a slower node can be set by hand).
+        published=PublishPeriod(10, StepResolution.S_1),
     ),
     ModelSpec(
         # MshMDL 1.1 §4.3.2: the cadence and settings live on the Setup Server; configured
@@ -155,7 +163,7 @@ SERVER_MODELS: tuple[ModelSpec, ...] = (
             hl.HealthPeriodSetUnacknowledged,
         ),
         configured=True,
-        publishes=True,  # Health Current Status: a fault is shown as it happens
+        published=PublishPeriod(0),  # Health Current Status as a fault comes or goes
     ),
     ModelSpec(
         ids.LIGHT_LIGHTNESS_SERVER,
@@ -340,7 +348,9 @@ CONFIGURED_MODELS: frozenset[int] = frozenset(
 )
 """Models the automatic configuration binds to AppKey 0 (what the entities talk to)."""
 
-PUBLISHING_MODELS: frozenset[int] = frozenset(s.model_id for s in SERVER_MODELS if s.publishes)
+PUBLISHING_MODELS: frozenset[int] = frozenset(
+    s.model_id for s in SERVER_MODELS if s.published is not None
+)
 """Server models besides an element's light that publish their status to Home Assistant."""
 
 GROUP_MODELS: tuple[int, ...] = tuple(s.model_id for s in SERVER_MODELS if s.group)
