@@ -31,6 +31,7 @@ from .const import (
 )
 from .devices import async_update_node_devices, element_unique_id
 from .discovery import async_end_offers
+from .entity import switches_as_lights
 from .mesh.errors import MeshError
 from .network_store import Change, NetworkStore, StoreChange
 from .node_security import async_delete_insecure_node_issues, async_track_insecure_nodes
@@ -106,6 +107,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
     entry.async_on_unload(async_track_insecure_nodes(hass, entry.entry_id, runtime.store))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     runtime.async_set_idle_release(idle_release(entry))
+    shown_as_lights = switches_as_lights(entry)
+
+    async def _async_entry_updated(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
+        """The options changed: the idle release applies at once (no reload); switches
+        shown as lights (or back) move to their platform with a reload."""
+        if switches_as_lights(entry) != shown_as_lights:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        entry.runtime_data.async_set_idle_release(idle_release(entry))
+
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     entry.async_on_unload(runtime.store.async_add_listener(_nodes_changed(hass, entry)))
 
@@ -176,11 +187,6 @@ def idle_release(entry: MeshConfigEntry) -> float | None:
     if not entry.options.get(CONF_RELEASE_WHEN_IDLE, False):
         return None
     return float(entry.options.get(CONF_IDLE_SECONDS, DEFAULT_IDLE_SECONDS))
-
-
-async def _async_entry_updated(hass: HomeAssistant, entry: MeshConfigEntry) -> None:
-    """The options changed: apply the idle release to the running network (no reload)."""
-    entry.runtime_data.async_set_idle_release(idle_release(entry))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool:

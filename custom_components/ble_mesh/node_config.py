@@ -254,7 +254,7 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
                 continue
             spec = BY_ID.get(model.model_id)
             period = spec.published if spec is not None and spec.published else PublishPeriod(0)
-            await _async_publish_to(client, node, element_address, model, own, period)
+            await async_publish_to(client, node, element_address, model, own, period)
 
     for element in node.elements:
         sensor = element.model(SENSOR_SERVER)
@@ -282,7 +282,7 @@ def _published_to_us(element: CdbElement) -> list[Model]:
     ]
 
 
-async def _async_publish_to(
+async def async_publish_to(
     client: MeshClient,
     node: Node,
     element_address: int,

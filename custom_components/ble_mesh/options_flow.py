@@ -46,21 +46,28 @@ from .compat import vol
 from .const import (
     CONF_IDLE_SECONDS,
     CONF_RELEASE_WHEN_IDLE,
+    CONF_SWITCHES_AS_LIGHTS,
     DEFAULT_IDLE_SECONDS,
     MAX_IDLE_SECONDS,
     MIN_IDLE_SECONDS,
 )
-from .devices import async_remove_node_device
+from .devices import async_remove_node_device, element_unique_id
 from .exceptions import MeshCommunicationError, MeshNotConnectedError, MeshTimeoutError
 from .groups import Member, async_create_group, async_delete_group, member_at
 from .key_refresh import node_label
-from .mesh.database import AllocationError, Group, Node
+from .mesh.database import AllocationError, CdbElement, Group, Node
+from .mesh.models.common import PublishPeriod
+from .mesh.models.registry import SWITCH_CLIENT_MODELS, LightRole, light_roles
 from .network_store import targets, work_pending
+from .node_config import async_publish_to
 from .runtime import MeshRuntime
 
 CONF_LIGHTS = "lights"
 CONF_GROUP = "group"
 CONF_NODE = "node"
+CONF_SWITCH = "switch"
+CONF_TARGET = "target"
+TARGET_HOME_ASSISTANT = "home_assistant"
 
 # A group's members: lights, and the plugs and relays shown as switches (Generic OnOff).
 GROUP_MEMBER_DOMAINS = (Platform.LIGHT, Platform.SWITCH)
@@ -105,6 +112,8 @@ class BleMeshOptionsFlow(OptionsFlow):
             options.append("delete_group")
         if self._removable():
             options.append("remove_node")
+        if self._wall_switches():
+            options.append("wall_switch")
         options.append("settings")
         return self.async_show_menu(step_id="init", menu_options=options)
 
@@ -124,16 +133,30 @@ class BleMeshOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Release the proxy connection when idle (off by default), and after how long."""
+        switches = self._onoff_elements()
         if user_input is not None:
             return self.async_create_entry(
                 data={
                     **self.config_entry.options,
                     CONF_RELEASE_WHEN_IDLE: bool(user_input[CONF_RELEASE_WHEN_IDLE]),
                     CONF_IDLE_SECONDS: int(user_input[CONF_IDLE_SECONDS]),
+                    CONF_SWITCHES_AS_LIGHTS: [
+                        u for u in user_input.get(CONF_SWITCHES_AS_LIGHTS, []) if u in switches
+                    ],
                 }
+            )
+        fields: dict[Any, Any] = {}
+        if switches:
+            fields[vol.Optional(CONF_SWITCHES_AS_LIGHTS, default=[])] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[SelectOptionDict(value=u, label=n) for u, n in switches.items()],
+                    multiple=True,
+                    mode=SelectSelectorMode.LIST,
+                )
             )
         schema = vol.Schema(
             {
+                **fields,
                 vol.Required(CONF_RELEASE_WHEN_IDLE, default=False): BooleanSelector(),
                 vol.Required(CONF_IDLE_SECONDS, default=DEFAULT_IDLE_SECONDS): NumberSelector(
                     NumberSelectorConfig(
@@ -149,6 +172,103 @@ class BleMeshOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="settings",
             data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )
+
+    def _onoff_elements(self) -> dict[str, str]:
+        """Elements with Generic OnOff and no light model (switches), by unique ID: labels."""
+        runtime = self._runtime
+        found: dict[str, str] = {}
+        for node in runtime.network.device_nodes():
+            for element in node.elements:
+                roles = light_roles({m.model_id for m in element.models if not m.is_vendor})
+                if roles == {LightRole.ONOFF}:
+                    address = node.unicast_address + element.index
+                    found[element_unique_id(runtime.mesh_uuid, address)] = _label(node, element)
+        return found
+
+    # --- wall switches -----------------------------------------------------------------------
+
+    def _wall_switches(self) -> dict[str, tuple[Node, CdbElement]]:
+        """Elements with a switch client model (wall switches, remotes), by address."""
+        return {
+            f"{node.unicast_address + element.index:04x}": (node, element)
+            for node in self._runtime.network.device_nodes()
+            for element in node.elements
+            if any(element.model(m) is not None for m in SWITCH_CLIENT_MODELS)
+        }
+
+    async def async_step_wall_switch(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A wall switch and what it drives: Home Assistant only, or a group (and HA)."""
+        switches = self._wall_switches()
+        groups = {f"{g.destination:04x}": g for g in self._runtime.network.groups}
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            chosen = switches.get(user_input[CONF_SWITCH])
+            target = user_input[CONF_TARGET]
+            if chosen is None:
+                errors[CONF_SWITCH] = "node_gone"
+            elif target != TARGET_HOME_ASSISTANT and target not in groups:
+                errors[CONF_TARGET] = "group_gone"
+            else:
+                group = groups.get(target)
+                return await self._async_start(
+                    "wall_switch", self._async_set_switch_target(*chosen, group)
+                )
+        elif self._failure is not None:
+            (errors["base"], placeholders), self._failure = self._failure, None
+        targets = [SelectOptionDict(value=TARGET_HOME_ASSISTANT, label=self.config_entry.title)]
+        targets += [
+            SelectOptionDict(value=key, label=f"{g.name} ({g.destination:04X})")
+            for key, g in groups.items()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SWITCH): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=key, label=_label(n, e))
+                            for key, (n, e) in switches.items()
+                        ],
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_TARGET, default=TARGET_HOME_ASSISTANT): SelectSelector(
+                    SelectSelectorConfig(options=targets, mode=SelectSelectorMode.LIST)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="wall_switch",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_set_switch_target(
+        self, node: Node, element: CdbElement, group: Group | None
+    ) -> None:
+        """Point the element's client models at the group (HA hears it) or at HA itself."""
+        runtime = self._runtime
+        address = group.destination if group is not None else runtime.unicast_address
+        for model in element.models:
+            if not model.is_vendor and model.model_id in SWITCH_CLIENT_MODELS:
+                await async_publish_to(
+                    runtime,
+                    node,
+                    node.unicast_address + element.index,
+                    model,
+                    address,
+                    PublishPeriod(0),
+                )
+        self._result = (
+            "switch_target_set",
+            {
+                "name": _label(node, element),
+                "target": group.name if group is not None else self.config_entry.title,
+            },
         )
 
     # --- create --------------------------------------------------------------------------
@@ -473,6 +593,12 @@ class BleMeshOptionsFlow(OptionsFlow):
         """Result: the group was deleted; some of its nodes could not be reached."""
         return await self._async_finished()
 
+    async def async_step_switch_target_set(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the wall switch publishes to its new target."""
+        return await self._async_finished()
+
     async def async_step_node_removed(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -496,3 +622,9 @@ class BleMeshOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Result: removed without a reset; the key refresh waits for some nodes."""
         return await self._async_finished()
+
+
+def _label(node: Node, element: CdbElement) -> str:
+    """A node's name and element address, e.g. "Wall Switch (0005)"."""
+    address = f"{node.unicast_address + element.index:04X}"
+    return f"{node.name} ({address})" if node.name else address

@@ -22,6 +22,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
 from custom_components.ble_mesh.const import DOMAIN
+from custom_components.ble_mesh.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ble_mesh.mesh.models.model_ids import SENSOR_SERVER
 from simulator.node import SimulatedNode
 
@@ -178,3 +179,20 @@ async def test_a_wall_switch_is_events_and_a_battery(hass: HomeAssistant, bed: M
         await hass.async_block_till_done()
         seen.append(_state(hass, events).attributes["event_type"])
     assert seen == ["turned_on", "turned_off", "turned_on"]
+
+
+async def test_properties_without_an_entity_are_listed_in_diagnostics(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    (sensor,) = await _ready(hass, bed, "multi_sensor")
+    record = bed.stored_node(sensor)
+    model = record.elements[0].model(SENSOR_SERVER)
+    assert model is not None
+    assert bed.entry is not None
+    diagnostics = await async_get_config_entry_diagnostics(hass, bed.entry)
+    assert diagnostics["sensor_properties_without_entity"] == {}
+    # A property the engine has no table entry for (a vendor's, or a newer specification's).
+    model.sensor_properties = [*(model.sensor_properties or []), 0x07FF]
+    diagnostics = await async_get_config_entry_diagnostics(hass, bed.entry)
+    address = f"{record.unicast_address:04X}"
+    assert diagnostics["sensor_properties_without_entity"] == {address: ["07FF"]}
