@@ -62,8 +62,14 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
     SENSOR_SERVER,
     SENSOR_SETUP_SERVER,
 )
-
-from .sensors import ENERGY, HUMIDITY, LIGHT_LEVEL, MOTION, POWER, TEMPERATURE
+from custom_components.ble_mesh.mesh.models.properties import (
+    MOTION_SENSED,
+    PRECISE_TOTAL_DEVICE_ENERGY_USE,
+    PRESENT_AMBIENT_LIGHT_LEVEL,
+    PRESENT_AMBIENT_RELATIVE_HUMIDITY,
+    PRESENT_AMBIENT_TEMPERATURE,
+    PRESENT_DEVICE_INPUT_POWER,
+)
 
 __all__ = [
     "FEATURE_FRIEND",
@@ -245,7 +251,7 @@ PROFILES: dict[str, Profile] = {
         product_id=0x0007,
         version_id=0x0100,
         elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _ONOFF + _SENSOR),),
-        sensors=(POWER, ENERGY),
+        sensors=(PRESENT_DEVICE_INPUT_POWER, PRECISE_TOTAL_DEVICE_ENERGY_USE),
     ),
     "multi_sensor": Profile(
         key="multi_sensor",
@@ -255,7 +261,12 @@ PROFILES: dict[str, Profile] = {
         product_id=0x0008,
         version_id=0x0100,
         elements=(ElementSpec(LOCATION_UNKNOWN, _FOUNDATION + _SENSOR),),
-        sensors=(TEMPERATURE, HUMIDITY, LIGHT_LEVEL, MOTION),
+        sensors=(
+            PRESENT_AMBIENT_TEMPERATURE,
+            PRESENT_AMBIENT_RELATIVE_HUMIDITY,
+            PRESENT_AMBIENT_LIGHT_LEVEL,
+            MOTION_SENSED,
+        ),
     ),
     "wall_switch": Profile(
         key="wall_switch",

@@ -23,28 +23,22 @@ from dataclasses import dataclass
 import math
 from typing import Final
 
+from custom_components.ble_mesh.mesh.models.properties import (
+    MOTION_SENSED,
+    PRECISE_TOTAL_DEVICE_ENERGY_USE,
+    PRESENT_AMBIENT_LIGHT_LEVEL,
+    PRESENT_AMBIENT_RELATIVE_HUMIDITY,
+    PRESENT_AMBIENT_TEMPERATURE,
+)
 from custom_components.ble_mesh.mesh.models.sensors import SamplingFunction, SensorDescriptor
 
 __all__ = [
     "AMBIENT",
-    "ENERGY",
-    "HUMIDITY",
-    "LIGHT_LEVEL",
-    "MOTION",
-    "POWER",
-    "TEMPERATURE",
     "EnergyMeter",
     "descriptor",
     "plug_power",
 ]
 
-# Mesh Device Property IDs (MshDP 1.0 §4.1); their formats are the engine's PROPERTIES.
-MOTION: Final = 0x0042
-LIGHT_LEVEL: Final = 0x004E
-TEMPERATURE: Final = 0x004F
-POWER: Final = 0x0052
-ENERGY: Final = 0x0072
-HUMIDITY: Final = 0x0076
 
 _TAU = 2 * math.pi
 
@@ -74,10 +68,10 @@ def motion_sensed(now: float) -> float:
 
 
 AMBIENT: Final[dict[int, Callable[[float], float]]] = {
-    TEMPERATURE: ambient_temperature,
-    HUMIDITY: ambient_humidity,
-    LIGHT_LEVEL: ambient_light,
-    MOTION: motion_sensed,
+    PRESENT_AMBIENT_TEMPERATURE: ambient_temperature,
+    PRESENT_AMBIENT_RELATIVE_HUMIDITY: ambient_humidity,
+    PRESENT_AMBIENT_LIGHT_LEVEL: ambient_light,
+    MOTION_SENSED: motion_sensed,
 }
 """The multi-sensor's measurements by property ID (functions of the node's clock)."""
 
@@ -129,6 +123,8 @@ def descriptor(property_id: int) -> SensorDescriptor:
     """The Sensor Descriptor (MshMDL 1.1 §4.1.1) of a simulated sensor: instantaneous
     readings, except the energy counter, which accumulates."""
     sampling = (
-        SamplingFunction.ACCUMULATED if property_id == ENERGY else SamplingFunction.INSTANTANEOUS
+        SamplingFunction.ACCUMULATED
+        if property_id == PRECISE_TOTAL_DEVICE_ENERGY_USE
+        else SamplingFunction.INSTANTANEOUS
     )
     return SensorDescriptor(property_id, sampling_function=sampling)

@@ -54,7 +54,11 @@ from custom_components.ble_mesh.mesh.models.common import (
     TransitionTime,
 )
 from custom_components.ble_mesh.mesh.models.config import FEATURE_RELAY
-from custom_components.ble_mesh.mesh.models.properties import PROPERTIES
+from custom_components.ble_mesh.mesh.models.properties import (
+    PRECISE_TOTAL_DEVICE_ENERGY_USE,
+    PRESENT_DEVICE_INPUT_POWER,
+    PROPERTIES,
+)
 from custom_components.ble_mesh.mesh.models.registry import BY_ID, HANDLED_BY
 from custom_components.ble_mesh.mesh.network import (
     KeyRefreshPhase,
@@ -66,7 +70,7 @@ from custom_components.ble_mesh.mesh.network import (
 from custom_components.ble_mesh.mesh.transport import AppKey, AppKeyring
 
 from .profiles import Profile
-from .sensors import AMBIENT, ENERGY, POWER, EnergyMeter, descriptor, plug_power
+from .sensors import AMBIENT, EnergyMeter, descriptor, plug_power
 
 __all__ = [
     "ElementRole",
@@ -834,7 +838,7 @@ class NodeModels:
         """Time passed: the energy meter counts what the plug used meanwhile. Every entry
         point calls it; the owner calls it too before saving, so the saved counter is current."""
         self._now = max(self._now, now)
-        if POWER in self.profile.sensors:
+        if PRESENT_DEVICE_INPUT_POWER in self.profile.sensors:
             self.meter.advance(now, bool(self.lights[0].on))
 
     def _periods(self) -> dict[tuple[int, int], float]:
@@ -1098,9 +1102,9 @@ class NodeModels:
     def sensor_value(self, property_id: int, now: float) -> float:
         """What the sensor ``property_id`` measures at ``now`` (°C, %, lx, W, kWh)."""
         self.observe(now)
-        if property_id == POWER:
+        if property_id == PRESENT_DEVICE_INPUT_POWER:
             return plug_power(now, bool(self.lights[0].on))
-        if property_id == ENERGY:
+        if property_id == PRECISE_TOTAL_DEVICE_ENERGY_USE:
             return self.meter.energy_kwh
         return AMBIENT[property_id](now)
 

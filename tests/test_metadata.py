@@ -164,7 +164,7 @@ def test_every_options_flow_key_is_translated() -> None:
     assert "async_abort" not in source
     assert "abort" not in strings
     for step_id, step in strings["step"].items():
-        if step_id.startswith(("group_", "node_removed")):
+        if step_id.startswith(("group_", "node_removed", "switch_target_set")):
             assert step["title"], step_id
             assert step["submit"] == "Finish", step_id
             assert "data" not in step, step_id
@@ -173,7 +173,7 @@ def test_every_options_flow_key_is_translated() -> None:
     assert "node_no_reply" in errors
     assert errors <= set(strings["error"])
     actions = set(re.findall(r'_async_start\(\s*"([a-z_]+)"', source))
-    assert actions == {"create_group", "delete_group", "remove_node", "key_refresh"}
+    assert actions == {"create_group", "delete_group", "remove_node", "key_refresh", "wall_switch"}
     assert actions <= set(strings["progress"])
     for step in strings["step"].values():
         for field in step.get("data", {}):

@@ -21,9 +21,20 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
+from custom_components.ble_mesh.binary_sensor import BatteryChargingSensor, BatteryLowSensor
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.diagnostics import async_get_config_entry_diagnostics
+from custom_components.ble_mesh.event import SwitchEvents
+from custom_components.ble_mesh.mesh.models import generic as gen, scenes as sc
+from custom_components.ble_mesh.mesh.models.generic import (
+    BatteryCharging,
+    BatteryFlags,
+    BatteryIndicator,
+    BatteryPresence,
+    GenericBatteryStatus,
+)
 from custom_components.ble_mesh.mesh.models.model_ids import SENSOR_SERVER
+from custom_components.ble_mesh.mesh.models.sensors import SensorStatus
 from simulator.node import SimulatedNode
 
 from .mesh_testbed import MeshTestbed, until
@@ -196,3 +207,66 @@ async def test_properties_without_an_entity_are_listed_in_diagnostics(
     diagnostics = await async_get_config_entry_diagnostics(hass, bed.entry)
     address = f"{record.unicast_address:04X}"
     assert diagnostics["sensor_properties_without_entity"] == {address: ["07FF"]}
+
+
+async def test_what_each_message_does_to_the_entities(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """The rules of the new entities, message by message (flags, repeats, bad readings)."""
+    sensor, wall = await _ready(hass, bed, "multi_sensor", "wall_switch")
+    runtime = bed.runtime
+    wall_node = bed.stored_node(wall)
+    element = wall_node.elements[0]
+
+    def battery(indicator: BatteryIndicator, charging: BatteryCharging) -> GenericBatteryStatus:
+        flags = BatteryFlags(BatteryPresence.PRESENT_REMOVABLE, indicator, charging)
+        return GenericBatteryStatus(50, 0xFFFFFF, 0xFFFFFF, flags)
+
+    low = BatteryLowSensor(runtime, wall_node, element)
+    charging = BatteryChargingSensor(runtime, wall_node, element)
+    cases = [
+        (BatteryIndicator.CRITICALLY_LOW, BatteryCharging.CHARGING, True, True),
+        (BatteryIndicator.GOOD, BatteryCharging.NOT_CHARGING, False, False),
+        (BatteryIndicator.UNKNOWN, BatteryCharging.NOT_CHARGEABLE, None, None),
+    ]
+    for indicator, charge, is_low, is_charging in cases:
+        status = battery(indicator, charge)
+        assert low.apply(status)
+        assert charging.apply(status)
+        assert (low.is_on, charging.is_on) == (is_low, is_charging)
+    assert not low.apply(gen.GenericOnOffStatus(True))
+
+    # A wall switch's messages: one event per transaction (a repeated TID is the same press).
+    events = SwitchEvents(runtime, wall_node, element, ["turned_on"], elements=2)
+    events.hass = hass
+    assert events.translation_placeholders == {"number": "1"}
+    press = gen.GenericOnOffSetUnacknowledged(True, 7)
+    assert events.apply(press)
+    assert not events.apply(press)  # the switch repeating it
+    assert events.apply(gen.GenericOnOffSetUnacknowledged(True, 8))
+    for message, fired in (
+        (gen.GenericLevelSetUnacknowledged(-100, 9), ("level_changed", {"level": -100})),
+        (gen.GenericDeltaSetUnacknowledged(250, 10), ("level_changed", {"delta": 250})),
+        (gen.GenericMoveSetUnacknowledged(40, 11), ("level_changed", {"move": 40})),
+        (sc.SceneRecallUnacknowledged(3, 12), ("scene_recalled", {"scene": 3})),
+    ):
+        events._attr_event_types = [fired[0]]
+        assert events.apply(message)
+        assert events.state_attributes == {"event_type": fired[0], **fired[1]}
+    assert not events.apply(gen.GenericOnOffStatus(True))
+
+    # A reading that cannot be decoded changes nothing; a sensor the element lacks is unknown.
+    sensor_node = bed.stored_node(sensor)
+    humidity = next(
+        e
+        for e in hass.data["entity_components"]["sensor"].entities
+        if e.unique_id == f"{bed.mesh_uuid}_{sensor_node.unicast_address:04x}_0076"
+    )
+    before = humidity.native_value
+    assert before is not None
+    bad = SensorStatus.of([(0x0076, (20000).to_bytes(2, "little"))])  # above 100 %
+    assert not humidity.apply(bad)
+    assert humidity.native_value == before
+    assert not humidity.apply(SensorStatus.of([(0x004F, bytes([40]))]))  # not this property
+    assert humidity.apply(SensorStatus.of([(0x0076, b"")]))
+    assert humidity.native_value is None

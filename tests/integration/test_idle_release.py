@@ -21,6 +21,7 @@ import pytest
 from custom_components.ble_mesh.const import (
     CONF_IDLE_SECONDS,
     CONF_RELEASE_WHEN_IDLE,
+    CONF_SWITCHES_AS_LIGHTS,
     DEFAULT_IDLE_SECONDS,
     DOMAIN,
 )
@@ -122,7 +123,11 @@ async def test_settings_form_round_trip_applies_without_reload(
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert bed.entry is not None
-    assert bed.entry.options == {CONF_RELEASE_WHEN_IDLE: True, CONF_IDLE_SECONDS: IDLE}
+    assert bed.entry.options == {
+        CONF_RELEASE_WHEN_IDLE: True,
+        CONF_IDLE_SECONDS: IDLE,
+        CONF_SWITCHES_AS_LIGHTS: [],
+    }
     # Applied to the running network: no reload, same runtime, released after the idle time.
     assert bed.entry.state is ConfigEntryState.LOADED
     assert bed.runtime is runtime

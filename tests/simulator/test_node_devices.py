@@ -29,13 +29,20 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
     HEALTH_SERVER,
     SENSOR_SERVER,
 )
-from custom_components.ble_mesh.mesh.models.properties import decode_sensor_status
+from custom_components.ble_mesh.mesh.models.properties import (
+    MOTION_SENSED,
+    PRECISE_TOTAL_DEVICE_ENERGY_USE,
+    PRESENT_AMBIENT_LIGHT_LEVEL,
+    PRESENT_AMBIENT_RELATIVE_HUMIDITY,
+    PRESENT_AMBIENT_TEMPERATURE,
+    PRESENT_DEVICE_INPUT_POWER,
+    decode_sensor_status,
+)
 from custom_components.ble_mesh.mesh.provisioning import ProvisioningStart
 from custom_components.ble_mesh.mesh.proxy_config import AddAddresses
 from custom_components.ble_mesh.mesh.transport import DeviceKey
 from simulator.air import MeshAir
 from simulator.node import SimulatedNode
-from simulator.sensors import ENERGY, HUMIDITY, LIGHT_LEVEL, MOTION, POWER, TEMPERATURE
 
 from .harness import NET_KEY_INDEX, UNICAST, FakeClock, provision
 from .proxy_client import APP_KEY, APP_KEY_INDEX, CLIENT_ADDRESS, ProxyClient
@@ -298,14 +305,14 @@ def test_plug_power_and_energy() -> None:
     node = client.node
     get = se.SensorGet()
     off = _readings(client.request(UNICAST, get, se.SensorStatus))
-    assert off == {POWER: 0.0, ENERGY: 0.0}
+    assert off == {PRESENT_DEVICE_INPUT_POWER: 0.0, PRECISE_TOTAL_DEVICE_ENERGY_USE: 0.0}
     client.request(UNICAST, gen.GenericOnOffSet(True, 1), gen.GenericOnOffStatus)
     powers, energies = [], []
     for _ in range(40):
         client.clock.now += 90.0
         values = _readings(client.request(UNICAST, get, se.SensorStatus))
-        powers.append(values[POWER])
-        energies.append(values[ENERGY])
+        powers.append(values[PRESENT_DEVICE_INPUT_POWER])
+        energies.append(values[PRECISE_TOTAL_DEVICE_ENERGY_USE])
     assert all(42.0 <= p <= 58.0 for p in powers)
     assert max(powers) - min(powers) > 5.0  # it varies
     assert energies == sorted(energies)  # never decreases
@@ -315,16 +322,21 @@ def test_plug_power_and_energy() -> None:
     client.request(UNICAST, gen.GenericOnOffSet(False, 2), gen.GenericOnOffStatus)
     client.clock.now += 600.0
     stopped = _readings(client.request(UNICAST, get, se.SensorStatus))
-    assert stopped[POWER] == 0.0
-    assert stopped[ENERGY] == pytest.approx(energies[-1], abs=0.001)
+    assert stopped[PRESENT_DEVICE_INPUT_POWER] == 0.0
+    assert stopped[PRECISE_TOTAL_DEVICE_ENERGY_USE] == pytest.approx(energies[-1], abs=0.001)
     assert node.models is not None
     copy = SimulatedNode.from_dict(json.loads(json.dumps(node.to_dict())))
     assert copy.models is not None
     assert copy.models.meter.energy_kwh == pytest.approx(node.models.meter.energy_kwh)
     # A restored meter starts counting afresh: the new clock's origin is meaningless.
     copy.models.lights[0].on = 1
-    assert copy.models.sensor_value(ENERGY, 10.0) == pytest.approx(stopped[ENERGY], abs=0.001)
-    assert copy.models.sensor_value(ENERGY, 3610.0) > stopped[ENERGY] + 0.04
+    assert copy.models.sensor_value(PRECISE_TOTAL_DEVICE_ENERGY_USE, 10.0) == pytest.approx(
+        stopped[PRECISE_TOTAL_DEVICE_ENERGY_USE], abs=0.001
+    )
+    assert (
+        copy.models.sensor_value(PRECISE_TOTAL_DEVICE_ENERGY_USE, 3610.0)
+        > stopped[PRECISE_TOTAL_DEVICE_ENERGY_USE] + 0.04
+    )
 
 
 def test_multi_sensor_values_drift_with_time() -> None:
@@ -334,10 +346,10 @@ def test_multi_sensor_values_drift_with_time() -> None:
         samples.append(_readings(client.request(UNICAST, se.SensorGet(), se.SensorStatus)))
         client.clock.now += 110.0
     for pid, (low, high) in {
-        TEMPERATURE: (18.5, 23.5),
-        HUMIDITY: (37.0, 53.0),
-        LIGHT_LEVEL: (40.0, 600.0),
-        MOTION: (0.0, 100.0),
+        PRESENT_AMBIENT_TEMPERATURE: (18.5, 23.5),
+        PRESENT_AMBIENT_RELATIVE_HUMIDITY: (37.0, 53.0),
+        PRESENT_AMBIENT_LIGHT_LEVEL: (40.0, 600.0),
+        MOTION_SENSED: (0.0, 100.0),
     }.items():
         values = [s[pid] for s in samples]
         assert all(v is not None and low <= v <= high for v in values), pid
@@ -346,20 +358,24 @@ def test_multi_sensor_values_drift_with_time() -> None:
     other = _connect("multi_sensor", {})
     assert _readings(other.request(UNICAST, se.SensorGet(), se.SensorStatus)) == samples[0]
     # One property; a property the node does not have; the descriptors.
-    one = client.request(UNICAST, se.SensorGet(TEMPERATURE), se.SensorStatus)
-    assert [pid for pid, _ in one.values()] == [TEMPERATURE]
-    missing = client.request(UNICAST, se.SensorGet(POWER), se.SensorStatus)
-    assert missing.values() == [(POWER, b"")]
+    one = client.request(UNICAST, se.SensorGet(PRESENT_AMBIENT_TEMPERATURE), se.SensorStatus)
+    assert [pid for pid, _ in one.values()] == [PRESENT_AMBIENT_TEMPERATURE]
+    missing = client.request(UNICAST, se.SensorGet(PRESENT_DEVICE_INPUT_POWER), se.SensorStatus)
+    assert missing.values() == [(PRESENT_DEVICE_INPUT_POWER, b"")]
     descriptors = client.request(UNICAST, se.SensorDescriptorGet(), se.SensorDescriptorStatus)
     assert [d.property_id for d in descriptors.descriptors] == [
-        TEMPERATURE,
-        HUMIDITY,
-        LIGHT_LEVEL,
-        MOTION,
+        PRESENT_AMBIENT_TEMPERATURE,
+        PRESENT_AMBIENT_RELATIVE_HUMIDITY,
+        PRESENT_AMBIENT_LIGHT_LEVEL,
+        MOTION_SENSED,
     ]
-    absent = client.request(UNICAST, se.SensorDescriptorGet(POWER), se.SensorDescriptorStatus)
-    assert absent.missing_property_id == POWER
-    cadence = client.request(UNICAST, se.SensorCadenceGet(TEMPERATURE), se.SensorCadenceStatus)
+    absent = client.request(
+        UNICAST, se.SensorDescriptorGet(PRESENT_DEVICE_INPUT_POWER), se.SensorDescriptorStatus
+    )
+    assert absent.missing_property_id == PRESENT_DEVICE_INPUT_POWER
+    cadence = client.request(
+        UNICAST, se.SensorCadenceGet(PRESENT_AMBIENT_TEMPERATURE), se.SensorCadenceStatus
+    )
     assert cadence.cadence is None
 
 
@@ -384,7 +400,7 @@ def test_sensor_status_is_published_every_period() -> None:
         client.advance(10.0)
     published = client.messages_of(se.SensorStatus)
     assert len(published) == 3
-    assert len({_readings(m)[LIGHT_LEVEL] for m in published}) == 3
+    assert len({_readings(m)[PRESENT_AMBIENT_LIGHT_LEVEL] for m in published}) == 3
 
 
 def test_wall_switch_battery() -> None:

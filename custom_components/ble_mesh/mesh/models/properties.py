@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
 
 from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
 
@@ -116,10 +117,23 @@ class DeviceProperty:
         return self.maximum
 
 
+# The property IDs (MshDP 1.0 §4.1, the property table) of the properties below.
+MOTION_SENSED: Final = 0x0042
+PEOPLE_COUNT: Final = 0x004C
+PRESENT_AMBIENT_LIGHT_LEVEL: Final = 0x004E
+PRESENT_AMBIENT_TEMPERATURE: Final = 0x004F
+PRESENT_DEVICE_INPUT_POWER: Final = 0x0052
+PRESENT_INPUT_CURRENT: Final = 0x0057
+PRESENT_INPUT_VOLTAGE: Final = 0x0059
+TOTAL_DEVICE_ENERGY_USE: Final = 0x006A
+PRECISE_TOTAL_DEVICE_ENERGY_USE: Final = 0x0072
+PRESENT_AMBIENT_RELATIVE_HUMIDITY: Final = 0x0076
+PRESENT_AMBIENT_CO2_CONCENTRATION: Final = 0x0077
+
 # MshDP 1.0 §4.1 (property table: ID, characteristic); GSS for the characteristic formats.
 PROPERTY_LIST: tuple[DeviceProperty, ...] = (
     DeviceProperty(
-        0x0042,
+        MOTION_SENSED,
         "Motion Sensed",
         "Percentage 8",
         Quantity.MOTION,
@@ -130,7 +144,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFF,
     ),
     DeviceProperty(
-        0x004C,
+        PEOPLE_COUNT,
         "People Count",
         "Count 16",
         Quantity.COUNT,
@@ -139,7 +153,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFFFF,
     ),
     DeviceProperty(
-        0x004E,
+        PRESENT_AMBIENT_LIGHT_LEVEL,
         "Present Ambient Light Level",
         "Illuminance",
         Quantity.ILLUMINANCE,
@@ -149,7 +163,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFFFFFF,
     ),
     DeviceProperty(
-        0x004F,
+        PRESENT_AMBIENT_TEMPERATURE,
         "Present Ambient Temperature",
         "Temperature 8",
         Quantity.TEMPERATURE,
@@ -160,7 +174,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0x7F,
     ),
     DeviceProperty(
-        0x0052,
+        PRESENT_DEVICE_INPUT_POWER,
         "Present Device Input Power",
         "Power",
         Quantity.POWER,
@@ -170,7 +184,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFFFFFF,
     ),
     DeviceProperty(
-        0x0057,
+        PRESENT_INPUT_CURRENT,
         "Present Input Current",
         "Electric Current",
         Quantity.CURRENT,
@@ -180,7 +194,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFFFF,
     ),
     DeviceProperty(
-        0x0059,
+        PRESENT_INPUT_VOLTAGE,
         "Present Input Voltage",
         "Voltage",
         Quantity.VOLTAGE,
@@ -190,7 +204,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFFFF,
     ),
     DeviceProperty(
-        0x006A,
+        TOTAL_DEVICE_ENERGY_USE,
         "Total Device Energy Use",
         "Energy",
         Quantity.ENERGY,
@@ -199,7 +213,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_known=0xFFFFFF,
     ),
     DeviceProperty(
-        0x0072,
+        PRECISE_TOTAL_DEVICE_ENERGY_USE,
         "Precise Total Device Energy Use",
         "Energy32",
         Quantity.ENERGY,
@@ -210,7 +224,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
         not_valid=0xFFFFFFFE,
     ),
     DeviceProperty(
-        0x0076,
+        PRESENT_AMBIENT_RELATIVE_HUMIDITY,
         "Present Ambient Relative Humidity",
         "Humidity",
         Quantity.HUMIDITY,
@@ -223,7 +237,7 @@ PROPERTY_LIST: tuple[DeviceProperty, ...] = (
     # MshDP names it "Present Ambient Carbon Dioxide Concentration"; 0xFFFE reads as
     # 65534 ppm, which the GSS defines as "65534 ppm or greater".
     DeviceProperty(
-        0x0077,
+        PRESENT_AMBIENT_CO2_CONCENTRATION,
         "Present Ambient Carbon Dioxide Concentration",
         "CO2 Concentration",
         Quantity.CO2,
