@@ -45,7 +45,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from benchmarks import scenario_report as report
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
 from custom_components.ble_mesh.mesh.database import MeshNetwork
-from custom_components.ble_mesh.mesh.models.registry import CONFIGURED_MODELS, LIGHT_MODELS
+from custom_components.ble_mesh.mesh.models.registry import CONFIGURED_MODELS
 from custom_components.ble_mesh.mesh.network import (
     IvIndexState,
     NetworkKeyring,
@@ -57,6 +57,7 @@ from custom_components.ble_mesh.mesh.proxy import (
     ProxyMessageType,
     Reassembler,
 )
+from custom_components.ble_mesh.node_config import published_to_us
 from custom_components.ble_mesh.storage import now_iso
 from simulator.node import OobCapabilities, SimulatedNode
 from simulator.virtual_proxy import TrafficRecord, VirtualProxy
@@ -341,11 +342,7 @@ async def test_provision_and_configure(
         for model in element.models
         if not model.is_vendor and model.model_id in CONFIGURED_MODELS
     )
-    publications = sum(
-        1
-        for element in stored.elements
-        if any(element.model(spec.model_id) is not None for spec in LIGHT_MODELS)
-    )
+    publications = sum(len(published_to_us(element)) for element in stored.elements)
     iv_index = runtime.iv_index
     prov = decode_traffic(
         proxy.stats.log[:log_split], runtime.network, node.address, iv_index=iv_index

@@ -246,7 +246,7 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
             )
             _check(node, "Model App Bind", bound.status)
             await store.async_update_node(node, bind_app_key(model))
-        for model in _published_to_us(element):
+        for model in published_to_us(element):
             if model.publish is not None and (
                 model.model_id in SWITCH_CLIENT_MODELS  # a group chosen in the options stays
                 or address_value(model.publish.address) == own
@@ -264,7 +264,7 @@ async def async_configure_node(client: MeshClient, node: Node) -> None:
     await store.async_node_configured(node)  # entities appear once the node can be controlled
 
 
-def _published_to_us(element: CdbElement) -> list[Model]:
+def published_to_us(element: CdbElement) -> list[Model]:
     """The models of ``element`` whose messages Home Assistant is to hear (MshMDL 1.1 §7.1).
 
     The element's light (its richest model: the status of every part of the light), the
