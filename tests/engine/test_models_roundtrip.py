@@ -18,6 +18,7 @@ from custom_components.ble_mesh.mesh.access import (
     Flag,
     InvalidFieldError,
     KeyIndexList,
+    Maybe,
     Message,
     Octets,
     SInt,
@@ -67,6 +68,7 @@ from custom_components.ble_mesh.mesh.models.lighting import (
     LightHslStatus,
     LightLightnessRangeSet,
 )
+from custom_components.ble_mesh.mesh.models.remote_provisioning import AdTypeFilter
 from custom_components.ble_mesh.mesh.models.sensors import (
     CadenceCodec,
     DescriptorList,
@@ -87,6 +89,8 @@ _VARIABLE = (
     DescriptorList,
     MarshalledSensorData,
     CadenceCodec,
+    AdTypeFilter,
+    Maybe,  # the message's own length rule decides (Link Open: 1, 16 or 17 octets)
 )
 
 
@@ -146,6 +150,11 @@ def strategy_for(c: Codec) -> st.SearchStrategy[Any]:
         )
     if isinstance(c, CadenceCodec):
         return _cadences()
+    if isinstance(c, Maybe):
+        return st.none() | strategy_for(c.inner)
+    if isinstance(c, AdTypeFilter):
+        ad_type = st.integers(0, 0xFF).filter(lambda t: t not in (0x02, 0x04, 0x06, 0x08))
+        return st.lists(ad_type, min_size=1, max_size=16, unique=True).map(bytes)
     raise AssertionError(f"no strategy for {c!r}")
 
 

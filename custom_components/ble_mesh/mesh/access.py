@@ -411,6 +411,27 @@ class KeyIndexList(Codec):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Maybe(Codec):
+    """A field that may be absent (``None``) in a message whose own ``to_bytes``/``from_bytes``
+    decide from the length which fields are present (e.g. Remote Provisioning Link Open: a
+    UUID, or an NPPI procedure); present values follow ``inner``."""
+
+    inner: Codec
+
+    def encode(self, value: Any) -> bytes:
+        return b"" if value is None else self.inner.encode(value)
+
+    def decode(self, reader: Reader, field_name: str) -> Any:
+        return self.inner.decode(reader, field_name)
+
+    def check(self, value: Any) -> str | None:
+        return None if value is None else self.inner.check(value)
+
+    def to_json(self, value: Any) -> JsonValue:
+        return None if value is None else self.inner.to_json(value)
+
+
 # Metadata shortcuts: ``x: int = field(metadata=U8)``.
 def codec(c: Codec, *, optional: bool = False) -> Mapping[str, Any]:
     """Field metadata holding a codec; ``optional`` fields form the trailing optional group."""
@@ -923,6 +944,7 @@ __all__ = [
     "JsonValue",
     "KeyIndexList",
     "MalformedMessageReceived",
+    "Maybe",
     "Message",
     "Octets",
     "Reader",

@@ -15,6 +15,7 @@ from . import (
     lighting,
     model_ids,
     properties,
+    remote_provisioning,
     scenes,
     sensors,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "lighting",
     "model_ids",
     "properties",
+    "remote_provisioning",
     "scenes",
     "sensors",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "Algorithm",
     "AuthMethod",
     "InputAction",
+    "NppiProcedure",
     "OobType",
     "OutputAction",
     "PduType",
@@ -104,6 +105,21 @@ class ProvisioningErrorCode(IntEnum):
     UNEXPECTED_ERROR = 0x07
     CANNOT_ASSIGN_ADDRESSES = 0x08
     INVALID_DATA = 0x09
+
+
+class NppiProcedure(IntEnum):
+    """Node Provisioning Protocol Interface procedures (MshPRT 1.1 §4.4.5.4; the NPPIProcedure
+    field of Remote Provisioning Link Open, §4.3.4.10): the provisioning protocol run again on
+    a provisioned node, through its own Remote Provisioning Server. Values 0x03-0xFF are RFU.
+
+    All three run the whole protocol (Invite to Complete, Provisioning Data included); the
+    Data's NetKey, key index and IV Index must be the node's current ones (Invalid Data 0x09
+    otherwise), and its address the node's primary address except for an address refresh.
+    """
+
+    DEVICE_KEY_REFRESH = 0x00  # new device key; address and composition unchanged
+    NODE_ADDRESS_REFRESH = 0x01  # new device key and a new primary address
+    NODE_COMPOSITION_REFRESH = 0x02  # new device key; Composition Data page 128 becomes page 0
 
 
 class Algorithm(IntEnum):
