@@ -59,6 +59,7 @@ from .pdus import (
     Algorithm,
     AuthMethod,
     InputAction,
+    NppiProcedure,
     OutputAction,
     PduType,
     ProvisioningCapabilities,
@@ -88,6 +89,7 @@ __all__ = [
     "FailureReason",
     "InputKind",
     "InvalidStateError",
+    "NodeRefresh",
     "Provisioner",
     "ProvisionerResult",
     "ProvisionerState",
@@ -226,6 +228,34 @@ class ShowValue:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeRefresh:
+    """Run a Node Provisioning Protocol Interface procedure on a provisioned node instead of
+    provisioning a new device (MshPRT 1.1 §4.4.5.4; the bearer is PB-Remote to the node's own
+    Remote Provisioning Server).
+
+    ``address`` and ``elements`` are the node's current primary address and element count.
+    The protocol is the same (every method, both algorithms, the same checks); what differs is
+    the Provisioning Data: the node checks that NetKey, key index and IV Index are its current
+    ones and that the address is its primary address -- or, for an address refresh, an address
+    outside its current range -- and fails with Invalid Data (0x09) otherwise.
+    """
+
+    procedure: NppiProcedure
+    address: int
+    elements: int = 1
+
+    def check_address(self, unicast_address: int) -> str | None:
+        """Why ``unicast_address`` cannot be the Provisioning Data address, or ``None``."""
+        old = range(self.address, self.address + self.elements)
+        if self.procedure is NppiProcedure.NODE_ADDRESS_REFRESH:
+            if unicast_address in old:
+                return "an address refresh needs an address outside the node's current range"
+        elif unicast_address != self.address:
+            return f"{self.procedure.name} keeps the node's address 0x{self.address:04x}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ProvisionerResult:
     """What the Provisioner learned; ``repr`` hides the device key.
 
@@ -242,6 +272,7 @@ class ProvisionerResult:
     auth_size: int
     authenticated: bool
     capabilities: ProvisioningCapabilities
+    refresh: NppiProcedure | None = None  # the NPPI procedure run, None for a new device
 
     def __repr__(self) -> str:
         return (
@@ -433,12 +464,17 @@ class SessionBase:
             ProvisioningFailure(FailureReason.CANCELLED, None, "provisioning was cancelled")
         )
 
-    def link_closed(self, now: float) -> list[ProvisioningAction]:
-        """The bearer closed under us: provisioning has failed (§5.4.4)."""
+    def link_closed(
+        self,
+        now: float,
+        *,
+        text: str = "the provisioning bearer closed",
+        reason: FailureReason = FailureReason.LINK_CLOSED,
+    ) -> list[ProvisioningAction]:
+        """The bearer closed under us, or failed (``reason``, e.g. a bearer's own TIMEOUT):
+        provisioning has failed (§5.4.4); ``text`` says what the bearer saw."""
         self._check_open()
-        failure = ProvisioningFailure(
-            FailureReason.LINK_CLOSED, None, "the provisioning bearer closed"
-        )
+        failure = ProvisioningFailure(reason, None, text)
         actions = self._failed(failure)
         return [a for a in actions if not isinstance(a, SendProvisioningPdu)]
 
@@ -468,7 +504,9 @@ class Provisioner(SessionBase):
     or to :meth:`choose`. With ``auto_select`` the session continues with
     :func:`~.auth.select_method`'s choice right after Capabilities (still reporting
     :class:`CapabilitiesReceived`). ``private_key`` and ``random`` are for tests only
-    (sample data); by default both come from ``secrets``.
+    (sample data); by default both come from ``secrets``. With ``refresh`` the session runs a
+    Node Provisioning Protocol Interface procedure on a provisioned node (:class:`NodeRefresh`;
+    ``data`` then carries the node's current NetKey, key index and IV Index).
     """
 
     __slots__ = (
@@ -484,6 +522,7 @@ class Provisioner(SessionBase):
         "attention_duration",
         "auto_select",
         "public_key",
+        "refresh",
         "state",
     )
 
@@ -499,8 +538,12 @@ class Provisioner(SessionBase):
         random: bytes | None = None,
         protocol_timeout: float = PROTOCOL_TIMEOUT,
         oob_timeout: float = PROTOCOL_TIMEOUT_OOB,
+        refresh: NodeRefresh | None = None,
     ) -> None:
         super().__init__(protocol_timeout, oob_timeout)
+        if refresh is not None and (problem := refresh.check_address(data.unicast_address)):
+            raise ProvisioningUsageError(problem)
+        self.refresh = refresh
         self._data = data
         self.attention_duration = attention_duration
         self._device_public_key = device_public_key
@@ -597,6 +640,12 @@ class Provisioner(SessionBase):
             raise ProvisioningUsageError(
                 "the unicast address block does not fit in the unicast range"
             )
+        if (
+            unicast_address is not None
+            and self.refresh is not None
+            and (problem := self.refresh.check_address(unicast_address))
+        ):
+            raise ProvisioningUsageError(problem)
         # §5.4.2.3: "The Provisioner shall not use BTM_ECDH_P256_CMAC_AES128_AES_CCM if
         # another algorithm is supported by the Provisionee."
         if (
@@ -842,6 +891,7 @@ class Provisioner(SessionBase):
             auth_size=start.auth_size,
             authenticated=start.auth_method is not AuthMethod.NO_OOB,
             capabilities=caps,
+            refresh=self.refresh.procedure if self.refresh is not None else None,
         )
         self.state = ProvisionerState.COMPLETED
         self._forget()

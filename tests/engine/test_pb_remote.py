@@ -1,0 +1,551 @@
+"""PB-Remote (MshPRT 1.1 §5.2.3, §4.4.5/§4.4.6): the engine's Provisioner through PbRemoteClient
+against the engine's Device, relayed by a small Remote Provisioning Server written here.
+
+The relay is a test helper, not shipped: it answers Link Open/Close like a server, hands each
+PDU Send to the Device, reports it outbound, and reports every Device PDU inbound. Its switches
+make it misbehave (drop the link, skip a PDU number, never report outbound, go silent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import itertools
+from typing import Any
+
+import pytest
+
+from custom_components.ble_mesh.mesh.access import Message, decode_message, encode_message
+from custom_components.ble_mesh.mesh.errors import UsageError
+from custom_components.ble_mesh.mesh.models.remote_provisioning import (
+    RemoteProvisioningLinkClose,
+    RemoteProvisioningLinkOpen,
+    RemoteProvisioningLinkReport,
+    RemoteProvisioningLinkState,
+    RemoteProvisioningLinkStatus,
+    RemoteProvisioningPduOutboundReport,
+    RemoteProvisioningPduReport,
+    RemoteProvisioningPduSend,
+    RemoteProvisioningStatus,
+)
+from custom_components.ble_mesh.mesh.provisioning import (
+    Algorithm,
+    AuthMethod,
+    Completed,
+    Device,
+    DeviceResult,
+    Failed,
+    FailureReason,
+    InputAction,
+    NodeRefresh,
+    NppiProcedure,
+    OutputAction,
+    Provisioner,
+    ProvisionerResult,
+    ProvisionerState,
+    ProvisioningCapabilities,
+    ProvisioningData,
+    ProvisioningStart,
+    ProvisioningUsageError,
+    PublicKeyMethod,
+    RequestInput,
+    SendProvisioningPdu,
+    ShowValue,
+    capabilities,
+    oob_public_key,
+)
+from custom_components.ble_mesh.mesh.provisioning.pb_adv import CloseReason
+from custom_components.ble_mesh.mesh.provisioning.pb_remote import (
+    OUTBOUND_REPORT_TIMEOUT,
+    OUTBOUND_RETRANSMIT_INTERVAL,
+    SERVER_RESPONSE_TIME,
+    PbRemoteClient,
+    PbRemoteState,
+    SendRemoteMessage,
+)
+from tests.provisioning_pair import CMAC, DATA, OOB_PRIVATE, STATIC16, STATIC32, run
+
+SERVER = 0x0100
+UUID = bytes(range(0xA0, 0xB0))
+
+Active = RemoteProvisioningLinkState.LINK_ACTIVE
+Idle = RemoteProvisioningLinkState.IDLE
+Success = RemoteProvisioningStatus.SUCCESS
+
+
+def _wire(message: Message) -> Message:
+    """Every message crosses the air as bytes: encode, then decode with the registry."""
+    return decode_message(encode_message(message))
+
+
+@dataclass
+class Relay:
+    """A Remote Provisioning Server in front of one Device (test helper)."""
+
+    device: Device
+    uuid: bytes = UUID
+    drop_after: int | None = None  # close the link (by device) when PDU Send #n+1 arrives
+    skip_inbound: bool = False  # number the inbound PDUs 1, 3, 4, ... (one is skipped)
+    outbound_reports: bool = True
+    device_talks: bool = True  # False: the device's PDUs are lost
+    answer_link_open: bool = True
+    outbox: list[Message] = field(default_factory=list)
+    state: RemoteProvisioningLinkState = Idle
+    tx: int = 0
+    rx: int = 0
+    opened_with: RemoteProvisioningLinkOpen | None = None
+    closed_with: CloseReason | None = None
+    delivered: list[bytes] = field(default_factory=list)  # PDUs handed to the device
+    reported: list[bytes] = field(default_factory=list)  # PDUs reported to the client
+    shown: Any = None
+    request: RequestInput | None = None
+    result: DeviceResult | None = None
+    failed: Failed | None = None
+
+    def handle(self, message: Message, now: float) -> None:
+        if isinstance(message, RemoteProvisioningLinkOpen):
+            self.opened_with = message
+            if not self.answer_link_open:
+                return
+            if message.uuid is not None and message.uuid != self.uuid:
+                self._out(
+                    RemoteProvisioningLinkStatus(RemoteProvisioningStatus.LINK_CANNOT_OPEN, Idle)
+                )
+                return
+            self.state = Active
+            self._out(
+                RemoteProvisioningLinkStatus(Success, RemoteProvisioningLinkState.LINK_OPENING)
+            )
+            self._out(RemoteProvisioningLinkReport(Success, Active))
+        elif isinstance(message, RemoteProvisioningLinkClose):
+            self.closed_with = message.reason
+            self._out(
+                RemoteProvisioningLinkStatus(Success, RemoteProvisioningLinkState.LINK_CLOSING)
+            )
+            self._out(
+                RemoteProvisioningLinkReport(RemoteProvisioningStatus.LINK_CLOSED_BY_CLIENT, Idle)
+            )
+            self.state = Idle
+        elif isinstance(message, RemoteProvisioningPduSend) and self.state is Active:
+            if message.outbound_pdu_number != self.tx + 1:
+                if self.outbound_reports:
+                    self._out(RemoteProvisioningPduOutboundReport(self.tx))
+                return
+            if self.drop_after is not None and self.tx >= self.drop_after:
+                self.state = Idle
+                self._out(
+                    RemoteProvisioningLinkReport(
+                        RemoteProvisioningStatus.LINK_CLOSED_BY_DEVICE, Idle, CloseReason.FAIL
+                    )
+                )
+                return
+            self.tx = message.outbound_pdu_number
+            self.delivered.append(message.pdu)
+            actions = self.device.receive(message.pdu, now)
+            if self.outbound_reports:
+                self._out(RemoteProvisioningPduOutboundReport(self.tx))
+            self.device_actions(actions)
+
+    def device_actions(self, actions: list[Any]) -> None:
+        for action in actions:
+            if isinstance(action, SendProvisioningPdu):
+                if not self.device_talks:
+                    continue
+                self.rx += 2 if self.skip_inbound and self.rx == 1 else 1
+                self.reported.append(action.data)
+                self._out(RemoteProvisioningPduReport(self.rx, action.data))
+            elif isinstance(action, ShowValue):
+                self.shown = action.value
+            elif isinstance(action, RequestInput):
+                self.request = action
+            elif isinstance(action, Completed):
+                self.result = action.result
+            elif isinstance(action, Failed):
+                self.failed = action
+
+    def _out(self, message: Message) -> None:
+        self.outbox.append(_wire(message))
+
+
+@dataclass
+class Session:
+    """PbRemoteClient and a Relay wired together, with a person who copies shown values."""
+
+    client: PbRemoteClient
+    relay: Relay
+    now: float = 0.0
+    to_server: list[Message] = field(default_factory=list)
+    sent: list[Message] = field(default_factory=list)
+    shown: Any = None
+    request: RequestInput | None = None
+    result: ProvisionerResult | None = None
+    failed: Failed | None = None
+
+    def take(self, actions: list[Any]) -> None:
+        for action in actions:
+            if isinstance(action, SendRemoteMessage):
+                assert action.dst == SERVER
+                self.sent.append(action.message)
+                self.to_server.append(_wire(action.message))
+            elif isinstance(action, ShowValue):
+                self.shown = action.value
+            elif isinstance(action, RequestInput):
+                self.request = action
+            elif isinstance(action, Completed):
+                self.result = action.result
+            elif isinstance(action, Failed):
+                self.failed = action
+
+    def pump(self) -> Session:
+        progress = True
+        while progress:
+            progress = False
+            if self.request is not None and self.relay.shown is not None:
+                self.request = None
+                self.take(self.client.provide_oob(self.relay.shown, self.now))
+                progress = True
+            if self.relay.request is not None and self.shown is not None:
+                self.relay.request = None
+                self.relay.device_actions(self.relay.device.provide_oob(self.shown, self.now))
+                progress = True
+            if self.to_server:
+                self.relay.handle(self.to_server.pop(0), self.now)
+                progress = True
+            if self.relay.outbox:
+                message = self.relay.outbox.pop(0)
+                self.take(self.client.receive(SERVER, message, self.now))
+                progress = True
+        return self
+
+    def run_clock(self, limit: float = 1000.0) -> Session:
+        """Let time pass, deadline by deadline, until the client has no timer left."""
+        steps = 0
+        while (deadline := self.client.next_deadline()) is not None:
+            assert deadline <= limit, "a deadline keeps moving away: the session would hang"
+            self.now = deadline
+            self.take(self.client.timeout(self.now))
+            self.pump()
+            steps += 1
+            assert steps < 100
+        return self
+
+    def pdu_sends(self) -> list[RemoteProvisioningPduSend]:
+        return [m for m in self.sent if isinstance(m, RemoteProvisioningPduSend)]
+
+    def link_closes(self) -> list[CloseReason]:
+        return [m.reason for m in self.sent if isinstance(m, RemoteProvisioningLinkClose)]
+
+
+def _session(
+    caps: ProvisioningCapabilities,
+    *,
+    static: bytes | None = None,
+    oob_key: bool = False,
+    start: ProvisioningStart | None = None,
+    relay: dict[str, Any] | None = None,
+    data: ProvisioningData = DATA,
+    refresh: NodeRefresh | None = None,
+) -> Session:
+    device = Device(
+        caps, static_oob=static, oob_private_key=OOB_PRIVATE if caps.public_key_oob else None
+    )
+    provisioner = Provisioner(
+        data,
+        static_oob=static,
+        device_public_key=oob_public_key(OOB_PRIVATE) if oob_key else None,
+        auto_select=start is None,
+        refresh=refresh,
+    )
+    client = PbRemoteClient(provisioner, server=SERVER, uuid=None if refresh else UUID)
+    session = Session(client, Relay(device, **(relay or {})))
+    session.take(client.open(0.0))
+    session.pump()
+    if start is not None and provisioner.state is ProvisionerState.WAIT_CHOICE:
+        session.take(client.choose(start, session.now))
+        session.pump()
+    return session
+
+
+# --- every method, both algorithms ----------------------------------------------------------
+
+METHODS: list[tuple[AuthMethod, OutputAction | InputAction | None]] = [
+    (AuthMethod.NO_OOB, None),
+    (AuthMethod.STATIC_OOB, None),
+    (AuthMethod.OUTPUT_OOB, OutputAction.OUTPUT_NUMERIC),
+    (AuthMethod.OUTPUT_OOB, OutputAction.BLINK),
+    (AuthMethod.INPUT_OOB, InputAction.INPUT_ALPHANUMERIC),
+    (AuthMethod.INPUT_OOB, InputAction.PUSH),
+]
+CASES = list(itertools.product(Algorithm, PublicKeyMethod, METHODS))
+
+
+def _case_id(case: tuple[Algorithm, PublicKeyMethod, Any]) -> str:
+    algorithm, public_key, (method, action) = case
+    return (
+        f"{algorithm.name[15:19]}-{public_key.name}-{method.name}-{action.name if action else ''}"
+    )
+
+
+def _case(
+    case: tuple[Algorithm, PublicKeyMethod, Any],
+) -> tuple[ProvisioningCapabilities, bytes | None, ProvisioningStart]:
+    algorithm, public_key, (method, action) = case
+    size = 0 if action is None else 2 if action in (OutputAction.BLINK, InputAction.PUSH) else 6
+    caps = capabilities(
+        2,
+        algorithms=frozenset({algorithm}),
+        public_key_oob=public_key is PublicKeyMethod.OOB,
+        static_oob=method is AuthMethod.STATIC_OOB,
+        output_actions=frozenset({action}) if isinstance(action, OutputAction) else frozenset(),
+        output_oob_size=size,
+        input_actions=frozenset({action}) if isinstance(action, InputAction) else frozenset(),
+        input_oob_size=size,
+    )
+    static = (STATIC16 if algorithm is CMAC else STATIC32) if caps.static_oob else None
+    return caps, static, ProvisioningStart(algorithm, public_key, method, action, size)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_every_method_and_algorithm_over_pb_remote(
+    case: tuple[Algorithm, PublicKeyMethod, Any],
+) -> None:
+    caps, static, start = _case(case)
+    oob_key = start.public_key is PublicKeyMethod.OOB
+    session = _session(caps, static=static, oob_key=oob_key, start=start)
+    assert session.failed is None, session.failed
+    result, device_result = session.result, session.relay.result
+    assert result is not None
+    assert device_result is not None
+    assert result.device_key == device_result.device_key
+    assert result.algorithm is start.algorithm is device_result.algorithm
+    assert result.auth_method is start.auth_method
+    assert result.refresh is None
+    assert device_result.unicast_address == DATA.unicast_address
+    assert session.relay.opened_with == RemoteProvisioningLinkOpen(uuid=UUID)
+    # After Provisioning Complete the client closes the link with Success, and stops its timers.
+    assert session.link_closes() == [CloseReason.SUCCESS]
+    assert session.relay.closed_with is CloseReason.SUCCESS
+    assert session.client.state is PbRemoteState.CLOSED
+    assert session.client.next_deadline() is None
+    # PDU Send numbers count from 1, one per Provisioner PDU, none resent on a clean link.
+    sends = session.pdu_sends()
+    assert [s.outbound_pdu_number for s in sends] == list(range(1, len(sends) + 1))
+    # The same Provisioning PDUs as over PB-GATT (the in-order pair of provisioning_pair.py).
+    pair = run(caps, static_oob=static, oob_key=oob_key, start=start)
+    assert not pair.failures
+    gatt_types = [(role, data[0]) for role, data in pair.wire]
+    remote_types = [("P", s.pdu[0]) for s in sends] + [("D", d[0]) for d in session.relay.reported]
+    assert len(remote_types) == len(gatt_types)
+    assert sorted(remote_types) == sorted(gatt_types)
+    assert session.relay.delivered == [s.pdu for s in sends]
+
+
+def test_auto_selected_method_and_capabilities_pass_through() -> None:
+    session = _session(capabilities(static_oob=True), static=STATIC32)
+    assert session.result is not None
+    assert session.result.auth_method is AuthMethod.STATIC_OOB
+    assert session.relay.result is not None
+    assert session.result.device_key == session.relay.result.device_key
+
+
+# --- a server that misbehaves ends in a clear failure, never a hang --------------------------
+
+
+def _assert_failed(session: Session, reason: FailureReason, words: str) -> Failed:
+    failed = session.failed
+    assert failed is not None
+    assert failed.failure.reason is reason, failed
+    assert words in failed.failure.text, failed.failure.text
+    assert session.result is None
+    assert session.client.provisioner.state is ProvisionerState.FAILED
+    assert session.client.state is PbRemoteState.CLOSED
+    assert session.client.next_deadline() is None
+    return failed
+
+
+def test_link_dropped_mid_way_fails_with_the_servers_reason() -> None:
+    session = _session(capabilities(), relay={"drop_after": 2}).run_clock()
+    _assert_failed(session, FailureReason.LINK_CLOSED, "LINK_CLOSED_BY_DEVICE")
+    assert "0x02" in session.failed.failure.text  # type: ignore[union-attr]
+    assert session.link_closes() == []  # the link is already gone: nothing to close
+
+
+def test_inbound_pdus_out_of_order_fail_and_close_the_link() -> None:
+    session = _session(capabilities(), relay={"skip_inbound": True}).run_clock()
+    _assert_failed(session, FailureReason.LINK_CLOSED, "out of order")
+    assert session.link_closes() == [CloseReason.FAIL]
+
+
+def test_missing_outbound_report_resends_then_times_out() -> None:
+    session = _session(capabilities(), relay={"outbound_reports": False})
+    assert session.failed is None
+    assert session.client.next_deadline() == OUTBOUND_RETRANSMIT_INTERVAL
+    session.run_clock()
+    _assert_failed(session, FailureReason.TIMEOUT, "Outbound Report for PDU #1")
+    assert session.now == OUTBOUND_REPORT_TIMEOUT
+    sends = session.pdu_sends()
+    # PDU #1 (Invite) resent with the same number until the deadline, never PDU #2.
+    assert {s.outbound_pdu_number for s in sends} == {1}
+    assert len(sends) == OUTBOUND_REPORT_TIMEOUT / OUTBOUND_RETRANSMIT_INTERVAL
+    assert session.link_closes() == [CloseReason.FAIL]
+
+
+def test_silent_device_ends_in_the_provisioning_protocol_timeout() -> None:
+    session = _session(capabilities(), relay={"device_talks": False}).run_clock()
+    _assert_failed(session, FailureReason.TIMEOUT, "provisioning protocol timer")
+    assert session.link_closes() == [CloseReason.FAIL]  # never 0x01 Timeout on PB-Remote
+
+
+def test_server_that_never_opens_the_link_times_out() -> None:
+    session = _session(capabilities(), relay={"answer_link_open": False}).run_clock()
+    _assert_failed(session, FailureReason.TIMEOUT, "did not report the link open")
+    assert session.now == 10 + SERVER_RESPONSE_TIME
+    assert session.link_closes() == [CloseReason.FAIL]
+
+
+def test_link_open_refused_fails_with_the_status() -> None:
+    session = _session(capabilities(), relay={"uuid": bytes(16)}).run_clock()
+    _assert_failed(session, FailureReason.LINK_CLOSED, "LINK_CANNOT_OPEN")
+    assert session.link_closes() == []
+
+
+def test_cancel_closes_the_link() -> None:
+    session = _session(capabilities(), relay={"device_talks": False})
+    assert session.client.state is PbRemoteState.OPEN  # waiting for Capabilities
+    session.take(session.client.cancel(session.now))
+    _assert_failed(session, FailureReason.CANCELLED, "cancelled")
+    assert session.link_closes() == [CloseReason.FAIL]
+    assert session.client.cancel(session.now) == []
+
+
+def test_duplicates_and_strangers_are_ignored() -> None:
+    session = _session(capabilities(), relay={"device_talks": False})
+    client = session.client
+    assert client.state is PbRemoteState.OPEN
+    before = client.next_deadline()
+    assert client.receive(0x0999, RemoteProvisioningPduReport(1, b"\x01"), 1.0) == []
+    assert client.receive(SERVER, RemoteProvisioningPduOutboundReport(1), 1.0) == []
+    assert client.receive(SERVER, RemoteProvisioningLinkReport(Success, Active), 1.0) == []
+    assert client.next_deadline() == before
+    # An Outbound Report for a PDU never sent is a broken server.
+    session.take(client.receive(SERVER, RemoteProvisioningPduOutboundReport(9), 1.0))
+    _assert_failed(session, FailureReason.LINK_CLOSED, "never sent")
+
+
+def test_usage_errors() -> None:
+    provisioner = Provisioner(DATA)
+    with pytest.raises(UsageError):
+        PbRemoteClient(provisioner, server=0xC000, uuid=UUID)
+    with pytest.raises(UsageError):
+        PbRemoteClient(provisioner, server=SERVER)
+    with pytest.raises(UsageError):
+        PbRemoteClient(provisioner, server=SERVER, uuid=UUID, link_open_timeout=61)
+    refresh = Provisioner(DATA, refresh=NodeRefresh(NppiProcedure.DEVICE_KEY_REFRESH, 0x0200))
+    with pytest.raises(UsageError):
+        PbRemoteClient(refresh, server=SERVER, uuid=UUID)
+    client = PbRemoteClient(provisioner, server=SERVER, uuid=UUID, link_open_timeout=20)
+    assert client.receive(SERVER, RemoteProvisioningLinkReport(Success, Active), 0.0) == []
+    (action,) = client.open(0.0)
+    assert isinstance(action, SendRemoteMessage)
+    assert action.message == RemoteProvisioningLinkOpen(uuid=UUID, timeout=20)
+    assert client.next_deadline() == 20 + SERVER_RESPONSE_TIME
+    with pytest.raises(UsageError):
+        client.open(0.0)
+
+
+# --- Node Provisioning Protocol Interface ---------------------------------------------------
+
+
+def _provisioned() -> tuple[ProvisioningCapabilities, DeviceResult]:
+    caps = capabilities(static_oob=True)
+    first = _session(caps, static=STATIC32)
+    assert first.relay.result is not None
+    return caps, first.relay.result
+
+
+def test_device_key_refresh_gives_a_new_key_both_sides_agree_on() -> None:
+    caps, old = _provisioned()
+    session = _session(
+        caps,
+        static=STATIC32,
+        refresh=NodeRefresh(NppiProcedure.DEVICE_KEY_REFRESH, old.unicast_address),
+    )
+    assert session.relay.opened_with == RemoteProvisioningLinkOpen(
+        procedure=NppiProcedure.DEVICE_KEY_REFRESH
+    )
+    result, device = session.result, session.relay.result
+    assert result is not None
+    assert device is not None
+    assert result.refresh is NppiProcedure.DEVICE_KEY_REFRESH
+    assert result.device_key == device.device_key != old.device_key
+    assert device.unicast_address == old.unicast_address
+    assert device.net_key == old.net_key
+    assert device.iv_index == old.iv_index
+    # The whole protocol ran, Provisioning Data included.
+    assert [s.pdu[0] for s in session.pdu_sends()] == [0x00, 0x02, 0x03, 0x05, 0x06, 0x07]
+    assert session.link_closes() == [CloseReason.SUCCESS]
+
+
+def test_node_address_refresh_moves_the_node() -> None:
+    caps, old = _provisioned()
+    moved = ProvisioningData(DATA.net_key, DATA.key_index, DATA.iv_index, 0x0300)
+    session = _session(
+        caps,
+        static=STATIC32,
+        data=moved,
+        refresh=NodeRefresh(NppiProcedure.NODE_ADDRESS_REFRESH, old.unicast_address),
+    )
+    assert session.result is not None
+    assert session.relay.result is not None
+    assert session.relay.result.unicast_address == session.result.unicast_address == 0x0300
+    assert session.result.device_key == session.relay.result.device_key != old.device_key
+
+
+@pytest.mark.parametrize(
+    ("procedure", "address", "problem"),
+    [
+        (NppiProcedure.DEVICE_KEY_REFRESH, 0x0300, "keeps the node's address"),
+        (NppiProcedure.NODE_COMPOSITION_REFRESH, 0x0201, "keeps the node's address"),
+        (NppiProcedure.NODE_ADDRESS_REFRESH, 0x0201, "outside the node's current range"),
+    ],
+)
+def test_refresh_address_rules(procedure: NppiProcedure, address: int, problem: str) -> None:
+    data = ProvisioningData(DATA.net_key, DATA.key_index, DATA.iv_index, address)
+    with pytest.raises(ProvisioningUsageError, match=problem):
+        Provisioner(data, refresh=NodeRefresh(procedure, 0x0200, elements=2))
+    # choose() applies the same rule to an address given after Capabilities.
+    ok = 0x0200 if procedure is not NppiProcedure.NODE_ADDRESS_REFRESH else 0x0300
+    good = ProvisioningData(DATA.net_key, DATA.key_index, DATA.iv_index, ok)
+    session = _session(
+        capabilities(),
+        data=good,
+        refresh=NodeRefresh(procedure, 0x0200, elements=2),
+        start=ProvisioningStart(
+            Algorithm.BTM_ECDH_P256_HMAC_SHA256_AES_CCM,
+            PublicKeyMethod.NO_OOB,
+            AuthMethod.NO_OOB,
+            None,
+            0,
+        ),
+    )
+    assert session.result is not None
+
+
+def test_refresh_choose_refuses_a_bad_address() -> None:
+    provisioner = Provisioner(
+        DATA, refresh=NodeRefresh(NppiProcedure.DEVICE_KEY_REFRESH, DATA.unicast_address)
+    )
+    client = PbRemoteClient(provisioner, server=SERVER)
+    session = Session(client, Relay(Device(capabilities())))
+    session.take(client.open(0.0))
+    session.pump()
+    assert provisioner.state is ProvisionerState.WAIT_CHOICE
+    start = ProvisioningStart(
+        Algorithm.BTM_ECDH_P256_HMAC_SHA256_AES_CCM,
+        PublicKeyMethod.NO_OOB,
+        AuthMethod.NO_OOB,
+        None,
+        0,
+    )
+    with pytest.raises(ProvisioningUsageError, match="keeps the node's address"):
+        client.choose(start, 0.0, unicast_address=0x0400)
+    assert provisioner.state is ProvisionerState.WAIT_CHOICE
