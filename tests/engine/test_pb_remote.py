@@ -44,6 +44,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ProvisionerState,
     ProvisioningCapabilities,
     ProvisioningData,
+    ProvisioningErrorCode,
     ProvisioningStart,
     ProvisioningUsageError,
     PublicKeyMethod,
@@ -549,3 +550,63 @@ def test_refresh_choose_refuses_a_bad_address() -> None:
     with pytest.raises(ProvisioningUsageError, match="keeps the node's address"):
         client.choose(start, 0.0, unicast_address=0x0400)
     assert provisioner.state is ProvisionerState.WAIT_CHOICE
+
+
+def _refresh_session(
+    procedure: NppiProcedure, old: DeviceResult, data: ProvisioningData, address: int
+) -> Session:
+    """An NPPI session in which the device checks the Data against its current state."""
+    caps = capabilities(static_oob=True)
+    device = Device(caps, static_oob=STATIC32, refresh=procedure, node=old)
+    provisioner = Provisioner(
+        data,
+        static_oob=STATIC32,
+        auto_select=True,
+        refresh=NodeRefresh(procedure, address, old.number_of_elements),
+    )
+    client = PbRemoteClient(provisioner, server=SERVER)
+    session = Session(client, Relay(device))
+    session.take(client.open(0.0))
+    return session.pump()
+
+
+@pytest.mark.parametrize("procedure", list(NppiProcedure))
+def test_the_node_checks_the_refresh_data(procedure: NppiProcedure) -> None:
+    _, old = _provisioned()
+    address = 0x0300 if procedure is NppiProcedure.NODE_ADDRESS_REFRESH else old.unicast_address
+    data = ProvisioningData(DATA.net_key, DATA.key_index, DATA.iv_index, address)
+    session = _refresh_session(procedure, old, data, old.unicast_address)
+    assert session.result is not None
+    assert session.relay.result is not None
+    assert session.result.device_key == session.relay.result.device_key != old.device_key
+    assert session.result.refresh is procedure
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ProvisioningData(b"\x11" * 16, DATA.key_index, DATA.iv_index, DATA.unicast_address),
+        ProvisioningData(DATA.net_key, DATA.key_index, DATA.iv_index + 1, DATA.unicast_address),
+        ProvisioningData(DATA.net_key, DATA.key_index + 1, DATA.iv_index, DATA.unicast_address),
+    ],
+    ids=["net_key", "iv_index", "key_index"],
+)
+def test_refresh_with_data_the_node_does_not_hold_is_invalid_data(
+    data: ProvisioningData,
+) -> None:
+    _, old = _provisioned()
+    session = _refresh_session(NppiProcedure.DEVICE_KEY_REFRESH, old, data, old.unicast_address)
+    failed = session.failed
+    assert failed is not None
+    assert failed.failure.reason is FailureReason.REMOTE_FAILED
+    assert failed.failure.code is ProvisioningErrorCode.INVALID_DATA
+    assert session.relay.result is None
+    assert session.link_closes() == [CloseReason.FAIL]
+
+
+def test_device_refuses_a_half_given_refresh() -> None:
+    _, old = _provisioned()
+    with pytest.raises(ProvisioningUsageError):
+        Device(capabilities(), refresh=NppiProcedure.DEVICE_KEY_REFRESH)
+    with pytest.raises(ProvisioningUsageError):
+        Device(capabilities(), node=old)

@@ -51,11 +51,13 @@ from .pdus import (
     Algorithm,
     AuthMethod,
     InputAction,
+    NppiProcedure,
     OutputAction,
     PduType,
     ProvisioningCapabilities,
     ProvisioningComplete,
     ProvisioningConfirmation,
+    ProvisioningData,
     ProvisioningDataPdu,
     ProvisioningErrorCode,
     ProvisioningFailed,
@@ -75,6 +77,7 @@ from .provisioner import (
     FailureReason,
     InputKind,
     InvalidStateError,
+    NodeRefresh,
     ProvisioningAction,
     ProvisioningFailure,
     RequestInput,
@@ -163,14 +166,19 @@ class Device(SessionBase):
     announces an OOB public key. ``private_key`` and ``random`` fix the session's key pair and
     Random (the sample data use them; a Random whose length does not fit the algorithm chosen
     at Start is replaced): by default both come fresh from ``secrets`` for every session.
+    ``refresh`` and ``node`` (what the node got when it was provisioned) make the session a
+    Node Provisioning Protocol Interface procedure: the Provisioning Data is then checked
+    against the node's state (Invalid Data 0x09 otherwise).
     """
 
     __slots__ = (
         "_invite",
+        "_node",
         "_oob_key_pair",
         "_oob_value",
         "_peer_confirmation",
         "_peer_public_key",
+        "_refresh",
         "_s",
         "_start",
         "_static_oob",
@@ -189,8 +197,16 @@ class Device(SessionBase):
         random: bytes | None = None,
         protocol_timeout: float = PROTOCOL_TIMEOUT,
         oob_timeout: float = PROTOCOL_TIMEOUT_OOB,
+        refresh: NppiProcedure | None = None,
+        node: DeviceResult | None = None,
     ) -> None:
         super().__init__(protocol_timeout, oob_timeout)
+        if (refresh is None) != (node is None):
+            raise ProvisioningUsageError(
+                "an NPPI procedure needs the node's current provisioning, and only then"
+            )
+        self._refresh = refresh
+        self._node = node
         if capabilities.static_oob != (static_oob is not None):
             raise ProvisioningUsageError(
                 "static_oob must be given exactly when the Capabilities announce static OOB"
@@ -424,6 +440,7 @@ class Device(SessionBase):
                 ProvisioningErrorCode.INVALID_FORMAT,
                 str(err),
             ) from None
+        self._check_refresh(data)
         if data.unicast_address + self.capabilities.number_of_elements - 1 > 0x7FFF:
             raise _abort(
                 FailureReason.CANNOT_ASSIGN_ADDRESSES,
@@ -447,6 +464,25 @@ class Device(SessionBase):
         self._forget()
         self._finish()
         actions.append(Completed(result))
+
+    def _check_refresh(self, data: ProvisioningData) -> None:
+        # MshPRT 1.1 §4.4.5.4 (NPPI): the Data must carry the node's own NetKey, key index and
+        # IV Index, and its primary address (a new one outside its range for an address
+        # refresh); the Flags are ignored. Anything else is Invalid Data.
+        node, procedure = self._node, self._refresh
+        if node is None or procedure is None:
+            return
+        problem = NodeRefresh(
+            procedure, node.unicast_address, node.number_of_elements
+        ).check_address(data.unicast_address)
+        if not hmac.compare_digest(data.net_key, node.net_key):
+            problem = "the NetKey is not the node's"
+        elif data.key_index != node.key_index or data.iv_index != node.iv_index:
+            problem = "the key index or IV Index is not the node's"
+        if problem is not None:
+            raise _abort(
+                FailureReason.INVALID_PROVISIONING_DATA, ProvisioningErrorCode.INVALID_DATA, problem
+            )
 
     # --- plumbing ---------------------------------------------------------------------
 
