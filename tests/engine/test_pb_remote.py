@@ -89,6 +89,8 @@ class Relay:
     outbound_reports: bool = True
     device_talks: bool = True  # False: the device's PDUs are lost
     answer_link_open: bool = True
+    lose_first_outbound_report: bool = False  # the mesh loses Outbound Report #1 once
+    repeat_reports: bool = False  # every PDU Report arrives twice
     outbox: list[Message] = field(default_factory=list)
     state: RemoteProvisioningLinkState = Idle
     tx: int = 0
@@ -142,7 +144,9 @@ class Relay:
             self.tx = message.outbound_pdu_number
             self.delivered.append(message.pdu)
             actions = self.device.receive(message.pdu, now)
-            if self.outbound_reports:
+            if self.lose_first_outbound_report and self.tx == 1:
+                self.lose_first_outbound_report = False
+            elif self.outbound_reports:
                 self._out(RemoteProvisioningPduOutboundReport(self.tx))
             self.device_actions(actions)
 
@@ -154,6 +158,8 @@ class Relay:
                 self.rx += 2 if self.skip_inbound and self.rx == 1 else 1
                 self.reported.append(action.data)
                 self._out(RemoteProvisioningPduReport(self.rx, action.data))
+                if self.repeat_reports:
+                    self._out(RemoteProvisioningPduReport(self.rx, action.data))
             elif isinstance(action, ShowValue):
                 self.shown = action.value
             elif isinstance(action, RequestInput):
@@ -416,6 +422,27 @@ def test_cancel_closes_the_link() -> None:
     _assert_failed(session, FailureReason.CANCELLED, "cancelled")
     assert session.link_closes() == [CloseReason.FAIL]
     assert session.client.cancel(session.now) == []
+
+
+def test_lost_outbound_report_is_recovered_by_resending_the_same_number() -> None:
+    session = _session(capabilities(), relay={"lose_first_outbound_report": True})
+    assert session.result is None  # stalled on PDU #1
+    session.run_clock()
+    assert session.failed is None, session.failed
+    assert session.result is not None
+    numbers = [s.outbound_pdu_number for s in session.pdu_sends()]
+    assert numbers[:2] == [1, 1]  # resent once with its number; the server re-reported it
+    assert numbers[1:] == list(range(1, len(numbers)))
+    # The device saw each Provisioning PDU once.
+    assert len(session.relay.delivered) == len(numbers) - 1
+
+
+def test_repeated_pdu_reports_are_delivered_once() -> None:
+    session = _session(capabilities(), relay={"repeat_reports": True})
+    assert session.failed is None, session.failed
+    assert session.result is not None
+    assert session.relay.result is not None
+    assert session.result.device_key == session.relay.result.device_key
 
 
 def test_duplicates_and_strangers_are_ignored() -> None:

@@ -23,6 +23,10 @@ Provisioner's own actions (:class:`~.provisioner.CapabilitiesReceived`, ``Reques
 ``ShowValue``, ``Completed``, ``Failed``). Time comes in, never read: ``next_deadline()`` and
 ``timeout(now)`` cover the link opening, the outbound reports and the provisioning protocol
 timer of the Provisioner inside.
+
+Method choice stays the Provisioner's (``select_method`` or the caller's ``choose``). MshPRT 1.1
+§5.2.3 recommends against No OOB authentication over PB-Remote (the relay is one more party
+in the middle); that policy belongs to whoever picks the method, so it is not enforced here.
 """
 
 from __future__ import annotations
