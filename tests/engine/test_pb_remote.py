@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import itertools
 from typing import Any
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.ble_mesh.mesh.access import Message, decode_message, encode_message
-from custom_components.ble_mesh.mesh.errors import UsageError
+from custom_components.ble_mesh.mesh.errors import DecodeError, UsageError
 from custom_components.ble_mesh.mesh.models.remote_provisioning import (
     RemoteProvisioningLinkClose,
     RemoteProvisioningLinkOpen,
@@ -687,3 +688,38 @@ def test_device_refuses_a_half_given_refresh() -> None:
         Device(capabilities(), refresh=NppiProcedure.DEVICE_KEY_REFRESH)
     with pytest.raises(ProvisioningUsageError):
         Device(capabilities(), node=old)
+
+
+_SERVER_OPCODES = [0x805B, 0x805C, 0x805E, 0x805F]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    frames=st.lists(
+        st.tuples(st.sampled_from(_SERVER_OPCODES), st.binary(max_size=24)), max_size=12
+    ),
+    opened=st.booleans(),
+)
+def test_fuzzed_server_never_raises_and_every_session_ends(
+    frames: list[tuple[int, bytes]], opened: bool
+) -> None:
+    client = PbRemoteClient(Provisioner(DATA, auto_select=True), server=SERVER, uuid=UUID)
+    client.open(0.0)
+    now = 0.0
+    if opened:
+        client.receive(SERVER, RemoteProvisioningLinkReport(Success, Active), now)
+    for opcode, params in frames:
+        try:
+            message = decode_message(opcode.to_bytes(2, "big") + params)
+        except DecodeError:
+            continue
+        now += 0.5
+        client.receive(SERVER, message, now)
+    steps = 0
+    while (deadline := client.next_deadline()) is not None:
+        now = max(now, deadline)
+        client.timeout(now)
+        steps += 1
+        assert steps < 50
+    assert client.state is PbRemoteState.CLOSED
+    assert client.provisioner.finished
