@@ -86,7 +86,8 @@ MAX_SCANNED_ITEMS_MIN = 0x04  # a server reports at least 4 devices per scan
 AD_TYPE_FILTER_MAX = 0x10
 EXTENDED_SCAN_TIMEOUT_MAX = 0x15  # seconds
 LINK_OPEN_TIMEOUT_MAX = 0x3C  # seconds
-# MshPRT 1.1 §4.4.5: without a Timeout field the server gives up opening the link after 10 s.
+# MshPRT 1.1 §5.2.3.3.1: without a Timeout field the server gives up opening the link after
+# 10 s (the Open Link timeout is 1-60 s).
 LINK_OPEN_TIMEOUT_DEFAULT = 10
 
 # AD types a client may not ask for (Core Supplement Part A): the incomplete 16/32/128-bit
@@ -113,7 +114,7 @@ class RemoteProvisioningStatus(IntEnum):
 
 
 class RemoteProvisioningScanState(IntEnum):
-    """Remote Provisioning Scan state (MshPRT 1.1 §4.4.5.1)."""
+    """Remote Provisioning Scan state (MshPRT 1.1 §4.4.5)."""
 
     IDLE = 0x00
     MULTIPLE_DEVICES = 0x01
@@ -121,7 +122,7 @@ class RemoteProvisioningScanState(IntEnum):
 
 
 class RemoteProvisioningLinkState(IntEnum):
-    """Remote Provisioning Link state (MshPRT 1.1 §4.4.5.2)."""
+    """Remote Provisioning Link state (MshPRT 1.1 §4.4.5)."""
 
     IDLE = 0x00
     LINK_OPENING = 0x01
@@ -195,7 +196,7 @@ def ad_structures(data: bytes, structure: str = "AdvStructures") -> tuple[tuple[
 
 
 # --------------------------------------------------------------------------------------------
-# Scanning (MshPRT 1.1 §4.3.4.1 - §4.3.4.9)
+# Scanning (MshPRT 1.1 §4.3.4)
 # --------------------------------------------------------------------------------------------
 
 
@@ -310,7 +311,7 @@ class RemoteProvisioningExtendedScanStart(Message):
 
 
 # --------------------------------------------------------------------------------------------
-# Link (MshPRT 1.1 §4.3.4.10 - §4.3.4.14)
+# Link (MshPRT 1.1 §4.3.4)
 # --------------------------------------------------------------------------------------------
 
 
@@ -417,7 +418,7 @@ class RemoteProvisioningLinkClose(Message):
 
 
 # --------------------------------------------------------------------------------------------
-# Provisioning PDUs (MshPRT 1.1 §4.3.4.15 - §4.3.4.17)
+# Provisioning PDUs (MshPRT 1.1 §4.3.4)
 # --------------------------------------------------------------------------------------------
 
 

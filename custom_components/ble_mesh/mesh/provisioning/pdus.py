@@ -109,7 +109,7 @@ class ProvisioningErrorCode(IntEnum):
 
 class NppiProcedure(IntEnum):
     """Node Provisioning Protocol Interface procedures (MshPRT 1.1 §4.4.5.4; the NPPIProcedure
-    field of Remote Provisioning Link Open, §4.3.4.10): the provisioning protocol run again on
+    field of Remote Provisioning Link Open, §4.3.4): the provisioning protocol run again on
     a provisioned node, through its own Remote Provisioning Server. Values 0x03-0xFF are RFU.
 
     All three run the whole protocol (Invite to Complete, Provisioning Data included); the
