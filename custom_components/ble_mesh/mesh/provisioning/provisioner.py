@@ -29,6 +29,7 @@ Confirmation or Random equal to ours refused, constant-time comparison, fresh ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 import hmac
@@ -468,7 +469,9 @@ class Provisioner(SessionBase):
     or to :meth:`choose`. With ``auto_select`` the session continues with
     :func:`~.auth.select_method`'s choice right after Capabilities (still reporting
     :class:`CapabilitiesReceived`). ``private_key`` and ``random`` are for tests only
-    (sample data); by default both come from ``secrets``.
+    (sample data); by default both come from ``secrets``. ``key_source``, when given, is asked
+    for the NetKey and Key Refresh flag right before the Provisioning Data is sent (a Key
+    Refresh may have moved on since the session began); ``data`` holds them otherwise.
     """
 
     __slots__ = (
@@ -483,6 +486,7 @@ class Provisioner(SessionBase):
         "_static_oob",
         "attention_duration",
         "auto_select",
+        "key_source",
         "public_key",
         "state",
     )
@@ -499,9 +503,11 @@ class Provisioner(SessionBase):
         random: bytes | None = None,
         protocol_timeout: float = PROTOCOL_TIMEOUT,
         oob_timeout: float = PROTOCOL_TIMEOUT_OOB,
+        key_source: Callable[[], tuple[bytes, bool]] | None = None,
     ) -> None:
         super().__init__(protocol_timeout, oob_timeout)
         self._data = data
+        self.key_source = key_source
         self.attention_duration = attention_duration
         self._device_public_key = device_public_key
         self._static_oob = static_oob
@@ -822,6 +828,9 @@ class Provisioner(SessionBase):
             )
         prov_salt = provisioning_salt(self._s.conf_salt, self._s.random, pdu.random)
         self._s.keys = session_keys(self._s.ecdh_secret, prov_salt)
+        if self.key_source is not None:  # the keys of now, not of when the session began
+            net_key, key_refresh = self.key_source()
+            self._data = replace(self._data, net_key=net_key, key_refresh=key_refresh)
         data_pdu: ProvisioningDataPdu = encrypt_provisioning_data(self._s.keys, self._data)
         self.state = ProvisionerState.WAIT_COMPLETE
         self._send(actions, data_pdu, now)
