@@ -17,6 +17,7 @@ from .mesh.access import Message
 from .mesh.database import CdbElement, Node
 from .mesh.models.health import HealthAttentionSet
 from .mesh.models.model_ids import HEALTH_SERVER
+from .node_config import async_ensure_health_bound
 from .runtime import MeshConfigEntry, MeshRuntime
 
 PARALLEL_UPDATES = 0
@@ -61,5 +62,8 @@ class IdentifyButton(MeshElementEntity, ButtonEntity):
         return False
 
     async def async_press(self) -> None:
-        """Start the node's attention timer."""
+        """Start the node's attention timer (binding Health first on an older node)."""
+        node = self._runtime.network.node_for_element(self.address)
+        if node is not None:
+            await async_ensure_health_bound(self._runtime, node)
         await self._async_command(HealthAttentionSet(IDENTIFY_SECONDS))

@@ -199,8 +199,8 @@ class _Attempt:
     extra: dict[str, str] = field(default_factory=dict)
     reservation: AddressReservation | None = None
     """The unicast range held for the device in an existing network (released on failure)."""
-    new_net_key: bool = False
-    """The device gets the new NetKey of a running Key Refresh (its phase 2 or 3)."""
+    given_key: bytes | None = None
+    """The NetKey the device was sent (chosen when sent: a Key Refresh may move on meanwhile)."""
 
 
 class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -361,8 +361,17 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             key_refresh=key_refresh,
             iv_update=runtime.iv_update_in_progress if runtime is not None else False,
         )
-        session = ProvisioningSession(self.hass, self._device.address, data)
-        self._attempt = _Attempt(session=session, new_net_key=key_refresh)
+        attempt: _Attempt | None = None
+
+        def key_source() -> tuple[bytes, bool]:
+            # The keys of the moment the Provisioning Data is sent, not of the attempt's start.
+            key, key_refresh = key_for_new_node(network.net_keys[0])
+            if attempt is not None:
+                attempt.given_key = key
+            return key, key_refresh
+
+        session = ProvisioningSession(self.hass, self._device.address, data, key_source=key_source)
+        attempt = self._attempt = _Attempt(session=session, given_key=key)
         return await self._async_until_next_event(self._async_start_and_wait(session))
 
     def _iv_index(self) -> int:
@@ -675,9 +684,12 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert isinstance(result, ProvisionerResult)
         reservation, attempt.reservation = attempt.reservation, None  # taken by the node now
         await self._async_end_attempt()
-        node = self._node_from_result(result, updated=attempt.new_net_key)
         network = self._network
         assert network is not None
+        # Whether it holds the new NetKey of a running Key Refresh, as the network is now.
+        net_key = network.net_keys[0]
+        updated = net_key.old_key is not None and attempt.given_key == net_key.key
+        node = self._node_from_result(result, updated=updated)
         if self._entry is None:
             network.add_node(node, iv_index=0)
             network.touch(now_iso())

@@ -59,7 +59,7 @@ from .mesh.models.config import (
     ConfigStatus,
     FeatureState,
 )
-from .mesh.models.model_ids import SENSOR_SERVER
+from .mesh.models.model_ids import HEALTH_SERVER, SENSOR_SERVER
 from .mesh.models.registry import (
     BY_ID,
     CONFIGURED_MODELS,
@@ -335,3 +335,22 @@ async def _async_read_sensor_properties(
         sensor.sensor_properties = properties
 
     await client.store.async_update_node(node, change)
+
+
+async def async_ensure_health_bound(client: MeshClient, node: Node) -> None:
+    """Bind AppKey 0 to the primary element's Health Server if it is not (Attention needs it).
+
+    The automatic configuration binds it; a node configured by an earlier version was not.
+    """
+    element = node.elements[0] if node.elements else None
+    model = element.model(HEALTH_SERVER) if element is not None else None
+    if model is None or APP_KEY_INDEX in model.bind:
+        return
+    bound = await _request(
+        client,
+        node,
+        ConfigModelAppBind(node.unicast_address, APP_KEY_INDEX, ModelId(HEALTH_SERVER)),
+        ConfigModelAppStatus,
+    )
+    _check(node, "Model App Bind", bound.status)
+    await client.store.async_update_node(node, bind_app_key(model))

@@ -61,11 +61,18 @@ class ProvisioningSession:
         *,
         attention_duration: int = 5,
         link_factory: Callable[..., GattLink] = GattLink,
+        key_source: Callable[[], tuple[bytes, bool]] | None = None,
     ) -> None:
-        """Prepare a session; nothing happens until :meth:`async_start`."""
+        """Prepare a session; nothing happens until :meth:`async_start`.
+
+        ``key_source``: the NetKey and Key Refresh flag to send, asked for when they are sent
+        (see :class:`~.mesh.provisioning.provisioner.Provisioner`).
+        """
         self._hass = hass
         self.address = address
-        self._engine = Provisioner(data, attention_duration=attention_duration)
+        self._engine = Provisioner(
+            data, attention_duration=attention_duration, key_source=key_source
+        )
         self._bearer = PbGattBearer()
         self._link = link_factory(hass, address, PB_GATT, self._on_data, self._on_link_lost)
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()

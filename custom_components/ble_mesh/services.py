@@ -38,11 +38,10 @@ from .diagnostics import TO_REDACT
 from .groups import all_members, group_unique_id, members
 from .mesh.database import SCENE_MAX, SCENE_MIN, Node
 from .mesh.models import model_ids as ids
-from .mesh.models.common import TRANSITION_SECONDS_MAX, ModelId, TransitionTime
-from .mesh.models.config import ConfigModelAppBind, ConfigModelAppStatus, ConfigStatus
+from .mesh.models.common import TRANSITION_SECONDS_MAX, TransitionTime
 from .mesh.models.health import HealthAttentionSet, HealthAttentionStatus
 from .mesh.models.scenes import SceneRecallUnacknowledged, SceneStoreUnacknowledged
-from .node_config import ConfigurationRefusedError, bind_app_key
+from .node_config import async_ensure_health_bound
 from .runtime import MeshConfigEntry, MeshRuntime
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -189,28 +188,10 @@ async def _async_export_network(call: ServiceCall) -> ServiceResponse:
     return redacted
 
 
-async def _async_ensure_health_binding(runtime: MeshRuntime, node: Node) -> None:
-    """Bind AppKey 0 to the primary element's Health Server once (Attention needs it)."""
-    element = node.elements[0] if node.elements else None
-    model = element.model(ids.HEALTH_SERVER) if element is not None else None
-    if model is None or APP_KEY_INDEX in model.bind:
-        return
-    status = await runtime.async_send(
-        node.unicast_address,
-        ConfigModelAppBind(node.unicast_address, APP_KEY_INDEX, ModelId(ids.HEALTH_SERVER)),
-        device_key=True,
-        expect=ConfigModelAppStatus,
-    )
-    assert isinstance(status, ConfigModelAppStatus)
-    if status.status is not ConfigStatus.SUCCESS:
-        raise ConfigurationRefusedError(node.unicast_address, "Model App Bind", status.status)
-    await runtime.store.async_update_node(node, bind_app_key(model))
-
-
 async def _async_identify(call: ServiceCall) -> None:
     entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
     runtime = entry.runtime_data
-    await _async_ensure_health_binding(runtime, node)
+    await async_ensure_health_bound(runtime, node)
     await runtime.async_send(
         node.unicast_address,
         HealthAttentionSet(call.data[ATTR_DURATION]),

@@ -27,6 +27,7 @@ import yaml
 from custom_components.ble_mesh import conversions as conv
 from custom_components.ble_mesh.const import DEFAULT_NETWORK_NAME
 from simulator.demo import OUTPUT_MODES
+from simulator.profiles import PROFILES
 
 from .ha_server import ROOT, HomeAssistantServer
 from .ui import Ui, wait_until
@@ -77,10 +78,19 @@ def _lights(server: HomeAssistantServer) -> list[dict[str, Any]]:
     return list(block.get("lights") or [])
 
 
+def _kind(device: dict[str, Any]) -> str:
+    """What a configured device is: "light", "plug", "sensor" or "switch" (its profile's)."""
+    return PROFILES[str(device.get("profile", "dimmable"))].kind
+
+
 def _light(server: HomeAssistantServer, *oob_modes: str) -> str:
-    """The name of the first configured light with one of these OOB modes (else skip)."""
+    """The name of the first configured light with one of these OOB modes (else skip).
+
+    Only lights (profile kind "light"; the No OOB "Mesh Plug" among them): the demo's smart
+    plug, sensor and wall switch are added by the tests of their own further down.
+    """
     for light in _lights(server):
-        if light.get("oob", "none") in oob_modes:
+        if light.get("oob", "none") in oob_modes and _kind(light) == "light":
             return str(light["name"])
     pytest.skip(f"no simulated light with oob {' or '.join(oob_modes)} in configuration.yaml")
 
@@ -96,8 +106,9 @@ SIM_DOMAIN = "ble_mesh_sim"
 """The demo's helper integration: each simulated light has a device page of its own."""
 
 
-def _sim_device_name(light: str) -> str:
-    return f"{light} (simulated light)"
+def _sim_device_name(server: HomeAssistantServer, light: str) -> str:
+    (kind,) = (_kind(c) for c in _lights(server) if c.get("name") == light)
+    return f"{light} (simulated {kind})"
 
 
 def _second_tab(ui: Ui) -> Ui:
@@ -113,7 +124,7 @@ def _open_sim_light(tab: Ui, light: str) -> Any:
     page.get_by_role("link", name=re.compile(r"\d+ devices?")).first.click()
     page.wait_for_url("**/config/devices/dashboard**")
     rows = page.locator("ha-data-table").get_by_role("row")
-    rows.filter(has_text=_sim_device_name(light)).first.click()
+    rows.filter(has_text=_sim_device_name(tab.server, light)).first.click()
     page.wait_for_url("**/config/devices/device/**")
     page.get_by_text("Device info").wait_for()
     return page.locator("ha-config-device-page")
@@ -295,7 +306,11 @@ def test_public_key_qr_text(onboarded: Ui, tmp_path: Path) -> None:
 def test_static_oob_from_uploaded_qr_image(onboarded: Ui, tmp_path: Path) -> None:
     """Static OOB from a photo of the light's own QR code, uploaded in the dialog."""
     ui = onboarded
-    statics = [str(x["name"]) for x in _lights(ui.server) if x.get("oob") == "static"]
+    statics = [
+        str(x["name"])
+        for x in _lights(ui.server)
+        if x.get("oob") == "static" and _kind(x) == "light"
+    ]
     if len(statics) < 2:
         pytest.skip("needs a second static OOB light in configuration.yaml")
     light = statics[-1]  # the first one is typed by test_static_oob_typed
@@ -450,7 +465,11 @@ def test_two_tabs_add_two_lights_at_once(onboarded: Ui, browser_context: Browser
     both work."""
     first = onboarded
     server = first.server
-    outputs = [str(x["name"]) for x in _lights(server) if x.get("oob") in OUTPUT_MODES]
+    outputs = [
+        str(x["name"])
+        for x in _lights(server)
+        if x.get("oob") in OUTPUT_MODES and _kind(x) == "light"
+    ]
     if len(outputs) < 4:
         pytest.skip("needs two more Output OOB lights in configuration.yaml")
     if not first.api("config/config_entries/entry?domain=ble_mesh"):
@@ -591,6 +610,23 @@ def _wait_state(ui: Ui, entity: str, check: Any, timeout: float = 15.0) -> dict[
 
     result: dict[str, Any] = wait_until(probe, timeout, lambda: f"{entity}: {ui.state(entity)}")
     return result
+
+
+ON_OFF_DOMAINS = ("light", "switch")
+"""Where a device's on/off entity is: a light, or a switch (the plugs: Generic OnOff alone)."""
+
+
+def _on_off_entity(ui: Ui, device: str, timeout: float = 30.0) -> str:
+    """The light or switch entity named like the device (waits for it to exist)."""
+
+    def find() -> str | None:
+        for state in ui.api("states"):
+            domain = state["entity_id"].split(".")[0]
+            if domain in ON_OFF_DOMAINS and state["attributes"].get("friendly_name") == device:
+                return str(state["entity_id"])
+        return None
+
+    return wait_until(find, timeout, f"no light or switch named {device!r}")
 
 
 def _open_more_info_from_device(ui: Ui, device: str) -> Any:
@@ -781,6 +817,257 @@ def test_automation_turns_a_light_on(onboarded: Ui) -> None:
     ui.shot("automation-editor")
 
 
+# --- beyond lights: a sensor, a smart plug, a wall switch, health ------------------------------
+
+
+def _device_of_kind(server: HomeAssistantServer, kind: str) -> dict[str, Any]:
+    """The first configured device of a kind ("plug", "sensor", "switch"), else skip."""
+    for device in _lights(server):
+        if _kind(device) == kind:
+            return device
+    pytest.skip(f"no simulated {kind} in configuration.yaml")
+
+
+def _add_device(ui: Ui, device: dict[str, Any]) -> str:
+    """Add a configured device through its discovered card with its own OOB method: the value
+    it outputs (from the log), the value the dialog shows given to it (``enter_input_oob``, its
+    keypad), or the static OOB value of its QR text. Returns its name."""
+    name, mode = str(device["name"]), str(device.get("oob", "none"))
+    _open_flow(ui, name)
+    ui.submit()
+    _to_method_step(ui, name)
+    if mode in OUTPUT_MODES:
+        step = _output_step(ui.server, name)
+        ui.choose_method(_method("output_oob"))
+        mark = len(ui.server.log_text())
+        ui.submit()
+        ui.wait_heading(_t(f"config.step.{step}.title", name=name))
+        ui.fill(_t(f"config.step.{step}.data.value"), ui.output_value(name, after=mark))
+        ui.submit()
+    elif mode.startswith("input_"):
+        ui.choose_method(_method("input_oob"))
+        ui.submit()
+        prompt = re.compile(rf"Enter\s*(\S+)\s*on\s*{re.escape(name)}")
+        ui.wait_text(prompt)
+        value = prompt.search(ui.dialog_text())
+        assert value, ui.dialog_text()
+        ui.call_service(SIM_DOMAIN, "enter_input_oob", {"device": name, "value": value.group(1)})
+    else:
+        assert mode == "static", mode
+        static = re.search(r"OOB:([0-9a-f]+)", ui.light_log_info(name)["qr"])
+        assert static
+        ui.choose_method(_method("static_oob"))
+        ui.submit()
+        ui.wait_heading(_t("config.step.oob_data.title", name=name))
+        ui.fill(_t("config.step.oob_data.data.oob_text"), static.group(1))
+        ui.submit()
+    _assert_added(_finish(ui, name), name)
+    return name
+
+
+def _entity_row(ui: Ui, name: str) -> Any:
+    """An entity's row on the open device page, by its name there ("Temperature", "Power").
+
+    The row's text is its name and its state; "Power" is not "Power-on behavior".
+    """
+    return (
+        ui.page.locator("ha-device-entities-card hui-generic-entity-row")
+        .filter(has_text=re.compile(rf"\b{re.escape(name)}(?![-A-Za-z])"))
+        .first
+    )
+
+
+def _sensor_entity(ui: Ui, device: str, name: str, domain: str = "sensor") -> str:
+    """The entity "<device> <name>" of a domain (waits for it to exist)."""
+    return ui.entity_id(domain, f"{device} {name}")
+
+
+SENSOR_ROWS = {"Temperature": "°[CF]", "Humidity": "%", "Illuminance": "lx"}
+"""The multi-sensor's readings on its device page, each with its unit (the temperature in
+the unit system onboarding chose)."""
+
+
+def test_sensor_device_page_follows_pushed_readings(onboarded: Ui) -> None:
+    """The multi-sensor added with its OOB method: its device page shows temperature, humidity
+    and illuminance with their units and the motion sensor; a reading it publishes (every
+    10 s) changes the open page without a reload."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    device = _add_device(ui, _device_of_kind(ui.server, "sensor"))
+    entities = {name: _sensor_entity(ui, device, name) for name in SENSOR_ROWS}
+    for entity in entities.values():
+        _wait_state(ui, entity, lambda s: s["state"] not in ("unknown", "unavailable"))
+    motion = _sensor_entity(ui, device, "Motion", "binary_sensor")
+    assert ui.state(motion)["attributes"]["device_class"] == "motion"
+    _open_device(ui, device)
+    for name, unit in SENSOR_ROWS.items():
+        number = r"-?\d+(?:[.,]\d+)?"
+        expect(_entity_row(ui, name)).to_contain_text(re.compile(rf"{number}\s?{unit}"))
+    expect(_entity_row(ui, "Motion")).to_contain_text(re.compile("Detected|Clear"))
+    ui.shot("device-page-sensor")
+    # Push: the page stays as it is while the node publishes; one of its readings changes.
+    shown = {name: ui.text_of(_entity_row(ui, name)) for name in SENSOR_ROWS}
+    url = ui.page.url
+    changed = wait_until(
+        lambda: [name for name in SENSOR_ROWS if ui.text_of(_entity_row(ui, name)) != shown[name]],
+        35,
+        lambda: f"no reading changed on the page: {shown}",
+    )
+    assert changed
+    assert ui.page.url == url
+
+
+def test_smart_plug_switches_measures_and_restores_after_a_power_cut(onboarded: Ui) -> None:
+    """The smart plug added with Input OOB, switched on from its device page: its power
+    reading is 40-60 W, its energy in kWh. Power-on behavior "Restore last state" chosen on
+    the page reaches the plug, which comes back on when its own page's Power cycle pulls it."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    page = ui.page
+    device = _add_device(ui, _device_of_kind(ui.server, "plug"))
+    switch = _on_off_entity(ui, device)
+    assert switch.startswith("switch."), switch
+    assert ui.state(switch)["attributes"]["device_class"] == "outlet"
+    power = _sensor_entity(ui, device, "Power")
+    energy = _sensor_entity(ui, device, "Energy")
+    if ui.state(switch)["state"] == "on":
+        ui.call_service("switch", "turn_off", {"entity_id": switch})
+        _wait_state(ui, switch, lambda s: s["state"] == "off")
+    _open_device(ui, device)
+    # The switch's row in the Controls card: its toggle (ha-switch; its input is hidden).
+    toggle = ui.page.locator("ha-device-entities-card hui-toggle-entity-row ha-switch").first
+    expect(toggle).to_have_js_property("checked", False)
+    toggle.click()
+    _wait_state(ui, switch, lambda s: s["state"] == "on")
+    ui.wait_sim_light(device, lambda light: light["on"] == 1)
+    # The plug publishes its readings every 10 s: the power the kettle draws, then.
+    _wait_state(ui, power, lambda s: 40 <= float(s["state"]) <= 60, timeout=35.0)
+    expect(_entity_row(ui, "Power")).to_contain_text(re.compile(r"(4\d|5\d|60)(\.\d+)?\s?W"))
+    expect(_entity_row(ui, "Energy")).to_contain_text(re.compile(r"\d(?:\.\d+)?\s?kWh"))
+    assert ui.state(energy)["attributes"]["unit_of_measurement"] == "kWh"
+    ui.shot("device-page-plug")
+    # Power-on behavior: Restore last state, from the drop-down on the device page.
+    select = _sensor_entity(ui, device, "Power-on behavior", "select")
+    restore = TRANSLATIONS["entity"]["select"]["power_on_behavior"]["state"]["restore"]
+    choice = page.locator("ha-device-entities-card hui-select-entity-row ha-select").first
+    choice.click()
+    choice.get_by_text(restore, exact=True).click()  # its menu's entry
+    _wait_state(ui, select, lambda s: s["state"] == "restore")
+    ui.wait_sim_light(device, lambda light: light["on_power_up"] == 2)  # Restore (2)
+    # Its own page's Power cycle: it comes back on, and says so.
+    tab = _second_tab(ui)
+    try:
+        card = _open_sim_light(tab, device)
+        mark = len(ui.server.log_text())
+        row = card.locator("hui-generic-entity-row").filter(has_text="Power cycle").first
+        row.get_by_role("button", name="Press").click()
+        ui.server.wait_for_log(rf"{re.escape(device)}: power cycled", timeout=15, start=mark)
+    finally:
+        tab.page.close()
+    ui.wait_sim_light(device, lambda light: light["on"] == 1 and light["on_power_up"] == 2)
+    _wait_state(ui, switch, lambda s: s["state"] == "on", timeout=30.0)
+    expect(toggle).to_have_js_property("checked", True)
+
+
+WALL_AUTOMATION = "Wall switch turns the plug on"
+
+
+def test_wall_switch_press_runs_an_automation(onboarded: Ui) -> None:
+    """The battery wall switch added with static OOB: its battery shows 87 %. An automation
+    triggered by its Button event entity turns the Mesh Plug on; pressing the switch (its own
+    page's button) runs it."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    device = _add_device(ui, _device_of_kind(ui.server, "switch"))
+    target_name = _light(ui.server, "none")  # the Mesh Plug: a switch, added first
+    _provisioned(ui, target_name)
+    target = _on_off_entity(ui, target_name)
+    domain = target.split(".")[0]
+    events = _sensor_entity(ui, device, "Button", "event")
+    assert ui.state(events)["attributes"]["event_types"] == ["turned_on", "turned_off"]
+    battery = _sensor_entity(ui, device, "Battery")
+    _wait_state(ui, battery, lambda s: s["state"] == "87")
+    _open_device(ui, device)
+    expect(_entity_row(ui, "Battery")).to_contain_text(re.compile(r"87\s?%"))
+    expect(_entity_row(ui, "Button")).to_be_visible()
+    if ui.state(target)["state"] != "off":
+        ui.call_service(domain, "turn_off", {"entity_id": target})
+    _wait_state(ui, target, lambda s: s["state"] == "off")
+    ui.wait_sim_light(target_name, lambda light: light["on"] == 0)
+    # The automation, through Home Assistant's config API (as the automation editor saves).
+    ui.api(
+        "config/automation/config/ble_mesh_wall_switch",
+        {
+            "alias": WALL_AUTOMATION,
+            "description": "A press of the Bluetooth Mesh wall switch turns the Mesh Plug on",
+            "triggers": [
+                {
+                    "trigger": "state",
+                    "entity_id": events,
+                    "not_from": ["unavailable"],
+                    "not_to": ["unavailable", "unknown"],
+                }
+            ],
+            "conditions": [],
+            "actions": [{"action": f"{domain}.turn_on", "target": {"entity_id": target}}],
+            "mode": "single",
+        },
+    )
+    automation = ui.entity_id("automation", WALL_AUTOMATION)
+    assert not ui.state(automation)["attributes"].get("last_triggered")
+    before = ui.state(events)["state"]
+    tab = _second_tab(ui)
+    try:
+        card = _open_sim_light(tab, device)
+        row = card.locator("hui-generic-entity-row").filter(has_text="Switch button").first
+        row.get_by_role("button", name="Press").click()
+    finally:
+        tab.page.close()
+    state = _wait_state(ui, events, lambda s: s["state"] != before)
+    assert state["attributes"]["event_type"] in ("turned_on", "turned_off"), state
+    _wait_state(ui, target, lambda s: s["state"] == "on")
+    ui.wait_sim_light(target_name, lambda light: light["on"] == 1)
+    assert ui.state(automation)["attributes"].get("last_triggered"), ui.state(automation)
+    ui.shot("device-page-wall-switch")
+
+
+def test_a_fault_shows_as_a_problem_until_cleared(onboarded: Ui) -> None:
+    """A fault raised on the plug (its own page's Raise fault) shows on its device page as
+    Health: Problem, with the fault named; cleared there, Health is OK again."""
+    from playwright.sync_api import expect
+
+    ui = onboarded
+    device = str(_device_of_kind(ui.server, "plug")["name"])
+    _provisioned(ui, device)
+    health = _sensor_entity(ui, device, "Health", "binary_sensor")
+    _wait_state(ui, health, lambda s: s["state"] == "off")
+    _open_device(ui, device)
+    row = _entity_row(ui, "Health")
+    expect(row).to_contain_text("OK")
+    tab = _second_tab(ui)
+    try:
+        card = _open_sim_light(tab, device)
+        card.locator("hui-generic-entity-row").filter(has_text="Raise fault").first.get_by_role(
+            "button", name="Press"
+        ).click()
+        # No reload: Health Current Status comes by push.
+        expect(row).to_contain_text("Problem", timeout=10_000)
+        state = ui.state(health)
+        assert state["state"] == "on", state
+        assert state["attributes"]["faults"] == ["Overheat Warning"], state
+        ui.shot("device-page-health-problem")
+        card.locator("hui-generic-entity-row").filter(has_text="Clear faults").first.get_by_role(
+            "button", name="Press"
+        ).click()
+    finally:
+        tab.page.close()
+    expect(row).to_contain_text("OK", timeout=10_000)
+    assert ui.state(health)["state"] == "off"
+
+
 # --- a light removed, or reset by hand, and added again --------------------------------------
 
 
@@ -835,9 +1122,9 @@ def test_removed_lights_are_offered_again_and_added_from_the_mesh_page(onboarded
     _add_again(ui, by_hand, "static_oob", static.group(1))
     expect(ui.offer(by_hand)).to_have_count(0)
     for light in (removed, by_hand):
-        entity = ui.entity_id("light", light)
+        entity = _on_off_entity(ui, light)  # the Mesh Plug is a switch
         _wait_state(ui, entity, lambda s: s["state"] != "unavailable", timeout=30.0)
-        ui.call_service("light", "turn_on", {"entity_id": entity})
+        ui.call_service(entity.split(".")[0], "turn_on", {"entity_id": entity})
         ui.wait_sim_light(light, lambda state: state["on"] == 1)
 
 
@@ -934,7 +1221,7 @@ def test_repair_removes_an_unauthenticated_light_to_add_it_again(onboarded: Ui) 
     ui.submit()
     ui.close_dialog()
     # Reset (it forgets the network and advertises as new), removed with its device (its
-    # light entity goes), and the issue is gone.
+    # light or switch entity goes), and the issue is gone.
     wait_until(
         lambda: not (ui.sim_node(light) or {}).get("provisioned"),
         30,
@@ -942,11 +1229,12 @@ def test_repair_removes_an_unauthenticated_light_to_add_it_again(onboarded: Ui) 
     )
     wait_until(
         lambda: not any(
-            s["entity_id"].startswith("light.") and s["attributes"].get("friendly_name") == light
+            s["entity_id"].split(".")[0] in ON_OFF_DOMAINS
+            and s["attributes"].get("friendly_name") == light
             for s in ui.api("states")
         ),
         15,
-        f"the light entity of {light} is still there",
+        f"the light or switch entity of {light} is still there",
     )
     issues = page.evaluate(
         "() => document.querySelector('home-assistant').hass.callWS({type: 'repairs/list_issues'})"

@@ -20,6 +20,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 
 from custom_components.ble_mesh.binary_sensor import BatteryChargingSensor, BatteryLowSensor
 from custom_components.ble_mesh.const import DOMAIN
@@ -33,7 +34,7 @@ from custom_components.ble_mesh.mesh.models.generic import (
     BatteryPresence,
     GenericBatteryStatus,
 )
-from custom_components.ble_mesh.mesh.models.model_ids import SENSOR_SERVER
+from custom_components.ble_mesh.mesh.models.model_ids import HEALTH_SERVER, SENSOR_SERVER
 from custom_components.ble_mesh.mesh.models.sensors import SensorStatus
 from simulator.node import SimulatedNode
 
@@ -74,6 +75,24 @@ async def _publish_later(hass: HomeAssistant, node: SimulatedNode, seconds: floa
     assert deadline is not None  # a periodic publication is armed
     node.tick(deadline + seconds)
     await hass.async_block_till_done()
+
+
+async def test_sensor_entities_keep_home_assistants_rules(
+    hass: HomeAssistant, bed: MeshTestbed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every property's device class, unit and state class pass the sensor component's checks
+    (it logs a warning for a unit or state class its device class does not allow)."""
+    await _ready(hass, bed, "multi_sensor", "smart_plug", "wall_switch")
+    sensors = [
+        state
+        for state in hass.states.async_all("sensor")
+        if state.attributes.get(ATTR_DEVICE_CLASS) not in (None, "enum")
+    ]
+    assert len(sensors) >= 6  # temperature, humidity, illuminance, power, energy, battery
+    for state in sensors:
+        assert state.state not in (STATE_UNKNOWN, "unavailable"), state
+    component = [r for r in caplog.records if r.name.startswith("homeassistant.components.sensor")]
+    assert [r.getMessage() for r in component if r.levelname in ("WARNING", "ERROR")] == []
 
 
 async def test_a_multi_sensor_is_sensors_read_and_pushed(
@@ -169,6 +188,16 @@ async def test_identify_starts_the_attention_timer(hass: HomeAssistant, bed: Mes
     assert models is not None
     assert models.attention_until is None
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    assert models.attention_until is not None
+
+    # A node configured by an earlier version has no Health binding: the button binds it first.
+    health = bed.stored_node(light).elements[0].model(HEALTH_SERVER)
+    assert health is not None
+    assert health.bind == [0]
+    health.bind.clear()
+    models.attention_until = None
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    assert health.bind == [0]
     assert models.attention_until is not None
 
 

@@ -228,6 +228,44 @@ async def test_a_device_added_while_the_refresh_waits_in_phase_1_works_at_once(
         _assert_has_network_keys(node, network)
 
 
+async def test_a_device_gets_the_keys_of_when_they_are_sent_not_of_when_its_dialog_began(
+    hass: HomeAssistant, bed: MeshTestbed, add_virtual_peripheral: AddPeripheral
+) -> None:
+    """The dialog opens (its attempt starts) while the refresh waits in phase 1; the refresh
+    reaches phase 2 before the device is given its keys: it gets the new ones and works.
+
+    (Found in the browser suite: a device added again while another removal's refresh moved
+    on got the keys of the moment its dialog began, which the network no longer used.)
+    """
+    _proxy_node, gone, late = await _network(hass, bed)
+    network = bed.runtime.network
+    late.faults.stop_answering = True
+    clock = TimeMachine(hass)
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
+    await clock.advance(20)
+    net_key = network.net_keys[0]
+    assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION  # waits for `late`
+
+    new = SimulatedNode("dimmable", name="New Lamp", rssi=-90)
+    new.schedule = asyncio.get_running_loop().call_later
+    new.clock = bed.proxy.clock
+    bed.air.join(new)
+    flow_id, _ = await discover(hass, add_virtual_peripheral, new)  # its attempt: phase 1
+    late.faults.stop_answering = False
+    await clock.advance(30, step=5)
+    assert net_key.phase == KeyRefreshPhase.USING_NEW_KEYS or _refresh_done(bed)
+    await configure(hass, flow_id, {"method": "no_oob"})
+    result = await configure(hass, flow_id, {})
+    assert result["reason"] == "provisioned"
+    assert new.models is not None
+    given = new.models.net_keys.get(0)
+    assert net_key.key in (given.key, given.new_key)  # what the network transmits with now
+    await until(hass, lambda: bed.stored_node(new).config_complete, "configured")
+    await clock.advance(35, step=5)
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
+    _assert_has_network_keys(new, network)
+
+
 async def test_interrupted_refresh_resumes_after_a_restart(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:

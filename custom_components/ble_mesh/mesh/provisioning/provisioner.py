@@ -29,6 +29,7 @@ Confirmation or Random equal to ours refused, constant-time comparison, fresh ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 import hmac
@@ -506,7 +507,10 @@ class Provisioner(SessionBase):
     :class:`CapabilitiesReceived`). ``private_key`` and ``random`` are for tests only
     (sample data); by default both come from ``secrets``. With ``refresh`` the session runs a
     Node Provisioning Protocol Interface procedure on a provisioned node (:class:`NodeRefresh`;
-    ``data`` then carries the node's current NetKey, key index and IV Index).
+    ``data`` then carries the node's current NetKey, key index and IV Index). ``key_source``,
+    when given, is asked for the NetKey and Key Refresh flag right before the Provisioning
+    Data is sent (a Key Refresh may have moved on since the session began); ``data`` holds
+    them otherwise.
     """
 
     __slots__ = (
@@ -521,6 +525,7 @@ class Provisioner(SessionBase):
         "_static_oob",
         "attention_duration",
         "auto_select",
+        "key_source",
         "public_key",
         "refresh",
         "state",
@@ -539,12 +544,14 @@ class Provisioner(SessionBase):
         protocol_timeout: float = PROTOCOL_TIMEOUT,
         oob_timeout: float = PROTOCOL_TIMEOUT_OOB,
         refresh: NodeRefresh | None = None,
+        key_source: Callable[[], tuple[bytes, bool]] | None = None,
     ) -> None:
         super().__init__(protocol_timeout, oob_timeout)
         if refresh is not None and (problem := refresh.check_address(data.unicast_address)):
             raise ProvisioningUsageError(problem)
         self.refresh = refresh
         self._data = data
+        self.key_source = key_source
         self.attention_duration = attention_duration
         self._device_public_key = device_public_key
         self._static_oob = static_oob
@@ -871,6 +878,9 @@ class Provisioner(SessionBase):
             )
         prov_salt = provisioning_salt(self._s.conf_salt, self._s.random, pdu.random)
         self._s.keys = session_keys(self._s.ecdh_secret, prov_salt)
+        if self.key_source is not None:  # the keys of now, not of when the session began
+            net_key, key_refresh = self.key_source()
+            self._data = replace(self._data, net_key=net_key, key_refresh=key_refresh)
         data_pdu: ProvisioningDataPdu = encrypt_provisioning_data(self._s.keys, self._data)
         self.state = ProvisionerState.WAIT_COMPLETE
         self._send(actions, data_pdu, now)
