@@ -359,6 +359,18 @@ class Ui:
         """Press the dialog's submit button (a step may give it its own label)."""
         self.dialog.get_by_role("button", name=label).click()
 
+    def upload(self, path: Path) -> None:
+        """Pick a file for the dialog's file field and wait until its upload has finished.
+
+        While it uploads, the field already says "Uploading <name>": waiting for the name alone
+        lets a slow machine submit the form before the file id is in it. Once uploaded the
+        field shows the name in its value row, with a delete button.
+        """
+        self.dialog.locator("input[type=file]").set_input_files(path)
+        field = self.dialog.locator("ha-file-upload")
+        field.locator("div.value", has_text=path.name).wait_for(timeout=PROVISION_TIMEOUT)
+        field.locator("ha-icon-button").wait_for(timeout=PROVISION_TIMEOUT)
+
     def choose_method(self, label: str | re.Pattern[str]) -> None:
         """Select an authentication method on the method step."""
         self.dialog.get_by_role("radio", name=label).check()
