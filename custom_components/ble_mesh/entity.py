@@ -33,7 +33,7 @@ from .mesh.models.properties import (
     PropertyValue,
     decode_sensor_status,
 )
-from .mesh.models.registry import LightRole, light_roles, primary_light_model
+from .mesh.models.registry import is_switch, light_roles, primary_light_model
 from .mesh.models.sensors import SensorGet, SensorStatus
 from .runtime import MeshConfigEntry, MeshRuntime
 
@@ -71,7 +71,7 @@ class MeshElementEntity(MeshEntity):
     def __init__(self, runtime: MeshRuntime, node: Node, element: CdbElement) -> None:
         """Identify the entity by network and element address; attach it to the node's device."""
         super().__init__(runtime, node.unicast_address + element.index)
-        self._model_ids = {m.model_id for m in element.models if m.company_id is None}
+        self._model_ids = element.sig_model_ids
         self._attr_unique_id = element_unique_id(runtime.mesh_uuid, self.address)
         self._attr_device_info = {"identifiers": {node_identifier(runtime.mesh_uuid, node)}}
 
@@ -153,10 +153,10 @@ def onoff_platform(entry: MeshConfigEntry, node: Node, element: CdbElement) -> P
     An element with Generic OnOff and no light model (a plug, a relay) is a switch unless the
     options show it as a light; an element with a light model is a light.
     """
-    roles = light_roles({m.model_id for m in element.models if m.company_id is None})
-    if not roles:
+    model_ids = element.sig_model_ids
+    if not light_roles(model_ids):
         return None
-    if roles != {LightRole.ONOFF}:
+    if not is_switch(model_ids):
         return Platform.LIGHT
     unique_id = element_unique_id(
         entry.runtime_data.mesh_uuid, node.unicast_address + element.index

@@ -82,7 +82,7 @@ class LightFeatures:
     @classmethod
     def of(cls, element: CdbElement) -> LightFeatures | None:
         """The features of an element, or None when it is not a light (see the registry)."""
-        roles = light_roles({m.model_id for m in element.models if m.company_id is None})
+        roles = light_roles(element.sig_model_ids)
         if not roles:
             return None
         return cls(

@@ -57,7 +57,7 @@ from .groups import Member, async_create_group, async_delete_group, member_at
 from .key_refresh import node_label
 from .mesh.database import AllocationError, CdbElement, Group, Node
 from .mesh.models.common import PublishPeriod
-from .mesh.models.registry import SWITCH_CLIENT_MODELS, LightRole, light_roles
+from .mesh.models.registry import SWITCH_CLIENT_MODELS, is_switch
 from .network_store import targets, work_pending
 from .node_config import async_publish_to
 from .runtime import MeshRuntime
@@ -180,8 +180,7 @@ class BleMeshOptionsFlow(OptionsFlow):
         found: dict[str, str] = {}
         for node in runtime.network.device_nodes():
             for element in node.elements:
-                roles = light_roles({m.model_id for m in element.models if not m.is_vendor})
-                if roles == {LightRole.ONOFF}:
+                if is_switch(element.sig_model_ids):
                     address = node.unicast_address + element.index
                     found[element_unique_id(runtime.mesh_uuid, address)] = _label(node, element)
         return found

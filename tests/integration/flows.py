@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_BLUETOOTH
+from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
+from homeassistant.data_entry_flow import (
+    EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+    FlowManager,
+    FlowResultType,
+)
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.ble_mesh.const import CONF_MESH_UUID, DOMAIN, PROVISIONER_NAME
@@ -33,12 +37,39 @@ async def configure(
     hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Submit a step, then follow progress steps until the dialog needs the person again."""
-    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    return await _follow(hass, hass.config_entries.flow, flow_id, user_input)
+
+
+async def configure_options(
+    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """:func:`configure` for an options flow (the network's Configure dialog)."""
+    return await _follow(hass, hass.config_entries.options, flow_id, user_input)
+
+
+async def open_options(hass: HomeAssistant, entry: ConfigEntry | None, step: str) -> dict[str, Any]:
+    """Open the network's Configure dialog and pick ``step`` from its menu."""
+    assert entry is not None
+    menu = await hass.config_entries.options.async_init(entry.entry_id)
+    assert menu["type"] is FlowResultType.MENU
+    assert step in menu["menu_options"], menu["menu_options"]
+    return await hass.config_entries.options.async_configure(
+        menu["flow_id"], {"next_step_id": step}
+    )
+
+
+async def _follow(
+    hass: HomeAssistant,
+    manager: FlowManager[Any, Any, Any],
+    flow_id: str,
+    user_input: dict[str, Any] | None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = dict(await manager.async_configure(flow_id, user_input))
     for _ in range(20):
         if result["type"] not in (FlowResultType.SHOW_PROGRESS, FlowResultType.SHOW_PROGRESS_DONE):
             return result
         await hass.async_block_till_done()
-        result = await hass.config_entries.flow.async_configure(flow_id)
+        result = dict(await manager.async_configure(flow_id))
     raise AssertionError(f"flow stuck in progress: {result}")
 
 

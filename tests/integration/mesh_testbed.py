@@ -176,6 +176,24 @@ class MeshTestbed:
         self.nodes.append(node)
         return node
 
+    async def async_setup_configured(self, *profiles: str) -> list[SimulatedNode]:
+        """Nodes of these profiles, set up and configured, their entities' states read.
+
+        Their signal falls in order (-40, -50, ... dBm): Home Assistant connects to the first.
+        """
+        nodes = [self.provision(p, rssi=-40 - 10 * i) for i, p in enumerate(profiles)]
+        for node in nodes:
+            self.add(node)
+        await self.async_setup()
+        await until(
+            self.hass,
+            lambda: all(self.stored_node(n).config_complete for n in nodes),
+            "nodes configured",
+        )
+        # The entities' state reads are done: what a test counts from here is its own traffic.
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+        return nodes
+
     def add(self, node: SimulatedNode, proxy: VirtualProxy | None = None) -> None:
         """Plug the node into a virtual proxy: Home Assistant sees its advertisement."""
         (proxy or self.proxy).add(node)

@@ -3,8 +3,6 @@ switch sends its presses (Home Assistant, or a group it drives through the mesh)
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -15,17 +13,8 @@ from custom_components.ble_mesh.mesh.database import address_value
 from custom_components.ble_mesh.mesh.models.model_ids import GENERIC_ONOFF_CLIENT
 from simulator.node import SimulatedNode
 
+from .flows import configure_options, open_options
 from .mesh_testbed import MeshTestbed, TimeMachine, until
-
-
-async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:
-    nodes = [bed.provision(p, rssi=-40 - 10 * i) for i, p in enumerate(profiles)]
-    for node in nodes:
-        bed.add(node)
-    await bed.async_setup()
-    await until(hass, lambda: all(bed.stored_node(n).config_complete for n in nodes), "configured")
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return nodes
 
 
 def _uid(bed: MeshTestbed, node: SimulatedNode, suffix: str = "") -> str:
@@ -41,37 +30,17 @@ def _event_type(hass: HomeAssistant, entity_id: str) -> str | None:
     return state.attributes.get("event_type") if state is not None else None
 
 
-async def _configure(hass: HomeAssistant, flow_id: str, user_input: Any = None) -> Any:
-    """Submit a step, then follow progress steps until the flow needs the person again."""
-    result = await hass.config_entries.options.async_configure(flow_id, user_input)
-    for _ in range(20):
-        if result["type"] not in (FlowResultType.SHOW_PROGRESS, FlowResultType.SHOW_PROGRESS_DONE):
-            return result
-        await hass.async_block_till_done()
-        result = await hass.config_entries.options.async_configure(flow_id)
-    raise AssertionError(f"flow stuck in progress: {result}")
-
-
-async def _open(hass: HomeAssistant, bed: MeshTestbed, step: str) -> Any:
-    assert bed.entry is not None
-    menu = await hass.config_entries.options.async_init(bed.entry.entry_id)
-    assert step in menu["menu_options"]
-    return await hass.config_entries.options.async_configure(
-        menu["flow_id"], {"next_step_id": step}
-    )
-
-
 async def test_a_plug_shown_as_a_light_and_back(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    plug, lamp = await _ready(hass, bed, "onoff_plug", "dimmable")
+    plug, lamp = await bed.async_setup_configured("onoff_plug", "dimmable")
     plug_id = _uid(bed, plug)
     assert _entity(hass, "switch", plug_id) is not None
     assert _entity(hass, "light", plug_id) is None
 
-    form = await _open(hass, bed, "settings")
+    form = await open_options(hass, bed.entry, "settings")
     options = form["data_schema"].schema[CONF_SWITCHES_AS_LIGHTS].config["options"]
     # Only the on/off elements are offered (the dimmable lamp is a light anyway).
     assert options == [{"value": plug_id, "label": f"{plug.name} ({plug_id[-4:].upper()})"}]
-    done = await _configure(
+    done = await configure_options(
         hass,
         form["flow_id"],
         {
@@ -89,8 +58,8 @@ async def test_a_plug_shown_as_a_light_and_back(hass: HomeAssistant, bed: MeshTe
     await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: light}, blocking=True)
     assert plug.lights[0].on
 
-    form = await _open(hass, bed, "settings")
-    await _configure(
+    form = await open_options(hass, bed.entry, "settings")
+    await configure_options(
         hass,
         form["flow_id"],
         {CONF_SWITCHES_AS_LIGHTS: [], "release_when_idle": False, "idle_seconds": 60},
@@ -104,8 +73,8 @@ async def test_a_plug_shown_as_a_light_and_back(hass: HomeAssistant, bed: MeshTe
 async def test_settings_without_switches_offer_no_choice(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    await _ready(hass, bed, "dimmable")
-    form = await _open(hass, bed, "settings")
+    await bed.async_setup_configured("dimmable")
+    form = await open_options(hass, bed.entry, "settings")
     assert CONF_SWITCHES_AS_LIGHTS not in form["data_schema"].schema
     menu = await hass.config_entries.options.async_init(bed.entry.entry_id)  # type: ignore[union-attr]
     assert "wall_switch" not in menu["menu_options"]  # no wall switch in this network
@@ -114,17 +83,19 @@ async def test_settings_without_switches_offer_no_choice(
 async def test_a_wall_switch_drives_a_group_and_home_assistant_hears_it(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    lamp, wall = await _ready(hass, bed, "dimmable", "wall_switch")
+    lamp, wall = await bed.async_setup_configured("dimmable", "wall_switch")
     lamp_light = _entity(hass, "light", _uid(bed, lamp))
-    form = await _open(hass, bed, "create_group")
-    created = await _configure(hass, form["flow_id"], {"name": "Hall", "lights": [lamp_light]})
+    form = await open_options(hass, bed.entry, "create_group")
+    created = await configure_options(
+        hass, form["flow_id"], {"name": "Hall", "lights": [lamp_light]}
+    )
     assert created["step_id"] == "group_created", created
     group = bed.runtime.network.groups[0]
 
-    form = await _open(hass, bed, "wall_switch")
+    form = await open_options(hass, bed.entry, "wall_switch")
     assert form["step_id"] == "wall_switch"
     switch_key = _uid(bed, wall)[-4:]
-    result = await _configure(
+    result = await configure_options(
         hass, form["flow_id"], {"switch": switch_key, "target": f"{group.destination:04x}"}
     )
     assert result["step_id"] == "switch_target_set"
@@ -144,8 +115,8 @@ async def test_a_wall_switch_drives_a_group_and_home_assistant_hears_it(
     await until(hass, lambda: _event_type(hass, events) == "turned_on", "the press is an event")
 
     # Back to Home Assistant only: the lamp no longer follows the switch.
-    form = await _open(hass, bed, "wall_switch")
-    result = await _configure(
+    form = await open_options(hass, bed.entry, "wall_switch")
+    result = await configure_options(
         hass, form["flow_id"], {"switch": switch_key, "target": "home_assistant"}
     )
     assert result["description_placeholders"]["target"] == "Home mesh"
@@ -157,17 +128,19 @@ async def test_a_wall_switch_drives_a_group_and_home_assistant_hears_it(
 
 async def test_wall_switch_form_errors(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """A group deleted or a switch removed while the form is open; a switch that is silent."""
-    lamp, wall = await _ready(hass, bed, "dimmable", "wall_switch")
+    lamp, wall = await bed.async_setup_configured("dimmable", "wall_switch")
     switch_key = _uid(bed, wall)[-4:]
-    form = await _open(hass, bed, "create_group")
+    form = await open_options(hass, bed.entry, "create_group")
     lamp_light = _entity(hass, "light", _uid(bed, lamp))
-    await _configure(hass, form["flow_id"], {"name": "Hall", "lights": [lamp_light]})
+    await configure_options(hass, form["flow_id"], {"name": "Hall", "lights": [lamp_light]})
     group = bed.runtime.network.groups[0]
     target = f"{group.destination:04x}"
 
-    form = await _open(hass, bed, "wall_switch")
+    form = await open_options(hass, bed.entry, "wall_switch")
     await bed.runtime.store.async_remove_group(group)
-    result = await _configure(hass, form["flow_id"], {"switch": switch_key, "target": target})
+    result = await configure_options(
+        hass, form["flow_id"], {"switch": switch_key, "target": target}
+    )
     assert result["errors"] == {"target": "group_gone"}
 
     wall.faults.stop_answering = True
@@ -176,13 +149,13 @@ async def test_wall_switch_form_errors(hass: HomeAssistant, bed: MeshTestbed) ->
     )
     assert result["progress_action"] == "wall_switch"
     await TimeMachine(hass).advance(30)
-    result = await _configure(hass, form["flow_id"])
+    result = await configure_options(hass, form["flow_id"])
     assert result["step_id"] == "wall_switch"
     assert result["errors"] == {"base": "node_no_reply"}
     assert result["description_placeholders"]["node"].startswith(wall.name)
 
     await bed.runtime.nodes.async_remove_node(bed.stored_node(wall))
-    result = await _configure(
+    result = await configure_options(
         hass, form["flow_id"], {"switch": switch_key, "target": "home_assistant"}
     )
     assert result["errors"] == {"switch": "node_gone"}

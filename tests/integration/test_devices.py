@@ -38,18 +38,7 @@ from custom_components.ble_mesh.mesh.models.model_ids import HEALTH_SERVER, SENS
 from custom_components.ble_mesh.mesh.models.sensors import SensorStatus
 from simulator.node import SimulatedNode
 
-from .mesh_testbed import MeshTestbed, until
-
-
-async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:
-    """Configured nodes, their entities' states read."""
-    nodes = [bed.provision(p, rssi=-40 - 10 * i) for i, p in enumerate(profiles)]
-    for node in nodes:
-        bed.add(node)
-    await bed.async_setup()
-    await until(hass, lambda: all(bed.stored_node(n).config_complete for n in nodes), "configured")
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return nodes
+from .mesh_testbed import MeshTestbed
 
 
 def _entity(
@@ -82,7 +71,7 @@ async def test_sensor_entities_keep_home_assistants_rules(
 ) -> None:
     """Every property's device class, unit and state class pass the sensor component's checks
     (it logs a warning for a unit or state class its device class does not allow)."""
-    await _ready(hass, bed, "multi_sensor", "smart_plug", "wall_switch")
+    await bed.async_setup_configured("multi_sensor", "smart_plug", "wall_switch")
     sensors = [
         state
         for state in hass.states.async_all("sensor")
@@ -98,7 +87,7 @@ async def test_sensor_entities_keep_home_assistants_rules(
 async def test_a_multi_sensor_is_sensors_read_and_pushed(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (sensor,) = await _ready(hass, bed, "multi_sensor")
+    (sensor,) = await bed.async_setup_configured("multi_sensor")
     record = bed.stored_node(sensor)
     model = record.elements[0].model(SENSOR_SERVER)
     assert model is not None
@@ -131,7 +120,7 @@ async def test_a_multi_sensor_is_sensors_read_and_pushed(
 async def test_a_smart_plug_switches_measures_and_sets_its_power_on_behaviour(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (plug,) = await _ready(hass, bed, "smart_plug")
+    (plug,) = await bed.async_setup_configured("smart_plug")
     switch = _entity(hass, bed, plug, "switch")
     power = _entity(hass, bed, plug, "sensor", "_0052")
     energy = _entity(hass, bed, plug, "sensor", "_0072")
@@ -162,7 +151,7 @@ async def test_a_smart_plug_switches_measures_and_sets_its_power_on_behaviour(
 async def test_health_faults_show_as_a_problem_and_clear(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (plug,) = await _ready(hass, bed, "smart_plug")
+    (plug,) = await bed.async_setup_configured("smart_plug")
     health = _entity(hass, bed, plug, "binary_sensor", "_health")
     assert _state(hass, health).state == STATE_OFF  # no registered fault (Health Fault Get)
     assert _state(hass, health).attributes["faults"] == []
@@ -181,7 +170,7 @@ async def test_health_faults_show_as_a_problem_and_clear(
 
 
 async def test_identify_starts_the_attention_timer(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     button = _entity(hass, bed, light, "button", "_identify")
     assert _state(hass, button).attributes[ATTR_DEVICE_CLASS] == "identify"
     models = light.models
@@ -202,7 +191,7 @@ async def test_identify_starts_the_attention_timer(hass: HomeAssistant, bed: Mes
 
 
 async def test_a_wall_switch_is_events_and_a_battery(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (wall,) = await _ready(hass, bed, "wall_switch")
+    (wall,) = await bed.async_setup_configured("wall_switch")
     battery = _state(hass, _entity(hass, bed, wall, "sensor", "_battery"))
     assert battery.state == "87"
     assert battery.attributes[ATTR_DEVICE_CLASS] == "battery"
@@ -224,7 +213,7 @@ async def test_a_wall_switch_is_events_and_a_battery(hass: HomeAssistant, bed: M
 async def test_properties_without_an_entity_are_listed_in_diagnostics(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (sensor,) = await _ready(hass, bed, "multi_sensor")
+    (sensor,) = await bed.async_setup_configured("multi_sensor")
     record = bed.stored_node(sensor)
     model = record.elements[0].model(SENSOR_SERVER)
     assert model is not None
@@ -242,7 +231,7 @@ async def test_what_each_message_does_to_the_entities(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
     """The rules of the new entities, message by message (flags, repeats, bad readings)."""
-    sensor, wall = await _ready(hass, bed, "multi_sensor", "wall_switch")
+    sensor, wall = await bed.async_setup_configured("multi_sensor", "wall_switch")
     runtime = bed.runtime
     wall_node = bed.stored_node(wall)
     element = wall_node.elements[0]

@@ -48,6 +48,7 @@ from custom_components.ble_mesh.services import SERVICE_SCENE_RECALL, SERVICE_SC
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 
+from .flows import configure_options, open_options
 from .mesh_testbed import MeshTestbed, until
 
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
@@ -58,17 +59,6 @@ GROUP_MODELS = (
     ids.SCENE_SERVER,
     ids.SCENE_SETUP_SERVER,
 )
-
-
-async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:
-    """Configured nodes; Home Assistant connects to the first one (strongest signal)."""
-    nodes = [bed.provision(p, rssi=-40 - 10 * i) for i, p in enumerate(profiles)]
-    for node in nodes:
-        bed.add(node)
-    await bed.async_setup()
-    await until(hass, lambda: all(bed.stored_node(n).config_complete for n in nodes), "configured")
-    await hass.async_block_till_done()
-    return nodes
 
 
 def _light(hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode, element: int = 0) -> str:
@@ -94,39 +84,16 @@ def _subscriptions(node: SimulatedNode, model: int, element: int = 0) -> list[in
     return node.models.subscriptions.get((element, model), [])
 
 
-async def _configure(
-    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
-) -> Any:
-    """Submit a step, then follow progress steps until the flow needs the person again."""
-    result = await hass.config_entries.options.async_configure(flow_id, user_input)
-    for _ in range(20):
-        if result["type"] not in (FlowResultType.SHOW_PROGRESS, FlowResultType.SHOW_PROGRESS_DONE):
-            return result
-        await hass.async_block_till_done()
-        result = await hass.config_entries.options.async_configure(flow_id)
-    raise AssertionError(f"flow stuck in progress: {result}")
-
-
-async def _open(hass: HomeAssistant, bed: MeshTestbed, step: str) -> Any:
-    assert bed.entry is not None
-    result = await hass.config_entries.options.async_init(bed.entry.entry_id)
-    assert result["type"] is FlowResultType.MENU
-    assert step in result["menu_options"]
-    return await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": step}
-    )
-
-
 async def _create(hass: HomeAssistant, bed: MeshTestbed, name: str, *lights: str) -> Any:
-    form = await _open(hass, bed, "create_group")
+    form = await open_options(hass, bed.entry, "create_group")
     assert form["type"] is FlowResultType.FORM
-    return await _configure(hass, form["flow_id"], {"name": name, "lights": list(lights)})
+    return await configure_options(hass, form["flow_id"], {"name": name, "lights": list(lights)})
 
 
 async def _delete(hass: HomeAssistant, bed: MeshTestbed, address: int) -> Any:
-    form = await _open(hass, bed, "delete_group")
+    form = await open_options(hass, bed.entry, "delete_group")
     assert form["type"] is FlowResultType.FORM
-    return await _configure(hass, form["flow_id"], {"group": f"{address:04x}"})
+    return await configure_options(hass, form["flow_id"], {"group": f"{address:04x}"})
 
 
 async def _light_call(hass: HomeAssistant, service: str, entity_id: str, **data: Any) -> None:
@@ -189,7 +156,7 @@ def _state(hass: HomeAssistant, entity_id: str) -> Any:
 
 async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """Create a group of two lights, switch it, store and recall a scene, delete it."""
-    dimmable, ctl = await _ready(hass, bed, "dimmable", "ctl")
+    dimmable, ctl = await bed.async_setup_configured("dimmable", "ctl")
     first, second = _light(hass, bed, dimmable), _light(hass, bed, ctl)
 
     result = await _create(hass, bed, " Living room ", first, second)
@@ -299,7 +266,7 @@ async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
 
 async def test_groups_come_back_after_a_restart(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """The group light is set up from the database; the accept list has the group again."""
-    light, plug = await _ready(hass, bed, "dimmable", "onoff_plug")
+    light, plug = await bed.async_setup_configured("dimmable", "onoff_plug")
     result = await _create(hass, bed, "Hall", _light(hass, bed, light), _light(hass, bed, plug))
     assert result["step_id"] == "group_created"
     await bed.async_unload()
@@ -348,7 +315,7 @@ async def test_group_colour_modes(
     check: Any,
 ) -> None:
     """A group of colour lights offers their common colour mode, as one group message."""
-    nodes = await _ready(hass, bed, *profiles)
+    nodes = await bed.async_setup_configured(*profiles)
     result = await _create(hass, bed, "Colour", *(_light(hass, bed, n) for n in nodes))
     assert result["step_id"] == "group_created"
     group = _group_light(hass, bed, 0xC000)
@@ -365,20 +332,20 @@ async def test_group_colour_modes(
 
 
 async def test_create_form_errors(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    light, _plug = await _ready(hass, bed, "dimmable", "onoff_plug")
-    form = await _open(hass, bed, "create_group")
-    result = await _configure(hass, form["flow_id"], {"name": "  ", "lights": []})
+    light, _plug = await bed.async_setup_configured("dimmable", "onoff_plug")
+    form = await open_options(hass, bed.entry, "create_group")
+    result = await configure_options(hass, form["flow_id"], {"name": "  ", "lights": []})
     assert result["errors"] == {"name": "name_required"}
-    result = await _configure(hass, form["flow_id"], {"name": "Den", "lights": []})
+    result = await configure_options(hass, form["flow_id"], {"name": "Den", "lights": []})
     assert result["errors"] == {"lights": "no_lights_selected"}
     # A light of another integration is not offered, so not accepted.
     with pytest.raises(vol.Invalid):
-        await _configure(hass, form["flow_id"], {"name": "Den", "lights": ["light.other"]})
+        await configure_options(hass, form["flow_id"], {"name": "Den", "lights": ["light.other"]})
     # No free group address in Home Assistant's range.
     provisioner = bed.runtime.network.local_provisioner
     assert provisioner is not None
     ranges, provisioner.group_ranges = provisioner.group_ranges, []
-    result = await _configure(
+    result = await configure_options(
         hass, form["flow_id"], {"name": "Den", "lights": [_light(hass, bed, light)]}
     )
     assert result["step_id"] == "create_group"
@@ -392,17 +359,17 @@ async def test_create_form_errors(hass: HomeAssistant, bed: MeshTestbed) -> None
 
 async def test_create_when_a_node_does_not_answer(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """The group is not created, and what the answering node subscribed is taken back."""
-    light, silent = await _ready(hass, bed, "dimmable", "dimmable")
+    light, silent = await bed.async_setup_configured("dimmable", "dimmable")
     first, second = _light(hass, bed, light), _light(hass, bed, silent)
     silent.faults.stop_answering = True
-    form = await _open(hass, bed, "create_group")
+    form = await open_options(hass, bed.entry, "create_group")
     result = await hass.config_entries.options.async_configure(
         form["flow_id"], {"name": "Den", "lights": [first, second]}
     )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["progress_action"] == "create_group"
     await _advance(hass, 30)
-    result = await _configure(hass, form["flow_id"])
+    result = await configure_options(hass, form["flow_id"])
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "node_no_reply"}
     node = bed.stored_node(silent)
@@ -415,19 +382,21 @@ async def test_create_when_a_node_does_not_answer(hass: HomeAssistant, bed: Mesh
     assert _group_light(hass, bed, 0xC000) is None
     # The form keeps what was entered; once the node is back the same submit works.
     silent.faults.stop_answering = False
-    result = await _configure(hass, form["flow_id"], {"name": "Den", "lights": [first, second]})
+    result = await configure_options(
+        hass, form["flow_id"], {"name": "Den", "lights": [first, second]}
+    )
     assert result["step_id"] == "group_created"
     assert _subscriptions(silent, ids.GENERIC_ONOFF_SERVER) == [0xC000]
 
 
 async def test_create_when_a_node_refuses(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     entity_id = _light(hass, bed, light)
     # The record claims a model the node does not have: it answers Invalid Model.
     element = bed.stored_node(light).elements[0]
     element.models.append(Model(ids.LIGHT_XYL_SERVER))
-    form = await _open(hass, bed, "create_group")
-    result = await _configure(hass, form["flow_id"], {"name": "Den", "lights": [entity_id]})
+    form = await open_options(hass, bed.entry, "create_group")
+    result = await configure_options(hass, form["flow_id"], {"name": "Den", "lights": [entity_id]})
     assert result["errors"] == {"base": "node_refused"}
     assert result["description_placeholders"]["reason"] == "Model Subscription Add: INVALID_MODEL"
     assert _subscriptions(light, ids.GENERIC_ONOFF_SERVER) == []
@@ -438,20 +407,20 @@ async def test_create_when_a_node_refuses(hass: HomeAssistant, bed: MeshTestbed)
 async def test_create_and_delete_without_a_connection(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    light, plug = await _ready(hass, bed, "dimmable", "onoff_plug")
+    light, plug = await bed.async_setup_configured("dimmable", "onoff_plug")
     result = await _create(hass, bed, "Den", _light(hass, bed, light))
     assert result["step_id"] == "group_created"
-    create = await _open(hass, bed, "create_group")
-    delete = await _open(hass, bed, "delete_group")
+    create = await open_options(hass, bed.entry, "create_group")
+    delete = await open_options(hass, bed.entry, "delete_group")
     for node in (light, plug):
         virtual_proxy.set_unreachable(node.address, True)
         virtual_proxy.drop_connection(node.address)
     await until(hass, lambda: not bed.runtime.connected, "disconnected")
-    result = await _configure(
+    result = await configure_options(
         hass, create["flow_id"], {"name": "Hall", "lights": [_light(hass, bed, plug)]}
     )
     assert result["errors"] == {"base": "not_connected"}
-    result = await _configure(hass, delete["flow_id"], {"group": "c000"})
+    result = await configure_options(hass, delete["flow_id"], {"group": "c000"})
     assert result["step_id"] == "delete_group"
     assert result["errors"] == {"base": "not_connected"}
     assert [g.name for g in bed.runtime.network.groups] == ["Den"]
@@ -460,15 +429,15 @@ async def test_create_and_delete_without_a_connection(
 
 async def test_delete_when_a_node_does_not_answer(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """The group goes; the node out of reach is named and keeps its (recorded) subscription."""
-    light, gone = await _ready(hass, bed, "dimmable", "onoff_plug")
+    light, gone = await bed.async_setup_configured("dimmable", "onoff_plug")
     result = await _create(hass, bed, "Den", _light(hass, bed, light), _light(hass, bed, gone))
     assert result["step_id"] == "group_created"
     gone.faults.stop_answering = True
-    form = await _open(hass, bed, "delete_group")
+    form = await open_options(hass, bed.entry, "delete_group")
     result = await hass.config_entries.options.async_configure(form["flow_id"], {"group": "c000"})
     assert result["progress_action"] == "delete_group"
     await _advance(hass, 30)
-    result = await _configure(hass, form["flow_id"])
+    result = await configure_options(hass, form["flow_id"])
     assert result["step_id"] == "group_deleted_unreachable"
     assert result["description_placeholders"]["nodes"] == bed.stored_node(gone).name
     done = await hass.config_entries.options.async_configure(form["flow_id"], {})
@@ -483,11 +452,11 @@ async def test_delete_when_a_node_does_not_answer(hass: HomeAssistant, bed: Mesh
 
 
 async def test_delete_a_group_that_went_meanwhile(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     await _create(hass, bed, "Den", _light(hass, bed, light))
-    stale = await _open(hass, bed, "delete_group")
+    stale = await open_options(hass, bed.entry, "delete_group")
     assert (await _delete(hass, bed, 0xC000))["step_id"] == "group_deleted"
-    result = await _configure(hass, stale["flow_id"], {"group": "c000"})
+    result = await configure_options(hass, stale["flow_id"], {"group": "c000"})
     assert result["errors"] == {"group": "group_gone"}
 
 
@@ -495,7 +464,7 @@ async def test_options_without_lights_or_when_not_loaded(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
     await bed.async_setup()  # no node yet
-    result = await _open(hass, bed, "create_group")
+    result = await open_options(hass, bed.entry, "create_group")
     # Titled steps, not aborts: Back returns to the menu (no device to remove either).
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "no_lights"
@@ -519,7 +488,7 @@ async def test_options_without_lights_or_when_not_loaded(
 
 
 async def test_scene_for_all_nodes(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    light, plug = await _ready(hass, bed, "dimmable", "onoff_plug")
+    light, plug = await bed.async_setup_configured("dimmable", "onoff_plug")
     assert bed.entry is not None
     await _light_call(hass, "turn_on", _light(hass, bed, light), **{ATTR_BRIGHTNESS: 128})
     await _light_call(hass, "turn_off", _light(hass, bed, plug))
@@ -541,7 +510,7 @@ async def test_scene_for_all_nodes(hass: HomeAssistant, bed: MeshTestbed) -> Non
 
 
 async def test_scene_targets_are_checked(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     with pytest.raises(ServiceValidationError) as err:
         await _scene(hass, SERVICE_SCENE_RECALL, entity_id=_light(hass, bed, light), scene=1)
     assert err.value.translation_key == "invalid_group"
@@ -558,7 +527,7 @@ async def test_scene_targets_are_checked(hass: HomeAssistant, bed: MeshTestbed) 
 async def test_group_from_the_database(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """A group imported with the network, no light of ours in it: a light all the same."""
     bed.network.add_group("Imported", 0xC005)
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     await until(hass, lambda: 0xC005 in light.proxy_filter, "accept list")
     group = _group_light(hass, bed, 0xC005)
     assert group is not None
@@ -572,7 +541,7 @@ async def test_scene_setup_server_bound_for_older_nodes(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
     """A node configured before the Scene Setup Server was bound gets it bound on joining."""
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     setup = bed.stored_node(light).elements[0].model(ids.SCENE_SETUP_SERVER)
     assert setup is not None
     assert light.models is not None

@@ -50,17 +50,6 @@ from .mesh_testbed import MeshTestbed, until
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
 
 
-async def _ready(hass: HomeAssistant, bed: MeshTestbed, *profiles: str) -> list[SimulatedNode]:
-    nodes = [bed.provision(profile) for profile in profiles]
-    for node in nodes:
-        bed.add(node)
-    await bed.async_setup()
-    for node in nodes:
-        await until(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
-    await hass.async_block_till_done()
-    return nodes
-
-
 def _entity_ids(
     hass: HomeAssistant, bed: MeshTestbed, node: SimulatedNode, domain: str = LIGHT_DOMAIN
 ) -> list[str]:
@@ -85,8 +74,8 @@ async def _call(hass: HomeAssistant, service: str, entity_id: str, **data: Any) 
 
 
 async def test_entities_per_profile(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    plug, dimmable, ctl, hsl, xyl, twin = await _ready(
-        hass, bed, "onoff_plug", "dimmable", "ctl", "hsl", "xyl", "two_element"
+    plug, dimmable, ctl, hsl, xyl, twin = await bed.async_setup_configured(
+        "onoff_plug", "dimmable", "ctl", "hsl", "xyl", "two_element"
     )
     expected = {
         plug: [],  # Generic OnOff and no light model: a switch
@@ -111,7 +100,7 @@ async def test_entities_per_profile(hass: HomeAssistant, bed: MeshTestbed) -> No
 
 
 async def test_onoff_plug_is_a_switch(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (plug,) = await _ready(hass, bed, "onoff_plug")
+    (plug,) = await bed.async_setup_configured("onoff_plug")
     assert _entity_ids(hass, bed, plug) == []
     (entity_id,) = _entity_ids(hass, bed, plug, SWITCH_DOMAIN)
     await until(hass, lambda: bed.runtime.state_reader.pending == 0, "state reads")
@@ -133,7 +122,7 @@ async def test_onoff_plug_is_a_switch(hass: HomeAssistant, bed: MeshTestbed) -> 
 
 
 async def test_brightness_and_transition(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     (entity_id,) = _entity_ids(hass, bed, light)
     await _call(hass, "turn_on", entity_id, **{ATTR_BRIGHTNESS: 128})
     assert light.lights[0].lightness == 128 * 257
@@ -149,7 +138,7 @@ async def test_brightness_and_transition(hass: HomeAssistant, bed: MeshTestbed) 
 
 async def test_a_status_reaches_the_entity_once(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """The status answering a command is applied where every message is, not again."""
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     (entity_id,) = _entity_ids(hass, bed, light)
     address = bed.stored_node(light).unicast_address
     statuses: list[Message] = []
@@ -180,7 +169,7 @@ async def test_state_is_read_one_element_at_a_time_on_connection(
 ) -> None:
     """After a restart every light asks for its state when the link comes up: one read in
     flight at a time for the whole network, not one per entity at once."""
-    nodes = await _ready(hass, bed, "dimmable", "ctl", "hsl", "onoff_plug", "dimmable")
+    nodes = await bed.async_setup_configured("dimmable", "ctl", "hsl", "onoff_plug", "dimmable")
     await bed.async_unload()
     reads: list[tuple[int, str]] = []
     outstanding = [0]
@@ -225,7 +214,7 @@ async def test_state_is_read_one_element_at_a_time_on_connection(
 
 
 async def test_color_temperature(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "ctl")
+    (light,) = await bed.async_setup_configured("ctl")
     (entity_id,) = _entity_ids(hass, bed, light)
     await _call(hass, "turn_on", entity_id, **{ATTR_COLOR_TEMP_KELVIN: 3000, ATTR_BRIGHTNESS: 200})
     assert light.lights[0].temperature == 3000
@@ -240,7 +229,7 @@ async def test_color_temperature(hass: HomeAssistant, bed: MeshTestbed) -> None:
 
 
 async def test_hs_colour(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "hsl")
+    (light,) = await bed.async_setup_configured("hsl")
     (entity_id,) = _entity_ids(hass, bed, light)
     await _call(hass, "turn_on", entity_id, **{ATTR_HS_COLOR: (180, 50), ATTR_BRIGHTNESS: 255})
     assert light.lights[0].hue == 32768
@@ -253,7 +242,7 @@ async def test_hs_colour(hass: HomeAssistant, bed: MeshTestbed) -> None:
 
 
 async def test_xy_colour(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (light,) = await _ready(hass, bed, "xyl")
+    (light,) = await bed.async_setup_configured("xyl")
     (entity_id,) = _entity_ids(hass, bed, light)
     await _call(hass, "turn_on", entity_id, **{ATTR_XY_COLOR: (0.3, 0.4)})
     assert light.lights[0].x == round(0.3 * 65535)
@@ -266,7 +255,7 @@ async def test_xy_colour(hass: HomeAssistant, bed: MeshTestbed) -> None:
 async def test_wall_switch_is_pushed_to_home_assistant(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     (entity_id,) = _entity_ids(hass, bed, light)
     await _call(hass, "turn_off", entity_id)
     # Someone uses the wall switch: the node publishes its status, HA follows, no polling.
@@ -276,7 +265,7 @@ async def test_wall_switch_is_pushed_to_home_assistant(
 
 
 async def test_two_element_fixture_is_two_lights(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (twin,) = await _ready(hass, bed, "two_element")
+    (twin,) = await bed.async_setup_configured("two_element")
     first, second = _entity_ids(hass, bed, twin)
     await _call(hass, "turn_on", second, **{ATTR_BRIGHTNESS: 51})
     assert twin.lights[1].lightness == 51 * 257
@@ -287,7 +276,7 @@ async def test_two_element_fixture_is_two_lights(hass: HomeAssistant, bed: MeshT
 async def test_unavailable_without_a_proxy(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    (light,) = await _ready(hass, bed, "dimmable")
+    (light,) = await bed.async_setup_configured("dimmable")
     (entity_id,) = _entity_ids(hass, bed, light)
     assert hass.states.get(entity_id).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
     virtual_proxy.set_unreachable(light.address, True)

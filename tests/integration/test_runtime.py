@@ -104,20 +104,6 @@ async def test_new_node_is_configured_automatically(
     assert device.sw_version == f"0x{node.profile.version_id:04X}"
 
 
-async def _configured_network(
-    hass: HomeAssistant, bed: MeshTestbed, *profiles: str
-) -> list[SimulatedNode]:
-    nodes = [bed.provision(profile) for profile in profiles]
-    for node in nodes:
-        bed.add(node)
-    await bed.async_setup()
-    for node in nodes:
-        await _configured(hass, bed, node)
-    # The entities' state reads are done: what a test counts from here is its own traffic.
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return nodes
-
-
 async def test_node_identity_advertisement_is_a_proxy_of_ours(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
@@ -131,7 +117,7 @@ async def test_node_identity_advertisement_is_a_proxy_of_ours(
 
 
 async def test_send_with_response_and_push_updates(hass: HomeAssistant, bed: MeshTestbed) -> None:
-    (node,) = await _configured_network(hass, bed, "dimmable")
+    (node,) = await bed.async_setup_configured("dimmable")
     received = _recorder(bed)
     address = node.unicast_address
     assert address is not None
@@ -167,7 +153,7 @@ async def test_send_with_response_and_push_updates(hass: HomeAssistant, bed: Mes
 async def test_unanswered_request_times_out_after_retries(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = node.unicast_address
     assert address is not None
     node.faults.stop_answering = True
@@ -195,7 +181,7 @@ async def test_unanswered_request_times_out_after_retries(
 async def test_link_dropped_reconnects_without_going_unavailable(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "dimmable")
+    (node,) = await bed.async_setup_configured("dimmable")
     changes: list[bool] = []
     bed.runtime.async_add_connection_listener(lambda: changes.append(bed.runtime.connected))
     connects = virtual_proxy.stats.connects[node.address.upper()]
@@ -251,7 +237,7 @@ async def test_no_proxy_reachable_then_back(
     virtual_proxy: VirtualProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "dimmable")
+    (node,) = await bed.async_setup_configured("dimmable")
     changes: list[bool] = []
     bed.runtime.async_add_connection_listener(lambda: changes.append(bed.runtime.connected))
     caplog.set_level(logging.INFO, logger="custom_components.ble_mesh")
@@ -330,7 +316,7 @@ async def test_configuration_failing_raises_a_repair_issue(
 async def test_restart_never_reuses_a_sequence_number(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "dimmable")
+    (node,) = await bed.async_setup_configured("dimmable")
     address = node.unicast_address
     assert address is not None
     own = bed.runtime.unicast_address
@@ -367,7 +353,7 @@ async def test_restart_never_reuses_a_sequence_number(
 
 async def test_crash_never_reuses_a_sequence_number(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """Without a clean stop, the stored reservation is still ahead of every SEQ used."""
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = node.unicast_address
     assert address is not None
     own = bed.runtime.unicast_address
@@ -414,7 +400,7 @@ async def test_a_status_replayed_after_a_kill_is_refused(
     replays the captured status before the node says anything new. The replay list on disk
     already refuses it (§3.9.8): it was stored before the status reached the subscribers. The
     price of the kill: the node's next messages within the margin reserved ahead are lost."""
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = node.unicast_address
     assert address is not None
     received = _recorder(bed)
@@ -454,7 +440,7 @@ async def test_spoofed_sources_cannot_crowd_out_a_node(
 ) -> None:
     """Anyone holding the network key sends 1100 control messages from addresses no node has;
     the node's next status still arrives, and the flood costs no state write."""
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = node.unicast_address
     assert address is not None
     keys = NetworkKeyring()
@@ -485,7 +471,7 @@ async def test_spoofed_sources_cannot_crowd_out_a_node(
 async def test_sequence_reservations_are_written_once_per_block(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = node.unicast_address
     assert address is not None
     store = bed.runtime.store.files
@@ -543,7 +529,7 @@ async def test_a_known_iv_index_does_not_jump_more_than_42(
 async def test_unload_closes_the_connection(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "dimmable")
+    (node,) = await bed.async_setup_configured("dimmable")
     assert virtual_proxy.is_connected(node.address)
     await bed.async_unload()
     assert not virtual_proxy.is_connected(node.address)
@@ -557,7 +543,7 @@ async def test_home_assistant_runs_a_whole_iv_update(hass: HomeAssistant, bed: M
     """Home Assistant's SEQ passes the threshold: it starts an IV Update, the proxy node and
     the node behind it follow its beacon, 96 hours later it returns to Normal Operation with
     the new IV Index and SEQ from 0; the lights answer throughout (MshPRT 1.1 §3.11.5)."""
-    proxy_node, other = await _configured_network(hass, bed, "onoff_plug", "onoff_plug")
+    proxy_node, other = await bed.async_setup_configured("onoff_plug", "onoff_plug")
     await bed.async_unload()
     # A node state whose SEQ is just below the threshold, as after a long life.
     key = f"{DOMAIN}.{bed.mesh_uuid}.state"
@@ -637,7 +623,7 @@ async def test_a_reserved_proxy_message_type_is_ignored(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy, message_type: int
 ) -> None:
     """MshPRT 1.1 §6.3.1: a Proxy PDU of an RFU type is ignored; the link stays up."""
-    (node,) = await _configured_network(hass, bed, "dimmable")
+    (node,) = await bed.async_setup_configured("dimmable")
     connects = virtual_proxy.stats.connects[node.address.upper()]
     link = node.connected_link
     assert link is not None
@@ -660,7 +646,7 @@ async def test_no_sequence_number_leaves_before_its_reservation_is_on_disk_while
     """Home Assistant's Store does not write while HA stops; the reservation still must be
     on disk before a PDU using it leaves, so a kill at any point of a shutdown that sends
     cannot make a restart reuse a SEQ. Checked after every message across two blocks."""
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = node.unicast_address
     assert address is not None
     own = bed.runtime.unicast_address
@@ -694,6 +680,6 @@ async def test_the_runtime_is_the_client_the_procedures_talk_to(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
     """Configuration, Key Refresh and groups need only MeshClient (client.py) of the runtime."""
-    await _configured_network(hass, bed, "onoff_plug")
+    await bed.async_setup_configured("onoff_plug")
     assert isinstance(bed.runtime, MeshClient)
     assert not isinstance(object(), MeshClient)

@@ -46,19 +46,6 @@ from .mesh_testbed import MeshTestbed, until
 pytestmark = pytest.mark.usefixtures("no_connect_backoff")
 
 
-async def _configured_network(
-    hass: HomeAssistant, bed: MeshTestbed, *profiles: str
-) -> list[SimulatedNode]:
-    nodes = [bed.provision(profile) for profile in profiles]
-    for node in nodes:
-        bed.add(node)
-    await bed.async_setup()
-    for node in nodes:
-        await until(hass, lambda n=node: bed.stored_node(n).config_complete, "configured")
-    await hass.async_block_till_done(wait_background_tasks=True)  # state reads done
-    return nodes
-
-
 def _address(node: SimulatedNode) -> int:
     assert node.unicast_address is not None
     return node.unicast_address
@@ -107,7 +94,7 @@ def _sent(bed: MeshTestbed, proxy_node: SimulatedNode, start: int = 0) -> list[S
 async def test_sequence_blocks_go_to_the_small_store_not_the_database(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = _address(node)
     store = bed.runtime.store.files
     own = bed.runtime.unicast_address
@@ -128,7 +115,7 @@ async def test_lost_node_state_continues_at_the_iv_update_threshold(
     """The state file is gone but the network has sent before: SEQ numbers nodes saw cannot be
     known, so Home Assistant continues above anything Normal Operation uses, and starts an IV
     Update so that SEQ may restart legitimately (MshPRT 1.1 §3.11.5)."""
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     own = bed.runtime.unicast_address
     await bed.async_unload()
     del bed.hass_storage[f"{DOMAIN}.{bed.mesh_uuid}.state"]
@@ -150,7 +137,7 @@ async def test_lost_node_state_continues_at_the_iv_update_threshold(
 async def test_state_of_version_0_1_is_migrated(hass: HomeAssistant, bed: MeshTestbed) -> None:
     """0.1 kept the values in the database's extension and a small store of the extension's
     shape; the newer of both is taken over, then written as a node state."""
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     address = _address(node)
     own = bed.runtime.unicast_address
     await bed.async_unload()
@@ -222,7 +209,7 @@ def test_the_newer_of_both_legacy_copies_wins() -> None:
 async def test_removing_the_entry_removes_the_small_store(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    await _configured_network(hass, bed, "onoff_plug")
+    await bed.async_setup_configured("onoff_plug")
     keys = (f"{DOMAIN}.{bed.mesh_uuid}", f"{DOMAIN}.{bed.mesh_uuid}.state")
     assert all(key in bed.hass_storage for key in keys)
     assert bed.entry is not None
@@ -237,7 +224,7 @@ async def test_removing_the_entry_removes_the_small_store(
 async def test_subscriber_with_src_gets_only_that_source(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    first, second = await _configured_network(hass, bed, "onoff_plug", "onoff_plug")
+    first, second = await bed.async_setup_configured("onoff_plug", "onoff_plug")
     a, b = _address(first), _address(second)
     runtime = bed.runtime
     from_a: list[tuple[int, Message]] = []
@@ -277,7 +264,7 @@ async def test_subscriber_with_src_gets_only_that_source(
 async def test_user_command_goes_out_before_queued_background_reads(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    proxy_node, other = await _configured_network(hass, bed, "onoff_plug", "onoff_plug")
+    proxy_node, other = await bed.async_setup_configured("onoff_plug", "onoff_plug")
     assert bed.runtime.proxy_address == proxy_node.address
     runtime = bed.runtime
     user_dst, background_dst = _address(proxy_node), _address(other)
@@ -319,7 +306,7 @@ async def test_user_command_goes_out_before_queued_background_reads(
 async def test_background_read_cancelled_before_its_turn_is_not_sent(
     hass: HomeAssistant, bed: MeshTestbed, virtual_proxy: VirtualProxy
 ) -> None:
-    proxy_node, other = await _configured_network(hass, bed, "onoff_plug", "onoff_plug")
+    proxy_node, other = await bed.async_setup_configured("onoff_plug", "onoff_plug")
     runtime = bed.runtime
     virtual_proxy.latency = 0.002
     start = len(virtual_proxy.stats.log)
@@ -353,7 +340,7 @@ async def test_background_read_cancelled_before_its_turn_is_not_sent(
 async def test_connect_sets_up_the_filter_without_set_filter_type(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
-    (node,) = await _configured_network(hass, bed, "onoff_plug")
+    (node,) = await bed.async_setup_configured("onoff_plug")
     configuration = [
         decode_proxy_config(s.transport_pdu) for s in _sent(bed, node) if s.proxy_configuration
     ]

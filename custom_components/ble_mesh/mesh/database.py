@@ -822,6 +822,11 @@ class CdbElement:
     extra: JsonDict = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
+    @property
+    def sig_model_ids(self) -> set[int]:
+        """The IDs of the element's SIG models (vendor models left out)."""
+        return {m.model_id for m in self.models if not m.is_vendor}
+
     def model(self, model_id: int, company_id: int | None = None) -> Model | None:
         """The model with this id on the element, if any."""
         for model in self.models:

@@ -369,6 +369,11 @@ def light_roles(model_ids: set[int]) -> frozenset[LightRole]:
     )
 
 
+def is_switch(model_ids: set[int]) -> bool:
+    """Generic OnOff and no light model (a plug, a relay): shown as a switch by default."""
+    return light_roles(model_ids) == {LightRole.ONOFF}
+
+
 def primary_light_model(model_ids: set[int]) -> ModelSpec | None:
     """The richest light model among ``model_ids``: its status is read and published."""
     return next((s for s in LIGHT_MODELS if s.model_id in model_ids), None)
