@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import contextlib
+import json
 import os
 from pathlib import Path
 import re
@@ -192,3 +193,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     with contextlib.suppress(Exception):
         page.screenshot(path=server.config_dir / f"failed-{item.name}.png")
+    # What the dialog was told: the last flow steps (their errors say why a step stayed).
+    with contextlib.suppress(Exception):
+        steps = [
+            {k: s.get(k) for k in ("type", "step_id", "errors", "reason", "progress_action")}
+            for s in ui.flows.steps()[-4:]
+        ]
+        report.sections.append(("last flow steps", json.dumps(steps, indent=1)))
