@@ -156,15 +156,15 @@ def test_every_options_flow_key_is_translated() -> None:
     strings = _json(INTEGRATION / "strings.json")["options"]
     source = (INTEGRATION / "options_flow.py").read_text(encoding="utf-8")
     # Every step has a handler and a text, and the reverse: a result step is shown by its id
-    # (``self._result``), so the handlers are the list. Two handlers only start work.
+    # (``self._result``), so the handlers are the list. Three handlers only start work.
     handlers = set(re.findall(r"async def async_step_([a-z_]+)\(", source))
     assert {"init", "create_group", "group_created", "remove_node", "node_removed"} <= handlers
-    assert handlers - {"finish", "key_refresh"} == set(strings["step"])
+    assert handlers - {"finish", "key_refresh", "search_remote"} == set(strings["step"])
     # The options dialog shows an abort without a title: every ending is a result step.
     assert "async_abort" not in source
     assert "abort" not in strings
     for step_id, step in strings["step"].items():
-        if step_id.startswith(("group_", "node_removed", "switch_target_set")):
+        if step_id.startswith(("group_", "node_removed", "switch_target_set", "remote_")):
             assert step["title"], step_id
             assert step["submit"] == "Finish", step_id
             assert "data" not in step, step_id
@@ -173,7 +173,14 @@ def test_every_options_flow_key_is_translated() -> None:
     assert "node_no_reply" in errors
     assert errors <= set(strings["error"])
     actions = set(re.findall(r'_async_start\(\s*"([a-z_]+)"', source))
-    assert actions == {"create_group", "delete_group", "remove_node", "key_refresh", "wall_switch"}
+    assert actions == {
+        "create_group",
+        "delete_group",
+        "remove_node",
+        "key_refresh",
+        "wall_switch",
+        "search_remote",
+    }
     assert actions <= set(strings["progress"])
     for step in strings["step"].values():
         for field in step.get("data", {}):

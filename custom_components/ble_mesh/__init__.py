@@ -129,6 +129,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeshConfigEntry) -> bool
 
     entry.async_on_unload(entry.async_on_state_change(_loaded))
     runtime.async_start()
+    entry.async_on_unload(runtime.remote_scanner.async_start())
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, runtime.async_stop))
     _LOGGER.debug("Mesh network %s loaded with %d nodes", entry.title, len(network.nodes))
     return True

@@ -1,9 +1,10 @@
 """What node configuration, the Key Refresh and groups need of a network: a narrow protocol.
 
-:mod:`.node_config`, :mod:`.key_refresh`, :mod:`.groups` and :mod:`.configuration` talk to the
-mesh through :class:`MeshClient` and change the database through its
-:class:`~.network_store.NetworkStore`; :class:`~.runtime.MeshRuntime` implements it. They never
-import the runtime, so there is no import cycle between it and them.
+:mod:`.node_config`, :mod:`.key_refresh`, :mod:`.groups`, :mod:`.configuration`,
+:mod:`.remote_scan` and the remote provisioning session talk to the mesh through
+:class:`MeshClient` and change the database through its :class:`~.network_store.NetworkStore`;
+:class:`~.runtime.MeshRuntime` implements it. They never import the runtime, so there is no
+import cycle between it and them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from homeassistant.core import CALLBACK_TYPE
+
     from .mesh.access import Message
     from .network_store import NetworkStore
+    from .subscriptions import MessageCallback
 
 
 @runtime_checkable
@@ -56,4 +60,10 @@ class MeshClient(Protocol):
         background: bool = False,
     ) -> Message | None:
         """Send ``message``; with ``expect`` wait for the response (see runtime.py)."""
+        ...
+
+    def async_subscribe(
+        self, subscriber: MessageCallback, *, src: int | None = None
+    ) -> CALLBACK_TYPE:
+        """Call ``subscriber(src, message)`` for every access message received (from ``src``)."""
         ...

@@ -60,7 +60,7 @@ from .const import (
     DOMAIN,
     PROVISIONER_NAME,
 )
-from .discovery import STEP_OFFER, STEP_OFFER_AGAIN, STEP_OFFER_NEW_NETWORK
+from .discovery import STEP_OFFER, STEP_OFFER_AGAIN, STEP_OFFER_NEW_NETWORK, STEP_REMOTE_OFFER
 from .mesh.beacons import MeshProvisioningServiceData, oob_hints
 from .mesh.database import AllocationError, CdbElement, MeshNetwork, Node, NodeKey, Security
 from .mesh.errors import DecodeError, MeshError
@@ -90,7 +90,13 @@ from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID, MESH_PROXY_SERVICE_UUID
 from .mesh.qr import ProvisioningOobData, parse_provisioning_oob
 from .network_store import AddressReservation, async_create_network, key_for_new_node
 from .options_flow import BleMeshOptionsFlow
-from .provisioning_session import ProvisioningSession, SessionEvent, failure_reason_key
+from .provisioning_session import (
+    ProvisioningSession,
+    RemoteProvisioningSession,
+    SessionEvent,
+    failure_reason_key,
+)
+from .remote_scan import DISCOVERY_ENTRY, DISCOVERY_OOB, DISCOVERY_SERVER, DISCOVERY_UUID
 from .runtime import MeshConfigEntry
 from .storage import STORE_MAX_DEPTH, UnstorableError, importable_network, now_iso
 
@@ -166,6 +172,8 @@ class _Device:
     proxy_advertised: bool
     """Its advertisement also shows the Mesh Proxy service: it is (or was, until a reset:
     scanners merge what a device advertised, notes §2.2) a provisioned node."""
+    relay: Node | None = None
+    """The node whose Remote Provisioning Server heard it (no adapter does): PB-Remote."""
 
 
 @dataclass(slots=True)
@@ -185,7 +193,7 @@ class _Choice:
 class _Attempt:
     """One provisioning attempt (a retry starts a new one: fresh keys, fresh AuthValue)."""
 
-    session: ProvisioningSession
+    session: ProvisioningSession | RemoteProvisioningSession
     task: asyncio.Task[SessionEvent] | None = None
     event: SessionEvent | None = None
     capabilities: ProvisioningCapabilities | None = None
@@ -252,6 +260,51 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             proxy_advertised=MESH_PROXY_SERVICE_UUID in discovery_info.service_data,
         )
         return await self._async_offer()
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """A node's Remote Provisioning Server heard a device no adapter hears (remote_scan)."""
+        try:
+            device_uuid = uuid.UUID(hex=str(discovery_info[DISCOVERY_UUID]))
+            server = int(discovery_info[DISCOVERY_SERVER])
+            oob_information = int(discovery_info[DISCOVERY_OOB])
+            entry_id = str(discovery_info[DISCOVERY_ENTRY])
+        except (KeyError, TypeError, ValueError):
+            return self.async_abort(reason="not_mesh_device")
+        await self.async_set_unique_id(device_uuid.hex)
+        self._abort_if_unique_id_configured()
+        entry = next((e for e in self._loaded_entries() if e.entry_id == entry_id), None)
+        relay = entry.runtime_data.network.node_by_address(server) if entry else None
+        if entry is None or relay is None:
+            return self.async_abort(reason="relay_gone")
+        if self._known_node(device_uuid) is not None:
+            return self.async_abort(reason="already_provisioned")
+        hints = oob_hints(oob_information) or ["not_stated"]
+        self._device = _Device(
+            address=f"{device_uuid.hex} through {relay.unicast_address:04X}",
+            name=f"Mesh device {device_uuid.hex[:8].upper()}",
+            device_uuid=device_uuid,
+            hints=await self._async_words(WORDS_HINT, hints),
+            proxy_advertised=False,
+            relay=relay,
+        )
+        self._entry, self._network = entry, entry.runtime_data.network
+        self.context["title_placeholders"] = {"name": self._device.name}
+        return await self.async_step_remote_confirm()
+
+    async def async_step_remote_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer a device found through a node; it joins that node's network."""
+        entry = self._entry
+        assert entry is not None
+        if user_input is not None:
+            return await self._async_new_attempt()
+        return self.async_show_form(
+            step_id=STEP_REMOTE_OFFER,
+            description_placeholders={**self._device_placeholders(), "network": entry.title},
+        )
 
     def _known_node(self, device_uuid: uuid.UUID) -> tuple[MeshConfigEntry, Node] | None:
         """The loaded network that has the device as a node, and its record there."""
@@ -370,7 +423,21 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
                 attempt.given_key = key
             return key, key_refresh
 
-        session = ProvisioningSession(self.hass, self._device.address, data, key_source=key_source)
+        session: ProvisioningSession | RemoteProvisioningSession
+        if (relay := self._device.relay) is not None:
+            assert runtime is not None  # a device found through a node joins its network
+            session = RemoteProvisioningSession(
+                self.hass,
+                runtime,
+                relay.unicast_address,
+                self._device.device_uuid.bytes,
+                data,
+                key_source=key_source,
+            )
+        else:
+            session = ProvisioningSession(
+                self.hass, self._device.address, data, key_source=key_source
+            )
         attempt = self._attempt = _Attempt(session=session, given_key=key)
         return await self._async_until_next_event(self._async_start_and_wait(session))
 
@@ -378,7 +445,9 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         """The network's IV Index: live state of Home Assistant's node (0 for a new network)."""
         return self._entry.runtime_data.iv_index if self._entry is not None else 0
 
-    async def _async_start_and_wait(self, session: ProvisioningSession) -> SessionEvent:
+    async def _async_start_and_wait(
+        self, session: ProvisioningSession | RemoteProvisioningSession
+    ) -> SessionEvent:
         await session.async_start()
         return await session.async_next_event()
 
@@ -778,7 +847,13 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
     def _device_placeholders(self) -> dict[str, str]:
         device = self._device
         assert device is not None
-        return {"name": device.name, "uuid": str(device.device_uuid), "hints": device.hints}
+        relay = device.relay
+        return {
+            "name": device.name,
+            "uuid": str(device.device_uuid),
+            "hints": device.hints,
+            "relay": (relay.name or f"{relay.unicast_address:04X}") if relay else "",
+        }
 
     async def _async_capability_placeholders(
         self, caps: ProvisioningCapabilities

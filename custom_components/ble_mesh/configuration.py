@@ -38,6 +38,7 @@ from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_n
 from .mesh.database import Node
 from .network_store import in_progress, work_pending
 from .node_config import CompositionMismatchError, async_configure_node, reset_configuration
+from .node_refresh import async_refresh_device_key
 
 if TYPE_CHECKING:
     from .client import MeshClient
@@ -221,6 +222,21 @@ class ConfigurationManager:
     async def async_reconfigure_node(self, node: Node) -> None:
         """Run the automatic configuration of ``node`` again (see node_config)."""
         await self._client.store.async_update_node(node, reset_configuration)
+        self.async_forget_attempts(node)
+        self.async_kick()
+
+    async def async_refresh_device_key(
+        self, node: Node, *, static_oob: bytes | None = None
+    ) -> None:
+        """Give ``node`` a new device key in place (NPPI), then configure it again from its
+        composition (see node_refresh); raises MeshCommunicationError."""
+        key = await async_refresh_device_key(self._hass, self._client, node, static_oob=static_oob)
+
+        def change(changed: Node) -> None:
+            changed.device_key = key
+            reset_configuration(changed)
+
+        await self._client.store.async_update_node(node, change)
         self.async_forget_attempts(node)
         self.async_kick()
 

@@ -22,7 +22,7 @@ from typing import Final
 from uuid import UUID
 
 from homeassistant.components import bluetooth
-from homeassistant.config_entries import SOURCE_BLUETOOTH
+from homeassistant.config_entries import SOURCE_BLUETOOTH, SOURCE_INTEGRATION_DISCOVERY
 from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
@@ -33,7 +33,9 @@ STEP_OFFER_NEW_NETWORK: Final = "bluetooth_new_network"
 """The same offer while no network is loaded: adding the device creates one."""
 STEP_OFFER_AGAIN: Final = "bluetooth_readd"
 """The offer to add a node again that was reset by hand: it replaces the node's record."""
-ADD_OFFERS: Final = frozenset({STEP_OFFER, STEP_OFFER_NEW_NETWORK})
+STEP_REMOTE_OFFER: Final = "remote_confirm"
+"""The offer of a device found through a node's Remote Provisioning Server (remote_scan.py)."""
+ADD_OFFERS: Final = frozenset({STEP_OFFER, STEP_OFFER_NEW_NETWORK, STEP_REMOTE_OFFER})
 """Steps at which a flow offers a device as new; nobody has started to provision it yet."""
 
 
@@ -49,7 +51,7 @@ def async_end_offers(hass: HomeAssistant, device_uuids: Iterable[UUID]) -> None:
     for flow in flows.async_progress_by_handler(DOMAIN):
         context = flow["context"]
         if (
-            context.get("source") != SOURCE_BLUETOOTH
+            context.get("source") not in (SOURCE_BLUETOOTH, SOURCE_INTEGRATION_DISCOVERY)
             or context.get("unique_id") not in wanted
             or flow.get("step_id") not in ADD_OFFERS
         ):

@@ -60,6 +60,7 @@ from .mesh.models.common import PublishPeriod
 from .mesh.models.registry import SWITCH_CLIENT_MODELS, is_switch
 from .network_store import targets, work_pending
 from .node_config import async_publish_to
+from .remote_scan import SCAN_SECONDS
 from .runtime import MeshRuntime
 
 CONF_LIGHTS = "lights"
@@ -114,6 +115,8 @@ class BleMeshOptionsFlow(OptionsFlow):
             options.append("remove_node")
         if self._wall_switches():
             options.append("wall_switch")
+        if self._runtime.remote_scanner.servers():
+            options.append("search_remote")
         options.append("settings")
         return self.async_show_menu(step_id="init", menu_options=options)
 
@@ -497,6 +500,36 @@ class BleMeshOptionsFlow(OptionsFlow):
             placeholders,
         )
 
+    # --- search through the mesh ------------------------------------------------------------
+
+    async def async_step_search_remote(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask every node with a Remote Provisioning Server to scan (remote_scan.py)."""
+        servers = self._runtime.remote_scanner.servers()
+        return await self._async_start(
+            "search_remote",
+            self._async_search(),
+            progress={
+                "count": str(len(servers)),
+                "seconds": str(SCAN_SECONDS),
+                "nodes": ", ".join(node_label(n) for n in servers),
+            },
+        )
+
+    async def _async_search(self) -> None:
+        found = await self._runtime.remote_scanner.async_scan()
+        network = self._runtime.network
+        lines = []
+        for device in found:
+            relay = network.node_by_address(device.server)
+            through = node_label(relay) if relay is not None else f"{device.server:04X}"
+            lines.append(f"{device.device_uuid}: {through}, {device.rssi} dBm")
+        if found:
+            self._result = ("remote_found", {"count": str(len(found)), "devices": "\n".join(lines)})
+        else:
+            self._result = ("remote_none", {})
+
     # --- the work behind the progress step -------------------------------------------------
 
     async def _async_start(
@@ -596,6 +629,18 @@ class BleMeshOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the wall switch publishes to its new target."""
+        return await self._async_finished()
+
+    async def async_step_remote_found(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: devices were found through the mesh; they are offered under Discovered."""
+        return await self._async_finished()
+
+    async def async_step_remote_none(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Result: the nodes found no device to add."""
         return await self._async_finished()
 
     async def async_step_node_removed(

@@ -74,6 +74,7 @@ from .network_store import (
 from .outbox import Outbox, Outgoing, Write
 from .proxy_connection import ProxyConnection
 from .proxy_link import LinkError
+from .remote_scan import RemoteScanner
 from .state_reader import StateReader
 from .subscriptions import MessageCallback, Subscriptions
 
@@ -119,6 +120,8 @@ class MeshRuntime:
         self._started = False
         self.state_reader = StateReader(hass, self, network.mesh_name)
         """Entities' state reads after a (re)connection, one element at a time."""
+        self.remote_scanner = RemoteScanner(hass, self, entry_id)
+        """Scans through the network's Remote Provisioning Servers (remote_scan.py)."""
         self.nodes = ConfigurationManager(
             hass, entry_id, self, wake=self._resume, all_configured=self._all_configured
         )
@@ -380,6 +383,8 @@ class MeshRuntime:
             self.nodes.async_schedule()
         elif kind in (Change.NODE_CHANGED, Change.NODE_CONFIGURED) and node is not None:
             async_register_node(self.hass, self.entry_id, self.mesh_uuid, node)
+            if mesh is not None and node.device_key is not None:  # refreshed in place (NPPI)
+                mesh.set_device_key(node.unicast_address, node.element_count, node.device_key)
             if kind is Change.NODE_CONFIGURED or node.cid is not None:
                 # Platforms add the entities of elements they did not know yet.
                 async_dispatcher_send(self.hass, SIGNAL_NODE_CONFIGURED.format(self.entry_id), node)

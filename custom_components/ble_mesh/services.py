@@ -6,6 +6,9 @@
 * ``start_key_refresh`` (config_entry_id): replace the network's keys on every node.
 * ``export_network`` (config_entry_id, include_keys): the Mesh Configuration Database JSON
   as response data, keys redacted unless asked for.
+* ``refresh_device_key`` (device_id, static_oob): a new device key in place through the
+  node's own Remote Provisioning Server (NPPI Device Key Refresh), then its composition is
+  read again and it is configured again (node_refresh.py).
 * ``identify`` (device_id, duration): Health Attention Set, the node blinks or beeps.
 * ``scene_store`` / ``scene_recall`` (a group light's entity_id, or config_entry_id for
   every node; scene 1-65535; name / transition): Scene Store / Scene Recall Unacknowledged
@@ -49,12 +52,14 @@ ATTR_INCLUDE_KEYS = "include_keys"
 ATTR_DURATION = "duration"
 ATTR_SCENE = "scene"
 ATTR_TRANSITION = "transition"
+ATTR_STATIC_OOB = "static_oob"
 
 SERVICE_RECONFIGURE_NODE = "reconfigure_node"
 SERVICE_RESET_NODE = "reset_node"
 SERVICE_START_KEY_REFRESH = "start_key_refresh"
 SERVICE_EXPORT_NETWORK = "export_network"
 SERVICE_IDENTIFY = "identify"
+SERVICE_REFRESH_DEVICE_KEY = "refresh_device_key"
 SERVICE_SCENE_STORE = "scene_store"
 SERVICE_SCENE_RECALL = "scene_recall"
 
@@ -76,6 +81,16 @@ IDENTIFY_SCHEMA = vol.Schema(
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Optional(ATTR_DURATION, default=10): vol.All(
             vol.Coerce(int), vol.Range(min=0, max=MAX_ATTENTION)
+        ),
+    }
+)
+
+REFRESH_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        # 16 or 32 octets in hex (MshPRT 1.1 §5.4.2.4: the AuthValue size of each algorithm).
+        vol.Optional(ATTR_STATIC_OOB): vol.All(
+            cv.string, vol.Match(r"^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$"), bytes.fromhex
         ),
     }
 )
@@ -199,6 +214,13 @@ async def _async_identify(call: ServiceCall) -> None:
     )
 
 
+async def _async_refresh_device_key(call: ServiceCall) -> None:
+    entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
+    await entry.runtime_data.nodes.async_refresh_device_key(
+        node, static_oob=call.data.get(ATTR_STATIC_OOB)
+    )
+
+
 def _scene_target(call: ServiceCall) -> tuple[MeshRuntime, int]:
     """The network and the destination: a group light's group, or all nodes."""
     if ATTR_CONFIG_ENTRY_ID in call.data:
@@ -263,6 +285,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(DOMAIN, SERVICE_IDENTIFY, _async_identify, schema=IDENTIFY_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_REFRESH_DEVICE_KEY, _async_refresh_device_key, schema=REFRESH_SCHEMA
+    )
     hass.services.async_register(
         DOMAIN, SERVICE_SCENE_STORE, _async_scene_store, schema=SCENE_STORE_SCHEMA
     )
