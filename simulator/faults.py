@@ -17,6 +17,11 @@ its named checks (a ``FailureReason``):
 * ``truncate_pdu`` / ``oversize_pdu``: ``MALFORMED_PDU``;
 * ``unexpected_pdu_at``: ``UNEXPECTED_PDU``;
 * ``silent_at`` / ``skip_input_complete``: ``TIMEOUT`` (the Provisioner waits in vain).
+
+:class:`ServerFaults` makes a Remote Provisioning Server (MshPRT 1.1 §4.4.5,
+:mod:`simulator.remote_provisioning`) misbehave on PB-Remote (§5.2.3): it drops the link
+mid-way, falls silent, or numbers its Provisioning PDU Reports wrong. A relayed device
+misbehaves with :class:`DeviceFaults` exactly as over PB-GATT.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     decode_pdu,
 )
 
-__all__ = ["OFF_CURVE_PUBLIC_KEY", "DeviceFaults", "FaultyDevice"]
+__all__ = ["OFF_CURVE_PUBLIC_KEY", "DeviceFaults", "FaultyDevice", "ServerFaults"]
 
 # A point that is not on P-256 (x = 1, y = 1): what an invalid-curve attacker would send.
 OFF_CURVE_PUBLIC_KEY = (1).to_bytes(32, "big") + (1).to_bytes(32, "big")
@@ -87,6 +92,26 @@ class DeviceFaults:
     silent_at: PduType | None = None
     skip_input_complete: bool = False
     ignore_confirmation_failure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFaults:
+    """Deliberate misbehaviour of a Remote Provisioning Server; each does what it names.
+
+    * ``close_link_after_pdu``: relay N Provisioning PDU Sends, then on the next one close
+      the PB-ADV link and send Link Report (Link Closed by Server, Idle).
+    * ``silent_after_pdu``: relay N PDU Sends, then answer nothing more on that link (no
+      Outbound Report, no PDU Report, no Link Report: the client's timers must end it).
+    * ``skip_report_number``: the PDU Report that should carry this number carries the next
+      one (a number is skipped).
+    * ``reuse_report_number``: the PDU Report that should carry this number carries the
+      previous one again (a duplicated number; its PDU looks like a repeat and is lost).
+    """
+
+    close_link_after_pdu: int | None = None
+    silent_after_pdu: int | None = None
+    skip_report_number: int | None = None
+    reuse_report_number: int | None = None
 
 
 class FaultyDevice:

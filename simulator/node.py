@@ -42,6 +42,14 @@ decides what comes back); :meth:`SimulatedNode.raise_fault` / :meth:`SimulatedNo
 change what the Health Server reports. Persistence: :meth:`SimulatedNode.to_dict` / :meth:`SimulatedNode.from_dict`
 (JSON-able, keys included).
 
+On a :class:`~simulator.air.MeshAir` an unprovisioned node is also a PB-ADV device (MshPRT
+1.1 §5.2.1, §5.3): it answers a Link Open for its UUID and runs the same device role over the
+engine's :class:`~custom_components.ble_mesh.mesh.provisioning.pb_adv.PbAdvLink`, and it sends
+its Unprovisioned Device beacon (§3.10.2: UUID, OOB Information, URI Hash of ``uri``) when a
+scanner in range listens. ``remote_provisioning=True`` gives a node a Remote Provisioning
+Server (:mod:`simulator.remote_provisioning`): once provisioned, it scans for such devices
+and provisions them through PB-Remote, and runs the NPPI procedures on itself.
+
 Misbehaviour on purpose: :class:`NodeFaults` combines :class:`~simulator.faults.DeviceFaults`
 (protocol-level attacks, produced by :class:`~simulator.faults.FaultyDevice` around the engine's
 honest device) with link-level faults (drop the link, delay or corrupt replies, stop answering,
@@ -60,11 +68,16 @@ import secrets
 from typing import TYPE_CHECKING, Any, Protocol
 import uuid
 
+from custom_components.ble_mesh.mesh.access import Message, encode_message
 from custom_components.ble_mesh.mesh.beacons import (
+    MESH_PROVISIONING_SERVICE_UUID16,
+    URI_AD_TYPE,
     MeshProvisioningServiceData,
     NetworkIdAdvertisement,
     NodeIdentityAdvertisement,
     OobInformation,
+    UnprovisionedDeviceBeacon,
+    uri_data,
 )
 from custom_components.ble_mesh.mesh.errors import MeshError
 from custom_components.ble_mesh.mesh.models.config import FeatureState
@@ -80,14 +93,18 @@ from custom_components.ble_mesh.mesh.node import (
 )
 from custom_components.ble_mesh.mesh.provisioning import (
     Algorithm,
+    AuthMethod,
     Completed,
+    Device,
     DeviceResult,
     DeviceState,
     Failed,
     InputAction,
+    NppiProcedure,
     OobValue,
     OutputAction,
     PduType,
+    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningFailure,
     RequestInput,
@@ -95,6 +112,17 @@ from custom_components.ble_mesh.mesh.provisioning import (
     ShowValue,
     capabilities,
     oob_public_key,
+)
+from custom_components.ble_mesh.mesh.provisioning.pb_adv import (
+    CloseReason,
+    Deliver,
+    LinkClosed,
+    LinkOpened,
+    LinkState,
+    PbAdvAction,
+    PbAdvLink,
+    PbAdvRole,
+    Transmit,
 )
 from custom_components.ble_mesh.mesh.provisioning.pb_gatt import PbGattBearer
 from custom_components.ble_mesh.mesh.proxy import (
@@ -109,8 +137,9 @@ from custom_components.ble_mesh.mesh.proxy import (
 from custom_components.ble_mesh.mesh.qr import format_uuid
 from custom_components.ble_mesh.mesh.transport import DeviceKey
 
-from .faults import DeviceFaults, FaultyDevice
-from .profiles import Profile, get_profile
+from .faults import DeviceFaults, FaultyDevice, ServerFaults
+from .profiles import Profile, get_profile, with_remote_provisioning
+from .remote_provisioning import REMOTE_PROVISIONING_MESSAGES, HeardDevice, RemoteProvisioningServer
 from .servers import LightState, NodeModels, Outgoing
 from .virtual_proxy import Advertisement, VirtualCharacteristic, VirtualService
 
@@ -242,6 +271,8 @@ class NodeFaults:
       values (Proxy PDUs, i.e. SAR segments) that are silently dropped.
     * ``segment_loss_probability`` / ``segment_loss_seed``: drop each outgoing notification
       with this probability (seeded per connection, reproducible).
+    * ``remote_provisioning``: how the node's Remote Provisioning Server misbehaves
+      (:class:`~simulator.faults.ServerFaults`).
     """
 
     device: DeviceFaults = field(default_factory=DeviceFaults)
@@ -254,6 +285,7 @@ class NodeFaults:
     lose_segments: frozenset[int] = frozenset()
     segment_loss_probability: float = 0.0
     segment_loss_seed: int = 0
+    remote_provisioning: ServerFaults = field(default_factory=ServerFaults)
 
 
 @dataclass(slots=True)
@@ -340,6 +372,11 @@ class SimulatedNode:
     * ``schedule`` / ``clock``: optional timer plumbing (``loop.call_later`` / ``loop.time``).
     * ``air``: a :class:`~simulator.air.MeshAir` (the advertising bearer to the other
       simulated nodes) to join; without one the node only talks to its GATT proxy client.
+      Place it with ``air.join(node, position=...)`` / ``air.join(node, near=[...])``.
+    * ``remote_provisioning``: add a Remote Provisioning Server (SIG model 0x0004) to the
+      primary element (:mod:`simulator.remote_provisioning`).
+    * ``uri``: the URI the unprovisioned device advertises (its hash is in its beacon, the
+      URI itself in its scan response).
     * ``on_show_oob(value, action)``: called when the node "shows" an Output OOB value.
     * ``on_input_oob_requested(action, size)``: called when the node waits for Input OOB.
     * ``on_provisioned(node)``: called when provisioning completed.
@@ -361,12 +398,19 @@ class SimulatedNode:
         schedule: Scheduler | None = None,
         clock: Callable[[], float] | None = None,
         air: MeshAir | None = None,
+        remote_provisioning: bool = False,
+        uri: str | None = None,
         on_show_oob: Callable[[OobValue, OutputAction], None] | None = None,
         on_input_oob_requested: Callable[[InputAction, int], None] | None = None,
         on_provisioned: Callable[[SimulatedNode], None] | None = None,
         on_reset: Callable[[SimulatedNode], None] | None = None,
     ) -> None:
-        self.profile = get_profile(profile)
+        self.remote_provisioning = remote_provisioning
+        self.profile = self._composition(get_profile(profile))
+        self.pending_profile: Profile | None = None
+        """The composition after a firmware update, until a Node Composition Refresh adopts
+        it (Composition Data page 128, MshPRT 1.1 §4.2.2.3)."""
+        self.uri = uri
         self.device_uuid = device_uuid if device_uuid is not None else uuid.uuid4().bytes
         if len(self.device_uuid) != 16:
             raise ValueError("device_uuid must be 16 octets")
@@ -422,6 +466,11 @@ class SimulatedNode:
         self._proxy_ready = False  # the client subscribed to Proxy Data Out
         self._gatt_backlog: list[bytes] = []  # values for the client before it subscribed
         self._reset_pending = False
+        # PB-ADV (device role) and the Remote Provisioning Server.
+        self._adv_link: PbAdvLink | None = None
+        self._rp_server: RemoteProvisioningServer | None = None
+        self.provisioning_log: list[tuple[str, PduType]] = []
+        """("in" | "out", PDU type) of every Provisioning PDU of the last session (any bearer)."""
         # The advertising bearer (simulator.air): runtime wiring, never persisted.
         self._air: MeshAir | None = None
         if air is not None:
@@ -695,6 +744,10 @@ class SimulatedNode:
             deadlines.append(d)
         if self._models is not None and (d := self._models.next_deadline()) is not None:
             deadlines.append(d)
+        if self._adv_link is not None and (d := self._adv_link.next_deadline()) is not None:
+            deadlines.append(d)
+        if self._rp_server is not None and (d := self._rp_server.next_deadline()) is not None:
+            deadlines.append(d)
         return min(deadlines) if deadlines else None
 
     def tick(self, now: float) -> None:
@@ -718,6 +771,13 @@ class SimulatedNode:
             self._flush(now)
         if self._models is not None:
             self._send_outgoing(self._models.tick(now), now)
+        adv = self._adv_link
+        if adv is not None and (d := adv.next_deadline()) is not None and now >= d:
+            self._adv_actions(adv.timeout(now), now)
+        server = self._rp_server
+        if server is not None and (d := server.next_deadline()) is not None and now >= d:
+            server.faults = self.faults.remote_provisioning
+            server.timeout(now)
         self._rearm(now)
 
     # --- provisioning -----------------------------------------------------------------
@@ -755,6 +815,7 @@ class SimulatedNode:
         if session.finished:
             return
         session.faults = self.faults.device
+        self._log("in", pdu)
         actions = session.receive(pdu, now)
         self.attention_duration = session.attention_duration or 0
         self._perform(actions, now)
@@ -792,7 +853,11 @@ class SimulatedNode:
             elif isinstance(action, Failed):
                 self.last_provisioning_failure = action.reason
                 _LOGGER.info("%s: provisioning failed: %s", self._address, action.reason)
-                if action.close_link:
+                adv = self._adv_link
+                if action.close_link and adv is not None and adv.state is LinkState.OPEN:
+                    reason = CloseReason.TIMEOUT if action.reason.is_timeout else CloseReason.FAIL
+                    self._adv_actions(adv.close(reason, now), now)
+                elif action.close_link:
                     self._emit(partial(self._disconnect, self._link))
 
     def _on_provisioned(self, result: DeviceResult) -> None:
@@ -811,16 +876,204 @@ class SimulatedNode:
             self.on_provisioned(self)
 
     def _send_provisioning_pdu(self, pdu: bytes) -> None:
-        bearer = self._bearer
-        if bearer is None or bearer.is_closed:
+        bearer, adv = self._bearer, self._adv_link
+        on_adv = adv is not None and adv.state is LinkState.OPEN
+        if (bearer is None or bearer.is_closed) and not on_adv:
             return
         faults = self.faults
         if faults.corrupt_pdu is not None and pdu and pdu[0] == faults.corrupt_pdu:
             corrupted = bytearray(pdu)
             corrupted[faults.corrupt_offset] ^= faults.corrupt_mask
             pdu = bytes(corrupted)
-        for value in bearer.send(pdu):
-            self._send_value(MESH_PROVISIONING_DATA_OUT_UUID, value)
+        self._log("out", pdu)
+        if bearer is not None and not bearer.is_closed:
+            for value in bearer.send(pdu):
+                self._send_value(MESH_PROVISIONING_DATA_OUT_UUID, value)
+        elif adv is not None:
+            self._adv_actions(adv.send(pdu, self._now), self._now)
+
+    def _log(self, direction: str, pdu: bytes) -> None:
+        if pdu and pdu[0] in PduType._value2member_map_:
+            self.provisioning_log.append((direction, PduType(pdu[0])))
+
+    # --- PB-ADV, device role (MshPRT 1.1 §5.2.1, §5.3) -----------------------------------
+
+    def unprovisioned_beacon(self) -> bytes | None:
+        """The Unprovisioned Device beacon (§3.10.2) while unprovisioned (for ``MeshAir``)."""
+        if self.provisioned is not None or self.faults.stop_answering:
+            return None
+        beacon = UnprovisionedDeviceBeacon.create(self.device_uuid, self.oob_information, self.uri)
+        return beacon.to_bytes()
+
+    def heard_as(self, rssi: int | None = None) -> HeardDevice:
+        """What a scanner learns of this device: beacon fields and scan response."""
+        structures = {
+            0x03: MESH_PROVISIONING_SERVICE_UUID16.to_bytes(2, "little"),  # complete list
+            0x09: (self._name or "").encode(),  # Complete Local Name
+        }
+        if self.uri is not None:
+            structures[URI_AD_TYPE] = uri_data(self.uri)
+        return HeardDevice(
+            self.device_uuid,
+            int(self.oob_information),
+            self._rssi if rssi is None else rssi,
+            self.uri,
+            structures,
+        )
+
+    def pb_adv_receive(self, data: bytes, now: float | None = None) -> None:
+        """A PB-ADV advertisement heard on the air (for ``MeshAir``)."""
+        now = self._time(now)
+        if self.faults.stop_answering:
+            return
+        adv = self._adv_link
+        if adv is not None and adv.state is LinkState.OPEN:
+            self._adv_actions(adv.receive(data, now), now)
+        elif self._rp_server is not None:
+            self._rp_server.faults = self.faults.remote_provisioning
+            self._rp_server.pb_adv_receive(data, now)
+        elif self.provisioned is None:
+            # Idle: only a Link Open for our UUID starts a link (§5.3.2).
+            fresh = PbAdvLink(PbAdvRole.DEVICE, self.device_uuid)
+            actions = fresh.receive(data, now)
+            if fresh.state is LinkState.OPEN:
+                self._adv_link = fresh
+                self._adv_actions(actions, now)
+        self._rearm(now)
+
+    def _adv_actions(self, actions: list[PbAdvAction], now: float) -> None:
+        for action in actions:
+            if isinstance(action, Transmit):
+                if self._air is not None:
+                    for payload in action.payloads:
+                        self._air.transmit(self, payload, now, pb_adv=True)
+            elif isinstance(action, LinkOpened):
+                self._session = self._new_session()
+                self.provisioning_log = []
+                self.shown_oob_value = None
+                self.input_oob_request = None
+                _LOGGER.debug("%s: PB-ADV link 0x%08x open", self._address, action.link_id)
+            elif isinstance(action, Deliver):
+                session = self._session
+                if session is None or session.finished:
+                    continue
+                session.faults = self.faults.device
+                self._log("in", action.pdu)
+                self._perform(session.receive(action.pdu, now), now)
+            elif isinstance(action, LinkClosed):
+                session = self._session
+                if session is not None and not session.finished:
+                    session.link_closed(now)
+                    self.last_provisioning_failure = session.failure
+                self._adv_link = None
+                if self._link is None:
+                    self._session = None
+                self.input_oob_request = None
+
+    # --- the Remote Provisioning Server's host (simulator.remote_provisioning) ----------
+
+    def _composition(self, profile: Profile) -> Profile:
+        return with_remote_provisioning(profile) if self.remote_provisioning else profile
+
+    @property
+    def remote_provisioning_server(self) -> RemoteProvisioningServer | None:
+        """The Remote Provisioning Server, once provisioned with ``remote_provisioning``."""
+        return self._rp_server
+
+    def update_firmware(self, profile: Profile | str) -> None:
+        """A firmware update changed what the node is: ``profile`` is its Composition Data
+        page 128 until a Node Composition Refresh (NPPI) makes it page 0."""
+        self.pending_profile = self._composition(get_profile(profile))
+
+    def rp_send(self, dst: int, message: Message, now: float) -> None:
+        """Send a Remote Provisioning Server message to ``dst`` with our device key."""
+        models = self._models
+        if models is None:
+            return
+        self._send_outgoing(
+            [Outgoing(models.primary_address, dst, encode_message(message), None)], now
+        )
+
+    def rp_transmit(self, payloads: tuple[bytes, ...], now: float) -> None:
+        """PB-ADV payloads of the server's link, on the air in order."""
+        air = self._air
+        if air is not None:
+            for payload in payloads:
+                air.transmit(self, payload, now, pb_adv=True)
+
+    def rp_solicit(self, now: float) -> None:
+        """The server scans: the devices in range beacon."""
+        if self._air is not None:
+            self._air.solicit(self, now)
+
+    def rp_find(self, uuid: bytes | None) -> HeardDevice | None:
+        """The unprovisioned device ``uuid`` in radio range (None: this node itself)."""
+        if uuid is None:
+            return self.heard_as()
+        air = self._air
+        if air is None:
+            return None
+        for other in air.neighbours(self):
+            if (
+                isinstance(other, SimulatedNode)
+                and other.device_uuid == uuid
+                and other.unprovisioned_beacon() is not None
+            ):
+                return other.heard_as()
+        return None
+
+    def nppi_device(self, procedure: NppiProcedure) -> Device | None:
+        """Our device role for an NPPI procedure (MshPRT 1.1 §4.4.5.4), or None."""
+        state, mesh = self.provisioned, self._mesh
+        if state is None or mesh is None:
+            return None
+        if procedure is NppiProcedure.NODE_COMPOSITION_REFRESH and self.pending_profile is None:
+            return None  # page 128 equals page 0: nothing to refresh
+        self.provisioning_log = []
+        current = DeviceResult(
+            net_key=self._network_key(),
+            key_index=state.net_key_index,
+            key_refresh=False,
+            iv_update=False,
+            iv_index=mesh.iv_index,
+            unicast_address=state.unicast_address,
+            device_key=state.device_key,
+            number_of_elements=self.profile.number_of_elements,
+            algorithm=Algorithm.BTM_ECDH_P256_CMAC_AES128_AES_CCM,
+            auth_method=AuthMethod.NO_OOB,
+        )
+        return Device(
+            self.capabilities,
+            static_oob=self.oob.static_oob,
+            oob_private_key=self._oob_private_key,
+            refresh=procedure,
+            node=current,
+        )
+
+    def nppi_adopt(self, procedure: NppiProcedure, result: DeviceResult, now: float) -> None:
+        """The NPPI procedure succeeded: take the new device key (and address, composition)."""
+        state, mesh = self.provisioned, self._mesh
+        if state is None or mesh is None:
+            return
+        state.device_key = result.device_key
+        _LOGGER.info("%s: %s done", self._address, procedure.name)
+        if procedure is NppiProcedure.DEVICE_KEY_REFRESH:
+            mesh.set_device_key(
+                state.unicast_address, self.profile.number_of_elements, state.device_key
+            )
+            return
+        if procedure is NppiProcedure.NODE_ADDRESS_REFRESH:
+            state.unicast_address = result.unicast_address
+        elif self.pending_profile is not None:
+            self.profile, self.pending_profile = self.pending_profile, None
+        saved = self._network_dict()
+        self._build_network(saved)
+        if self._link is not None and self._mode is _Mode.PROXY and self._mesh is not None:
+            self._mesh.connection_made(self._link.mtu, now=now)
+
+    def nppi_action(self, action: ProvisioningAction, now: float) -> None:
+        """What the node's NPPI device role shows a person."""
+        self._perform([action], now)
 
     # --- provisioned: the node's MeshNode and its model servers (MshPRT 1.1 §3, §6.7) ----
 
@@ -849,6 +1102,8 @@ class SimulatedNode:
         if saved is not None:
             models.load(saved["models"])
         self._models = models
+        if self.remote_provisioning and self._rp_server is None:
+            self._rp_server = RemoteProvisioningServer(self, faults=self.faults.remote_provisioning)
         self._mesh = MeshNode(
             address=state.unicast_address,
             element_count=count,
@@ -951,6 +1206,11 @@ class SimulatedNode:
         mesh = self._mesh
         if mesh is None or self.faults.stop_answering:
             return
+        server = self._rp_server
+        if beacon and server is not None and data[:1] == b"\x00":
+            server.beacon_heard(data, now)  # an Unprovisioned Device beacon: for the scan
+            self._rearm(now)
+            return
         mesh.receive(data, now, bearer=Bearer.ADV_BEACON if beacon else Bearer.ADV_NETWORK)
         self._flush(now)
         self._rearm(now)
@@ -997,6 +1257,17 @@ class SimulatedNode:
         if models is None:
             return
         decoded = message.message
+        server = self._rp_server
+        if isinstance(decoded, REMOTE_PROVISIONING_MESSAGES):
+            # §4.4.5: device key secured, to the primary element.
+            if (
+                server is not None
+                and message.app_key_index is None
+                and message.dst == models.primary_address
+            ):
+                server.faults = self.faults.remote_provisioning
+                server.handle(message.src, decoded, now)
+            return
         tid = getattr(decoded, "tid", None)
         outs = models.handle(
             decoded,
@@ -1044,6 +1315,9 @@ class SimulatedNode:
         self.provisioned = None
         self._mesh = None
         self._models = None
+        if self._rp_server is not None:
+            self._rp_server.reset()
+        self._rp_server = None
         self._node_identity = None
         self._node_identity_until = None
         _LOGGER.info("%s: node reset, unprovisioned again", self._address)
@@ -1255,6 +1529,11 @@ class SimulatedNode:
                 f"{self._oob_private_key:064x}" if self._oob_private_key is not None else None
             ),
             "oob_information": int(self.oob_information),
+            "remote_provisioning": self.remote_provisioning,
+            "uri": self.uri,
+            "pending_profile": (
+                self.pending_profile.key if self.pending_profile is not None else None
+            ),
             "provisioned": self.provisioned.to_dict() if self.provisioned is not None else None,
             "network": self._network_dict(),
         }
@@ -1289,8 +1568,13 @@ class SimulatedNode:
             oob=OobCapabilities.from_dict(data["oob"]),
             oob_private_key=int(private, 16) if private is not None else None,
             oob_information=int(data["oob_information"]),
+            remote_provisioning=bool(data.get("remote_provisioning", False)),
+            uri=data.get("uri"),
             **runtime,
         )
+        pending = data.get("pending_profile")
+        if pending is not None:
+            node.update_firmware(pending)
         provisioned = data.get("provisioned")
         if provisioned is not None:
             node.provisioned = ProvisionedState.from_dict(provisioned)

@@ -19,13 +19,16 @@ Element layouts follow the model specification's rules (MshMDL 1.1):
   Sensor Server; the battery wall switch a Generic OnOff Client (it sends, it has no state to
   set) with a Generic Battery Server.
 
+A node with a Remote Provisioning Server (MshPRT 1.1 §4.4.5) has SIG model 0x0004 on its
+primary element, after the foundation models: :func:`with_remote_provisioning`.
+
 SIG model IDs and feature bits are the engine's constants (Assigned Numbers, "Mesh Model
 Identifiers"; MshPRT 1.1 §4.2.2.1 features).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import struct
 
 from custom_components.ble_mesh.mesh.models.composition import COMPANY_ID_TEST
@@ -57,6 +60,7 @@ from custom_components.ble_mesh.mesh.models.model_ids import (
     LIGHT_LIGHTNESS_SETUP_SERVER,
     LIGHT_XYL_SERVER,
     LIGHT_XYL_SETUP_SERVER,
+    REMOTE_PROVISIONING_SERVER,
     SCENE_SERVER,
     SCENE_SETUP_SERVER,
     SENSOR_SERVER,
@@ -80,6 +84,7 @@ __all__ = [
     "ElementSpec",
     "Profile",
     "get_profile",
+    "with_remote_provisioning",
 ]
 
 
@@ -296,3 +301,16 @@ def get_profile(profile: Profile | str) -> Profile:
     if isinstance(profile, Profile):
         return profile
     return PROFILES[profile]
+
+
+def with_remote_provisioning(profile: Profile) -> Profile:
+    """``profile`` with a Remote Provisioning Server (SIG model 0x0004, MshPRT 1.1 §4.4.5) on
+    its primary element, right after the Configuration and Health Servers (same key)."""
+    primary = profile.elements[0]
+    if primary.has_model(REMOTE_PROVISIONING_SERVER):
+        return profile
+    models = list(primary.models)
+    at = sum(1 for model in models[:2] if model in _FOUNDATION)
+    models.insert(at, REMOTE_PROVISIONING_SERVER)
+    element = ElementSpec(primary.location, tuple(models))
+    return replace(profile, elements=(element, *profile.elements[1:]))
