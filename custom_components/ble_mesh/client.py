@@ -39,6 +39,12 @@ class MeshClient(Protocol):
         ...
 
     @property
+    def relay_links(self) -> set[int]:
+        """Nodes whose Remote Provisioning Server runs one of our provisioning links now
+        (a server has one link: its messages cannot tell two sessions apart)."""
+        ...
+
+    @property
     def unicast_address(self) -> int:
         """Home Assistant's own unicast address in the network."""
         ...

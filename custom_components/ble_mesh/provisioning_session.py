@@ -310,10 +310,23 @@ class RemoteProvisioningSession(_Session):
         self._sends: asyncio.Queue[Message | None] = asyncio.Queue()
         self._sender: asyncio.Task[None] | None = None
         self._unsubscribe: CALLBACK_TYPE | None = None
+        self._holds_link = False
         self.messages_sent = 0
 
     async def async_start(self) -> None:
-        """Ask the server to open its link to the device; Invite follows once it is open."""
+        """Ask the server to open its link to the device; Invite follows once it is open.
+
+        A server already relaying one of our sessions is not asked: it has one link, and its
+        answers (Link Status, Reports) could not be told apart between two sessions.
+        """
+        server = self._client.server
+        if server in self._mesh.relay_links:
+            self.link_error = "relay_busy"
+            for action in self._engine.link_closed(self._now()):
+                self._event(action)  # its Failed: link_closed never sends a PDU
+            return
+        self._mesh.relay_links.add(server)
+        self._holds_link = True
         self._unsubscribe = self._mesh.async_subscribe(self._on_message, src=self._client.server)
         self._sender = self._hass.async_create_background_task(
             self._async_send_loop(), f"ble_mesh remote provisioning {self.address}"
@@ -377,6 +390,9 @@ class RemoteProvisioningSession(_Session):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._holds_link:
+            self._holds_link = False
+            self._mesh.relay_links.discard(self._client.server)
 
     async def _async_send_loop(self) -> None:
         """Send the client's messages in order (a Link Close queued last still goes out)."""

@@ -120,6 +120,8 @@ class MeshRuntime:
         self._started = False
         self.state_reader = StateReader(hass, self, network.mesh_name)
         """Entities' state reads after a (re)connection, one element at a time."""
+        self.relay_links: set[int] = set()
+        """Servers a remote provisioning session holds (see RemoteProvisioningSession)."""
         self.remote_scanner = RemoteScanner(hass, self, entry_id)
         """Scans through the network's Remote Provisioning Servers (remote_scan.py)."""
         self.nodes = ConfigurationManager(

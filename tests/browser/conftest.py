@@ -200,3 +200,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             for s in ui.flows.steps()[-4:]
         ]
         report.sections.append(("last flow steps", json.dumps(steps, indent=1)))
+    # And what the integration was doing meanwhile (its debug log, the last lines).
+    with contextlib.suppress(Exception):
+        lines = [line for line in server.log_text().splitlines() if "ble_mesh" in line]
+        report.sections.append(("ble_mesh log (last 80 lines)", "\n".join(lines[-80:])))
