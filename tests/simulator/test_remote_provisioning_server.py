@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.mesh.access import Message, encode_message
 from custom_components.ble_mesh.mesh.beacons import (
     URI_AD_TYPE,
@@ -68,6 +69,7 @@ from custom_components.ble_mesh.mesh.provisioning.pb_remote import (
 )
 from custom_components.ble_mesh.mesh.transport import DeviceKey
 from simulator.air import MeshAir
+from simulator.demo import arrange_air, demo_lights
 from simulator.faults import DeviceFaults, ServerFaults
 from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
 
@@ -670,3 +672,32 @@ def test_persistence_keeps_the_server_and_pending_firmware() -> None:
     assert again.pending_profile is not None
     assert again.pending_profile.key == "hsl"
     assert again.to_dict()["remote_provisioning"] is True
+
+
+# --- the demo's configuration ---------------------------------------------------------------
+
+
+def test_demo_config_places_a_light_near_another_only() -> None:
+    lights = demo_lights(
+        {
+            "lights": [
+                {"name": "Hall Lamp", "remote_provisioning": True},
+                {"name": "Porch Light"},
+                {"name": "Garage Light", "oob": "static", "near": "hall lamp", "uri": URI},
+            ]
+        }
+    )
+    by_name = {light.name: light for light in lights}
+    garage = by_name["Garage Light"]
+    assert garage.near == "Hall Lamp"
+    assert by_name["Hall Lamp"].remote_provisioning
+    assert by_name["Porch Light"].near is None
+    air = MeshAir()
+    nodes = {light.name: light.new_node(air=air) for light in lights}
+    arrange_air(air, by_name, nodes)
+    assert air.neighbours(nodes["Garage Light"]) == (nodes["Hall Lamp"],)
+    assert air.in_range(nodes["Hall Lamp"], nodes["Porch Light"])
+    assert nodes["Garage Light"].uri == URI
+    assert nodes["Hall Lamp"].remote_provisioning
+    with pytest.raises(vol.Invalid, match="no other light"):
+        demo_lights({"lights": [{"name": "Lonely", "near": "Nobody"}]})
