@@ -28,8 +28,14 @@ from custom_components.ble_mesh.mesh.models.model_ids import REMOTE_PROVISIONING
 from custom_components.ble_mesh.mesh.models.remote_provisioning import (
     RemoteProvisioningExtendedScanReport,
     RemoteProvisioningExtendedScanStart,
+    RemoteProvisioningLinkGet,
+    RemoteProvisioningLinkOpen,
     RemoteProvisioningLinkReport,
     RemoteProvisioningLinkState,
+    RemoteProvisioningLinkStatus,
+    RemoteProvisioningPduOutboundReport,
+    RemoteProvisioningPduReport,
+    RemoteProvisioningPduSend,
     RemoteProvisioningScanCapabilitiesGet,
     RemoteProvisioningScanCapabilitiesStatus,
     RemoteProvisioningScanReport,
@@ -55,6 +61,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     Provisioner,
     ProvisionerResult,
     ProvisioningFailure,
+    ProvisioningInvite,
     ProvisioningStart,
     PublicKeyMethod,
     RequestInput,
@@ -65,6 +72,7 @@ from custom_components.ble_mesh.mesh.provisioning.pb_remote import (
     OUTBOUND_REPORT_TIMEOUT,
     PbRemoteAction,
     PbRemoteClient,
+    PbRemoteState,
     SendRemoteMessage,
 )
 from custom_components.ble_mesh.mesh.transport import DeviceKey
@@ -254,7 +262,8 @@ class RemoteRun:
         world = self.world
         world.on_message = self.on_message
         self.started_at = world.clock.now
-        self.perform(self.pb.open(world.clock.now))
+        if self.pb.state is PbRemoteState.IDLE:
+            self.perform(self.pb.open(world.clock.now))
         end = world.clock.now + seconds
         while not self.finished and world.clock.now < end:
             deadline = self.pb.next_deadline()
@@ -598,6 +607,55 @@ def test_device_out_of_range_fails_to_open() -> None:
     assert run.link_reports[-1].status is RemoteProvisioningStatus.LINK_OPEN_FAILED
 
 
+def test_device_vanishing_mid_way_ends_the_session() -> None:
+    """The device stops answering after the Invite: nothing acknowledges the next PDU."""
+    world = _world()
+    device = _device(world)
+    provisioner = Provisioner(provisioning_data(D))
+    pb = PbRemoteClient(provisioner, server=S, uuid=device.device_uuid)
+    run = RemoteRun(world, device, pb)
+    world.on_message = run.on_message
+    run.perform(pb.open(world.clock.now))
+    world.run_until(lambda: ("out", PduType.CAPABILITIES) in device.provisioning_log, 10)
+    device.faults.stop_answering = True
+    run.run()  # the link is open: from here run() only drives the clock
+    # PB-ADV gives up on the unacknowledged transaction after 30 s (§5.3.3); the server
+    # reports it before the client's own Outbound Report timer would have.
+    assert run.failure is not None
+    assert run.failure.reason is FailureReason.LINK_CLOSED
+    last = run.link_reports[-1]
+    assert last.status is RemoteProvisioningStatus.LINK_CLOSED_AS_CANNOT_SEND_PDU
+    assert last.reason == CloseReason.TIMEOUT
+    server = world.server.remote_provisioning_server
+    assert server is not None
+    assert server.link_state is RemoteProvisioningLinkState.IDLE
+
+
+def test_repeated_pdu_send_is_answered_with_the_same_outbound_report() -> None:
+    world = _world()
+    device = _device(world)
+    world.send(S, RemoteProvisioningLinkOpen(uuid=device.device_uuid))
+    world.run_until(lambda: bool(world.messages_of(RemoteProvisioningLinkReport)), 10)
+    (opened,) = world.messages_of(RemoteProvisioningLinkReport)
+    assert opened.state is RemoteProvisioningLinkState.LINK_ACTIVE
+    invite = ProvisioningInvite(0).to_bytes()
+    world.send(S, RemoteProvisioningPduSend(1, invite))
+    world.run_for(2.0)
+    world.send(S, RemoteProvisioningPduSend(1, invite))  # our report "got lost"
+    world.run_for(2.0)
+    world.send(S, RemoteProvisioningPduSend(3, invite))  # a number from nowhere: ignored
+    world.run_for(2.0)
+    outbound = world.messages_of(RemoteProvisioningPduOutboundReport)
+    assert [r.outbound_pdu_number for r in outbound] == [1, 1]
+    reports = world.messages_of(RemoteProvisioningPduReport)
+    assert [(r.inbound_pdu_number, PduType(r.pdu[0])) for r in reports] == [
+        (1, PduType.CAPABILITIES)
+    ]
+    assert device.provisioning_log == [("in", PduType.INVITE), ("out", PduType.CAPABILITIES)]
+    status = world.request(S, RemoteProvisioningLinkGet(), RemoteProvisioningLinkStatus)
+    assert status.state is RemoteProvisioningLinkState.LINK_ACTIVE
+
+
 def _device_faults(**switches: bool) -> NodeFaults:
     return NodeFaults(device=DeviceFaults(**switches))  # type: ignore[arg-type]
 
@@ -701,3 +759,21 @@ def test_demo_config_places_a_light_near_another_only() -> None:
     assert nodes["Hall Lamp"].remote_provisioning
     with pytest.raises(vol.Invalid, match="no other light"):
         demo_lights({"lights": [{"name": "Lonely", "near": "Nobody"}]})
+
+
+def test_power_cycled_device_fails_the_remote_session() -> None:
+    """The device loses power mid-way: its session and link are gone, the client ends."""
+    world = _world()
+    device = _device(world)
+    provisioner = Provisioner(provisioning_data(D))
+    pb = PbRemoteClient(provisioner, server=S, uuid=device.device_uuid)
+    run = RemoteRun(world, device, pb)
+    world.on_message = run.on_message
+    run.perform(pb.open(world.clock.now))
+    world.run_until(lambda: ("out", PduType.CAPABILITIES) in device.provisioning_log, 10)
+    device.power_cycle()
+    assert device.provisioning_state is None
+    assert device.last_provisioning_failure is not None
+    run.run()
+    assert run.failure is not None
+    assert device.state is NodeStatus.UNPROVISIONED
