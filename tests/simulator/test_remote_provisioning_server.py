@@ -28,6 +28,7 @@ from custom_components.ble_mesh.mesh.models.model_ids import REMOTE_PROVISIONING
 from custom_components.ble_mesh.mesh.models.remote_provisioning import (
     RemoteProvisioningExtendedScanReport,
     RemoteProvisioningExtendedScanStart,
+    RemoteProvisioningLinkClose,
     RemoteProvisioningLinkGet,
     RemoteProvisioningLinkOpen,
     RemoteProvisioningLinkReport,
@@ -655,10 +656,10 @@ def test_repeated_pdu_send_is_answered_with_the_same_outbound_report() -> None:
     world.run_for(2.0)
     world.send(S, RemoteProvisioningPduSend(1, invite))  # our report "got lost"
     world.run_for(2.0)
-    world.send(S, RemoteProvisioningPduSend(3, invite))  # a number from nowhere: ignored
+    world.send(S, RemoteProvisioningPduSend(3, invite))  # a stray number: not sent either
     world.run_for(2.0)
     outbound = world.messages_of(RemoteProvisioningPduOutboundReport)
-    assert [r.outbound_pdu_number for r in outbound] == [1, 1]
+    assert [r.outbound_pdu_number for r in outbound] == [1, 1, 1]
     reports = world.messages_of(RemoteProvisioningPduReport)
     assert [(r.inbound_pdu_number, PduType(r.pdu[0])) for r in reports] == [
         (1, PduType.CAPABILITIES)
@@ -666,6 +667,25 @@ def test_repeated_pdu_send_is_answered_with_the_same_outbound_report() -> None:
     assert device.provisioning_log == [("in", PduType.INVITE), ("out", PduType.CAPABILITIES)]
     status = world.request(S, RemoteProvisioningLinkGet(), RemoteProvisioningLinkStatus)
     assert status.state is RemoteProvisioningLinkState.LINK_ACTIVE
+    other = world.request(
+        S, RemoteProvisioningLinkOpen(uuid=bytes(16)), RemoteProvisioningLinkStatus
+    )
+    assert other.status is RemoteProvisioningStatus.LINK_CANNOT_OPEN
+    closing = world.request(
+        S, RemoteProvisioningLinkClose(CloseReason.FAIL), RemoteProvisioningLinkStatus
+    )
+    assert (closing.status, closing.state) == (
+        RemoteProvisioningStatus.SUCCESS,
+        RemoteProvisioningLinkState.LINK_CLOSING,
+    )
+    world.run_for(2.0)
+    closed = world.messages_of(RemoteProvisioningLinkReport)[-1]
+    assert (closed.status, closed.state) == (
+        RemoteProvisioningStatus.LINK_CLOSED_BY_CLIENT,
+        RemoteProvisioningLinkState.IDLE,
+    )
+    assert device.provisioning_state is None  # the device heard Link Close: its session ended
+    assert device.last_provisioning_failure is not None
 
 
 def _device_faults(**switches: bool) -> NodeFaults:
