@@ -43,6 +43,7 @@ from custom_components.ble_mesh.mesh.models.remote_provisioning import (
     RemoteProvisioningScanStart,
     RemoteProvisioningScanState,
     RemoteProvisioningScanStatus,
+    RemoteProvisioningScanStop,
     RemoteProvisioningStatus,
     ad_structures,
 )
@@ -61,6 +62,7 @@ from custom_components.ble_mesh.mesh.provisioning import (
     PduType,
     Provisioner,
     ProvisionerResult,
+    ProvisioningErrorCode,
     ProvisioningFailure,
     ProvisioningInvite,
     ProvisioningStart,
@@ -392,6 +394,20 @@ def test_scan_for_one_uuid_and_a_device_that_appears_later() -> None:
     assert [r.uuid for r in world.messages_of(RemoteProvisioningScanReport)] == [wanted.device_uuid]
 
 
+def test_scan_limit() -> None:
+    world = _world()
+    for y in (0.0, 2.0, 4.0):
+        _device(world, position=(15.0, y))
+    refused = world.request(S, RemoteProvisioningScanStart(200, 5), RemoteProvisioningScanStatus)
+    assert refused.status is RemoteProvisioningStatus.LIMITED_RESOURCES
+    status = world.request(S, RemoteProvisioningScanStart(2, 5), RemoteProvisioningScanStatus)
+    assert status.scanned_items_limit == 2
+    world.run_for(6.0)
+    assert len(world.messages_of(RemoteProvisioningScanReport)) == 2
+    stopped = world.request(S, RemoteProvisioningScanStop(), RemoteProvisioningScanStatus)
+    assert stopped.scan_state is RemoteProvisioningScanState.IDLE
+
+
 def test_extended_scan_reads_uri_and_name() -> None:
     world = _world()
     far = _device(world, uri=URI, name="Far Light", oob_information=OobInformation.ELECTRONIC_URI)
@@ -607,6 +623,26 @@ def test_relayed_device_reflects_the_public_key() -> None:
     run = _failing(world, faults=_device_faults(reflect_public_key=True))
     assert run.failure is not None
     assert run.failure.reason is FailureReason.REFLECTED_PUBLIC_KEY
+
+
+def test_relayed_device_reports_provisioning_failed() -> None:
+    world = _world()
+    faults = NodeFaults(
+        device=DeviceFaults(fail_with=ProvisioningErrorCode.UNEXPECTED_ERROR, fail_at=PduType.START)
+    )
+    run = _failing(world, faults=faults)
+    assert run.failure is not None
+    assert run.failure.reason is FailureReason.REMOTE_FAILED
+    assert run.failure.code is ProvisioningErrorCode.UNEXPECTED_ERROR
+    # The client closed the link (Fail); the server said so.
+    assert run.link_reports[-1].status is RemoteProvisioningStatus.LINK_CLOSED_BY_CLIENT
+
+
+def test_relayed_device_with_a_wrong_confirmation() -> None:
+    world = _world()
+    run = _failing(world, faults=_device_faults(wrong_confirmation=True))
+    assert run.failure is not None
+    assert run.failure.reason is FailureReason.CONFIRMATION_FAILED
 
 
 def test_device_out_of_range_fails_to_open() -> None:
