@@ -23,6 +23,19 @@
   ``<config>/.ble_mesh_sim.json`` shortly after it changes and when Home Assistant stops, and
   loaded again at start, so provisioned lights stay provisioned across restarts.
 
+Remote provisioning (none of the default lights uses it): a light with
+``remote_provisioning: true`` has a Remote Provisioning Server (MshPRT 1.1 §4.4.5,
+:mod:`simulator.remote_provisioning`); a light with ``near: <other light's name>`` is on the
+simulated air next to that light only (:meth:`simulator.air.MeshAir.restrict`) and is *not*
+added to the virtual proxy, so Home Assistant's Bluetooth never sees it: it can only be
+provisioned through the other light's server (PB-Remote), and reached through it afterwards.
+``uri: <text>`` is the URI a light advertises (its hash in the Unprovisioned Device beacon)::
+
+    ble_mesh_sim:
+      lights:
+        - {name: Hall Lamp, profile: dimmable, remote_provisioning: true}
+        - {name: Garage Light, profile: dimmable, oob: static, near: Hall Lamp}
+
 ``python -m simulator.demo`` prints the table of the default demo lights (for the README).
 """
 
@@ -77,6 +90,7 @@ __all__ = [
     "DemoHandle",
     "DemoLight",
     "DemoNode",
+    "arrange_air",
     "async_setup_demo",
     "demo_lights",
 ]
@@ -134,6 +148,9 @@ CONF_STATIC_OOB: Final = "static_oob"
 CONF_OUTPUT_SIZE: Final = "output_size"
 CONF_INPUT_SIZE: Final = "input_size"
 CONF_RSSI: Final = "rssi"
+CONF_REMOTE_PROVISIONING: Final = "remote_provisioning"
+CONF_NEAR: Final = "near"
+CONF_URI: Final = "uri"
 
 DEFAULT_LIGHTS: Final[tuple[dict[str, str], ...]] = (
     {CONF_NAME: "Mesh Plug", CONF_PROFILE: "onoff_plug", CONF_OOB: OOB_NONE},
@@ -215,6 +232,15 @@ def _unique_names(lights: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if key in seen:
             raise vol.Invalid(f"two lights are named {light[CONF_NAME]!r}; names must differ")
         seen.add(key)
+    names = {light[CONF_NAME].casefold(): light[CONF_NAME] for light in lights}
+    for light in lights:
+        near = light.get(CONF_NEAR)
+        if near is None:
+            continue
+        other = names.get(near.casefold())
+        if other is None or other == light[CONF_NAME]:
+            raise vol.Invalid(f"{light[CONF_NAME]!r} is near {near!r}, which is no other light")
+        light[CONF_NEAR] = other
     return lights
 
 
@@ -230,6 +256,9 @@ LIGHT_SCHEMA: Final = vol.All(
             vol.Optional(CONF_RSSI, default=-60): vol.All(
                 vol.Coerce(int), vol.Range(min=-127, max=20)
             ),
+            vol.Optional(CONF_REMOTE_PROVISIONING, default=False): cv.boolean,
+            vol.Optional(CONF_NEAR): vol.All(cv.string, vol.Strip, vol.Length(min=1)),
+            vol.Optional(CONF_URI): vol.All(cv.string, vol.Length(min=1)),
         }
     ),
     _check_light,
@@ -269,6 +298,10 @@ class DemoLight:
     oob: OobCapabilities
     oob_private_key: int | None
     rssi: int = -60
+    remote_provisioning: bool = False
+    near: str | None = None
+    """The one light this light is in radio range of (None: the virtual proxy's reach)."""
+    uri: str | None = None
 
     @property
     def uuid_text(self) -> str:
@@ -284,6 +317,8 @@ class DemoLight:
             rssi=self.rssi,
             oob=self.oob,
             oob_private_key=self.oob_private_key,
+            remote_provisioning=self.remote_provisioning,
+            uri=self.uri,
             **runtime,
         )
 
@@ -293,6 +328,7 @@ class DemoLight:
             saved.get("profile") == self.profile
             and saved.get("name") == self.name
             and saved.get("oob") == self.oob.to_dict()
+            and bool(saved.get("remote_provisioning", False)) == self.remote_provisioning
         )
 
     def describe_oob(self) -> str:
@@ -382,7 +418,22 @@ def _light_from_config(light: Mapping[str, Any]) -> DemoLight:
         oob=oob,
         oob_private_key=private_key,
         rssi=light[CONF_RSSI],
+        remote_provisioning=light.get(CONF_REMOTE_PROVISIONING, False),
+        near=light.get(CONF_NEAR),
+        uri=light.get(CONF_URI),
     )
+
+
+def arrange_air(
+    air: MeshAir, lights: Mapping[str, DemoLight], nodes: Mapping[str, SimulatedNode]
+) -> None:
+    """Put each ``near`` light next to its one neighbour on the air, and nowhere else."""
+    for name, light in lights.items():
+        node = nodes.get(name)
+        if node is None:
+            continue
+        neighbour = nodes.get(light.near) if light.near is not None else None
+        air.restrict(node, [neighbour] if neighbour is not None else None)
 
 
 def demo_lights(config: Mapping[str, Any] | None = None) -> list[DemoLight]:
@@ -420,6 +471,14 @@ class DemoNode(SimulatedNode):
         """A PDU relayed over the simulated air (lights reached through another proxy node)."""
         try:
             super().air_receive(data, now, beacon=beacon)
+        finally:
+            if self.on_activity is not None:
+                self.on_activity(self)
+
+    def pb_adv_receive(self, data: bytes, now: float | None = None) -> None:
+        """A PB-ADV advertisement (remote provisioning through a nearby light)."""
+        try:
+            super().pb_adv_receive(data, now)
         finally:
             if self.on_activity is not None:
                 self.on_activity(self)
@@ -839,13 +898,16 @@ class DemoHandle:
         """Press a light's reset button: it forgets the network and advertises as new."""
         old = self._node_for_service(device)
         light = self.lights[str(old.name)]
-        self.proxy.remove(old.address)  # drops the link, as pulling the power would
+        if light.near is None:
+            self.proxy.remove(old.address)  # drops the link, as pulling the power would
         self.air.leave(old)
         old.cancel_timers()
         persistent_notification.async_dismiss(self.hass, _notification_id(old))
         node = self._build_node(light, None)
         self.nodes[light.name] = node
-        self.proxy.add(node)
+        arrange_air(self.air, self.lights, self.nodes)
+        if light.near is None:
+            self.proxy.add(node)
         _LOGGER.info("%s: factory reset (button), unprovisioned again", light.name)
         self.async_schedule_save()
         self._showing.pop(light.name, None)
@@ -945,10 +1007,12 @@ class DemoHandle:
         for light in self.lights.values():
             node = self._build_node(light, self._stored.get(light.device_uuid.hex()))
             self.nodes[light.name] = node
+        arrange_air(self.air, self.lights, self.nodes)
         await self.proxy.async_start(self.hass)
         for light in self.lights.values():
             node = self.nodes[light.name]
-            self.proxy.add(node)
+            if light.near is None:
+                self.proxy.add(node)  # a light near another one only is out of HA's reach
             self._log_light(light, node)
         self._register_services()
         self._report_cancels.append(async_at_started(self.hass, self._async_schedule_report))

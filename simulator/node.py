@@ -1395,11 +1395,17 @@ class SimulatedNode:
         self._send_outgoing(models.clear_fault(code), now)
 
     def power_cycle(self, now: float | None = None) -> None:
-        """Pull the plug and put it back: the connection drops, a provisioning session fails,
-        Node Identity stops, and once provisioned each light comes back as its Generic
+        """Pull the plug and put it back: the connection (and a PB-ADV link, a Remote
+        Provisioning scan or link) drops, a provisioning session fails, Node Identity stops, and once provisioned each light comes back as its Generic
         OnPowerUp says (MshMDL 1.1 §3.1.4) and publishes its state."""
         now = self._time(now)
         self._disconnect()
+        adv = self._adv_link
+        if adv is not None:
+            adv.close(CloseReason.FAIL, now)  # nothing goes on the air: the radio is off
+            self._adv_actions([LinkClosed(CloseReason.FAIL, by_peer=False)], now)
+        if self._rp_server is not None:
+            self._rp_server.reset()  # its scan and link are gone with the power
         self._node_identity = None
         self._node_identity_until = None
         models = self._models

@@ -25,17 +25,18 @@ engine's codecs and state machines, never on hand-made bytes:
   -> Link Close on the air, Link Status (Success, Link Closing), Link Report (Link Closed by
   Client, Idle). The device closing the link: Link Report (Link Closed by Device, Idle, its
   reason); a transaction the device never acknowledges: (Link Closed as Cannot Send PDU).
-  Link Get -> Link Status. A second Link Open while a link runs: Link Cannot Open (another
-  UUID) or the current state (the same link).
+  Link Get -> Link Status. A second Link Open while a link runs: the current state (the same
+  client and device or procedure), Invalid State (a PDU in transfer) or Link Cannot Open.
 * **Provisioning PDUs.** PDU Send #n (n = last + 1) is sent on the PB-ADV link (state
   Outbound Packet Transfer) and answered by PDU Outbound Report #n once the device
-  acknowledged the transaction; a repeated #n (the client did not get the report) is answered
-  with Outbound Report #n again; anything else, or a PDU Send while one is in transfer, is
-  ignored. Every Provisioning PDU the device sends becomes PDU Report #m (m = 1, 2, ...).
+  acknowledged the transaction; any other number (a repeat: the client did not get the
+  report) is answered with the last Outbound Report again; a PDU Send while one is in
+  transfer, or from another client, is ignored. Every Provisioning PDU the device sends becomes PDU Report #m (m = 1, 2, ...).
 * **NPPI** (Link Open with an NPPI procedure, §4.4.5.4): the "device" is the server node
   itself -- the engine's :class:`~custom_components.ble_mesh.mesh.provisioning.Device` with
-  ``refresh=`` and ``node=`` -- answered at once (Link Status Success, Link Active; every PDU
-  Send reported outbound at once). When the client closes the link with reason Success after
+  ``refresh=`` and ``node=`` -- active at once (Link Report and Link Status, Success, Link
+  Active; every PDU Send reported outbound at once). A composition refresh when page 128
+  equals page 0 (no firmware update pending) cannot open (Link Cannot Open). When the client closes the link with reason Success after
   Provisioning Complete, the node adopts the outcome (:meth:`ServerHost.nppi_adopt`): the new
   device key for Device Key Refresh, key and primary address for Node Address Refresh, key
   and the new composition (Composition Data page 128 becomes page 0) for Node Composition
@@ -279,7 +280,7 @@ class RemoteProvisioningServer:
         elif isinstance(message, RemoteProvisioningLinkClose):
             self._link_close(src, message.reason, now)
         elif isinstance(message, RemoteProvisioningPduSend):
-            self._pdu_send(message, now)
+            self._pdu_send(src, message, now)
 
     # --- scanning ---------------------------------------------------------------------
 
@@ -369,12 +370,16 @@ class RemoteProvisioningServer:
     def _link_open(self, src: int, message: RemoteProvisioningLinkOpen, now: float) -> None:
         link = self._link
         if link is not None:
-            same = (
+            if link.state is _Link.OUTBOUND_PACKET_TRANSFER:
+                status = _Status.INVALID_STATE
+            elif (
                 link.client == src
                 and link.uuid == message.uuid
                 and link.procedure == message.procedure
-            )
-            status = _Status.SUCCESS if same else _Status.LINK_CANNOT_OPEN
+            ):
+                status = _Status.SUCCESS  # the same link again: its state
+            else:
+                status = _Status.LINK_CANNOT_OPEN
             self._send(src, RemoteProvisioningLinkStatus(status, link.state), now)
             return
         self.outbound_pdus = []
@@ -389,6 +394,8 @@ class RemoteProvisioningServer:
             self._link = _ProvLink(
                 src, None, message.procedure, device=device, state=_Link.LINK_ACTIVE
             )
+            # Active at once: Link Report, then Link Status (as Zephyr's rpr_srv.c does).
+            self._send(src, RemoteProvisioningLinkReport(_Status.SUCCESS, _Link.LINK_ACTIVE), now)
             self._send(src, RemoteProvisioningLinkStatus(_Status.SUCCESS, _Link.LINK_ACTIVE), now)
             return
         assert message.uuid is not None
@@ -403,6 +410,9 @@ class RemoteProvisioningServer:
         link = self._link
         if link is None:
             self._send(src, RemoteProvisioningLinkStatus(_Status.SUCCESS, _Link.IDLE), now)
+            return
+        if link.client != src:
+            self._send(src, RemoteProvisioningLinkStatus(_Status.INVALID_STATE, link.state), now)
             return
         self._link = None
         self._send(src, RemoteProvisioningLinkStatus(_Status.SUCCESS, _Link.LINK_CLOSING), now)
@@ -429,16 +439,15 @@ class RemoteProvisioningServer:
 
     # --- Provisioning PDUs ------------------------------------------------------------
 
-    def _pdu_send(self, message: RemoteProvisioningPduSend, now: float) -> None:
+    def _pdu_send(self, src: int, message: RemoteProvisioningPduSend, now: float) -> None:
         link = self._link
-        if link is None or link.state not in (_Link.LINK_ACTIVE, _Link.OUTBOUND_PACKET_TRANSFER):
-            return
+        if link is None or link.state is not _Link.LINK_ACTIVE or link.client != src:
+            return  # no link, one PDU in transfer already, or another client: ignored
         number = message.outbound_pdu_number
-        if link.in_transfer is None and number == link.delivered and number > 0:
-            # The client missed our report: tell it again (§4.4.5.3).
-            self._send(link.client, RemoteProvisioningPduOutboundReport(number), now)
-            return
-        if link.in_transfer is not None or number != link.delivered + 1:
+        if number != link.delivered + 1:
+            # A repeat (the client missed our report) or a stray number: the last Outbound
+            # Report again (§4.4.5.5; Zephyr's rpr_srv.c does the same).
+            self._send(link.client, RemoteProvisioningPduOutboundReport(link.delivered), now)
             return
         link.sends += 1
         faults = self.faults

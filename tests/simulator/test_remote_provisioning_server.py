@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.mesh.access import Message, encode_message
 from custom_components.ble_mesh.mesh.beacons import (
     URI_AD_TYPE,
@@ -27,14 +28,22 @@ from custom_components.ble_mesh.mesh.models.model_ids import REMOTE_PROVISIONING
 from custom_components.ble_mesh.mesh.models.remote_provisioning import (
     RemoteProvisioningExtendedScanReport,
     RemoteProvisioningExtendedScanStart,
+    RemoteProvisioningLinkClose,
+    RemoteProvisioningLinkGet,
+    RemoteProvisioningLinkOpen,
     RemoteProvisioningLinkReport,
     RemoteProvisioningLinkState,
+    RemoteProvisioningLinkStatus,
+    RemoteProvisioningPduOutboundReport,
+    RemoteProvisioningPduReport,
+    RemoteProvisioningPduSend,
     RemoteProvisioningScanCapabilitiesGet,
     RemoteProvisioningScanCapabilitiesStatus,
     RemoteProvisioningScanReport,
     RemoteProvisioningScanStart,
     RemoteProvisioningScanState,
     RemoteProvisioningScanStatus,
+    RemoteProvisioningScanStop,
     RemoteProvisioningStatus,
     ad_structures,
 )
@@ -53,7 +62,9 @@ from custom_components.ble_mesh.mesh.provisioning import (
     PduType,
     Provisioner,
     ProvisionerResult,
+    ProvisioningErrorCode,
     ProvisioningFailure,
+    ProvisioningInvite,
     ProvisioningStart,
     PublicKeyMethod,
     RequestInput,
@@ -64,10 +75,12 @@ from custom_components.ble_mesh.mesh.provisioning.pb_remote import (
     OUTBOUND_REPORT_TIMEOUT,
     PbRemoteAction,
     PbRemoteClient,
+    PbRemoteState,
     SendRemoteMessage,
 )
 from custom_components.ble_mesh.mesh.transport import DeviceKey
 from simulator.air import MeshAir
+from simulator.demo import arrange_air, demo_lights
 from simulator.faults import DeviceFaults, ServerFaults
 from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
 
@@ -160,21 +173,29 @@ def _provisioned(address: int, clock: Clock, **kwargs: object) -> tuple[Simulate
     return node, run.result.device_key
 
 
-def _world(*, delay: float = 0.0) -> World:
+def _world(*, delay: float = 0.0, relays: int = 0) -> World:
+    """A at 0 m, ``relays`` lights every 8 m, S 8 m further; a device at S + 8 m hears S only."""
     clock = Clock()
     air = MeshAir(schedule=clock.schedule, delay=delay, radio_range=RANGE)
     proxy, proxy_key = _provisioned(A, clock)
-    server, server_key = _provisioned(S, clock, remote_provisioning=True)
     air.join(proxy, position=(0.0, 0.0))
-    air.join(server, position=(8.0, 0.0))
+    for index in range(relays):
+        relay, _ = _provisioned(A + 0x10 * (index + 1), clock)
+        air.join(relay, position=(8.0 * (index + 1), 0.0))
+    server, server_key = _provisioned(S, clock, remote_provisioning=True)
+    air.join(server, position=(8.0 * (relays + 1), 0.0))
     client = ProxyClient(proxy, proxy_key, clock)
     client.stack.add_device_key(DeviceKey(server_key, S, 1))
     return World(clock, air, proxy, server, client, {A: proxy_key, S: server_key})
 
 
 def _device(
-    world: World, *, position: tuple[float, float] = (16.0, 0.0), **kwargs: object
+    world: World, *, position: tuple[float, float] | None = None, **kwargs: object
 ) -> SimulatedNode:
+    if position is None:
+        server = world.air.position(world.server)
+        assert server is not None
+        position = (server[0] + 8.0, 0.0)
     node = SimulatedNode(
         "dimmable",
         clock=world.clock,
@@ -252,7 +273,8 @@ class RemoteRun:
         world = self.world
         world.on_message = self.on_message
         self.started_at = world.clock.now
-        self.perform(self.pb.open(world.clock.now))
+        if self.pb.state is PbRemoteState.IDLE:
+            self.perform(self.pb.open(world.clock.now))
         end = world.clock.now + seconds
         while not self.finished and world.clock.now < end:
             deadline = self.pb.next_deadline()
@@ -370,6 +392,20 @@ def test_scan_for_one_uuid_and_a_device_that_appears_later() -> None:
     world.air.join(wanted, position=(14.0, 2.0))  # switched on mid-scan
     world.run_for(3.0)
     assert [r.uuid for r in world.messages_of(RemoteProvisioningScanReport)] == [wanted.device_uuid]
+
+
+def test_scan_limit() -> None:
+    world = _world()
+    for y in (0.0, 2.0, 4.0):
+        _device(world, position=(15.0, y))
+    refused = world.request(S, RemoteProvisioningScanStart(200, 5), RemoteProvisioningScanStatus)
+    assert refused.status is RemoteProvisioningStatus.LIMITED_RESOURCES
+    status = world.request(S, RemoteProvisioningScanStart(2, 5), RemoteProvisioningScanStatus)
+    assert status.scanned_items_limit == 2
+    world.run_for(6.0)
+    assert len(world.messages_of(RemoteProvisioningScanReport)) == 2
+    stopped = world.request(S, RemoteProvisioningScanStop(), RemoteProvisioningScanStatus)
+    assert stopped.scan_state is RemoteProvisioningScanState.IDLE
 
 
 def test_extended_scan_reads_uri_and_name() -> None:
@@ -508,19 +544,23 @@ def test_oob_public_key(algorithm: Algorithm) -> None:
 
 
 def test_static_oob_time_at_30_ms_per_hop() -> None:
-    """Each air hop (A -> S, S -> D and back, every PB-ADV segment) takes 30 ms."""
+    """Each air hop (A -> S, S -> D and back, every PB-ADV segment) takes 30 ms; one more
+    relay between the proxy and the server adds a hop to every access message."""
     oob = OobCapabilities(algorithms=frozenset({HMAC}), static_oob=STATIC)
     choice = ProvisioningStart(algorithm=HMAC, auth_method=AuthMethod.STATIC_OOB)
     times = {}
-    for delay in (0.0, 0.03):
-        world = _world(delay=delay)
+    for delay, relays in ((0.0, 0), (0.03, 0), (0.03, 1)):
+        world = _world(delay=delay, relays=relays)
         device = _device(world, oob=oob)
+        assert world.air.neighbours(device) == (world.server,)
         run = _remote(world, device, choice=choice, static_oob=STATIC)
         assert run.result is not None
-        times[delay] = run.finished_at - run.started_at
-    assert times[0.0] == 0.0  # without latency nothing waits: no timer is needed
-    # 0.84 s of simulated time at 30 ms per hop (HMAC, static OOB, one relay hop + PB-ADV).
-    assert times[0.03] == pytest.approx(0.84, abs=0.2)
+        times[delay, relays] = run.finished_at - run.started_at
+    assert times[0.0, 0] == 0.0  # without latency nothing waits: no timer is needed
+    # Simulated time, HMAC static OOB: 0.84 s with one mesh hop, 1.26 s with two
+    # (+0.42 s: 14 sequential crossings of the extra 30 ms hop).
+    assert times[0.03, 0] == pytest.approx(0.84, abs=0.01)
+    assert times[0.03, 1] == pytest.approx(1.26, abs=0.01)
 
 
 # --- misbehaviour -------------------------------------------------------------------------
@@ -585,6 +625,26 @@ def test_relayed_device_reflects_the_public_key() -> None:
     assert run.failure.reason is FailureReason.REFLECTED_PUBLIC_KEY
 
 
+def test_relayed_device_reports_provisioning_failed() -> None:
+    world = _world()
+    faults = NodeFaults(
+        device=DeviceFaults(fail_with=ProvisioningErrorCode.UNEXPECTED_ERROR, fail_at=PduType.START)
+    )
+    run = _failing(world, faults=faults)
+    assert run.failure is not None
+    assert run.failure.reason is FailureReason.REMOTE_FAILED
+    assert run.failure.code is ProvisioningErrorCode.UNEXPECTED_ERROR
+    # The client closed the link (Fail); the server said so.
+    assert run.link_reports[-1].status is RemoteProvisioningStatus.LINK_CLOSED_BY_CLIENT
+
+
+def test_relayed_device_with_a_wrong_confirmation() -> None:
+    world = _world()
+    run = _failing(world, faults=_device_faults(wrong_confirmation=True))
+    assert run.failure is not None
+    assert run.failure.reason is FailureReason.CONFIRMATION_FAILED
+
+
 def test_device_out_of_range_fails_to_open() -> None:
     world = _world()
     device = _device(world, position=(-4.0, 0.0))
@@ -594,6 +654,74 @@ def test_device_out_of_range_fails_to_open() -> None:
     assert run.failure is not None
     assert run.failure.reason is FailureReason.LINK_CLOSED
     assert run.link_reports[-1].status is RemoteProvisioningStatus.LINK_OPEN_FAILED
+
+
+def test_device_vanishing_mid_way_ends_the_session() -> None:
+    """The device stops answering after the Invite: nothing acknowledges the next PDU."""
+    world = _world()
+    device = _device(world)
+    provisioner = Provisioner(provisioning_data(D))
+    pb = PbRemoteClient(provisioner, server=S, uuid=device.device_uuid)
+    run = RemoteRun(world, device, pb)
+    world.on_message = run.on_message
+    run.perform(pb.open(world.clock.now))
+    world.run_until(lambda: ("out", PduType.CAPABILITIES) in device.provisioning_log, 10)
+    device.faults.stop_answering = True
+    run.run()  # the link is open: from here run() only drives the clock
+    # PB-ADV gives up on the unacknowledged transaction after 30 s (§5.3.3); the server
+    # reports it before the client's own Outbound Report timer would have.
+    assert run.failure is not None
+    assert run.failure.reason is FailureReason.LINK_CLOSED
+    last = run.link_reports[-1]
+    assert last.status is RemoteProvisioningStatus.LINK_CLOSED_AS_CANNOT_SEND_PDU
+    assert last.reason == CloseReason.TIMEOUT
+    server = world.server.remote_provisioning_server
+    assert server is not None
+    assert server.link_state is RemoteProvisioningLinkState.IDLE
+
+
+def test_repeated_pdu_send_is_answered_with_the_same_outbound_report() -> None:
+    world = _world()
+    device = _device(world)
+    world.send(S, RemoteProvisioningLinkOpen(uuid=device.device_uuid))
+    world.run_until(lambda: bool(world.messages_of(RemoteProvisioningLinkReport)), 10)
+    (opened,) = world.messages_of(RemoteProvisioningLinkReport)
+    assert opened.state is RemoteProvisioningLinkState.LINK_ACTIVE
+    invite = ProvisioningInvite(0).to_bytes()
+    world.send(S, RemoteProvisioningPduSend(1, invite))
+    world.run_for(2.0)
+    world.send(S, RemoteProvisioningPduSend(1, invite))  # our report "got lost"
+    world.run_for(2.0)
+    world.send(S, RemoteProvisioningPduSend(3, invite))  # a stray number: not sent either
+    world.run_for(2.0)
+    outbound = world.messages_of(RemoteProvisioningPduOutboundReport)
+    assert [r.outbound_pdu_number for r in outbound] == [1, 1, 1]
+    reports = world.messages_of(RemoteProvisioningPduReport)
+    assert [(r.inbound_pdu_number, PduType(r.pdu[0])) for r in reports] == [
+        (1, PduType.CAPABILITIES)
+    ]
+    assert device.provisioning_log == [("in", PduType.INVITE), ("out", PduType.CAPABILITIES)]
+    status = world.request(S, RemoteProvisioningLinkGet(), RemoteProvisioningLinkStatus)
+    assert status.state is RemoteProvisioningLinkState.LINK_ACTIVE
+    other = world.request(
+        S, RemoteProvisioningLinkOpen(uuid=bytes(16)), RemoteProvisioningLinkStatus
+    )
+    assert other.status is RemoteProvisioningStatus.LINK_CANNOT_OPEN
+    closing = world.request(
+        S, RemoteProvisioningLinkClose(CloseReason.FAIL), RemoteProvisioningLinkStatus
+    )
+    assert (closing.status, closing.state) == (
+        RemoteProvisioningStatus.SUCCESS,
+        RemoteProvisioningLinkState.LINK_CLOSING,
+    )
+    world.run_for(2.0)
+    closed = world.messages_of(RemoteProvisioningLinkReport)[-1]
+    assert (closed.status, closed.state) == (
+        RemoteProvisioningStatus.LINK_CLOSED_BY_CLIENT,
+        RemoteProvisioningLinkState.IDLE,
+    )
+    assert device.provisioning_state is None  # the device heard Link Close: its session ended
+    assert device.last_provisioning_failure is not None
 
 
 def _device_faults(**switches: bool) -> NodeFaults:
@@ -670,3 +798,50 @@ def test_persistence_keeps_the_server_and_pending_firmware() -> None:
     assert again.pending_profile is not None
     assert again.pending_profile.key == "hsl"
     assert again.to_dict()["remote_provisioning"] is True
+
+
+# --- the demo's configuration ---------------------------------------------------------------
+
+
+def test_demo_config_places_a_light_near_another_only() -> None:
+    lights = demo_lights(
+        {
+            "lights": [
+                {"name": "Hall Lamp", "remote_provisioning": True},
+                {"name": "Porch Light"},
+                {"name": "Garage Light", "oob": "static", "near": "hall lamp", "uri": URI},
+            ]
+        }
+    )
+    by_name = {light.name: light for light in lights}
+    garage = by_name["Garage Light"]
+    assert garage.near == "Hall Lamp"
+    assert by_name["Hall Lamp"].remote_provisioning
+    assert by_name["Porch Light"].near is None
+    air = MeshAir()
+    nodes = {light.name: light.new_node(air=air) for light in lights}
+    arrange_air(air, by_name, nodes)
+    assert air.neighbours(nodes["Garage Light"]) == (nodes["Hall Lamp"],)
+    assert air.in_range(nodes["Hall Lamp"], nodes["Porch Light"])
+    assert nodes["Garage Light"].uri == URI
+    assert nodes["Hall Lamp"].remote_provisioning
+    with pytest.raises(vol.Invalid, match="no other light"):
+        demo_lights({"lights": [{"name": "Lonely", "near": "Nobody"}]})
+
+
+def test_power_cycled_device_fails_the_remote_session() -> None:
+    """The device loses power mid-way: its session and link are gone, the client ends."""
+    world = _world()
+    device = _device(world)
+    provisioner = Provisioner(provisioning_data(D))
+    pb = PbRemoteClient(provisioner, server=S, uuid=device.device_uuid)
+    run = RemoteRun(world, device, pb)
+    world.on_message = run.on_message
+    run.perform(pb.open(world.clock.now))
+    world.run_until(lambda: ("out", PduType.CAPABILITIES) in device.provisioning_log, 10)
+    device.power_cycle()
+    assert device.provisioning_state is None
+    assert device.last_provisioning_failure is not None
+    run.run()
+    assert run.failure is not None
+    assert device.state is NodeStatus.UNPROVISIONED
