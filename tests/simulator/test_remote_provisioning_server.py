@@ -83,6 +83,7 @@ from simulator.air import MeshAir
 from simulator.demo import arrange_air, demo_lights
 from simulator.faults import DeviceFaults, ServerFaults
 from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
+from simulator.remote_provisioning import COMPLETE_LOCAL_NAME_AD_TYPE
 
 from .harness import FakeClock, provision, provisioning_data
 from .proxy_client import ProxyClient, Received
@@ -412,7 +413,10 @@ def test_extended_scan_reads_uri_and_name() -> None:
     world = _world()
     far = _device(world, uri=URI, name="Far Light", oob_information=OobInformation.ELECTRONIC_URI)
     world.send(
-        S, RemoteProvisioningExtendedScanStart(bytes((URI_AD_TYPE, 0x09)), far.device_uuid, 5)
+        S,
+        RemoteProvisioningExtendedScanStart(
+            bytes((URI_AD_TYPE, COMPLETE_LOCAL_NAME_AD_TYPE)), far.device_uuid, 5
+        ),
     )
     world.run_until(lambda: bool(world.messages_of(RemoteProvisioningExtendedScanReport)), 10)
     (report,) = world.messages_of(RemoteProvisioningExtendedScanReport)
@@ -421,14 +425,19 @@ def test_extended_scan_reads_uri_and_name() -> None:
     assert report.adv_structures is not None
     assert dict(ad_structures(report.adv_structures)) == {
         URI_AD_TYPE: uri_data(URI),
-        0x09: b"Far Light",
+        COMPLETE_LOCAL_NAME_AD_TYPE: b"Far Light",
     }
 
 
 def test_extended_scan_of_a_device_out_of_range_reports_nothing_found() -> None:
     world = _world()
     near_proxy = _device(world, position=(-4.0, 0.0))
-    world.send(S, RemoteProvisioningExtendedScanStart(bytes((0x09,)), near_proxy.device_uuid, 2))
+    world.send(
+        S,
+        RemoteProvisioningExtendedScanStart(
+            bytes((COMPLETE_LOCAL_NAME_AD_TYPE,)), near_proxy.device_uuid, 2
+        ),
+    )
     world.run_for(4.0)
     (report,) = world.messages_of(RemoteProvisioningExtendedScanReport)
     assert report.oob_information is None
