@@ -39,7 +39,9 @@ a node out of everyone's range but one light's is reachable only through that li
 Scanning (MshPRT 1.1 §3.10.2): unprovisioned devices do not fill a quiet air with beacons.
 A scanner (a Remote Provisioning Server while a scan runs) calls :meth:`MeshAir.solicit`;
 every device in its range that has an ``unprovisioned_beacon()`` transmits it, as it would
-at its next beacon interval. Active scanning (the scan response of Extended Scan) reads
+at its next beacon interval. Why not a beacon timer per device: nobody but a scanner reads
+these beacons, and a periodic timer would keep every simulation (the demo's event loop, a
+test's fake clock) busy forever and fill :attr:`MeshAir.history` for nothing. Active scanning (the scan response of Extended Scan) reads
 ``scan_response()`` of a device in range (:meth:`MeshAir.neighbours`).
 
 Hop latency: ``MeshAir(schedule=clock.schedule, delay=0.03)`` makes every transmission (each

@@ -139,7 +139,13 @@ from custom_components.ble_mesh.mesh.transport import DeviceKey
 
 from .faults import DeviceFaults, FaultyDevice, ServerFaults
 from .profiles import Profile, get_profile, with_remote_provisioning
-from .remote_provisioning import REMOTE_PROVISIONING_MESSAGES, HeardDevice, RemoteProvisioningServer
+from .remote_provisioning import (
+    COMPLETE_LOCAL_NAME_AD_TYPE,
+    COMPLETE_UUID16_LIST_AD_TYPE,
+    REMOTE_PROVISIONING_MESSAGES,
+    HeardDevice,
+    RemoteProvisioningServer,
+)
 from .servers import LightState, NodeModels, Outgoing
 from .virtual_proxy import Advertisement, VirtualCharacteristic, VirtualService
 
@@ -908,8 +914,8 @@ class SimulatedNode:
     def heard_as(self, rssi: int | None = None) -> HeardDevice:
         """What a scanner learns of this device: beacon fields and scan response."""
         structures = {
-            0x03: MESH_PROVISIONING_SERVICE_UUID16.to_bytes(2, "little"),  # complete list
-            0x09: (self._name or "").encode(),  # Complete Local Name
+            COMPLETE_UUID16_LIST_AD_TYPE: MESH_PROVISIONING_SERVICE_UUID16.to_bytes(2, "little"),
+            COMPLETE_LOCAL_NAME_AD_TYPE: (self._name or "").encode(),
         }
         if self.uri is not None:
             structures[URI_AD_TYPE] = uri_data(self.uri)

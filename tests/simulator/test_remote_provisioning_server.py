@@ -83,6 +83,7 @@ from simulator.air import MeshAir
 from simulator.demo import arrange_air, demo_lights
 from simulator.faults import DeviceFaults, ServerFaults
 from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
+from simulator.remote_provisioning import COMPLETE_LOCAL_NAME_AD_TYPE
 
 from .harness import FakeClock, provision, provisioning_data
 from .proxy_client import ProxyClient, Received
@@ -168,12 +169,16 @@ class World:
 
 def _provisioned(address: int, clock: Clock, **kwargs: object) -> tuple[SimulatedNode, bytes]:
     node = SimulatedNode("dimmable", clock=clock, schedule=clock.schedule, **kwargs)  # type: ignore[arg-type]
-    run = provision(node, choice=ProvisioningStart(), clock=clock, unicast=address)
+    # No OOB with the best algorithm the node has (§5.4.2.3: HMAC whenever it is offered).
+    choice = ProvisioningStart(algorithm=max(node.oob.algorithms))
+    run = provision(node, choice=choice, clock=clock, unicast=address)
     assert run.result is not None
     return node, run.result.device_key
 
 
-def _world(*, delay: float = 0.0, relays: int = 0) -> World:
+def _world(
+    *, delay: float = 0.0, relays: int = 0, server_oob: OobCapabilities | None = None
+) -> World:
     """A at 0 m, ``relays`` lights every 8 m, S 8 m further; a device at S + 8 m hears S only."""
     clock = Clock()
     air = MeshAir(schedule=clock.schedule, delay=delay, radio_range=RANGE)
@@ -182,7 +187,7 @@ def _world(*, delay: float = 0.0, relays: int = 0) -> World:
     for index in range(relays):
         relay, _ = _provisioned(A + 0x10 * (index + 1), clock)
         air.join(relay, position=(8.0 * (index + 1), 0.0))
-    server, server_key = _provisioned(S, clock, remote_provisioning=True)
+    server, server_key = _provisioned(S, clock, remote_provisioning=True, oob=server_oob)
     air.join(server, position=(8.0 * (relays + 1), 0.0))
     client = ProxyClient(proxy, proxy_key, clock)
     client.stack.add_device_key(DeviceKey(server_key, S, 1))
@@ -412,7 +417,10 @@ def test_extended_scan_reads_uri_and_name() -> None:
     world = _world()
     far = _device(world, uri=URI, name="Far Light", oob_information=OobInformation.ELECTRONIC_URI)
     world.send(
-        S, RemoteProvisioningExtendedScanStart(bytes((URI_AD_TYPE, 0x09)), far.device_uuid, 5)
+        S,
+        RemoteProvisioningExtendedScanStart(
+            bytes((URI_AD_TYPE, COMPLETE_LOCAL_NAME_AD_TYPE)), far.device_uuid, 5
+        ),
     )
     world.run_until(lambda: bool(world.messages_of(RemoteProvisioningExtendedScanReport)), 10)
     (report,) = world.messages_of(RemoteProvisioningExtendedScanReport)
@@ -421,14 +429,19 @@ def test_extended_scan_reads_uri_and_name() -> None:
     assert report.adv_structures is not None
     assert dict(ad_structures(report.adv_structures)) == {
         URI_AD_TYPE: uri_data(URI),
-        0x09: b"Far Light",
+        COMPLETE_LOCAL_NAME_AD_TYPE: b"Far Light",
     }
 
 
 def test_extended_scan_of_a_device_out_of_range_reports_nothing_found() -> None:
     world = _world()
     near_proxy = _device(world, position=(-4.0, 0.0))
-    world.send(S, RemoteProvisioningExtendedScanStart(bytes((0x09,)), near_proxy.device_uuid, 2))
+    world.send(
+        S,
+        RemoteProvisioningExtendedScanStart(
+            bytes((COMPLETE_LOCAL_NAME_AD_TYPE,)), near_proxy.device_uuid, 2
+        ),
+    )
     world.run_for(4.0)
     (report,) = world.messages_of(RemoteProvisioningExtendedScanReport)
     assert report.oob_information is None
@@ -731,13 +744,18 @@ def _device_faults(**switches: bool) -> NodeFaults:
 # --- NPPI -----------------------------------------------------------------------------------
 
 
-def _nppi(world: World, procedure: NppiProcedure, address: int = S) -> RemoteRun:
-    state = world.server.provisioned
-    assert state is not None
+def _nppi(
+    world: World,
+    procedure: NppiProcedure,
+    address: int = S,
+    *,
+    choice: ProvisioningStart | None = None,
+    static_oob: bytes | None = None,
+) -> RemoteRun:
     data = provisioning_data(address)
     provisioner = Provisioner(data, refresh=NodeRefresh(procedure, S, 1))
     pb = PbRemoteClient(provisioner, server=S)
-    return RemoteRun(world, None, pb).run()
+    return RemoteRun(world, None, pb, choice=choice, static_oob=static_oob).run()
 
 
 def test_device_key_refresh() -> None:
@@ -770,6 +788,33 @@ def test_node_address_refresh() -> None:
     world.keys[0x0250] = run.result.device_key
     status = world.request(0x0250, cfg.ConfigCompositionDataGet(0), cfg.ConfigCompositionDataStatus)
     assert status.data
+    # Nothing answers at the old address any more.
+    world.keys[S] = run.result.device_key
+    start = len(world.client.received)
+    world.send(S, cfg.ConfigCompositionDataGet(0))
+    world.run_for(5.0)
+    assert world.client.received[start:] == []
+
+
+@ALGORITHMS
+def test_device_key_refresh_with_static_oob(algorithm: Algorithm) -> None:
+    """NPPI runs the whole protocol, OOB included: the node's own static OOB value."""
+    oob = OobCapabilities(algorithms=frozenset({algorithm}), static_oob=STATIC)
+    world = _world(server_oob=oob)
+    choice = ProvisioningStart(algorithm=algorithm, auth_method=AuthMethod.STATIC_OOB)
+    run = _nppi(world, NppiProcedure.DEVICE_KEY_REFRESH, choice=choice, static_oob=STATIC)
+    assert run.failure is None
+    assert run.result is not None
+    assert run.result.auth_method is AuthMethod.STATIC_OOB
+    assert world.server.provisioned is not None
+    assert world.server.provisioned.device_key == run.result.device_key
+    world.keys[S] = run.result.device_key  # the next procedure talks with the new key
+    wrong = _nppi(world, NppiProcedure.DEVICE_KEY_REFRESH, choice=choice, static_oob=bytes(16))
+    # The node checks the Provisioner's Confirmation first and refuses it.
+    assert wrong.failure is not None
+    assert wrong.failure.reason is FailureReason.REMOTE_FAILED
+    assert wrong.failure.code is ProvisioningErrorCode.CONFIRMATION_FAILED
+    assert world.server.provisioned.device_key == run.result.device_key  # unchanged
 
 
 def test_composition_refresh_after_a_firmware_update() -> None:
