@@ -23,7 +23,7 @@
   ``<config>/.ble_mesh_sim.json`` shortly after it changes and when Home Assistant stops, and
   loaded again at start, so provisioned lights stay provisioned across restarts.
 
-Remote provisioning (none of the default lights uses it): a light with
+Remote provisioning (Desk Lamp, Garage Light and Shed Light of the default set): a light with
 ``remote_provisioning: true`` has a Remote Provisioning Server (MshPRT 1.1 §4.4.5,
 :mod:`simulator.remote_provisioning`); a light with ``near: <other light's name>`` is on the
 simulated air next to that light only (:meth:`simulator.air.MeshAir.restrict`) and is *not*
@@ -152,12 +152,31 @@ CONF_REMOTE_PROVISIONING: Final = "remote_provisioning"
 CONF_NEAR: Final = "near"
 CONF_URI: Final = "uri"
 
-DEFAULT_LIGHTS: Final[tuple[dict[str, str], ...]] = (
+DEFAULT_LIGHTS: Final[tuple[dict[str, str | bool], ...]] = (
     {CONF_NAME: "Mesh Plug", CONF_PROFILE: "onoff_plug", CONF_OOB: OOB_NONE},
     {CONF_NAME: "Hall Lamp", CONF_PROFILE: "dimmable", CONF_OOB: "input_numeric"},
     {CONF_NAME: "Kitchen Light", CONF_PROFILE: "ctl", CONF_OOB: OOB_STATIC},
     {CONF_NAME: "Colour Bulb", CONF_PROFILE: "hsl", CONF_OOB: "output_numeric"},
-    {CONF_NAME: "Desk Lamp", CONF_PROFILE: "xyl", CONF_OOB: OOB_PUBLIC_KEY},
+    {
+        CONF_NAME: "Desk Lamp",
+        CONF_PROFILE: "xyl",
+        CONF_OOB: OOB_PUBLIC_KEY,
+        CONF_REMOTE_PROVISIONING: True,
+    },
+    # Out of Home Assistant's reach, next to Desk Lamp only: added through it (remote
+    # provisioning). Listed right after it: a scan reports the first devices the lamp hears.
+    {
+        CONF_NAME: "Garage Light",
+        CONF_PROFILE: "dimmable",
+        CONF_OOB: OOB_STATIC,
+        CONF_NEAR: "Desk Lamp",
+    },
+    {
+        CONF_NAME: "Shed Light",
+        CONF_PROFILE: "dimmable",
+        CONF_OOB: "output_numeric",
+        CONF_NEAR: "Desk Lamp",
+    },
     {CONF_NAME: "Twin Spot", CONF_PROFILE: "two_element", CONF_OOB: "blink"},
     {CONF_NAME: "Porch Light", CONF_PROFILE: "dimmable", CONF_OOB: OOB_STATIC},
     {CONF_NAME: "Bedside Lamp", CONF_PROFILE: "dimmable", CONF_OOB: "output_numeric"},

@@ -137,10 +137,14 @@ async def _async_refresh_subnet(client: MeshClient, net_key: NetKey) -> None:
     store = client.store
     if net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION:
         # Until every node has them: a device provisioned meanwhile got the old keys
-        # (key_for_new_node) and takes the new ones here, like the others.
-        while not distributed(store.network, net_key):
-            await _async_each(client, net_key, 1, _async_distribute)
-        await store.async_use_new_keys(net_key)  # Home Assistant transmits with the new keys
+        # (key_for_new_node) and takes the new ones here, like the others. A device being
+        # provisioned may get them too: the switch waits for it (async_use_new_keys).
+        while True:
+            while not distributed(store.network, net_key):
+                await _async_each(client, net_key, 1, _async_distribute)
+            if await store.async_use_new_keys(net_key):  # Home Assistant transmits with them
+                break
+            await store.async_wait_provisioning_done()
         _LOGGER.debug("NetKey index %d: every node has the new keys (phase 2)", net_key.index)
     await _async_each(client, net_key, 2, _async_use_new_keys)
     await _async_each(client, net_key, 3, _async_revoke_old_keys)

@@ -98,6 +98,10 @@ class NetworkStore:
         self._lock = asyncio.Lock()
         self._listeners: list[StoreListener] = []
         self._group_reservations: set[int] = set()
+        self._provisioning: set[AddressReservation] = set()
+        """Ranges held by devices being provisioned now (they may hold a refresh's old keys)."""
+        self._none_provisioning = asyncio.Event()
+        self._none_provisioning.set()
 
     @property
     def network(self) -> MeshNetwork:
@@ -152,13 +156,25 @@ class NetworkStore:
             reservation = AddressReservation(first, element_count)
             network.reserve_addresses(reservation.first, reservation.last)
             await self._async_commit()
+            self._provisioning.add(reservation)
+            self._none_provisioning.clear()
             return reservation
+
+    def _settled(self, reservation: AddressReservation) -> None:
+        self._provisioning.discard(reservation)
+        if not self._provisioning:
+            self._none_provisioning.set()
+
+    async def async_wait_provisioning_done(self) -> None:
+        """Wait until no device is being provisioned into the network."""
+        await self._none_provisioning.wait()
 
     async def async_release(self, reservation: AddressReservation) -> None:
         """The device was not provisioned: its range is free again."""
         async with self._lock:
             self._network.release_addresses(reservation.first, reservation.last)
             await self._async_commit()
+            self._settled(reservation)
 
     async def async_commit_node(
         self,
@@ -177,6 +193,19 @@ class NetworkStore:
         """
         if replaces is not None and reservation is None:
             raise AllocationError("a node that replaces another needs a reserved range")
+        try:
+            await self._async_commit_node(node, iv_index, reservation, replaces)
+        finally:
+            if reservation is not None:
+                self._settled(reservation)  # recorded, or never will be: not provisioning
+
+    async def _async_commit_node(
+        self,
+        node: Node,
+        iv_index: int,
+        reservation: AddressReservation | None,
+        replaces: Node | None,
+    ) -> None:
         async with self._lock:
             network = self._network
             if reservation is not None:
@@ -307,11 +336,20 @@ class NetworkStore:
 
         await self.async_update_node(node, mark)
 
-    async def async_use_new_keys(self, net_key: NetKey) -> None:
-        """Phase 2: every node has the new keys; Home Assistant transmits with them."""
+    async def async_use_new_keys(self, net_key: NetKey) -> bool:
+        """Phase 2: every node has the new keys; Home Assistant transmits with them.
+
+        Checked and switched in one step (False: not now). A node committed since the caller
+        looked may hold only the old keys, and so may a device being provisioned (it was
+        given the keys the network transmitted with when its Provisioning Data was sent):
+        switching then would cut them off, Home Assistant's proxy node among them.
+        """
         async with self._lock:
+            if self._provisioning or not distributed(self._network, net_key):
+                return False
             net_key.phase = KeyRefreshPhase.USING_NEW_KEYS
             await self._async_commit(StoreChange(Change.KEYS_CHANGED))
+            return True
 
     async def async_finish_key_refresh(self, net_key: NetKey) -> None:
         """Phase 3 done: the old keys are gone, the new ones are simply the keys."""

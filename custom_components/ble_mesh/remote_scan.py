@@ -193,6 +193,12 @@ class RemoteScanner:
                 await asyncio.sleep(seconds + REPORT_MARGIN)
         finally:
             unsubscribe()
+        _LOGGER.debug(
+            "Remote scan through %d of %d nodes found %d devices",
+            started,
+            len(servers),
+            len(found),
+        )
         return found
 
     async def _async_start_scan(self, node: Node, seconds: int) -> bool:

@@ -892,3 +892,26 @@ def test_helper_package_files() -> None:
     assert (PACKAGE / "brand" / "icon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "*/brand) cp -r" in develop
     assert "PYTHONPATH" in develop
+
+
+REMOTE_CONFIG: dict[str, Any] = {
+    "lights": [
+        {"name": "Mesh Plug", "profile": "onoff_plug", "oob": "none", "remote_provisioning": True},
+        {"name": "Garage Light", "profile": "dimmable", "oob": "none", "near": "Mesh Plug"},
+    ],
+}
+
+
+async def test_a_light_near_another_only_is_found_through_it(
+    hass: HomeAssistant, network_entry: MockConfigEntry, start_demo: StartDemo
+) -> None:
+    """The demo's ``near`` light: no discovery flow (Home Assistant's Bluetooth never hears
+    it); once its neighbour (with a Remote Provisioning Server) is a node, a scan through it
+    finds the light."""
+    handle = await start_demo(REMOTE_CONFIG)
+    garage = handle.nodes["Garage Light"]
+    assert _flows(hass, garage) == []
+    await _provision(hass, handle, "Mesh Plug")
+    scanner = network_entry.runtime_data.remote_scanner
+    found = await scanner.async_scan(seconds=1)
+    assert [d.device_uuid.bytes for d in found] == [garage.device_uuid]

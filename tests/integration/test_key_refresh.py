@@ -36,6 +36,7 @@ from custom_components.ble_mesh.mesh.proxy import (
     ProxyMessageType,
     Reassembler,
 )
+from custom_components.ble_mesh.network_store import distributed
 from simulator.node import SimulatedNode
 from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
@@ -617,3 +618,31 @@ async def test_leftover_device_without_a_node_is_simply_removed(
     assert node.is_provisioned
     assert bed.runtime.network.net_keys[0].key == keys_before
     assert bed.runtime.network.net_keys[0].old_key is None
+
+
+async def test_the_switch_to_the_new_keys_waits_for_a_device_being_provisioned(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """A device being provisioned holds a reserved range and may have been given the keys the
+    network transmits with (the old ones, in phase 1). Switching to the new keys before it
+    is recorded cut it off (found by the browser suite: it was Home Assistant's next proxy
+    node, and every node "did not answer" phase 2). The switch waits for it."""
+    _proxy_node, gone, late = await _network(hass, bed)
+    network = bed.runtime.network
+    store = bed.runtime.store
+    late.faults.stop_answering = True
+    clock = TimeMachine(hass)
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
+    await clock.advance(20)
+    net_key = network.net_keys[0]
+    assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION  # waits for `late`
+    reservation = await store.async_reserve_unicast(1, iv_index=bed.iv_index)  # a dialog
+
+    late.faults.stop_answering = False
+    await clock.advance(35, step=5)
+    assert distributed(network, net_key)  # every node has the new keys, yet:
+    assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION
+
+    await store.async_release(reservation)  # the dialog ended
+    await clock.advance(35, step=5)
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
