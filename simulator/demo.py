@@ -170,6 +170,7 @@ DEFAULT_LIGHTS: Final[tuple[dict[str, str | bool], ...]] = (
         CONF_PROFILE: "dimmable",
         CONF_OOB: OOB_STATIC,
         CONF_NEAR: "Desk Lamp",
+        CONF_REMOTE_PROVISIONING: True,  # its device key can be refreshed in place (NPPI)
     },
     {
         CONF_NAME: "Shed Light",

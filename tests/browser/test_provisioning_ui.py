@@ -1360,15 +1360,18 @@ def test_out_of_reach_lights_are_found_through_the_mesh_and_added(onboarded: Ui)
         ui.call_service("light", "turn_on", {"entity_id": entity})
         ui.wait_sim_light(light, lambda state: state["on"] == 1)
 
-    # The device key refreshed in place (NPPI through the light's own server needs one): the
-    # relay has a server; the node is configured again with the new key and still obeys.
-    relay_entity = _on_off_entity(ui, relay)
-    old_key = (ui.sim_node(relay) or {})["provisioned"]["device_key"]
-    ui.call_service("ble_mesh", "refresh_device_key", {"device_id": _device_id(ui, relay)})
+    # The garage light's device key refreshed in place (NPPI, through its own Remote
+    # Provisioning Server, reached through the relay): configured again with the new key, it
+    # still obeys.
+    name = _remote_name(ui, static_light)
+    entity = _on_off_entity(ui, name)
+    old_key = (ui.sim_node(static_light) or {})["provisioned"]["device_key"]
+    ui.call_service("ble_mesh", "refresh_device_key", {"device_id": _device_id(ui, name)})
     wait_until(
-        lambda: (ui.sim_node(relay) or {}).get("provisioned", {}).get("device_key") != old_key,
+        lambda: (ui.sim_node(static_light) or {}).get("provisioned", {}).get("device_key")
+        != old_key,
         30,
-        f"{relay} kept its device key",
+        f"{static_light} kept its device key",
     )
-    ui.call_service("light", "turn_off", {"entity_id": relay_entity})
-    ui.wait_sim_light(relay, lambda state: state["on"] == 0)
+    ui.call_service("light", "turn_off", {"entity_id": entity})
+    ui.wait_sim_light(static_light, lambda state: state["on"] == 0)

@@ -332,3 +332,34 @@ async def test_periodic_scans_take_turns(hass: HomeAssistant, bed: MeshTestbed) 
     assert first == addresses[: remote_scan.SERVERS_PER_ROUND]
     assert second[0] == addresses[-1]  # the one left out goes first next time
     assert set(first) | set(second) == set(addresses)
+
+
+async def test_a_node_added_through_the_mesh_gets_a_new_device_key_through_it(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """NPPI to a node Home Assistant reaches only through another: every message is relayed."""
+    relay = await _network_with_relay(hass, bed)
+    device = _far_device(
+        hass, bed, relay, oob=OobCapabilities(static_oob=STATIC), remote_provisioning=True
+    )
+    await _scan(bed)
+    (offer,) = _offers(hass)
+    await configure(hass, offer["flow_id"], {})
+    await configure(hass, offer["flow_id"], {"method": "static_oob"})
+    result = await configure(hass, offer["flow_id"], {"oob_text": STATIC.hex()})
+    assert result["reason"] == "provisioned", result
+    await _wait_configured(hass, bed, device)
+    old_key = bed.stored_node(device).device_key
+    await hass.services.async_call(
+        DOMAIN,
+        "refresh_device_key",
+        {"device_id": bed.device(device).id, "static_oob": STATIC.hex()},
+        blocking=True,
+    )
+    assert bed.stored_node(device).device_key != old_key
+    await _wait_configured(hass, bed, device)
+    unique_id = element_unique_id(bed.mesh_uuid, bed.stored_node(device).unicast_address)
+    entity_id = er.async_get(hass).async_get_entity_id("light", DOMAIN, unique_id)
+    assert entity_id is not None
+    await hass.services.async_call("light", "turn_on", {"entity_id": entity_id}, blocking=True)
+    await until(hass, lambda: device.lights[0].on == 1, "the remote light turned on")
