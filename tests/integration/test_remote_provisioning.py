@@ -214,6 +214,8 @@ async def test_search_through_the_mesh_from_the_options(
         "-", ""
     )
     assert len(_offers(hass)) == 1
+    result = await configure_options(hass, result["flow_id"], {})  # Finish
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_one_device_at_a_time_per_relay(hass: HomeAssistant, bed: MeshTestbed) -> None:
