@@ -70,6 +70,8 @@ import uuid
 
 from custom_components.ble_mesh.mesh.access import Message, encode_message
 from custom_components.ble_mesh.mesh.beacons import (
+    COMPLETE_LOCAL_NAME_AD_TYPE,
+    COMPLETE_UUID16_LIST_AD_TYPE,
     MESH_PROVISIONING_SERVICE_UUID16,
     URI_AD_TYPE,
     MeshProvisioningServiceData,
@@ -140,8 +142,6 @@ from custom_components.ble_mesh.mesh.transport import DeviceKey
 from .faults import DeviceFaults, FaultyDevice, ServerFaults
 from .profiles import Profile, get_profile, with_remote_provisioning
 from .remote_provisioning import (
-    COMPLETE_LOCAL_NAME_AD_TYPE,
-    COMPLETE_UUID16_LIST_AD_TYPE,
     REMOTE_PROVISIONING_MESSAGES,
     HeardDevice,
     RemoteProvisioningServer,

@@ -107,8 +107,6 @@ from custom_components.ble_mesh.mesh.provisioning.pb_adv import (
 from .faults import ServerFaults
 
 __all__ = [
-    "COMPLETE_LOCAL_NAME_AD_TYPE",
-    "COMPLETE_UUID16_LIST_AD_TYPE",
     "MAX_SCANNED_ITEMS",
     "REMOTE_PROVISIONING_MESSAGES",
     "SOLICIT_INTERVAL",
@@ -121,10 +119,6 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_SCANNED_ITEMS = 2 * MAX_SCANNED_ITEMS_MIN
 """Scan Capabilities: devices one scan reports (the specification asks for at least 4)."""
-# AD types of a device's scan response that Extended Scan can ask for (Core Specification
-# Supplement Part A §1.1 and §1.2; the URI, §1.18, is the engine's URI_AD_TYPE).
-COMPLETE_UUID16_LIST_AD_TYPE = 0x03
-COMPLETE_LOCAL_NAME_AD_TYPE = 0x09
 SOLICIT_INTERVAL = 1.0
 """Seconds between two beacon solicitations (and extended scan looks) while scanning."""
 

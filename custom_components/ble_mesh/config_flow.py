@@ -96,7 +96,13 @@ from .provisioning_session import (
     SessionEvent,
     failure_reason_key,
 )
-from .remote_scan import DISCOVERY_ENTRY, DISCOVERY_OOB, DISCOVERY_SERVER, DISCOVERY_UUID
+from .remote_scan import (
+    DISCOVERY_ENTRY,
+    DISCOVERY_NAME,
+    DISCOVERY_OOB,
+    DISCOVERY_SERVER,
+    DISCOVERY_UUID,
+)
 from .runtime import MeshConfigEntry
 from .storage import STORE_MAX_DEPTH, UnstorableError, importable_network, now_iso
 
@@ -283,7 +289,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         hints = oob_hints(oob_information) or ["not_stated"]
         self._device = _Device(
             address=f"{device_uuid.hex} through {relay.unicast_address:04X}",
-            name=f"Mesh device {device_uuid.hex[:8].upper()}",
+            name=str(discovery_info.get(DISCOVERY_NAME) or "")[:64]
+            or f"Mesh device {device_uuid.hex[:8].upper()}",
             device_uuid=device_uuid,
             hints=await self._async_words(WORDS_HINT, hints),
             proxy_advertised=False,

@@ -7,6 +7,10 @@ Bluetooth is offered under *Discovered*, like a device heard directly, saying th
 node it was found; its dialog then provisions it through that node (PB-Remote,
 :class:`~.provisioning_session.RemoteProvisioningSession`).
 
+A device offered for the first time is named as it names itself: its server is asked for the
+device's Complete Local Name (Remote Provisioning Extended Scan, one exchange per new device);
+a device that gives none is "Mesh device <first digits of its UUID>".
+
 When: every :data:`SCAN_INTERVAL` while the network is loaded, and at once from the network's
 options (*Search through the mesh*). A quiet network stays quiet: a scan costs one Scan Start
 and one Scan Status per server, plus one report per device found, and the server listens for
@@ -20,7 +24,7 @@ options asks every server.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -35,15 +39,18 @@ from homeassistant.helpers.event import async_track_time_interval
 from .const import DOMAIN
 from .exceptions import MeshCommunicationError
 from .mesh.access import Message
-from .mesh.beacons import MeshProvisioningServiceData
+from .mesh.beacons import COMPLETE_LOCAL_NAME_AD_TYPE, MeshProvisioningServiceData
 from .mesh.database import Node
 from .mesh.errors import DecodeError
 from .mesh.models.model_ids import REMOTE_PROVISIONING_SERVER
 from .mesh.models.remote_provisioning import (
+    RemoteProvisioningExtendedScanReport,
+    RemoteProvisioningExtendedScanStart,
     RemoteProvisioningScanReport,
     RemoteProvisioningScanStart,
     RemoteProvisioningScanStatus,
     RemoteProvisioningStatus,
+    ad_structures,
 )
 from .mesh.proxy import MESH_PROVISIONING_SERVICE_UUID
 
@@ -59,12 +66,15 @@ SERVERS_PER_ROUND: Final = 4
 """Servers asked by one periodic scan (they take turns); a search from the options asks all."""
 REPORT_MARGIN: Final = 2.0
 """Seconds past the scan's end to wait for its last reports to cross the mesh."""
+NAME_SECONDS: Final = 2
+"""How long a server looks for a new device's name (Extended Scan Start's timeout)."""
 
 DISCOVERY_UUID: Final = "uuid"
 DISCOVERY_SERVER: Final = "server"
 DISCOVERY_RSSI: Final = "rssi"
 DISCOVERY_OOB: Final = "oob_information"
 DISCOVERY_ENTRY: Final = "entry_id"
+DISCOVERY_NAME: Final = "name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,8 @@ class RemoteDevice:
     server: int
     rssi: int
     oob_information: int
+    name: str | None = None
+    """Its Complete Local Name, when it gave one (Extended Scan)."""
 
     def discovery_data(self, entry_id: str) -> dict[str, Any]:
         """What the config flow's ``integration_discovery`` step receives."""
@@ -84,6 +96,7 @@ class RemoteDevice:
             DISCOVERY_SERVER: self.server,
             DISCOVERY_RSSI: self.rssi,
             DISCOVERY_OOB: self.oob_information,
+            DISCOVERY_NAME: self.name,
         }
 
 
@@ -157,8 +170,11 @@ class RemoteScanner:
                 return []
             found = await self._async_collect(servers, seconds)
             self.scans += 1
-            self.last_found = self._offer(found)
-            return self.last_found
+            new = self._new(found)
+            named = [replace(d, name=await self._async_name(d)) for d in new]
+            self._offer(named)
+            self.last_found = named
+            return named
 
     def _pick(self, limit: int | None) -> list[Node]:
         servers = self.servers()
@@ -221,7 +237,50 @@ class RemoteScanner:
             return False
         return True
 
-    def _offer(self, found: dict[UUID, RemoteDevice]) -> list[RemoteDevice]:
+    async def _async_name(self, device: RemoteDevice) -> str | None:
+        """The device's Complete Local Name, asked of its server (None: none came)."""
+        reports: asyncio.Queue[RemoteProvisioningExtendedScanReport] = asyncio.Queue()
+        uuid = device.device_uuid.bytes
+
+        @callback
+        def on_message(src: int, message: Message) -> None:
+            if (
+                src == device.server
+                and isinstance(message, RemoteProvisioningExtendedScanReport)
+                and message.uuid == uuid
+            ):
+                reports.put_nowait(message)
+
+        unsubscribe = self._client.async_subscribe(on_message, src=device.server)
+        try:
+            await self._client.async_send(
+                device.server,
+                RemoteProvisioningExtendedScanStart(
+                    bytes((COMPLETE_LOCAL_NAME_AD_TYPE,)), uuid, NAME_SECONDS
+                ),
+                device_key=True,
+            )
+            async with asyncio.timeout(NAME_SECONDS + REPORT_MARGIN):
+                report = await reports.get()
+        except (MeshCommunicationError, TimeoutError) as err:
+            _LOGGER.debug("No name for %s: %s", device.device_uuid, err or "no report")
+            return None
+        finally:
+            unsubscribe()
+        if report.status is not RemoteProvisioningStatus.SUCCESS or not report.adv_structures:
+            return None
+        try:
+            structures = ad_structures(report.adv_structures)
+        except DecodeError:
+            return None
+        for ad_type, data in structures:
+            if ad_type == COMPLETE_LOCAL_NAME_AD_TYPE:
+                name = data.decode("utf-8", errors="replace").strip()
+                return name or None
+        return None
+
+    def _new(self, found: dict[UUID, RemoteDevice]) -> list[RemoteDevice]:
+        """The devices to offer: not a node, not heard directly, not offered already."""
         hass = self._hass
         nodes = {
             n.uuid
@@ -233,18 +292,19 @@ class RemoteScanner:
             f["context"].get("unique_id")
             for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         }
-        new = [
+        return [
             d
             for d in found.values()
             if d.device_uuid not in nodes
             and d.device_uuid not in heard
             and d.device_uuid.hex not in offered
         ]
+
+    def _offer(self, new: list[RemoteDevice]) -> None:
         for device in new:
             discovery_flow.async_create_flow(
-                hass,
+                self._hass,
                 DOMAIN,
                 context={"source": SOURCE_INTEGRATION_DISCOVERY},
                 data=device.discovery_data(self._entry_id),
             )
-        return new

@@ -1284,8 +1284,9 @@ def test_repair_removes_an_unauthenticated_light_to_add_it_again(onboarded: Ui) 
 
 
 def _remote_name(ui: Ui, light: str) -> str:
-    """How Home Assistant names a device found through the mesh: after its Device UUID."""
-    return f"Mesh device {ui.light_log_info(light)['uuid'].replace('-', '')[:8].upper()}"
+    """How Home Assistant names a device found through the mesh: as it names itself (its
+    Complete Local Name, which the node that heard it reads for Home Assistant)."""
+    return light
 
 
 def _device_id(ui: Ui, name: str) -> str:

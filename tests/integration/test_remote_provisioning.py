@@ -86,15 +86,17 @@ async def test_a_device_only_a_node_hears_is_offered_added_and_obeys(
     hass: HomeAssistant, bed: MeshTestbed
 ) -> None:
     relay = await _network_with_relay(hass, bed)
-    device = _far_device(hass, bed, relay, oob=OobCapabilities(static_oob=STATIC))
+    device = _far_device(
+        hass, bed, relay, oob=OobCapabilities(static_oob=STATIC), name="Garage Light"
+    )
 
     found = await _scan(bed)
     assert [d.device_uuid.bytes for d in found] == [device.device_uuid]
     assert found[0].server == bed.stored_node(relay).unicast_address
     (offer,) = _offers(hass)
     assert offer["step_id"] == "remote_confirm"
-    placeholders = offer["context"]["title_placeholders"]
-    assert placeholders["name"].startswith("Mesh device ")
+    # Named as it names itself (its Complete Local Name, through the relay's Extended Scan).
+    assert offer["context"]["title_placeholders"]["name"] == device.name == "Garage Light"
 
     result = await configure(hass, offer["flow_id"], {})
     assert result["step_id"] == "method", result
@@ -285,7 +287,7 @@ async def test_a_node_reported_by_a_scan_is_not_offered(
     )
     assert result["reason"] == "already_provisioned"
     # The scanner itself never offers a node, nor a device the adapters hear directly.
-    offered = bed.runtime.remote_scanner._offer(
+    offered = bed.runtime.remote_scanner._new(
         {node.uuid: remote_scan.RemoteDevice(node.uuid, node.unicast_address, -50, 0)}
     )
     assert offered == []
@@ -365,3 +367,16 @@ async def test_a_node_added_through_the_mesh_gets_a_new_device_key_through_it(
     assert entity_id is not None
     await hass.services.async_call("light", "turn_on", {"entity_id": entity_id}, blocking=True)
     await until(hass, lambda: device.lights[0].on == 1, "the remote light turned on")
+
+
+async def test_a_device_without_a_name_is_named_after_its_uuid(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    relay = await _network_with_relay(hass, bed)
+    device = _far_device(hass, bed, relay)
+    device._name = None
+    (found,) = await _scan(bed)
+    assert found.name is None
+    (offer,) = _offers(hass)
+    expected = f"Mesh device {device.device_uuid.hex()[:8].upper()}"
+    assert offer["context"]["title_placeholders"]["name"] == expected

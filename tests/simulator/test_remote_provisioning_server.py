@@ -17,6 +17,7 @@ import pytest
 from custom_components.ble_mesh.compat import vol
 from custom_components.ble_mesh.mesh.access import Message, encode_message
 from custom_components.ble_mesh.mesh.beacons import (
+    COMPLETE_LOCAL_NAME_AD_TYPE,
     URI_AD_TYPE,
     OobInformation,
     uri_data,
@@ -83,7 +84,6 @@ from simulator.air import MeshAir
 from simulator.demo import arrange_air, demo_lights
 from simulator.faults import DeviceFaults, ServerFaults
 from simulator.node import NodeFaults, NodeStatus, OobCapabilities, SimulatedNode
-from simulator.remote_provisioning import COMPLETE_LOCAL_NAME_AD_TYPE
 
 from .harness import FakeClock, provision, provisioning_data
 from .proxy_client import ProxyClient, Received

@@ -53,6 +53,8 @@ from .crypto import (
 from .errors import AuthenticationError, DecodeError, MeshError, UsageError
 
 __all__ = [
+    "COMPLETE_LOCAL_NAME_AD_TYPE",
+    "COMPLETE_UUID16_LIST_AD_TYPE",
     "MESH_BEACON_AD_TYPE",
     "MESH_PROVISIONING_SERVICE_UUID16",
     "MESH_PROXY_SERVICE_UUID16",
@@ -99,6 +101,8 @@ __all__ = [
 MESH_PROVISIONING_SERVICE_UUID16 = 0x1827
 MESH_PROXY_SERVICE_UUID16 = 0x1828
 MESH_PROXY_SOLICITATION_UUID16 = 0x1859
+COMPLETE_UUID16_LIST_AD_TYPE = 0x03  # CSS Part A §1.1 «Complete List of 16-bit Service UUIDs»
+COMPLETE_LOCAL_NAME_AD_TYPE = 0x09  # CSS Part A §1.2 «Complete Local Name»
 SERVICE_DATA_16_AD_TYPE = 0x16  # CSS Part A §1.11 «Service Data - 16-bit UUID»
 URI_AD_TYPE = 0x24  # CSS Part A §1.18 «URI»
 MESH_BEACON_AD_TYPE = 0x2B  # «Mesh Beacon» (MshPRT 1.1 §3.3.1)
