@@ -28,7 +28,7 @@ from simulator.faults import ServerFaults
 from simulator.node import OobCapabilities, SimulatedNode
 
 from .flows import configure, configure_options, open_options
-from .mesh_testbed import MeshTestbed, until
+from .mesh_testbed import MeshTestbed, TimeMachine, until
 
 STATIC = bytes(range(16))
 
@@ -57,6 +57,7 @@ def _far_device(
     device.schedule = hass.loop.call_later
     device.clock = bed.proxy.clock
     bed.air.join(device, near=[near])
+    bed.nodes.append(device)  # its timers are cancelled with the others' at the end
     bed.air.restrict(near, None)  # near hears everyone (the proxy side), the device too
     return device
 
@@ -140,26 +141,68 @@ async def test_output_oob_through_the_relay(hass: HomeAssistant, bed: MeshTestbe
     await _wait_configured(hass, bed, device)
 
 
-async def test_a_relay_that_drops_the_link_fails_cleanly_and_a_retry_works(
-    hass: HomeAssistant, bed: MeshTestbed
+def _nothing_left(bed: MeshTestbed, device: SimulatedNode) -> None:
+    """A failed attempt stored no node and holds no address range."""
+    network = bed.runtime.network
+    assert network.node_by_uuid(device.device_uuid.hex()) is None
+    assert network.extension is not None
+    assert network.extension.reserved == []
+    assert bed.runtime.relay_links == set()
+
+
+@pytest.mark.parametrize("after", range(6), ids=lambda n: f"after_{n}_pdus")
+async def test_a_relay_that_drops_the_link_at_any_step_fails_cleanly_and_a_retry_works(
+    hass: HomeAssistant, bed: MeshTestbed, after: int
 ) -> None:
+    """Static OOB sends 6 PDUs through the relay (Invite, Start, Public Key, Confirmation,
+    Random, Data): the relay closes the link on each in turn."""
     relay = await _network_with_relay(hass, bed)
     device = _far_device(hass, bed, relay, oob=OobCapabilities(static_oob=STATIC))
     await _scan(bed)
     (offer,) = _offers(hass)
     flow_id = offer["flow_id"]
-    relay.faults.remote_provisioning = ServerFaults(close_link_after_pdu=3)
-    await configure(hass, flow_id, {})
-    await configure(hass, flow_id, {"method": "static_oob"})
-    result = await configure(hass, flow_id, {"oob_text": STATIC.hex()})
+    relay.faults.remote_provisioning = ServerFaults(close_link_after_pdu=after)
+    result = await configure(hass, flow_id, {})
+    if after > 0:  # Invite went through: the rest goes with the method and the value
+        assert result["step_id"] == "method", result
+        await configure(hass, flow_id, {"method": "static_oob"})
+        result = await configure(hass, flow_id, {"oob_text": STATIC.hex()})
     assert result["step_id"] == "failed", result
     assert result["errors"] == {"base": "link_closed"}
-    assert bed.runtime.network.node_by_uuid(device.device_uuid.hex()) is None  # nothing stored
+    _nothing_left(bed, device)
 
     relay.faults.remote_provisioning = ServerFaults()
     result = await configure(hass, flow_id, {})  # Try again: the same method and value
+    if after == 0:
+        await configure(hass, flow_id, {"method": "static_oob"})
+        result = await configure(hass, flow_id, {"oob_text": STATIC.hex()})
     assert result["reason"] == "provisioned", result
     await _wait_configured(hass, bed, device)
+
+
+async def test_a_relay_that_falls_silent_times_out_cleanly(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """The relay stops answering mid-way (it went away): the dialog fails when the client's
+    timer runs out (no Outbound Report within 30 s), nothing is stored."""
+    relay = await _network_with_relay(hass, bed)
+    device = _far_device(hass, bed, relay, oob=OobCapabilities(static_oob=STATIC))
+    await _scan(bed)
+    (offer,) = _offers(hass)
+    flow_id = offer["flow_id"]
+    relay.faults.remote_provisioning = ServerFaults(silent_after_pdu=2)
+    await configure(hass, flow_id, {})
+    await configure(hass, flow_id, {"method": "static_oob"})
+    step = hass.async_create_task(configure(hass, flow_id, {"oob_text": STATIC.hex()}))
+    clock = TimeMachine(hass)
+    for _ in range(40):
+        if step.done():
+            break
+        await clock.advance(1)
+    result = step.result()
+    assert result["step_id"] == "failed", result
+    assert result["errors"] == {"base": "timeout"}
+    _nothing_left(bed, device)
 
 
 async def test_the_device_key_is_refreshed_in_place_and_the_node_still_obeys(
