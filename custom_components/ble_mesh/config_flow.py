@@ -425,9 +425,13 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
 
         def key_source() -> tuple[bytes, bool]:
             # The keys of the moment the Provisioning Data is sent, not of the attempt's start.
-            key, key_refresh = key_for_new_node(network.net_keys[0])
+            net_key = network.net_keys[0]
+            key, key_refresh = key_for_new_node(net_key)
             if attempt is not None:
                 attempt.given_key = key
+                if key != net_key.key and attempt.reservation is not None and runtime:
+                    # A refresh's old keys: it waits for this device before it switches.
+                    runtime.store.old_keys_given(attempt.reservation)
             return key, key_refresh
 
         session: ProvisioningSession | RemoteProvisioningSession
@@ -644,6 +648,10 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         attempt = self._attempt
         assert attempt is not None
         assert self._network is not None
+        if attempt.session.finished:
+            # The link closed while the person chose (the device's or a relay's timer): say
+            # why (its Failed is queued), keeping the method and the OOB data for a retry.
+            return await self._async_until_next_event()
         caps = attempt.capabilities
         assert caps is not None
         oob = attempt.oob
@@ -719,6 +727,9 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         assert isinstance(request, RequestInput)
         assert isinstance(request.action, OutputAction)  # Output OOB always names its action
         errors: dict[str, str] = {}
+        if user_input is not None and attempt.session.finished:
+            # The link closed while the person looked at the device: say why (its Failed).
+            return await self._async_until_next_event()
         if user_input is not None:
             try:
                 attempt.session.provide_oob(str(user_input[CONF_VALUE]).strip())

@@ -38,7 +38,7 @@ from .key_refresh import KeyRefreshStuckError, async_refresh_keys, async_reset_n
 from .mesh.database import Node
 from .network_store import in_progress, work_pending
 from .node_config import CompositionMismatchError, async_configure_node, reset_configuration
-from .node_refresh import async_refresh_device_key
+from .node_refresh import NodeRefreshError, async_confirm_device_key, async_refresh_device_key
 
 if TYPE_CHECKING:
     from .client import MeshClient
@@ -229,16 +229,31 @@ class ConfigurationManager:
         self, node: Node, *, static_oob: bytes | None = None
     ) -> None:
         """Give ``node`` a new device key in place (NPPI), then configure it again from its
-        composition (see node_refresh); raises MeshCommunicationError."""
-        key = await async_refresh_device_key(self._hass, self._client, node, static_oob=static_oob)
+        composition (see node_refresh); raises MeshCommunicationError.
 
-        def change(changed: Node) -> None:
-            changed.device_key = key
-            reset_configuration(changed)
-
-        await self._client.store.async_update_node(node, change)
-        self.async_forget_attempts(node)
-        self.async_kick()
+        Refused while the node is being configured or a key refresh runs (they use its device
+        key). The node takes the new key when our Link Close reaches it, which nothing
+        acknowledges (the node may answer under either key): which key it uses is asked.
+        """
+        if self.busy or not node.config_complete or work_pending(self._client.store.network):
+            raise NodeRefreshError(node.unicast_address, "node_busy")
+        old = node.device_key
+        new = await async_refresh_device_key(self._hass, self._client, node, static_oob=static_oob)
+        store = self._client.store
+        for key in (new, old):
+            await store.async_update_node(node, _with_device_key(key))
+            try:
+                await async_confirm_device_key(self._client, node)
+            except MeshCommunicationError:
+                continue
+            if key != new:
+                raise NodeRefreshError(node.unicast_address, "not_taken")
+            await store.async_update_node(node, reset_configuration)
+            self.async_forget_attempts(node)
+            self.async_kick()
+            return
+        await store.async_update_node(node, _with_device_key(new))  # the likelier one
+        raise NodeRefreshError(node.unicast_address, "no_answer")
 
     def async_node_removed(self, node: Node) -> None:
         """Forget ``node``'s attempts and its repair issue."""
@@ -405,3 +420,12 @@ class ConfigurationManager:
         self._refresh_stuck = []
         ir.async_delete_issue(self._hass, DOMAIN, issue_id)
         return True
+
+
+def _with_device_key(key: bytes | None) -> Callable[[Node], None]:
+    """A store change: the node's device key is ``key``."""
+
+    def change(node: Node) -> None:
+        node.device_key = key
+
+    return change

@@ -52,6 +52,7 @@ from .mesh.models.config import (
     ConfigStatus,
 )
 from .mesh.network import KeyRefreshPhase
+from .mesh.provisioning import PROTOCOL_TIMEOUT
 from .network_store import distributed, in_progress, node_key, refreshing, targets
 from .node_config import ConfigurationRefusedError
 
@@ -59,6 +60,10 @@ if TYPE_CHECKING:
     from .client import MeshClient
 
 _LOGGER = logging.getLogger(__name__)
+
+OLD_KEYS_LIMIT = PROTOCOL_TIMEOUT + 10.0
+"""How long the switch to the new keys waits for a device sent the old ones: its session
+ends by its protocol timer (60 s without an answer) if nothing else ends it first."""
 
 # Config Node Reset: fewer retransmissions than a normal request, so that deleting the device
 # of a node that is gone does not keep the user waiting long (the node is removed anyway).
@@ -144,7 +149,7 @@ async def _async_refresh_subnet(client: MeshClient, net_key: NetKey) -> None:
                 await _async_each(client, net_key, 1, _async_distribute)
             if await store.async_use_new_keys(net_key):  # Home Assistant transmits with them
                 break
-            await store.async_wait_provisioning_done()
+            await store.async_wait_old_keys_settled(OLD_KEYS_LIMIT)
         _LOGGER.debug("NetKey index %d: every node has the new keys (phase 2)", net_key.index)
     await _async_each(client, net_key, 2, _async_use_new_keys)
     await _async_each(client, net_key, 3, _async_revoke_old_keys)

@@ -30,6 +30,7 @@ import secrets
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later
 
 from .mesh.database import (
     AllocationError,
@@ -98,10 +99,10 @@ class NetworkStore:
         self._lock = asyncio.Lock()
         self._listeners: list[StoreListener] = []
         self._group_reservations: set[int] = set()
-        self._provisioning: set[AddressReservation] = set()
-        """Ranges held by devices being provisioned now (they may hold a refresh's old keys)."""
-        self._none_provisioning = asyncio.Event()
-        self._none_provisioning.set()
+        self._old_keys_given: set[AddressReservation] = set()
+        """Devices being provisioned that were sent a refresh's old keys (not recorded yet)."""
+        self._none_given = asyncio.Event()
+        self._none_given.set()
 
     @property
     def network(self) -> MeshNetwork:
@@ -156,24 +157,45 @@ class NetworkStore:
             reservation = AddressReservation(first, element_count)
             network.reserve_addresses(reservation.first, reservation.last)
             await self._async_commit()
-            self._provisioning.add(reservation)
-            self._none_provisioning.clear()
             return reservation
 
-    def _settled(self, reservation: AddressReservation) -> None:
-        self._provisioning.discard(reservation)
-        if not self._provisioning:
-            self._none_provisioning.set()
+    @callback
+    def old_keys_given(self, reservation: AddressReservation) -> None:
+        """The device provisioned at ``reservation`` was sent a Key Refresh's old keys (phase
+        1): the refresh must not switch to the new ones before it is recorded or released."""
+        self._old_keys_given.add(reservation)
+        self._none_given.clear()
 
-    async def async_wait_provisioning_done(self) -> None:
-        """Wait until no device is being provisioned into the network."""
-        await self._none_provisioning.wait()
+    def _settled(self, reservation: AddressReservation) -> None:
+        self._old_keys_given.discard(reservation)
+        if not self._old_keys_given:
+            self._none_given.set()
+
+    async def async_wait_old_keys_settled(self, limit: float) -> None:
+        """Wait until every device sent the old keys is recorded or released, ``limit``
+        seconds at most: a provisioning session cannot outlive its protocol timer, so one
+        still listed by then is gone (its dialog left open, say) and no longer counts."""
+
+        @callback
+        def expire(_now: Any) -> None:
+            if self._old_keys_given:
+                _LOGGER.debug("No longer waiting for %d device(s)", len(self._old_keys_given))
+                self._old_keys_given.clear()
+                self._none_given.set()
+
+        cancel = async_call_later(self._hass, limit, expire)
+        try:
+            await self._none_given.wait()
+        finally:
+            cancel()
 
     async def async_release(self, reservation: AddressReservation) -> None:
         """The device was not provisioned: its range is free again."""
-        async with self._lock:
-            self._network.release_addresses(reservation.first, reservation.last)
-            await self._async_commit()
+        try:
+            async with self._lock:
+                self._network.release_addresses(reservation.first, reservation.last)
+                await self._async_commit()
+        finally:
             self._settled(reservation)
 
     async def async_commit_node(
@@ -340,12 +362,12 @@ class NetworkStore:
         """Phase 2: every node has the new keys; Home Assistant transmits with them.
 
         Checked and switched in one step (False: not now). A node committed since the caller
-        looked may hold only the old keys, and so may a device being provisioned (it was
-        given the keys the network transmitted with when its Provisioning Data was sent):
-        switching then would cut them off, Home Assistant's proxy node among them.
+        looked may hold only the old keys, and so may a device being provisioned that was
+        sent them (:meth:`old_keys_given`): switching then would cut them off, Home
+        Assistant's next proxy node among them.
         """
         async with self._lock:
-            if self._provisioning or not distributed(self._network, net_key):
+            if self._old_keys_given or not distributed(self._network, net_key):
                 return False
             net_key.phase = KeyRefreshPhase.USING_NEW_KEYS
             await self._async_commit(StoreChange(Change.KEYS_CHANGED))

@@ -22,6 +22,7 @@ from homeassistant.core import HomeAssistant
 from .client import MeshClient
 from .exceptions import MeshCommunicationError
 from .mesh.database import Node
+from .mesh.models.config import ConfigCompositionDataGet, ConfigCompositionDataStatus
 from .mesh.provisioning import (
     AuthMethod,
     CapabilitiesReceived,
@@ -97,3 +98,14 @@ async def async_refresh_device_key(
                 raise NodeRefreshError(node.unicast_address, "static_oob_required")
     finally:
         await session.async_close()
+
+
+async def async_confirm_device_key(client: MeshClient, node: Node) -> None:
+    """Ask the node something only its current device key opens (Composition Data page 0);
+    raises MeshCommunicationError when it does not answer under the key we hold now."""
+    await client.async_send(
+        node.unicast_address,
+        ConfigCompositionDataGet(0),
+        device_key=True,
+        expect=ConfigCompositionDataStatus,
+    )

@@ -129,6 +129,7 @@ class RemoteScanner:
         self._entry_id = entry_id
         self._lock = asyncio.Lock()
         self._turn = 0
+        self._stopped = False
         self.scans = 0
         self.last_found: list[RemoteDevice] = []
 
@@ -139,17 +140,29 @@ class RemoteScanner:
         async def periodic(_now: Any) -> None:
             await self.async_scan(limit=SERVERS_PER_ROUND)
 
-        return async_track_time_interval(
+        cancel = async_track_time_interval(
             self._hass, periodic, SCAN_INTERVAL, name=f"{DOMAIN} remote scan"
         )
 
+        @callback
+        def stop() -> None:
+            self._stopped = True  # a scan still running offers nothing for an unloaded entry
+            cancel()
+
+        return stop
+
     def servers(self) -> list[Node]:
-        """The network's configured nodes that have a Remote Provisioning Server."""
+        """The network's configured nodes that have a Remote Provisioning Server (and are
+        not relaying one of our provisioning links right now)."""
         network = self._client.store.network
+        busy = self._client.relay_links
         return [
             n
             for n in network.device_nodes()
-            if n.config_complete and not n.excluded and has_remote_provisioning_server(n)
+            if n.config_complete
+            and not n.excluded
+            and has_remote_provisioning_server(n)
+            and n.unicast_address not in busy
         ]
 
     async def async_scan(
@@ -292,6 +305,10 @@ class RemoteScanner:
             f["context"].get("unique_id")
             for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         }
+        # A device the person chose to ignore has an (ignored) entry with its UUID.
+        offered |= {
+            e.unique_id for e in hass.config_entries.async_entries(DOMAIN, include_ignore=True)
+        }
         return [
             d
             for d in found.values()
@@ -301,6 +318,8 @@ class RemoteScanner:
         ]
 
     def _offer(self, new: list[RemoteDevice]) -> None:
+        if self._stopped:
+            return
         for device in new:
             discovery_flow.async_create_flow(
                 self._hass,

@@ -25,6 +25,11 @@ from custom_components.ble_mesh.mesh.models.generic import (
     GenericOnOffSet,
     GenericOnOffStatus,
 )
+from custom_components.ble_mesh.mesh.models.remote_provisioning import (
+    RemoteProvisioningLinkReport,
+    RemoteProvisioningLinkState,
+    RemoteProvisioningStatus,
+)
 from custom_components.ble_mesh.mesh.network import (
     DEFAULT_UNKNOWN_SOURCES,
     HOUR,
@@ -663,3 +668,32 @@ def test_inspect_reports_a_malformed_transport_layer() -> None:
     assert found.network.pdu.seq == 3
     assert found.lower is None
     assert found.error is not None
+
+
+def test_configuration_under_an_application_key_is_ignored(net: Net) -> None:
+    """Any node holds the AppKey: a Config status under it is not the node's answer (a forged
+    Composition Data), nor is a Remote Provisioning report; under its device key it is."""
+    handle = net.ha.send(
+        0x0002,
+        ConfigCompositionDataGet(0),
+        now=net.now,
+        app_key_index=None,
+        expect=ConfigCompositionDataStatus,
+    )
+    net.pump()
+    net.take(0x0002, MessageReceived)
+    forged = ConfigCompositionDataStatus(0, bytes(10))
+    net.devices[0].send(0x0001, forged, now=net.now, app_key_index=0)
+    report = RemoteProvisioningLinkReport(
+        RemoteProvisioningStatus.SUCCESS, RemoteProvisioningLinkState.IDLE
+    )
+    net.devices[0].send(0x0001, report, now=net.now, app_key_index=0)
+    net.pump()
+    assert net.take(0x0001, ResponseReceived) == []
+    assert net.take(0x0001, MessageReceived) == []
+    ignored = net.take(0x0001, UndecodableMessage)
+    assert [e.reason for e in ignored] == ["needs the source's device key"] * 2
+    net.devices[0].send(0x0001, forged, now=net.now, app_key_index=None)
+    net.pump()
+    [response] = net.take(0x0001, ResponseReceived)
+    assert response.handle == handle

@@ -723,3 +723,23 @@ def test_fuzzed_server_never_raises_and_every_session_ends(
         assert steps < 50
     assert client.state is PbRemoteState.CLOSED
     assert client.provisioner.finished
+
+
+def test_a_late_idle_report_of_the_previous_link_does_not_end_the_next() -> None:
+    """A session just closed its link; the next one's Link Open goes out before the server's
+    Link Report (Idle) of the old link arrives: that report is not about the new link."""
+    client = PbRemoteClient(Provisioner(DATA), server=SERVER, uuid=UUID)
+    client.open(0.0)
+    stale = RemoteProvisioningLinkReport(
+        RemoteProvisioningStatus.SUCCESS, RemoteProvisioningLinkState.IDLE, 0x00
+    )
+    assert client.receive(SERVER, stale, 0.1) == []
+    assert client.state is PbRemoteState.OPENING
+    opening = RemoteProvisioningLinkStatus(
+        RemoteProvisioningStatus.SUCCESS, RemoteProvisioningLinkState.LINK_OPENING
+    )
+    assert client.receive(SERVER, opening, 0.2) == []
+    # Once the server answered the new Link Open, an Idle report is this link's end.
+    failed = [a for a in client.receive(SERVER, stale, 0.3) if isinstance(a, Failed)]
+    assert failed
+    assert client.state is PbRemoteState.CLOSED

@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.ble_mesh.configuration import node_not_reset_issue
 from custom_components.ble_mesh.const import DOMAIN
+from custom_components.ble_mesh.key_refresh import OLD_KEYS_LIMIT
 from custom_components.ble_mesh.mesh.database import MeshNetwork
 from custom_components.ble_mesh.mesh.errors import MeshError
 from custom_components.ble_mesh.mesh.models import generic as gen
@@ -637,6 +638,7 @@ async def test_the_switch_to_the_new_keys_waits_for_a_device_being_provisioned(
     net_key = network.net_keys[0]
     assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION  # waits for `late`
     reservation = await store.async_reserve_unicast(1, iv_index=bed.iv_index)  # a dialog
+    store.old_keys_given(reservation)  # its Provisioning Data went out with the old keys
 
     late.faults.stop_answering = False
     await clock.advance(35, step=5)
@@ -645,4 +647,25 @@ async def test_the_switch_to_the_new_keys_waits_for_a_device_being_provisioned(
 
     await store.async_release(reservation)  # the dialog ended
     await clock.advance(35, step=5)
+    await until(hass, lambda: _refresh_done(bed), "key refresh complete")
+
+
+async def test_a_dialog_left_open_holds_the_switch_no_longer_than_a_session_lives(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """A device sent the old keys whose dialog is never finished nor closed: its session
+    ended by its protocol timer long ago; the refresh goes on after OLD_KEYS_LIMIT."""
+    _proxy_node, gone, late = await _network(hass, bed)
+    network = bed.runtime.network
+    store = bed.runtime.store
+    late.faults.stop_answering = True
+    clock = TimeMachine(hass)
+    await bed.runtime.nodes.async_remove_node(bed.stored_node(gone))
+    await clock.advance(20)
+    net_key = network.net_keys[0]
+    store.old_keys_given(await store.async_reserve_unicast(1, iv_index=bed.iv_index))
+    late.faults.stop_answering = False
+    await clock.advance(35, step=5)
+    assert net_key.phase == KeyRefreshPhase.KEY_DISTRIBUTION  # held for the device
+    await clock.advance(OLD_KEYS_LIMIT, step=5)
     await until(hass, lambda: _refresh_done(bed), "key refresh complete")

@@ -23,7 +23,8 @@ from custom_components.ble_mesh import remote_scan
 from custom_components.ble_mesh.const import DOMAIN
 from custom_components.ble_mesh.entity import element_unique_id
 from custom_components.ble_mesh.mesh.database import Security
-from custom_components.ble_mesh.mesh.provisioning import OutputAction
+from custom_components.ble_mesh.mesh.models.remote_provisioning import RemoteProvisioningLinkClose
+from custom_components.ble_mesh.mesh.provisioning import PROTOCOL_TIMEOUT_OOB, OutputAction
 from simulator.faults import ServerFaults
 from simulator.node import OobCapabilities, SimulatedNode
 
@@ -423,3 +424,84 @@ async def test_a_device_without_a_name_is_named_after_its_uuid(
     (offer,) = _offers(hass)
     expected = f"Mesh device {device.device_uuid.hex()[:8].upper()}"
     assert offer["context"]["title_placeholders"]["name"] == expected
+
+
+async def test_the_link_closes_while_the_person_reads_the_label(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """The session ends (its timer) while the OOB form waits: submitting the value then says
+    why the attempt failed, not that the value is unreadable; nothing is left behind."""
+    relay = await _network_with_relay(hass, bed)
+    device = _far_device(hass, bed, relay, oob=OobCapabilities(static_oob=STATIC))
+    await _scan(bed)
+    (offer,) = _offers(hass)
+    flow_id = offer["flow_id"]
+    await configure(hass, flow_id, {})
+    result = await configure(hass, flow_id, {"method": "static_oob"})
+    assert result["step_id"] == "oob_data"
+    await TimeMachine(hass).advance(75, step=5)  # the person looks for the label
+    result = await configure(hass, flow_id, {"oob_text": STATIC.hex()})
+    assert result["step_id"] == "failed", result
+    assert result["errors"] == {"base": "timeout"}, result
+    _nothing_left(bed, device)
+
+
+async def test_a_lost_link_close_keeps_the_key_the_node_still_uses(
+    hass: HomeAssistant, bed: MeshTestbed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node takes the new device key only when our (unacknowledged) Link Close reaches
+    it. Lost: the node keeps the old key; Home Assistant asks, finds it, keeps it, and says
+    the refresh did not take."""
+    relay = await _network_with_relay(hass, bed)
+    old_key = bed.stored_node(relay).device_key
+    send = bed.runtime.async_send
+
+    async def lossy(dst: int, message: Any, **kwargs: Any) -> Any:
+        if isinstance(message, RemoteProvisioningLinkClose):
+            return None  # lost on the way
+        return await send(dst, message, **kwargs)
+
+    monkeypatch.setattr(bed.runtime, "async_send", lossy)
+    call = hass.async_create_task(
+        hass.services.async_call(
+            DOMAIN, "refresh_device_key", {"device_id": bed.device(relay).id}, blocking=True
+        )
+    )
+    clock = TimeMachine(hass)
+    for _ in range(60):
+        if call.done():
+            break
+        await clock.advance(1)
+    with pytest.raises(HomeAssistantError, match="not_taken"):
+        await call
+    assert bed.stored_node(relay).device_key == old_key
+    monkeypatch.setattr(bed.runtime, "async_send", send)
+    unique_id = element_unique_id(bed.mesh_uuid, bed.stored_node(relay).unicast_address)
+    entity_id = er.async_get(hass).async_get_entity_id("light", DOMAIN, unique_id)
+    assert entity_id is not None
+    await hass.services.async_call("light", "turn_off", {"entity_id": entity_id}, blocking=True)
+    await until(hass, lambda: relay.lights[0].on == 0, "the light still obeys")
+
+
+async def test_the_link_closes_while_the_person_counts_the_output(
+    hass: HomeAssistant, bed: MeshTestbed
+) -> None:
+    """The same at the Output OOB step: the value typed after the end says why it ended."""
+    relay = await _network_with_relay(hass, bed)
+    device = _far_device(
+        hass,
+        bed,
+        relay,
+        oob=OobCapabilities(output_actions=frozenset({OutputAction.OUTPUT_NUMERIC}), output_size=4),
+    )
+    await _scan(bed)
+    (offer,) = _offers(hass)
+    flow_id = offer["flow_id"]
+    await configure(hass, flow_id, {})
+    result = await configure(hass, flow_id, {"method": "output_oob"})
+    assert result["step_id"] == "output_oob_number", result
+    await TimeMachine(hass).advance(PROTOCOL_TIMEOUT_OOB + 5, step=5)  # a slow count
+    result = await configure(hass, flow_id, {"value": str(device.shown_oob_value)})
+    assert result["step_id"] == "failed", result
+    assert result["errors"] == {"base": "timeout"}, result
+    _nothing_left(bed, device)

@@ -496,6 +496,10 @@ class Message:
     # request whose echoed fields it carries, so concurrent requests of one type to one node
     # are told apart.
     ECHO: ClassVar[tuple[str, ...]] = ()
+    # Messages of models that only a device key secures (Configuration, MshPRT 1.1 §4.3.2;
+    # Remote Provisioning, §4.3.4): one received under an application key is not theirs
+    # (any node holds the AppKey) and is ignored. Set by those modules (mark_device_key_only).
+    DEVICE_KEY_ONLY: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -610,6 +614,19 @@ def message_class(opcode: int) -> type[Message] | None:
     """The registered class for an opcode, if any."""
     _load_models()
     return _REGISTRY.get(opcode)
+
+
+def mark_device_key_only(namespace: dict[str, object]) -> None:
+    """Mark every message class defined in a model module (its ``globals()``) device-key only."""
+    module = namespace["__name__"]
+    for value in list(namespace.values()):
+        if (
+            isinstance(value, type)
+            and issubclass(value, Message)
+            and value is not Message
+            and value.__module__ == module
+        ):
+            value.DEVICE_KEY_ONLY = True
 
 
 def registered_messages() -> tuple[type[Message], ...]:

@@ -1161,6 +1161,15 @@ class MeshNode:
         except DecodeError as err:
             self._events.append(UndecodableMessage(access.src, access.dst, None, str(err)))
             return
+        if message.DEVICE_KEY_ONLY and access.app_key_index is not None:
+            # Any node holds the AppKey: it must not pass for the source's configuration or
+            # remote provisioning (a forged status, a forged relayed provisioning PDU).
+            self._events.append(
+                UndecodableMessage(
+                    access.src, access.dst, message.OPCODE, "needs the source's device key"
+                )
+            )
+            return
         for event in self._tracker.receive(access.src, message, now=now):
             self._tracker_event(event, access, now)
 

@@ -36,6 +36,7 @@ from custom_components.ble_mesh.mesh.access import (
     U16List,
     UInt,
     codec,
+    mark_device_key_only,
     register,
 )
 from custom_components.ble_mesh.mesh.errors import DecodeError
@@ -1378,3 +1379,6 @@ __all__ = [
     "FeatureState",
     "KeyIndexPairs",
 ]
+
+
+mark_device_key_only(globals())  # §4.3.2 / §4.3.4: secured with a device key only

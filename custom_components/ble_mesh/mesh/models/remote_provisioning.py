@@ -45,6 +45,7 @@ from custom_components.ble_mesh.mesh.access import (
     Tail,
     UInt,
     codec,
+    mark_device_key_only,
     register,
 )
 from custom_components.ble_mesh.mesh.errors import DecodeError
@@ -450,3 +451,6 @@ class RemoteProvisioningPduReport(Message):
     OPCODE: ClassVar[int] = 0x805F
     inbound_pdu_number: int = field(metadata=U8)
     pdu: bytes = field(metadata=codec(Tail(min_size=1)))
+
+
+mark_device_key_only(globals())  # §4.3.2 / §4.3.4: secured with a device key only

@@ -159,6 +159,7 @@ class PbRemoteClient:
         self._received_number = 0  # the last inbound PDU number delivered
         self._outbound: _Outbound | None = None
         self._queue: list[bytes] = []
+        self._status_seen = False  # the server answered our Link Open (Link Status)
 
     def __repr__(self) -> str:
         return f"PbRemoteClient(server=0x{self.server:04x}, state={self._state.name})"
@@ -286,6 +287,7 @@ class PbRemoteClient:
                 f"the Remote Provisioning Server answered {status.status.name}",
                 close=self._state is PbRemoteState.OPEN,
             )
+        self._status_seen = True
         if status.state is RemoteProvisioningLinkState.IDLE:
             return self._link_gone(status.status, None, now)
         if status.state is RemoteProvisioningLinkState.LINK_ACTIVE:
@@ -296,6 +298,11 @@ class PbRemoteClient:
         self, report: RemoteProvisioningLinkReport, now: float
     ) -> list[PbRemoteAction]:
         if report.state is RemoteProvisioningLinkState.IDLE:
+            if self._state is PbRemoteState.OPENING and not self._status_seen:
+                # The server answers Link Open with Link Status before any report of the new
+                # link: an Idle report before it ends the previous link (ours, closed a moment
+                # ago by a session that is over).
+                return []
             return self._link_gone(report.status, report.reason, now)
         if report.status is not RemoteProvisioningStatus.SUCCESS:
             return self._bearer_failed(
