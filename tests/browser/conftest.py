@@ -202,5 +202,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("last flow steps", json.dumps(steps, indent=1)))
     # And what the integration was doing meanwhile (its debug log, the last lines).
     with contextlib.suppress(Exception):
-        lines = [line for line in server.log_text().splitlines() if "ble_mesh" in line]
-        report.sections.append(("ble_mesh log (last 80 lines)", "\n".join(lines[-80:])))
+        lines = [
+            line
+            for line in server.log_text().splitlines()
+            if "ble_mesh" in line or "[simulator" in line
+        ]
+        report.sections.append(("ble_mesh log (last 120 lines)", "\n".join(lines[-120:])))
