@@ -14,7 +14,7 @@ fresh AuthValue (MshPRT 1.1 §5.4.2.3, CVE-2020-26556/26557).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import contextlib
 from datetime import datetime
 import logging
@@ -34,7 +34,6 @@ from .mesh.provisioning import (
     NodeRefresh,
     Provisioner,
     ProvisionerResult,
-    ProvisioningAction,
     ProvisioningCapabilities,
     ProvisioningData,
     ProvisioningErrorCode,
@@ -45,7 +44,7 @@ from .mesh.provisioning import (
     ShowValue,
 )
 from .mesh.provisioning.pb_gatt import PbGattBearer
-from .mesh.provisioning.pb_remote import PbRemoteAction, PbRemoteClient, SendRemoteMessage
+from .mesh.provisioning.pb_remote import PbRemoteClient, SendRemoteMessage
 from .mesh.proxy import ProxySarError
 from .proxy_link import PB_GATT, GattLink, LinkError
 
@@ -97,6 +96,36 @@ class _Session:
         else:
             return False
         return True
+
+    def _driver(self) -> Provisioner | PbRemoteClient:
+        """What takes the person's choices: the Provisioner, or the PB-Remote client around it."""
+        return self._engine
+
+    def _handle(self, actions: Sequence[object]) -> None:
+        raise NotImplementedError
+
+    def choose(
+        self,
+        parameters: ProvisioningStart,
+        *,
+        unicast_address: int,
+        static_oob: bytes | None = None,
+        device_public_key: bytes | None = None,
+    ) -> None:
+        """Continue with the chosen method (raises the engine's usage errors unchanged)."""
+        self._handle(
+            self._driver().choose(
+                parameters,
+                self._now(),
+                static_oob=static_oob,
+                device_public_key=device_public_key,
+                unicast_address=unicast_address,
+            )
+        )
+
+    def provide_oob(self, value: bytes | int | str) -> None:
+        """The value the person entered (raises InvalidOobValueError for a malformed one)."""
+        self._handle(self._driver().provide_oob(value, self._now()))
 
     def _deadline(self) -> float | None:
         raise NotImplementedError
@@ -178,29 +207,6 @@ class ProvisioningSession(_Session):
         )
         self._handle(self._engine.start(self._now()))
 
-    def choose(
-        self,
-        parameters: ProvisioningStart,
-        *,
-        unicast_address: int,
-        static_oob: bytes | None = None,
-        device_public_key: bytes | None = None,
-    ) -> None:
-        """Continue with the chosen method (raises the engine's usage errors unchanged)."""
-        self._handle(
-            self._engine.choose(
-                parameters,
-                self._now(),
-                static_oob=static_oob,
-                device_public_key=device_public_key,
-                unicast_address=unicast_address,
-            )
-        )
-
-    def provide_oob(self, value: bytes | int | str) -> None:
-        """The value the person entered (raises InvalidOobValueError for a malformed one)."""
-        self._handle(self._engine.provide_oob(value, self._now()))
-
     async def async_close(self) -> None:
         """End the session: cancel it if still running, close the link, wipe secrets."""
         if not self._engine.finished:
@@ -250,7 +256,7 @@ class ProvisioningSession(_Session):
         self._handle(self._engine.timeout(now))
 
     @callback
-    def _handle(self, actions: list[ProvisioningAction]) -> None:
+    def _handle(self, actions: Sequence[object]) -> None:
         for action in actions:
             if isinstance(action, SendProvisioningPdu):
                 for value in self._bearer.send(action.data):
@@ -333,29 +339,6 @@ class RemoteProvisioningSession(_Session):
         )
         self._handle(self._client.open(self._now()))
 
-    def choose(
-        self,
-        parameters: ProvisioningStart,
-        *,
-        unicast_address: int,
-        static_oob: bytes | None = None,
-        device_public_key: bytes | None = None,
-    ) -> None:
-        """Continue with the chosen method (raises the engine's usage errors unchanged)."""
-        self._handle(
-            self._client.choose(
-                parameters,
-                self._now(),
-                static_oob=static_oob,
-                device_public_key=device_public_key,
-                unicast_address=unicast_address,
-            )
-        )
-
-    def provide_oob(self, value: bytes | int | str) -> None:
-        """The value the person entered (raises InvalidOobValueError for a malformed one)."""
-        self._handle(self._client.provide_oob(value, self._now()))
-
     async def async_close(self) -> None:
         """End the session: close the remote link if still open (Link Close), wipe secrets."""
         self._handle(self._client.cancel(self._now()))
@@ -365,6 +348,9 @@ class RemoteProvisioningSession(_Session):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender
             self._sender = None
+
+    def _driver(self) -> PbRemoteClient:
+        return self._client
 
     @callback
     def _on_message(self, src: int, message: Message) -> None:
@@ -377,7 +363,7 @@ class RemoteProvisioningSession(_Session):
         self._handle(self._client.timeout(now))
 
     @callback
-    def _handle(self, actions: list[PbRemoteAction]) -> None:
+    def _handle(self, actions: Sequence[object]) -> None:
         for action in actions:
             if isinstance(action, SendRemoteMessage):
                 self._sends.put_nowait(action.message)

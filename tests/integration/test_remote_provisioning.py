@@ -71,6 +71,12 @@ def _offers(hass: HomeAssistant) -> list[dict[str, Any]]:
     ]
 
 
+async def _static_oob(hass: HomeAssistant, flow_id: str) -> dict[str, Any]:
+    """Choose static OOB at the method step and give the value: the attempt's result."""
+    await configure(hass, flow_id, {"method": "static_oob"})
+    return await configure(hass, flow_id, {"oob_text": STATIC.hex()})
+
+
 async def _scan(bed: MeshTestbed) -> list[remote_scan.RemoteDevice]:
     return await bed.runtime.remote_scanner.async_scan(seconds=1)
 
@@ -166,8 +172,7 @@ async def test_a_relay_that_drops_the_link_at_any_step_fails_cleanly_and_a_retry
     result = await configure(hass, flow_id, {})
     if after > 0:  # Invite went through: the rest goes with the method and the value
         assert result["step_id"] == "method", result
-        await configure(hass, flow_id, {"method": "static_oob"})
-        result = await configure(hass, flow_id, {"oob_text": STATIC.hex()})
+        result = await _static_oob(hass, flow_id)
     assert result["step_id"] == "failed", result
     assert result["errors"] == {"base": "link_closed"}
     _nothing_left(bed, device)
@@ -175,8 +180,7 @@ async def test_a_relay_that_drops_the_link_at_any_step_fails_cleanly_and_a_retry
     relay.faults.remote_provisioning = ServerFaults()
     result = await configure(hass, flow_id, {})  # Try again: the same method and value
     if after == 0:
-        await configure(hass, flow_id, {"method": "static_oob"})
-        result = await configure(hass, flow_id, {"oob_text": STATIC.hex()})
+        result = await _static_oob(hass, flow_id)
     assert result["reason"] == "provisioned", result
     await _wait_configured(hass, bed, device)
 
@@ -279,13 +283,11 @@ async def test_one_device_at_a_time_per_relay(hass: HomeAssistant, bed: MeshTest
     assert result["step_id"] == "failed", result
     # Refused here, the relay not asked: its answer would have reached the first dialog too.
     assert result["errors"] == {"base": "relay_busy"}
-    await configure(hass, one, {"method": "static_oob"})
-    result = await configure(hass, one, {"oob_text": STATIC.hex()})
+    result = await _static_oob(hass, one)
     assert result["reason"] == "provisioned", result
     result = await configure(hass, two, {})  # Try again, now that the relay is free
     assert result["step_id"] == "method", result
-    await configure(hass, two, {"method": "static_oob"})
-    result = await configure(hass, two, {"oob_text": STATIC.hex()})
+    result = await _static_oob(hass, two)
     assert result["reason"] == "provisioned", result
     await _wait_configured(hass, bed, first)
     await _wait_configured(hass, bed, second)
@@ -393,8 +395,7 @@ async def test_a_node_added_through_the_mesh_gets_a_new_device_key_through_it(
     await _scan(bed)
     (offer,) = _offers(hass)
     await configure(hass, offer["flow_id"], {})
-    await configure(hass, offer["flow_id"], {"method": "static_oob"})
-    result = await configure(hass, offer["flow_id"], {"oob_text": STATIC.hex()})
+    result = await _static_oob(hass, offer["flow_id"])
     assert result["reason"] == "provisioned", result
     await _wait_configured(hass, bed, device)
     old_key = bed.stored_node(device).device_key
