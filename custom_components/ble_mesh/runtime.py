@@ -19,8 +19,6 @@ and for nodes :attr:`~MeshRuntime.nodes` (remove one, reconfigure one, refresh t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-import contextlib
 from datetime import datetime
 import logging
 from typing import Any
@@ -30,6 +28,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 
+from .availability import Availability, ConnectionCallback
 from .clock import SchedulerClock
 from .configuration import ConfigurationManager
 from .const import (
@@ -80,8 +79,6 @@ from .subscriptions import MessageCallback, Subscriptions
 
 _LOGGER = logging.getLogger(__name__)
 
-type ConnectionCallback = Callable[[], None]
-
 
 class MeshRuntime:
     """What a loaded mesh network entry holds while Home Assistant runs."""
@@ -99,21 +96,18 @@ class MeshRuntime:
         self.tids = TidCounter()
         self._waiters: dict[int, asyncio.Future[Message]] = {}
         self._subscriptions = Subscriptions()
-        self._connection_listeners: list[ConnectionCallback] = []
+        self._state = Availability(network.mesh_name)
         self._outbox = Outbox(
             hass, network.mesh_name, perform=self._async_perform, start=self._start
         )
         self._clock = SchedulerClock()
         self._cancel_timer: CALLBACK_TYPE | None = None
-        self._connected = False
-        self._released = False  # the link is closed on purpose (idle release)
         self._idle = IdleTimer(
             hass,
-            active=lambda: self._connected and self._started,
+            active=lambda: self._state.connected and self._started,
             busy=self._busy,
             release=self._release,
         )
-        self._link_waiters: set[asyncio.Future[None]] = set()
         self._iv_known = asyncio.Event()  # set once the IV Index is known (see async_send)
         if self._mesh is not None and self._mesh.iv_index_known:
             self._iv_known.set()
@@ -195,14 +189,13 @@ class MeshRuntime:
         await self.nodes.async_stop()
         await self.state_reader.async_stop()
         await self._outbox.async_stop()
-        futures: list[asyncio.Future[Any]] = [*self._waiters.values(), *self._link_waiters]
-        for future in futures:
+        for future in self._waiters.values():
             if not future.done():
                 future.cancel()
         self._waiters.clear()
-        self._link_waiters.clear()
+        self._state.cancel_waiters()
         await self._proxy.async_stop()
-        self._set_connected(False, released=False)
+        self._state.set(False, released=False)
         # The current reservation covers whatever the cancelled writer did not get to; the
         # replay list is stored as accepted (a clean stop loses no message of a node).
         await self.store.files.async_save_state(self._node.snapshot(final=True))
@@ -212,17 +205,17 @@ class MeshRuntime:
     @property
     def connected(self) -> bool:
         """True while a proxy node is reachable (the link is up)."""
-        return self._connected
+        return self._state.connected
 
     @property
     def available(self) -> bool:
         """True while connected, or while the link is released on purpose (idle release)."""
-        return self._connected or self._released
+        return self._state.available
 
     @property
     def released(self) -> bool:
         """True while the link is released on purpose (idle release)."""
-        return self._released
+        return self._state.released
 
     @property
     def proxy_address(self) -> str | None:
@@ -232,22 +225,15 @@ class MeshRuntime:
     @callback
     def async_add_connection_listener(self, listener: ConnectionCallback) -> CALLBACK_TYPE:
         """Call ``listener()`` whenever :attr:`connected` or :attr:`available` changes."""
-        self._connection_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._connection_listeners.remove(listener)
-
-        return remove
+        return self._state.add_listener(listener)
 
     def diagnostics(self) -> dict[str, Any]:
         """The runtime's state for diagnostics (no key material)."""
         node = self._mesh
         return {
             "unicast_address": f"{self.unicast_address:04X}",
-            "connected": self._connected,
-            "released": self._released,
+            "connected": self._state.connected,
+            "released": self._state.released,
             "proxy_address": self._proxy.address,
             "proxy_candidates": self._proxy.candidates,
             "iv_index": node.iv_index if node is not None else None,
@@ -302,11 +288,11 @@ class MeshRuntime:
         """
         if not self._started:
             raise MeshNotConnectedError(self.network.mesh_name)
-        if not self._connected:
-            if not self._released:
+        if not self._state.connected:
+            if not self._state.released:
                 raise MeshNotConnectedError(self.network.mesh_name)
             # Released on purpose: connect again, within what the send itself may take.
-            await self._async_reconnect(timeout * (retries + 1))
+            await self._state.async_wait_link(self._resume, timeout * (retries + 1))
         if not self._node.iv_index_known:
             # An imported network: the proxy node's first beacon tells the IV Index (§3.11.5.2).
             try:
@@ -441,28 +427,10 @@ class MeshRuntime:
     @callback
     def _on_reachable(self, reachable: bool) -> None:
         # After a release, the attempt that follows decides: connected, or unavailable.
-        self._set_connected(reachable, released=False)
-        for waiter in list(self._link_waiters):
-            if not waiter.done():
-                if reachable:
-                    waiter.set_result(None)
-                else:
-                    waiter.set_exception(MeshNotConnectedError(self.network.mesh_name))
+        self._state.reachable(reachable)
         if reachable:
             self._idle.restart()
             self.nodes.async_schedule()
-
-    def _set_connected(self, connected: bool, *, released: bool) -> None:
-        before = (self._connected, self.available)
-        self._connected = connected
-        self._released = released
-        if (self._connected, self.available) == before:
-            return
-        for listener in list(self._connection_listeners):
-            try:
-                listener()
-            except Exception:
-                _LOGGER.exception("Error in a mesh connection listener")
 
     # --- the node's events and output --------------------------------------------------------
 
@@ -570,27 +538,14 @@ class MeshRuntime:
             self._proxy.address,
             idle_seconds,
         )
-        self._set_connected(False, released=True)
+        self._state.set(False, released=True)
         self._proxy.async_release()
 
     def _resume(self) -> None:
         """Connect again after an idle release (the attempt's outcome ends ``released``)."""
-        if self._released and self._started and self._proxy.released:
+        if self._state.released and self._started and self._proxy.released:
             _LOGGER.debug("Mesh network %s: reconnecting on demand", self.network.mesh_name)
             self._proxy.async_resume()
-
-    async def _async_reconnect(self, limit: float) -> None:
-        """Connect again after an idle release; MeshNotConnectedError when it does not."""
-        waiter: asyncio.Future[None] = self.hass.loop.create_future()
-        self._link_waiters.add(waiter)
-        self._resume()
-        try:
-            async with asyncio.timeout(limit):
-                await waiter
-        except TimeoutError as err:
-            raise MeshNotConnectedError(self.network.mesh_name) from err
-        finally:
-            self._link_waiters.discard(waiter)
 
     # --- timers --------------------------------------------------------------------------
 
