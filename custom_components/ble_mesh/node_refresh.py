@@ -38,13 +38,29 @@ from .network_store import key_for_new_node
 from .provisioning_session import RemoteProvisioningSession, failure_reason_key
 from .remote_scan import has_remote_provisioning_server
 
+REFRESH_REASONS = frozenset(
+    {"no_remote_provisioning_server", "node_busy", "not_taken", "no_answer"}
+)
+"""Reasons of the refresh itself, each with its own message (``device_key_refresh_<reason>``);
+any other reason is a provisioning failure, one of the dialog's error keys (``config.error``)."""
+
 
 class NodeRefreshError(MeshCommunicationError):
-    """The device key refresh of a node failed (``reason``: a translated key)."""
+    """The device key refresh of a node failed.
 
-    def __init__(self, address: int, reason: str) -> None:
+    ``reason``: one of :data:`REFRESH_REASONS`, or the key of a provisioning failure, whose text
+    (``reason_text``, in Home Assistant's language: see services.py) goes into the message.
+    """
+
+    def __init__(self, address: int, reason: str, *, reason_text: str | None = None) -> None:
         """Say which node and why."""
-        super().__init__("device_key_refresh_failed", address=f"{address:04X}", reason=reason)
+        if reason in REFRESH_REASONS:
+            super().__init__(f"device_key_refresh_{reason}", address=f"{address:04X}")
+        else:
+            super().__init__(
+                "device_key_refresh_failed", address=f"{address:04X}", reason=reason_text or reason
+            )
+        self.address = address
         self.reason = reason
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntry
@@ -19,6 +21,11 @@ from custom_components.ble_mesh.mesh.database import MeshNetwork
 from custom_components.ble_mesh.storage import now_iso
 from simulator.node import SimulatedNode
 from tests.simulator_fixtures import AddPeripheral
+
+STRINGS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "custom_components" / "ble_mesh" / "strings.json").read_text()
+)
+"""The integration's strings.json: what the UI says."""
 
 
 def flow_for(hass: HomeAssistant, node: SimulatedNode) -> dict[str, Any]:

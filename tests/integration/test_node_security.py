@@ -6,8 +6,6 @@ fix flow removes the node so it can be added again with authentication.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from homeassistant.components.repairs import repairs_flow_manager
@@ -28,11 +26,9 @@ from custom_components.ble_mesh.node_security import insecure_node_issue_id
 from simulator.node import OobCapabilities, SimulatedNode
 from tests.simulator_fixtures import AddPeripheral
 
-from .flows import configure, discover
+from .flows import STRINGS, configure, discover
 from .mesh_testbed import MeshTestbed, until
 
-ROOT = Path(__file__).parent.parent.parent
-STRINGS = json.loads((ROOT / "custom_components" / "ble_mesh" / "strings.json").read_text())
 STATIC = bytes.fromhex("00112233445566778899aabbccddeeff")
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-import json
-from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_BLUETOOTH
@@ -43,6 +41,7 @@ from simulator.virtual_proxy import VirtualProxy
 from tests.simulator_fixtures import AddPeripheral
 
 from .flows import (
+    STRINGS,
     FrontendDialog,
     async_add_network,
     configure,
@@ -52,9 +51,6 @@ from .flows import (
 )
 
 STATIC_16 = bytes(range(1, 17))
-STRINGS: dict[str, Any] = json.loads(
-    (Path(__file__).parents[2] / "custom_components" / "ble_mesh" / "strings.json").read_text()
-)
 STATIC_32 = bytes(range(1, 33))
 
 

@@ -28,7 +28,7 @@ from custom_components.ble_mesh.mesh.provisioning import PROTOCOL_TIMEOUT_OOB, O
 from simulator.faults import ServerFaults
 from simulator.node import OobCapabilities, SimulatedNode
 
-from .flows import configure, configure_options, open_options
+from .flows import STRINGS, configure, configure_options, open_options
 from .mesh_testbed import MeshTestbed, TimeMachine, until
 
 STATIC = bytes(range(16))
@@ -239,11 +239,16 @@ async def test_a_device_key_refresh_that_fails_keeps_the_old_key(
     relay = await _network_with_relay(hass, bed)
     old_key = bed.stored_node(relay).device_key
     relay.faults.remote_provisioning = ServerFaults(close_link_after_pdu=2)
-    with pytest.raises(HomeAssistantError, match="could not be refreshed"):
+    with pytest.raises(HomeAssistantError, match="could not be refreshed") as raised:
         await hass.services.async_call(
             DOMAIN, "refresh_device_key", {"device_id": bed.device(relay).id}, blocking=True
         )
     assert bed.stored_node(relay).device_key == old_key
+    # The reason in words (the dialog's own text for it), never its key.
+    reason = raised.value.translation_placeholders["reason"]
+    errors = STRINGS["config"]["error"]
+    assert reason in errors.values(), reason
+    assert reason not in errors
 
 
 async def test_search_through_the_mesh_from_the_options(
@@ -473,7 +478,7 @@ async def test_a_lost_link_close_keeps_the_key_the_node_still_uses(
         if call.done():
             break
         await clock.advance(1)
-    with pytest.raises(HomeAssistantError, match="not_taken"):
+    with pytest.raises(HomeAssistantError, match="did not take its new device key"):
         await call
     assert bed.stored_node(relay).device_key == old_key
     monkeypatch.setattr(bed.runtime, "async_send", send)
