@@ -901,6 +901,9 @@ class SimulatedNode:
     def _log(self, direction: str, pdu: bytes) -> None:
         if pdu and pdu[0] in PduType._value2member_map_:
             self.provisioning_log.append((direction, PduType(pdu[0])))
+            _LOGGER.debug(
+                "%s: provisioning PDU %s %s", self._address, direction, PduType(pdu[0]).name
+            )
 
     # --- PB-ADV, device role (MshPRT 1.1 §5.2.1, §5.3) -----------------------------------
 

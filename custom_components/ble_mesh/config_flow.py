@@ -648,6 +648,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         attempt = self._attempt
         assert attempt is not None
         assert self._network is not None
+        _LOGGER.debug("Provisioning %s: %s chosen", self._device_name(), method)
         if attempt.session.finished:
             # The link closed while the person chose (the device's or a relay's timer): say
             # why (its Failed is queued), keeping the method and the OOB data for a retry.

@@ -113,6 +113,7 @@ class _Session:
         device_public_key: bytes | None = None,
     ) -> None:
         """Continue with the chosen method (raises the engine's usage errors unchanged)."""
+        _LOGGER.debug("Provisioning %s: method chosen, address %04X", self.address, unicast_address)
         self._handle(
             self._driver().choose(
                 parameters,
@@ -233,6 +234,7 @@ class ProvisioningSession(_Session):
             self._handle(self._engine.link_closed(self._now()))
             return
         if pdu is not None:
+            _LOGGER.debug("Provisioning %s: %d octets received", self.address, len(pdu))
             self._handle(self._engine.receive(pdu, self._now()))
 
     @callback
@@ -259,6 +261,7 @@ class ProvisioningSession(_Session):
     def _handle(self, actions: Sequence[object]) -> None:
         for action in actions:
             if isinstance(action, SendProvisioningPdu):
+                _LOGGER.debug("Provisioning %s: %d octets to send", self.address, len(action.data))
                 for value in self._bearer.send(action.data):
                     self._writes.put_nowait(value)
             else:

@@ -200,6 +200,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             for s in ui.flows.steps()[-4:]
         ]
         report.sections.append(("last flow steps", json.dumps(steps, indent=1)))
+        # A submit that never got its answer (the step still working) or that never left.
+        unanswered = "\n".join(ui.flows.unanswered()) or "none: every submit was answered"
+        report.sections.append(("flow submits without a response", unanswered))
     # And what the integration was doing meanwhile (its debug log, the last lines).
     with contextlib.suppress(Exception):
         lines = [

@@ -63,6 +63,13 @@ def build_config_dir(config_dir: Path, port: int) -> None:
         if count != 1:
             msg = f"{LATENCY_VAR}: config/configuration.yaml has no ble_mesh_sim latency line"
             raise RuntimeError(msg)
+    # The simulated devices' debug lines (each provisioning PDU) go into a failure's report.
+    text, count = re.subn(
+        r"^(    simulator: )info$", r"\g<1>debug", text, count=1, flags=re.MULTILINE
+    )
+    if count != 1:
+        msg = "config/configuration.yaml has no 'simulator: info' logger line"
+        raise RuntimeError(msg)
     if re.search(r"^http:", text, flags=re.MULTILINE):
         msg = "config/configuration.yaml has an http: block; the browser tests add their own"
         raise RuntimeError(msg)

@@ -18,7 +18,7 @@ import urllib.request
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from playwright.sync_api import Locator, Page, Response
+    from playwright.sync_api import Locator, Page, Request, Response
 
     from .ha_server import HomeAssistantServer
 
@@ -64,11 +64,26 @@ class FlowRecorder:
         """Listen to the page's responses to ``api`` (config or options flows) from now on."""
         self._api = api
         self._responses: list[Response] = []
+        self._requests: list[tuple[float, Request]] = []
+        page.on("request", self._on_request)
         page.on("response", self._on_response)
+
+    def _on_request(self, request: Request) -> None:
+        if self._api in request.url and request.method == "POST":
+            self._requests.append((time.time(), request))
 
     def _on_response(self, response: Response) -> None:
         if self._api in response.url and response.request.method in ("GET", "POST"):
             self._responses.append(response)
+
+    def unanswered(self) -> list[str]:
+        """The submits sent (wall time, URL) that got no response yet: a failure's report."""
+        answered = {id(response.request) for response in self._responses}
+        return [
+            f"{time.strftime('%H:%M:%S', time.gmtime(sent))} UTC POST {request.url}"
+            for sent, request in self._requests
+            if id(request) not in answered
+        ]
 
     def steps(self) -> list[dict[str, Any]]:
         """The step results so far (JSON of each flow response)."""
@@ -100,6 +115,7 @@ class FlowRecorder:
     def clear(self) -> None:
         """Forget what was recorded (before the next flow)."""
         self._responses.clear()
+        self._requests.clear()
 
 
 class Ui:
