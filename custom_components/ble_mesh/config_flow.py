@@ -232,6 +232,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         self._choice: _Choice | None = None
         self._replaces: Node | None = None
         """The network's record of the device, when it is added again after a reset by hand."""
+        self._images = qr_image.UploadedImages()
 
     @staticmethod
     @callback
@@ -611,7 +612,7 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
             image_id = user_input.get(CONF_QR_IMAGE)
             try:
                 if image_id:
-                    text = await qr_image.async_decode_uploaded(self.hass, image_id)
+                    text = await self._images.async_text(self.hass, image_id)
                 oob = parse_provisioning_oob(text) if text else None
             except qr_image.QrImageError as err:
                 errors["base"] = err.reason

@@ -91,3 +91,30 @@ def _decode_upload(hass: HomeAssistant, file_id: str) -> str:
 async def async_decode_uploaded(hass: HomeAssistant, file_id: str) -> str:
     """Decode an image uploaded through ``file_upload``; the upload is deleted afterwards."""
     return await hass.async_add_executor_job(_decode_upload, hass, file_id)
+
+
+class UploadedImages:
+    """What each image uploaded in one dialog said, read once.
+
+    Home Assistant deletes an upload once it is read, but the form keeps the file in its field
+    when it comes back with an error about something else (the device in the photo is another
+    one, the device's timer ran out meanwhile): the same image submitted again gives the same
+    text or the same error, never "unreadable image".
+    """
+
+    def __init__(self) -> None:
+        """Nothing read yet."""
+        self._outcomes: dict[str, str | QrImageError] = {}
+
+    async def async_text(self, hass: HomeAssistant, file_id: str) -> str:
+        """The QR code's text in the upload ``file_id``; QrImageError when there is none."""
+        outcome = self._outcomes.get(file_id)
+        if outcome is None:
+            try:
+                outcome = await async_decode_uploaded(hass, file_id)
+            except QrImageError as err:
+                outcome = err
+            self._outcomes[file_id] = outcome
+        if isinstance(outcome, QrImageError):
+            raise QrImageError(outcome.reason)
+        return outcome

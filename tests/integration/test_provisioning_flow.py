@@ -713,11 +713,45 @@ async def test_qr_image_without_a_code(
     node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
     flow_id, _ = await discover(hass, add_virtual_peripheral, node)
     result = await configure(hass, flow_id, {"method": "static_oob"})
-    result = await configure(hass, flow_id, {"qr_image": await upload(blank.getvalue())})
+    blank_id = await upload(blank.getvalue())
+    result = await configure(hass, flow_id, {"qr_image": blank_id})
+    assert result["errors"] == {"base": "no_qr_code"}
+    # The form keeps the file after the error: submitted again, it says the same (Home
+    # Assistant deleted the upload when it was read).
+    result = await configure(hass, flow_id, {"qr_image": blank_id})
     assert result["errors"] == {"base": "no_qr_code"}
     result = await configure(hass, flow_id, {"qr_image": await upload(b"not an image")})
     assert result["errors"] == {"base": "invalid_image"}
     result = await configure(hass, flow_id, {"oob_text": STATIC_32.hex()})
+    assert result["reason"] == "provisioned"
+
+
+async def test_a_photo_of_another_device_is_refused_each_time_it_is_submitted(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+    hass_client: Any,
+) -> None:
+    import io
+
+    from aiohttp import FormData
+    import segno
+
+    node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+    other = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
+    photo = io.BytesIO()
+    segno.make(other.qr_text(), error="m").save(photo, kind="png", scale=4)
+    assert await async_setup_component(hass, "file_upload", {})
+    client = await hass_client()
+    form = FormData()
+    form.add_field("file", photo.getvalue(), filename="qr.png", content_type="image/png")
+    file_id = (await (await client.post("/api/file_upload", data=form)).json())["file_id"]
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    await configure(hass, flow_id, {"method": "static_oob"})
+    for _ in range(2):  # the field still holds the photo after the first error
+        result = await configure(hass, flow_id, {"qr_image": file_id})
+        assert result["errors"] == {"base": "wrong_device"}
+    result = await configure(hass, flow_id, {"oob_text": node.qr_text()})
     assert result["reason"] == "provisioned"
 
 
