@@ -107,8 +107,9 @@ def ha_server() -> Generator[HomeAssistantServer]:
             pytest.fail("hass.log has errors of ours or failed setups:\n" + "\n".join(errors))
     finally:
         server.stop()
-        # BLE_MESH_BROWSER_KEEP=1 keeps the directory and its hass.log (for debugging).
-        if not os.environ.get("BLE_MESH_BROWSER_KEEP"):
+        # BLE_MESH_BROWSER_KEEP=1 keeps the directory and its hass.log (for debugging); so
+        # does a failed test (its screenshots and hass.log are there: the report says where).
+        if not os.environ.get("BLE_MESH_BROWSER_KEEP") and not server.keep:
             shutil.rmtree(config_dir, ignore_errors=True)
 
 
@@ -191,8 +192,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     server = getattr(ui, "server", None)
     if page is None or server is None:
         return
+    server.keep = True
     with contextlib.suppress(Exception):
         page.screenshot(path=server.config_dir / f"failed-{item.name}.png")
+    # What each tab showed, as its accessibility tree (what the tests' locators search):
+    # a missing link or button shows here, or the dialog that hid it.
+    with contextlib.suppress(Exception):
+        tabs = []
+        for number, tab in enumerate(page.context.pages, 1):
+            with contextlib.suppress(Exception):
+                tab.screenshot(path=server.config_dir / f"failed-{item.name}-tab{number}.png")
+            tree = tab.locator("body").aria_snapshot(timeout=5_000).splitlines()
+            tabs.append(f"tab {number}: {tab.url}\n" + "\n".join(tree[:150]))
+        report.sections.append(("pages (accessibility tree)", "\n\n".join(tabs)))
+    report.sections.append(("kept", f"screenshots and hass.log in {server.config_dir}"))
     # What the dialog was told: the last flow steps (their errors say why a step stayed).
     with contextlib.suppress(Exception):
         steps = [

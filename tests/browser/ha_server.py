@@ -98,6 +98,8 @@ class HomeAssistantServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = config_dir / "hass.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.keep = False
+        """Keep the directory after the run (a test failed: its screenshots are there)."""
         build_config_dir(config_dir, self.port)
 
     def start(self, timeout: float = 120.0) -> None:
