@@ -601,8 +601,15 @@ class BleMeshOptionsFlow(OptionsFlow):
         step_id, placeholders = self._result
         return self.async_show_form(step_id=step_id, description_placeholders=placeholders)
 
-    async def _async_finished(self) -> ConfigFlowResult:
-        """*Finish* on a result step: the flow ends, the entry's options as they were."""
+    async def _async_finished(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """*Finish* on a result step: the flow ends, the entry's options as they were.
+
+        Without input it is only a fetch of the step (the frontend fetches a flow after its
+        progress step ends, and may do so twice when the work ends at once): the result is
+        shown again, the flow goes on.
+        """
+        if user_input is None:
+            return await self.async_step_finish()
         return self.async_create_entry(data=dict(self.config_entry.options))
 
     # One handler per result step (its own title and sentence); each only ends the flow.
@@ -611,61 +618,61 @@ class BleMeshOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the group was created."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_group_deleted(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the group was deleted."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_group_deleted_unreachable(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the group was deleted; some of its nodes could not be reached."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_switch_target_set(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the wall switch publishes to its new target."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_remote_found(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: devices were found through the mesh; they are offered under Discovered."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_remote_none(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the nodes found no device to add."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_node_removed(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the node was reset and removed; every other node has the new keys."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_node_removed_not_reset(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the node was removed without a reset; every other node has the new keys."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_node_removed_keys_pending(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: the node was reset and removed; the key refresh waits for some nodes."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
     async def async_step_node_removed_not_reset_keys_pending(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Result: removed without a reset; the key refresh waits for some nodes."""
-        return await self._async_finished()
+        return await self._async_finished(user_input)
 
 
 def _label(node: Node, element: CdbElement) -> str:

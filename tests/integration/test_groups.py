@@ -166,6 +166,12 @@ async def test_group_story(hass: HomeAssistant, bed: MeshTestbed) -> None:
     assert result["step_id"] == "group_created"
     assert result["description_placeholders"] == {"name": "Living room", "address": "C000"}
     assert result["data_schema"] is None or not result["data_schema"].schema
+    # A fetch of the step (no input: the frontend may fetch twice after a progress step) shows
+    # it again; only Finish (a submit) ends the flow.
+    again = await hass.config_entries.options.async_configure(result["flow_id"])
+    assert again["type"] is FlowResultType.FORM, again
+    assert again["step_id"] == "group_created"
+    assert again["description_placeholders"] == result["description_placeholders"]
     assert bed.entry is not None
     options = dict(bed.entry.options)
     done = await hass.config_entries.options.async_configure(result["flow_id"], {})
