@@ -110,6 +110,12 @@ class HomeAssistantServer:
         for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
             env.pop(var, None)
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        # Home Assistant's file_upload keeps uploads in <tmp>/home-assistant-file_upload and
+        # empties that folder when it starts and stops: another Home Assistant on the machine
+        # (a second suite, the restart tests) must not empty this one's ("Upload failed").
+        tmp = self.config_dir / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(tmp)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 # Ctrl+C, Ctrl+\ and hang-up act as from a terminal: a run started in the
