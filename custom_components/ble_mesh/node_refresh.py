@@ -18,8 +18,10 @@ need a person at the device: not offered by an action).
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import translation
 
 from .client import MeshClient
+from .const import DOMAIN
 from .exceptions import MeshCommunicationError
 from .mesh.database import Node
 from .mesh.models.config import ConfigCompositionDataGet, ConfigCompositionDataStatus
@@ -49,7 +51,7 @@ class NodeRefreshError(MeshCommunicationError):
     """The device key refresh of a node failed.
 
     ``reason``: one of :data:`REFRESH_REASONS`, or the key of a provisioning failure, whose text
-    (``reason_text``, in Home Assistant's language: see services.py) goes into the message.
+    (``reason_text``, in Home Assistant's language: :func:`_async_failed`) goes into the message.
     """
 
     def __init__(self, address: int, reason: str, *, reason_text: str | None = None) -> None:
@@ -60,8 +62,15 @@ class NodeRefreshError(MeshCommunicationError):
             super().__init__(
                 "device_key_refresh_failed", address=f"{address:04X}", reason=reason_text or reason
             )
-        self.address = address
         self.reason = reason
+
+
+async def _async_failed(hass: HomeAssistant, node: Node, reason: str) -> NodeRefreshError:
+    """The error of a failed provisioning run, with the dialog's own words for ``reason`` in
+    Home Assistant's language (the frontend translates a message, never a placeholder)."""
+    texts = await translation.async_get_translations(hass, hass.config.language, "config", {DOMAIN})
+    text = texts.get(f"component.{DOMAIN}.config.error.{reason}", reason)
+    return NodeRefreshError(node.unicast_address, reason, reason_text=text)
 
 
 async def async_refresh_device_key(
@@ -103,15 +112,15 @@ async def async_refresh_device_key(
                         auth_method=AuthMethod.STATIC_OOB if static_oob else AuthMethod.NO_OOB,
                     )
                 except NoAcceptableMethodError:
-                    raise NodeRefreshError(node.unicast_address, "static_oob_required") from None
+                    raise await _async_failed(hass, node, "static_oob_required") from None
                 session.choose(start, unicast_address=node.unicast_address, static_oob=static_oob)
             elif isinstance(event, Completed):
                 return event.result.device_key
             elif isinstance(event, Failed):
                 reason = failure_reason_key(event.failure, session.link_error)
-                raise NodeRefreshError(node.unicast_address, reason)
+                raise await _async_failed(hass, node, reason)
             else:  # a value to show or enter: only Output/Input OOB ask, never chosen here
-                raise NodeRefreshError(node.unicast_address, "static_oob_required")
+                raise await _async_failed(hass, node, "static_oob_required")
     finally:
         await session.async_close()
 

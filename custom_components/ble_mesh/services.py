@@ -32,7 +32,6 @@ from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
     entity_registry as er,
-    translation,
 )
 
 from .compat import vol
@@ -46,7 +45,6 @@ from .mesh.models.common import TRANSITION_SECONDS_MAX, TransitionTime
 from .mesh.models.health import HealthAttentionSet, HealthAttentionStatus
 from .mesh.models.scenes import SceneRecallUnacknowledged, SceneStoreUnacknowledged
 from .node_config import async_ensure_health_bound
-from .node_refresh import REFRESH_REASONS, NodeRefreshError
 from .runtime import MeshConfigEntry, MeshRuntime
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -218,20 +216,9 @@ async def _async_identify(call: ServiceCall) -> None:
 
 async def _async_refresh_device_key(call: ServiceCall) -> None:
     entry, node = _device_node(call.hass, call.data[ATTR_DEVICE_ID])
-    try:
-        await entry.runtime_data.nodes.async_refresh_device_key(
-            node, static_oob=call.data.get(ATTR_STATIC_OOB)
-        )
-    except NodeRefreshError as err:
-        if err.reason in REFRESH_REASONS:
-            raise
-        # A provisioning failure: the dialog's own words for it, in Home Assistant's language
-        # (the frontend translates the message, never a placeholder).
-        texts = await translation.async_get_translations(
-            call.hass, call.hass.config.language, "config", {DOMAIN}
-        )
-        text = texts.get(f"component.{DOMAIN}.config.error.{err.reason}", err.reason)
-        raise NodeRefreshError(err.address, err.reason, reason_text=text) from err
+    await entry.runtime_data.nodes.async_refresh_device_key(
+        node, static_oob=call.data.get(ATTR_STATIC_OOB)
+    )
 
 
 def _scene_target(call: ServiceCall) -> tuple[MeshRuntime, int]:
