@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+from aiohttp import ClientSession, FormData
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from simulator.virtual_proxy import VirtualProxy
 
-from .flows import async_add_network
+from .flows import Uploader, async_add_network
 from .mesh_testbed import MeshTestbed
 
 
@@ -47,3 +49,24 @@ async def bed_fixture(
     if testbed.entry is not None and testbed.entry.state is ConfigEntryState.LOADED:
         await testbed.async_unload()
     testbed.cleanup()
+
+
+@pytest.fixture(name="upload")
+async def upload_fixture(
+    hass: HomeAssistant, hass_client: Callable[[], Awaitable[ClientSession]]
+) -> Uploader:
+    """Upload bytes through Home Assistant's real file_upload endpoint (as a form's file field
+    does: a Mesh CDB export, a photo of a QR code); returns the file id."""
+    # Set up what registers HTTP routes before the test client freezes the router.
+    assert await async_setup_component(hass, "bluetooth_adapters", {})
+    assert await async_setup_component(hass, "file_upload", {})
+    client = await hass_client()
+
+    async def _upload(content: bytes) -> str:
+        form = FormData()
+        form.add_field("file", content, filename="upload", content_type="application/octet-stream")
+        response = await client.post("/api/file_upload", data=form)
+        assert response.status == 200
+        return str((await response.json())["file_id"])
+
+    return _upload

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,9 @@ STRINGS: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / "ble_mesh" / "strings.json").read_text()
 )
 """The integration's strings.json: what the UI says."""
+
+type Uploader = Callable[[bytes], Awaitable[str]]
+"""The ``upload`` fixture: bytes in, Home Assistant's file_upload id out."""
 
 
 def flow_for(hass: HomeAssistant, node: SimulatedNode) -> dict[str, Any]:

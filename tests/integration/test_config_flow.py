@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
 import threading
 from typing import Any
 import uuid
 
-from aiohttp import ClientSession, FormData
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -26,31 +23,11 @@ from custom_components.ble_mesh.const import (
 from custom_components.ble_mesh.mesh.database import MeshNetwork
 from custom_components.ble_mesh.mesh.node import NodeState
 
+from .flows import Uploader
+
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "nrf_mesh_export.json"
 FIXTURE_MESH_UUID = "8f2d4c1a5b6e4f709a1b2c3d4e5f6a7b"
 FIXTURE_MESH_UUID_TEXT = "8F2D4C1A-5B6E-4F70-9A1B-2C3D4E5F6A7B"
-
-type Uploader = Callable[[bytes], Awaitable[str]]
-
-
-@pytest.fixture(name="upload")
-async def upload_fixture(
-    hass: HomeAssistant, hass_client: Callable[[], Awaitable[ClientSession]]
-) -> Uploader:
-    """Upload bytes through Home Assistant's real file_upload endpoint; returns the file id."""
-    # Set up what registers HTTP routes before the test client freezes the router.
-    assert await async_setup_component(hass, "bluetooth_adapters", {})
-    assert await async_setup_component(hass, "file_upload", {})
-    client = await hass_client()
-
-    async def _upload(content: bytes) -> str:
-        form = FormData()
-        form.add_field("file", content, filename="mesh.json", content_type="application/json")
-        response = await client.post("/api/file_upload", data=form)
-        assert response.status == 200
-        return str((await response.json())["file_id"])
-
-    return _upload
 
 
 async def _start_user_flow(hass: HomeAssistant, option: str) -> dict[str, Any]:

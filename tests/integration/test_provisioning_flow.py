@@ -15,7 +15,6 @@ from homeassistant.config_entries import SOURCE_BLUETOOTH
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -43,6 +42,7 @@ from tests.simulator_fixtures import AddPeripheral
 from .flows import (
     STRINGS,
     FrontendDialog,
+    Uploader,
     async_add_network,
     configure,
     configure_until_input_oob,
@@ -640,18 +640,24 @@ async def test_closing_the_dialog_closes_the_link(
     assert not node.is_provisioned
 
 
+def _qr_png(text: str) -> bytes:
+    """A PNG of the QR code of ``text`` (what a photo of the device's label gives)."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=4)
+    return buffer.getvalue()
+
+
 async def test_qr_code_image_upload(
     hass: HomeAssistant,
     network_entry: MockConfigEntry,
     virtual_proxy: VirtualProxy,
     add_virtual_peripheral: AddPeripheral,
-    hass_client: Any,
+    upload: Uploader,
 ) -> None:
-    import io
-
-    from aiohttp import FormData
-    import segno
-
     node = SimulatedNode(
         "hsl",
         oob=OobCapabilities(
@@ -660,14 +666,7 @@ async def test_qr_code_image_upload(
             output_size=4,
         ),
     )
-    buffer = io.BytesIO()
-    segno.make(node.qr_text(), error="m").save(buffer, kind="png", scale=4)
-    assert await async_setup_component(hass, "file_upload", {})
-    client = await hass_client()
-    form = FormData()
-    form.add_field("file", buffer.getvalue(), filename="qr.png", content_type="image/png")
-    response = await client.post("/api/file_upload", data=form)
-    file_id = (await response.json())["file_id"]
+    file_id = await upload(_qr_png(node.qr_text()))
     assert file_id
 
     flow_id, result = await discover(hass, add_virtual_peripheral, node)
@@ -692,21 +691,11 @@ async def test_qr_image_without_a_code(
     hass: HomeAssistant,
     network_entry: MockConfigEntry,
     add_virtual_peripheral: AddPeripheral,
-    hass_client: Any,
+    upload: Uploader,
 ) -> None:
     import io
 
-    from aiohttp import FormData
     from PIL import Image
-
-    assert await async_setup_component(hass, "file_upload", {})
-    client = await hass_client()
-
-    async def upload(content: bytes) -> str:
-        form = FormData()
-        form.add_field("file", content, filename="x.png", content_type="image/png")
-        response = await client.post("/api/file_upload", data=form)
-        return str((await response.json())["file_id"])
 
     blank = io.BytesIO()
     Image.new("L", (64, 64), 255).save(blank, format="PNG")
@@ -730,22 +719,11 @@ async def test_a_photo_of_another_device_is_refused_each_time_it_is_submitted(
     hass: HomeAssistant,
     network_entry: MockConfigEntry,
     add_virtual_peripheral: AddPeripheral,
-    hass_client: Any,
+    upload: Uploader,
 ) -> None:
-    import io
-
-    from aiohttp import FormData
-    import segno
-
     node = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
     other = SimulatedNode("dimmable", oob=OobCapabilities(static_oob=STATIC_32))
-    photo = io.BytesIO()
-    segno.make(other.qr_text(), error="m").save(photo, kind="png", scale=4)
-    assert await async_setup_component(hass, "file_upload", {})
-    client = await hass_client()
-    form = FormData()
-    form.add_field("file", photo.getvalue(), filename="qr.png", content_type="image/png")
-    file_id = (await (await client.post("/api/file_upload", data=form)).json())["file_id"]
+    file_id = await upload(_qr_png(other.qr_text()))
     flow_id, _ = await discover(hass, add_virtual_peripheral, node)
     await configure(hass, flow_id, {"method": "static_oob"})
     for _ in range(2):  # the field still holds the photo after the first error
