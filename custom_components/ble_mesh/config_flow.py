@@ -233,6 +233,8 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         self._replaces: Node | None = None
         """The network's record of the device, when it is added again after a reset by hand."""
         self._images = qr_image.UploadedImages()
+        self._recording: asyncio.Task[ConfigFlowResult] | None = None
+        """Recording the provisioned node (:meth:`async_step_finish`), once."""
 
     @staticmethod
     @callback
@@ -765,7 +767,18 @@ class BleMeshConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_progress()
 
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Provisioned: record the node, then end the flow."""
+        """Provisioned: record the node, then end the flow.
+
+        The step can be asked for twice at once: when the Input OOB progress ends, Home
+        Assistant advances the flow itself while the frontend fetches it too. The second call
+        waits for the first one's record and gets the same answer; and the record, once begun,
+        is not cancelled with the request that asked for it (the device is provisioned).
+        """
+        if self._recording is None:
+            self._recording = self.hass.async_create_task(self._async_record_node())
+        return (await asyncio.shield(self._recording)).copy()
+
+    async def _async_record_node(self) -> ConfigFlowResult:
         attempt = self._attempt
         assert attempt is not None
         assert isinstance(attempt.event, Completed)

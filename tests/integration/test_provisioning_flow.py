@@ -205,6 +205,37 @@ async def test_input_oob(
     assert result["reason"] == "provisioned"
 
 
+async def test_the_last_step_asked_twice_at_once_records_the_node_once(
+    hass: HomeAssistant,
+    network_entry: MockConfigEntry,
+    add_virtual_peripheral: AddPeripheral,
+) -> None:
+    """The progress ends: Home Assistant advances the flow while the frontend fetches it too.
+
+    Both requests reach the last step together; both get the result and the node is recorded
+    once (before, the second one failed with an internal error the dialog showed).
+    """
+    oob = OobCapabilities(input_actions=frozenset({InputAction.PUSH}), input_size=1)
+    node = SimulatedNode("dimmable", oob=oob)
+    flow_id, _ = await discover(hass, add_virtual_peripheral, node)
+    shown = await configure_until_input_oob(hass, flow_id, {"method": "input_oob"})
+    node.enter_input_oob(shown["description_placeholders"]["value"])
+    await hass.async_block_till_done()
+    manager = hass.config_entries.flow
+    results = await asyncio.gather(
+        manager.async_configure(flow_id), manager.async_configure(flow_id)
+    )
+    assert [(r["type"], r["reason"]) for r in results] == [
+        (FlowResultType.ABORT, "provisioned"),
+        (FlowResultType.ABORT, "provisioned"),
+    ]
+    network = _stored(hass, network_entry)
+    assert [n.unicast_address for n in network.nodes if n.unicast_address != 1] == [
+        node.unicast_address
+    ]
+    assert network.reserved_addresses() == []
+
+
 @pytest.mark.parametrize("method", ["no_oob", "output_oob", "input_oob"])
 async def test_dialog_never_waits_for_a_device_that_answers_at_once(
     hass: HomeAssistant,
