@@ -7,9 +7,13 @@ plugin's package and never sees our manifest (and its Bluetooth matchers).
 
 from __future__ import annotations
 
+from functools import partial
 import importlib.util
+import shutil
+import tempfile
 
 from hypothesis import HealthCheck, settings
+import pytest
 
 import custom_components.ble_mesh  # noqa: F401
 
@@ -18,6 +22,20 @@ import custom_components.ble_mesh  # noqa: F401
 # loaded machine).
 settings.register_profile("ble_mesh", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ble_mesh")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this test process a temporary folder of its own.
+
+    Home Assistant's file_upload keeps uploads in ``<tmp>/home-assistant-file_upload`` and
+    empties that folder whenever a Home Assistant starts or stops: a second test process on the
+    machine (an xdist worker, another checkout's run) deleted this one's upload mid-test.
+    """
+    folder = tempfile.mkdtemp(prefix="ble_mesh_tests_")
+    config.add_cleanup(partial(shutil.rmtree, folder, ignore_errors=True))
+    config.add_cleanup(partial(setattr, tempfile, "tempdir", tempfile.tempdir))
+    tempfile.tempdir = folder
+
 
 pytest_plugins = ["tests.deprecations", "tests.browser.plugin"]
 # The Home Assistant test harness exists for the "minimum" and "current" targets only; the
