@@ -25,12 +25,16 @@ settings.load_profile("ble_mesh")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Give this test process a temporary folder of its own.
+    """Give a test process that runs Home Assistant in-process a temporary folder of its own.
 
     Home Assistant's file_upload keeps uploads in ``<tmp>/home-assistant-file_upload`` and
     empties that folder whenever a Home Assistant starts or stops: a second test process on the
-    machine (an xdist worker, another checkout's run) deleted this one's upload mid-test.
+    machine (an xdist worker, another checkout's run) deleted this one's upload mid-test. (The
+    browser suite's Home Assistant runs as its own process with its own TMPDIR, and keeps its
+    folder after a failure: that one stays in the system's temporary folder.)
     """
+    if importlib.util.find_spec("pytest_homeassistant_custom_component") is None:
+        return
     folder = tempfile.mkdtemp(prefix="ble_mesh_tests_")
     config.add_cleanup(partial(shutil.rmtree, folder, ignore_errors=True))
     config.add_cleanup(partial(setattr, tempfile, "tempdir", tempfile.tempdir))

@@ -186,9 +186,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when != "call" or not report.failed:
         return
-    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
-    ui = item.funcargs.get("onboarded") if hasattr(item, "funcargs") else None
-    page = page or getattr(ui, "page", None)
+    funcargs = getattr(item, "funcargs", {})
+    ui = funcargs.get("onboarded") or funcargs.get("user_ui")
+    page = funcargs.get("page") or getattr(ui, "page", None)
     server = getattr(ui, "server", None)
     if page is None or server is None:
         return

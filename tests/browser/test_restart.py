@@ -142,15 +142,28 @@ def user_ui_fixture(
     return ui
 
 
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+"""The start of a record in home-assistant.log (a traceback's lines follow its record)."""
+
+
 def _log_problems(ui: Ui) -> str:
-    """The lines of home-assistant.log that say a setup failed, or start a traceback."""
+    """The records of home-assistant.log that say a setup failed or carry a traceback, whole."""
     log = (ui.server.config_dir / "home-assistant.log").read_text(errors="replace")
-    lines = [
-        line
-        for line in log.splitlines()
-        if "Error setting up" in line or "Traceback" in line or "Error occurred loading" in line
+    records: list[list[str]] = []
+    for line in log.splitlines():
+        if LOG_RECORD.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    problems = [
+        "\n".join(record)
+        for record in records
+        if any(
+            "Error setting up" in line or "Traceback" in line or "Error occurred loading" in line
+            for line in record
+        )
     ]
-    return "home-assistant.log:\n" + "\n".join(lines) if lines else ""
+    return "home-assistant.log:\n" + "\n".join(problems) if problems else ""
 
 
 def test_fresh_start_has_no_failed_integration(user_ui: Ui) -> None:
