@@ -14,6 +14,7 @@ automation editor. Then a light reset by hand and another one removed come back 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import json
 from pathlib import Path
@@ -122,9 +123,16 @@ def _sim_device_name(server: HomeAssistantServer, light: str) -> str:
     return f"{light} (simulated {kind})"
 
 
-def _second_tab(ui: Ui) -> Ui:
-    """Another tab of the same browser (logged in): what a person opens beside the dialog."""
-    return Ui(ui.page.context.new_page(), ui.server, ui.screenshots)
+@contextlib.contextmanager
+def _second_tab(ui: Ui) -> Iterator[Ui]:
+    """Another tab of the same browser (logged in): what a person opens beside the dialog.
+
+    Closed when done; left open when the test fails in it, so that the failure report shows
+    what it showed (every open tab's screenshot and accessibility tree).
+    """
+    tab = Ui(ui.page.context.new_page(), ui.server, ui.screenshots)
+    yield tab
+    tab.page.close()
 
 
 def _open_sim_light(tab: Ui, light: str) -> Any:
@@ -396,8 +404,7 @@ def test_output_oob_blinks(onboarded: Ui) -> None:
     ui.wait_heading(_t(f"config.step.{step}.title", name=light))
     # The dialog covers this tab: a second tab shows the light's own page, and its display
     # says how many times it blinks.
-    tab = _second_tab(ui)
-    try:
+    with _second_tab(ui) as tab:
         card = _open_sim_light(tab, light)
         expect(card).to_contain_text(re.compile(r"blinks (once|\d+ times)"), timeout=10_000)
         seen = re.search(r"blinks (once|(\d+) times)", tab.text_of(card))
@@ -405,8 +412,6 @@ def test_output_oob_blinks(onboarded: Ui) -> None:
         blinks = seen.group(2) or "1"
         assert blinks == ui.output_value(light, after=mark)  # what the light really did
         tab.shot("sim-light-display")
-    finally:
-        tab.page.close()
     ui.fill(_t(f"config.step.{step}.data.value"), blinks)
     ui.shot("flow-output-oob-blink", dialog=True)
     ui.submit()
@@ -432,8 +437,7 @@ def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
     assert value, ui.dialog_text()
     ui.shot("flow-input-oob", dialog=True)
     # The light's keypad, on its own page in a second tab; the dialog continues by itself.
-    tab = _second_tab(ui)
-    try:
+    with _second_tab(ui) as tab:
         card = _open_sim_light(tab, light)
         expect(card).to_contain_text("waits for a number")
         keypad = card.get_by_role("textbox", name="Keypad")
@@ -441,8 +445,6 @@ def test_input_oob_value_entered_on_the_light(onboarded: Ui) -> None:
         tab.shot("sim-light-keypad")
         keypad.press("Enter")
         _assert_added(_finish(ui, light), light)
-    finally:
-        tab.page.close()
     # The one progress step: it waits for the person, who acts only once it is shown.
     assert [a for a in ui.flows.progress_actions() if a.startswith("input_oob_")]
     assert len(ui.flows.progress_actions()) == 1
@@ -968,15 +970,12 @@ def test_smart_plug_switches_measures_and_restores_after_a_power_cut(onboarded: 
     _wait_state(ui, select, lambda s: s["state"] == "restore")
     ui.wait_sim_light(device, lambda light: light["on_power_up"] == 2)  # Restore (2)
     # Its own page's Power cycle: it comes back on, and says so.
-    tab = _second_tab(ui)
-    try:
+    with _second_tab(ui) as tab:
         card = _open_sim_light(tab, device)
         mark = len(ui.server.log_text())
         row = card.locator("hui-generic-entity-row").filter(has_text="Power cycle").first
         row.get_by_role("button", name="Press").click()
         ui.server.wait_for_log(rf"{re.escape(device)}: power cycled", timeout=15, start=mark)
-    finally:
-        tab.page.close()
     ui.wait_sim_light(device, lambda light: light["on"] == 1 and light["on_power_up"] == 2)
     _wait_state(ui, switch, lambda s: s["state"] == "on", timeout=30.0)
     expect(toggle).to_have_js_property("checked", True)
@@ -1030,13 +1029,10 @@ def test_wall_switch_press_runs_an_automation(onboarded: Ui) -> None:
     automation = ui.entity_id("automation", WALL_AUTOMATION)
     assert not ui.state(automation)["attributes"].get("last_triggered")
     before = ui.state(events)["state"]
-    tab = _second_tab(ui)
-    try:
+    with _second_tab(ui) as tab:
         card = _open_sim_light(tab, device)
         row = card.locator("hui-generic-entity-row").filter(has_text="Switch button").first
         row.get_by_role("button", name="Press").click()
-    finally:
-        tab.page.close()
     state = _wait_state(ui, events, lambda s: s["state"] != before)
     assert state["attributes"]["event_type"] in ("turned_on", "turned_off"), state
     _wait_state(ui, target, lambda s: s["state"] == "on")
@@ -1058,8 +1054,7 @@ def test_a_fault_shows_as_a_problem_until_cleared(onboarded: Ui) -> None:
     _open_device(ui, device)
     row = _entity_row(ui, "Health")
     expect(row).to_contain_text("OK")
-    tab = _second_tab(ui)
-    try:
+    with _second_tab(ui) as tab:
         card = _open_sim_light(tab, device)
         card.locator("hui-generic-entity-row").filter(has_text="Raise fault").first.get_by_role(
             "button", name="Press"
@@ -1073,8 +1068,6 @@ def test_a_fault_shows_as_a_problem_until_cleared(onboarded: Ui) -> None:
         card.locator("hui-generic-entity-row").filter(has_text="Clear faults").first.get_by_role(
             "button", name="Press"
         ).click()
-    finally:
-        tab.page.close()
     expect(row).to_contain_text("OK", timeout=10_000)
     assert ui.state(health)["state"] == "off"
 
