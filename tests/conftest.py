@@ -23,6 +23,10 @@ import custom_components.ble_mesh  # noqa: F401
 settings.register_profile("ble_mesh", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ble_mesh")
 
+HARNESS = importlib.util.find_spec("pytest_homeassistant_custom_component") is not None
+"""The Home Assistant test harness exists for the "minimum" and "current" targets only; the
+"newest" target runs the browser suite against a real hass, without it."""
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Give a test process that runs Home Assistant in-process a temporary folder of its own.
@@ -33,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     browser suite's Home Assistant runs as its own process with its own TMPDIR, and keeps its
     folder after a failure: that one stays in the system's temporary folder.)
     """
-    if importlib.util.find_spec("pytest_homeassistant_custom_component") is None:
+    if not HARNESS:
         return
     folder = tempfile.mkdtemp(prefix="ble_mesh_tests_")
     config.add_cleanup(partial(shutil.rmtree, folder, ignore_errors=True))
@@ -42,7 +46,5 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 pytest_plugins = ["tests.deprecations", "tests.browser.plugin"]
-# The Home Assistant test harness exists for the "minimum" and "current" targets only; the
-# "newest" target runs the browser suite against a real hass, without it.
-if importlib.util.find_spec("pytest_homeassistant_custom_component") is not None:
+if HARNESS:
     pytest_plugins.append("tests.simulator_fixtures")
