@@ -144,25 +144,31 @@ def user_ui_fixture(
 
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 """The start of a record in home-assistant.log (a traceback's lines follow its record)."""
-CLOSED_TAB_RECORD = (
-    "[homeassistant] Error doing job: ClientConnectionResetError exception in shielded future"
+ORPHANED_TASK_RECORD = re.compile(
+    r"\[homeassistant\] Error doing job: \w+ exception in shielded future \(task: None\)$"
 )
-"""aiohttp 3.14's record for a browser tab closed while Home Assistant compresses a large
-websocket message for it: a frame over 16 KiB is compressed in an executor inside a shielded
-task, the tab closes, Home Assistant cancels its writer, and the task's "Cannot write to closing
-transport" has nobody to take it, so asyncio reports it. Closing a tab does this for any user;
-this suite's tests close their second tabs, and about one full run in 40 met it."""
-AIOHTTP_WEBSOCKET_WRITER = "/aiohttp/_websocket/writer.py"
+"""asyncio's report of a shielded task that failed after its caller had gone away."""
+AIOHTTP_CODE = ("/aiohttp/", "/aiohttp_asyncmdnsresolver/")
 
 
-def _closed_tab(record: list[str]) -> bool:
-    """Whether a log record is aiohttp's closed-tab report and nothing else: its traceback lies
-    wholly in aiohttp's websocket writer."""
+def _orphaned_aiohttp_task(record: list[str]) -> bool:
+    """Whether a log record is aiohttp's own shielded task failing after its caller gave up,
+    its traceback wholly inside aiohttp. Two such records appeared in about 40 full runs:
+
+    - a browser tab closed while Home Assistant compressed a websocket message over 16 KiB for
+      it (aiohttp 3.14 compresses those in an executor inside a shielded task): "Cannot write
+      to closing transport" (this suite's tests close their second tabs; any user can too);
+    - offline, Radio Browser's retry timed out while aiohttp's shared name lookup went on, and
+      the lookup then failed: "Domain name not found".
+
+    Neither is anything Home Assistant or ble_mesh did wrong; any record with a frame elsewhere
+    is still a problem.
+    """
     frames = [line for line in record if line.lstrip().startswith('File "')]
     return (
-        CLOSED_TAB_RECORD in record[0]
+        ORPHANED_TASK_RECORD.search(record[0]) is not None
         and bool(frames)
-        and all(AIOHTTP_WEBSOCKET_WRITER in frame for frame in frames)
+        and all(any(code in frame for code in AIOHTTP_CODE) for frame in frames)
     )
 
 
@@ -178,7 +184,7 @@ def _log_problems(ui: Ui) -> str:
     problems = [
         "\n".join(record)
         for record in records
-        if not _closed_tab(record)
+        if not _orphaned_aiohttp_task(record)
         and any(
             "Error setting up" in line or "Traceback" in line or "Error occurred loading" in line
             for line in record
